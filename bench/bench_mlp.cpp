@@ -1,0 +1,237 @@
+// Throughput of the mlp library (Google Benchmark). Every case sets its thread count through
+// mlp_set_num_threads and uses real time, since OpenMP and OpenBLAS threads do the work.
+//
+// Cases (the second argument is always the thread count):
+//   digits_step      64-50-10 ReLU/softmax-CE/Adam, one training step at batch 200
+//   digits_floor     the same step's GEMMs alone (the GEMM floor)
+//   digits_epoch     one epoch over 1437 rows: gather each shuffled batch, train step
+//   digits_predict   inference at batch 1, 200, 1797
+//   big_step         784-1024-1024-10 at batch 256, one training step; big_floor its GEMMs
+//   big_predict      784-1024-1024-10 inference at batch 256
+//   omp_crossover    a fused bias+ReLU pass over N elements, serial vs an OpenMP team: where
+//                    the team starts to pay (the library's MLP_OMP_MIN_ELEMS)
+#include <benchmark/benchmark.h>
+
+#include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <numeric>
+#include <random>
+#include <vector>
+
+extern "C" {
+#include "mlp/mlp.h"
+}
+
+namespace {
+
+struct Net {
+    mlp_net *net = nullptr;
+    Net(std::vector<size_t> sizes, uint64_t seed) {
+        std::vector<mlp_activation> acts(sizes.size() - 1, MLP_ACT_RELU);
+        acts.back() = MLP_ACT_SOFTMAX;
+        mlp_net_config cfg{sizes.size() - 1,    sizes.data(),    acts.data(),
+                           MLP_LOSS_SOFTMAX_CE, MLP_INIT_GLOROT, seed};
+        if (mlp_net_create(&net, &cfg) != MLP_OK) net = nullptr;
+    }
+    ~Net() {
+        mlp_net_free(net);
+    }
+};
+
+// Random inputs in [0, 16] (digits-like pixel range) and one-hot targets.
+struct Batch {
+    std::vector<float> X, Y;
+    Batch(size_t n, size_t in, size_t k, uint64_t seed) : X(n * in), Y(n * k, 0.0f) {
+        std::mt19937_64 rng(seed);
+        std::uniform_real_distribution<float> u(0.0f, 16.0f);
+        for (auto &x : X) x = u(rng);
+        for (size_t i = 0; i < n; i++) Y[i * k + rng() % k] = 1.0f;
+    }
+};
+
+bool setup_threads(benchmark::State &state, int threads) {
+    if (mlp_set_num_threads(threads) != MLP_OK) {
+        state.SkipWithError(mlp_last_error());
+        return false;
+    }
+    state.SetLabel(mlp_blas_corename());
+    return true;
+}
+
+// FLOPs of one training step: forward GEMMs, weight-gradient GEMMs, and input-gradient GEMMs for
+// every layer but the first (no gradient is needed for the data).
+double step_flops(const std::vector<size_t> &sizes, size_t n) {
+    double f = 0.0;
+    for (size_t l = 0; l + 1 < sizes.size(); l++) {
+        double mnk = 2.0 * n * sizes[l] * sizes[l + 1];
+        f += l == 0 ? 2 * mnk : 3 * mnk;
+    }
+    return f;
+}
+
+void train_step(benchmark::State &state, std::vector<size_t> sizes, size_t n) {
+    if (!setup_threads(state, (int)state.range(0))) return;
+    Net net(sizes, 42);
+    Batch b(n, sizes.front(), sizes.back(), 1);
+    mlp_net_reserve(net.net, n);
+    float loss = 0.0f;
+    for (auto _ : state) {
+        mlp_train_step(net.net, b.X.data(), b.Y.data(), n, &loss);
+        benchmark::DoNotOptimize(loss);
+    }
+    state.counters["samples/s"] =
+        benchmark::Counter((double)n * state.iterations(), benchmark::Counter::kIsRate);
+    state.counters["GFLOP/s"] = benchmark::Counter(step_flops(sizes, n) * state.iterations() / 1e9,
+                                                   benchmark::Counter::kIsRate);
+}
+
+// The GEMMs of one training step, with the library's shapes and flags, and nothing else.
+void gemm_floor(benchmark::State &state, std::vector<size_t> sizes, size_t n) {
+    if (!setup_threads(state, (int)state.range(0))) return;
+    size_t L = sizes.size() - 1, maxw = *std::max_element(sizes.begin(), sizes.end());
+    std::vector<std::vector<float>> W(L), dW(L), A(L + 1);
+    std::vector<float> D0(n * maxw, 0.01f), D1(n * maxw, 0.01f);
+    for (size_t l = 0; l < L; l++) {
+        W[l].assign(sizes[l] * sizes[l + 1], 0.01f);
+        dW[l].assign(sizes[l] * sizes[l + 1], 0.0f);
+    }
+    for (size_t l = 0; l <= L; l++) A[l].assign(n * sizes[l], 0.5f);
+    const int N = (int)n;
+    for (auto _ : state) {
+        for (size_t l = 0; l < L; l++) {
+            int in = (int)sizes[l], out = (int)sizes[l + 1];
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, out, in, 1.0f, A[l].data(),
+                        in, W[l].data(), out, 0.0f, A[l + 1].data(), out);
+        }
+        for (size_t l = L; l-- > 0;) {
+            int in = (int)sizes[l], out = (int)sizes[l + 1];
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, out, N, 1.0f / N, A[l].data(),
+                        in, D0.data(), out, 1.0f, dW[l].data(), out);
+            if (l > 0)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, in, out, 1.0f, D0.data(),
+                            out, W[l].data(), out, 0.0f, D1.data(), in);
+        }
+        benchmark::ClobberMemory();
+    }
+    state.counters["samples/s"] =
+        benchmark::Counter((double)n * state.iterations(), benchmark::Counter::kIsRate);
+    state.counters["GFLOP/s"] = benchmark::Counter(step_flops(sizes, n) * state.iterations() / 1e9,
+                                                   benchmark::Counter::kIsRate);
+}
+
+void predict(benchmark::State &state, std::vector<size_t> sizes) {
+    size_t n = (size_t)state.range(0);
+    if (!setup_threads(state, (int)state.range(1))) return;
+    Net net(sizes, 42);
+    Batch b(n, sizes.front(), sizes.back(), 2);
+    std::vector<float> out(n * sizes.back());
+    mlp_net_reserve(net.net, n);
+    for (auto _ : state) {
+        mlp_predict(net.net, b.X.data(), n, out.data());
+        benchmark::DoNotOptimize(out.data());
+    }
+    state.counters["samples/s"] =
+        benchmark::Counter((double)n * state.iterations(), benchmark::Counter::kIsRate);
+    // Seconds per sample (kIsRate | kInvert): the inference latency figure.
+    state.counters["s/sample"] = benchmark::Counter(
+        (double)n * state.iterations(), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+
+const std::vector<size_t> kDigits = {64, 50, 10};
+const std::vector<size_t> kBig = {784, 1024, 1024, 10};
+
+void BM_digits_step(benchmark::State &s) {
+    train_step(s, kDigits, 200);
+}
+void BM_digits_floor(benchmark::State &s) {
+    gemm_floor(s, kDigits, 200);
+}
+void BM_big_step(benchmark::State &s) {
+    train_step(s, kBig, 256);
+}
+void BM_big_floor(benchmark::State &s) {
+    gemm_floor(s, kBig, 256);
+}
+void BM_digits_predict(benchmark::State &s) {
+    predict(s, kDigits);
+}
+void BM_big_predict(benchmark::State &s) {
+    predict(s, kBig);
+}
+
+// One epoch as fit() runs it: shuffle, gather each batch of 200 (the last one 37), train step.
+void BM_digits_epoch(benchmark::State &state) {
+    if (!setup_threads(state, (int)state.range(0))) return;
+    const size_t n = 1437, bs = 200, in = 64, k = 10;
+    Net net(kDigits, 42);
+    Batch data(n, in, k, 3);
+    std::vector<float> Xb(bs * in), Yb(bs * k);
+    std::vector<size_t> order(n);
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(7);
+    mlp_net_reserve(net.net, bs);
+    float loss = 0.0f;
+    for (auto _ : state) {
+        std::shuffle(order.begin(), order.end(), rng);
+        for (size_t b0 = 0; b0 < n; b0 += bs) {
+            size_t nb = std::min(bs, n - b0);
+            for (size_t i = 0; i < nb; i++) {
+                std::memcpy(&Xb[i * in], &data.X[order[b0 + i] * in], in * sizeof(float));
+                std::memcpy(&Yb[i * k], &data.Y[order[b0 + i] * k], k * sizeof(float));
+            }
+            mlp_train_step(net.net, Xb.data(), Yb.data(), nb, &loss);
+        }
+        benchmark::DoNotOptimize(loss);
+    }
+    state.counters["samples/s"] =
+        benchmark::Counter((double)n * state.iterations(), benchmark::Counter::kIsRate);
+}
+
+// Serial vs 2-thread fused bias+ReLU over n elements (rows of 64): where threading starts to pay.
+void BM_omp_crossover(benchmark::State &state) {
+    const size_t n = (size_t)state.range(0), m = 64, rows = n / m;
+    const int threads = (int)state.range(1);
+    std::vector<float> Z(n, -0.25f), bias(m, 0.5f);
+    for (auto _ : state) {
+#pragma omp parallel for schedule(static) num_threads(threads) if (parallel : threads > 1)
+        for (long i = 0; i < (long)rows; i++) {
+            float *z = &Z[(size_t)i * m];
+#pragma omp simd
+            for (size_t j = 0; j < m; j++) {
+                float v = z[j] + bias[j];
+                z[j] = v > 0.0f ? v : 0.0f;
+            }
+        }
+        benchmark::ClobberMemory();
+    }
+    state.counters["elems/s"] =
+        benchmark::Counter((double)n * state.iterations(), benchmark::Counter::kIsRate);
+}
+
+} // namespace
+
+BENCHMARK(BM_digits_step)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_digits_floor)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_digits_epoch)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_digits_predict)
+    ->ArgsProduct({{1, 200, 1797}, {1, 2}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_big_step)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_big_floor)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_big_predict)
+    ->Args({256, 1})
+    ->Args({256, 2})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_omp_crossover)
+    ->ArgsProduct({{1 << 10, 1 << 12, 1 << 13, 1 << 14, 1 << 15, 1 << 16, 1 << 18, 1 << 20},
+                   {1, 2}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
+BENCHMARK_MAIN();

@@ -1,0 +1,257 @@
+/* Option scanning and strict value parsing. Every bad value is a usage error (exit 2) whose message
+ * names the flag and quotes the value. Numbers must be complete (no trailing text), in range, and
+ * sizes must not be negative (strtoull would silently wrap "-1"). */
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const cli_activation_names[] = {"identity", "relu",       "logistic", "tanh",
+                                            "softmax",  "leaky_relu", "gelu",     NULL};
+const char *const cli_solver_names[] = {"sgd", "adam", NULL};
+const char *const cli_scale_names[] = {"none", "standard", "minmax", NULL};
+const char *const cli_schedule_names[] = {"constant", "invscaling", "adaptive", NULL};
+
+const char *cli_activation_name(mlp_activation a) {
+    return (unsigned)a < MLP_ACT_COUNT ? cli_activation_names[a] : "unknown";
+}
+
+const char *cli_solver_name(mlp_optimizer_kind k) {
+    return (unsigned)k < MLP_OPT_COUNT ? cli_solver_names[k] : "unknown";
+}
+
+const char *cli_scale_name(mlp_scale_kind k) {
+    return (unsigned)k <= MLP_SCALE_MINMAX ? cli_scale_names[k] : "unknown";
+}
+
+const char *cli_schedule_name(mlp_lr_schedule s) {
+    return (unsigned)s <= MLP_LR_ADAPTIVE ? cli_schedule_names[s] : "unknown";
+}
+
+const char *cli_loss_name(mlp_loss l) {
+    switch (l) {
+    case MLP_LOSS_SOFTMAX_CE:
+        return "softmax cross-entropy";
+    case MLP_LOSS_LOGISTIC:
+        return "binary log-loss";
+    case MLP_LOSS_SQUARED:
+        return "squared error";
+    default:
+        return "unknown";
+    }
+}
+
+int cli_next(cli_args *a, const cli_opt *opts, const char **value, const char **name) {
+    *value = NULL;
+    *name = NULL;
+    if (a->i >= a->argc) return CLI_ARG_END;
+    const char *arg = a->argv[a->i++];
+    if (a->only_positional || arg[0] != '-' || arg[1] == '\0') { /* "-" is a positional (stdin) */
+        *value = arg;
+        return CLI_ARG_POSITIONAL;
+    }
+    if (strcmp(arg, "--") == 0) {
+        a->only_positional = 1;
+        return cli_next(a, opts, value, name);
+    }
+    const cli_opt *o = NULL;
+    const char *inline_value = NULL;
+    if (arg[1] == '-') {
+        const char *body = arg + 2, *eq = strchr(body, '=');
+        size_t len = eq ? (size_t)(eq - body) : strlen(body);
+        for (const cli_opt *p = opts; p->name; p++)
+            if (strlen(p->name) == len && strncmp(p->name, body, len) == 0) o = p;
+        if (!o) {
+            *name = arg;
+            return cli_usage_error(a->cmd, "unknown option '%.*s'", (int)(len + 2), arg),
+                   CLI_ARG_ERROR;
+        }
+        if (eq) inline_value = eq + 1;
+    } else {
+        for (const cli_opt *p = opts; p->name; p++)
+            if (p->short_name && p->short_name == arg[1]) o = p;
+        if (!o) return cli_usage_error(a->cmd, "unknown option '%s'", arg), CLI_ARG_ERROR;
+        if (arg[2] != '\0') {
+            if (!o->has_value)
+                return cli_usage_error(a->cmd, "unknown option '%s'", arg), CLI_ARG_ERROR;
+            inline_value = arg + 2; /* -oFILE */
+        }
+    }
+    *name = o->name;
+    if (!o->has_value) {
+        if (inline_value)
+            return cli_usage_error(a->cmd, "option '--%s' takes no value", o->name), CLI_ARG_ERROR;
+        return o->id;
+    }
+    if (inline_value) {
+        *value = inline_value;
+        return o->id;
+    }
+    if (a->i >= a->argc)
+        return cli_usage_error(a->cmd, "option '--%s' needs a value", o->name), CLI_ARG_ERROR;
+    *value = a->argv[a->i++];
+    return o->id;
+}
+
+/* Unsigned decimal integer, whole string, no sign, no blanks. Returns 1, 0 (not an integer) or -1
+ * (beyond unsigned long long). */
+static int parse_unsigned(const char *s, unsigned long long *out) {
+    if (!s || !isdigit((unsigned char)s[0])) return 0;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end != '\0') return 0;
+    if (errno == ERANGE) return -1;
+    *out = v;
+    return 1;
+}
+
+int cli_parse_size(const char *cmd, const char *flag, const char *s, size_t min, size_t max,
+                   size_t *out) {
+    unsigned long long v;
+    int ok = parse_unsigned(s, &v);
+    if (ok < 0) return cli_usage_error(cmd, "--%s: %s is too large", flag, s);
+    if (!ok) return cli_usage_error(cmd, "--%s: '%s' is not a non-negative integer", flag, s);
+    if (v < min || v > max) {
+        if (max == SIZE_MAX || (max == (size_t)LONG_MAX && min == 0))
+            return cli_usage_error(cmd, "--%s: %s is out of range (must be >= %zu)", flag, s, min);
+        return cli_usage_error(cmd, "--%s: %s is out of range (%zu .. %zu)", flag, s, min, max);
+    }
+    *out = (size_t)v;
+    return 0;
+}
+
+int cli_parse_u64(const char *cmd, const char *flag, const char *s, uint64_t *out) {
+    unsigned long long v;
+    if (parse_unsigned(s, &v) != 1 || v > UINT64_MAX)
+        return cli_usage_error(cmd, "--%s: '%s' is not an integer in 0 .. 2^64-1", flag, s);
+    *out = (uint64_t)v;
+    return 0;
+}
+
+int cli_parse_int(const char *cmd, const char *flag, const char *s, int min, int max, int *out) {
+    size_t v = 0;
+    int rc = cli_parse_size(cmd, flag, s, (size_t)(min < 0 ? 0 : min), (size_t)max, &v);
+    if (rc) return rc;
+    *out = (int)v;
+    return 0;
+}
+
+int cli_parse_double(const char *cmd, const char *flag, const char *s, double lo, double hi,
+                     int lo_open, int hi_open, double *out) {
+    char *end = NULL;
+    if (!s || s[0] == '\0' || isspace((unsigned char)s[0]))
+        return cli_usage_error(cmd, "--%s: '%s' is not a number", flag, s ? s : "");
+    errno = 0;
+    double v = strtod(s, &end);
+    if (*end != '\0') return cli_usage_error(cmd, "--%s: '%s' is not a number", flag, s);
+    if (errno == ERANGE && fabs(v) > 1.0)
+        return cli_usage_error(cmd, "--%s: '%s' is out of range", flag, s);
+    if (!isfinite(v)) return cli_usage_error(cmd, "--%s: '%s' is not a finite number", flag, s);
+    if ((lo_open ? !(v > lo) : !(v >= lo)) || (hi_open ? !(v < hi) : !(v <= hi))) {
+        char los[32], his[32];
+        cli_format_double(los, sizeof los, lo);
+        cli_format_double(his, sizeof his, hi);
+        return cli_usage_error(cmd, "--%s: %s is out of range %s%s, %s%s", flag, s,
+                               lo_open ? "(" : "[", los, isinf(hi) ? "inf" : his,
+                               hi_open ? ")" : "]");
+    }
+    *out = v;
+    return 0;
+}
+
+int cli_parse_float(const char *cmd, const char *flag, const char *s, double lo, double hi,
+                    int lo_open, int hi_open, float *out) {
+    double v = 0.0;
+    int rc = cli_parse_double(cmd, flag, s, lo, hi, lo_open, hi_open, &v);
+    if (rc) return rc;
+    float f = (float)v;
+    if (!isfinite(f)) return cli_usage_error(cmd, "--%s: %s is beyond float range", flag, s);
+    if (v != 0.0 && f == 0.0f) return cli_usage_error(cmd, "--%s: %s underflows a float", flag, s);
+    /* Rounding to float must not cross an open bound (e.g. --momentum 0.99999999 -> 1.0f). */
+    if ((lo_open && !((double)f > lo)) || (hi_open && !((double)f < hi)))
+        return cli_usage_error(cmd, "--%s: %s rounds to the excluded bound as a float", flag, s);
+    *out = f;
+    return 0;
+}
+
+int cli_parse_choice(const char *cmd, const char *flag, const char *s, const char *const *names,
+                     int *out) {
+    for (int i = 0; names[i]; i++)
+        if (strcmp(names[i], s) == 0) {
+            *out = i;
+            return 0;
+        }
+    char list[256] = "";
+    for (int i = 0; names[i]; i++) {
+        if (i) strncat(list, "|", sizeof list - strlen(list) - 1);
+        strncat(list, names[i], sizeof list - strlen(list) - 1);
+    }
+    return cli_usage_error(cmd, "--%s: '%s' is not one of %s", flag, s, list);
+}
+
+#define CLI_MAX_HIDDEN 1024
+
+int cli_parse_hidden(const char *cmd, const char *s, size_t **widths, size_t *n) {
+    *widths = NULL;
+    *n = 0;
+    if (s[0] == '\0' || strcmp(s, "none") == 0 || strcmp(s, "0") == 0) return 0;
+    size_t count = 1;
+    for (const char *p = s; *p; p++) count += *p == ',';
+    if (count > CLI_MAX_HIDDEN)
+        return cli_usage_error(cmd, "--hidden: %zu layers; at most %d are allowed", count,
+                               CLI_MAX_HIDDEN);
+    size_t *w = malloc(count * sizeof *w);
+    if (!w) return cli_error("out of memory"), CLI_EXIT_RUNTIME;
+    const char *p = s;
+    for (size_t i = 0; i < count; i++) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char tok[32];
+        unsigned long long v = 0;
+        int ok = len > 0 && len < sizeof tok;
+        if (ok) {
+            memcpy(tok, p, len);
+            tok[len] = '\0';
+            ok = parse_unsigned(tok, &v) == 1 && v >= 1 && v <= (1ull << 31);
+        }
+        if (!ok) {
+            free(w);
+            return cli_usage_error(cmd,
+                                   "--hidden: '%s': layer %zu is not a width in 1 .. 2^31 "
+                                   "(use e.g. 50 or 50,30, or 'none' for no hidden layer)",
+                                   s, i + 1);
+        }
+        w[i] = (size_t)v;
+        p = comma ? comma + 1 : p + len;
+    }
+    *widths = w;
+    *n = count;
+    return 0;
+}
+
+int cli_parse_column(const char *cmd, const char *flag, const char *s, long *out) {
+    if (strcmp(s, "last") == 0 || strcmp(s, "-1") == 0) {
+        *out = -1;
+        return 0;
+    }
+    size_t v = 0;
+    int rc = cli_parse_size(cmd, flag, s, 0, (size_t)LONG_MAX, &v);
+    if (rc) return rc;
+    *out = (long)v;
+    return 0;
+}
+
+int cli_parse_header(const char *cmd, const char *flag, const char *s, int *out) {
+    static const char *const names[] = {"no", "yes", "auto", NULL};
+    int i;
+    int rc = cli_parse_choice(cmd, flag, s, names, &i);
+    if (rc) return rc;
+    *out = i == 2 ? -1 : i;
+    return 0;
+}

@@ -1,0 +1,189 @@
+/* The mlp command-line tool: declarations shared by its source files.
+ *   main.c      dispatch, top-level help, --version, error printing
+ *   args.c      option scanning and strict value parsing (usage errors: exit 2)
+ *   data.c      loading datasets: the shipped digits set, CSV, IDX, feature-only CSVs
+ *   progress.c  the per-epoch progress display (stderr) and Ctrl-C handling
+ *   json.c      the one-line JSON writer
+ *   cmd_train.c `mlp train`
+ *   cmd_eval.c  `mlp eval`, `mlp predict`, `mlp info`
+ * Conventions: stdout carries results only, stderr carries progress, warnings and errors; every
+ * error line starts with "mlp: ". Exit codes: 0 success, 1 runtime error, 2 usage error. */
+#ifndef MLP_CLI_H
+#define MLP_CLI_H
+
+#include <mlp/data.h>
+#include <mlp/fit.h>
+#include <mlp/mlp.h>
+#include <mlp/model.h>
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_RUNTIME 1
+#define CLI_EXIT_USAGE 2
+
+#if defined(__GNUC__)
+#define CLI_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define CLI_PRINTF(f, a)
+#endif
+
+/* ---- errors (main.c) ---- */
+/* "mlp: <msg>" and a hint to run `mlp CMD --help`; returns CLI_EXIT_USAGE. cmd may be NULL. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
+/* "mlp: <msg>: <mlp_strerror(st)>: <mlp_last_error()>"; returns CLI_EXIT_RUNTIME. */
+int cli_lib_error(mlp_status st, const char *fmt, ...) CLI_PRINTF(2, 3);
+/* "mlp: <msg>"; returns CLI_EXIT_RUNTIME. */
+int cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* "mlp: warning: <msg>". */
+void cli_warn(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* Flushes stdout (and closes it if it is FILE *f != stdout); reports a write error. Returns an exit
+ * code. */
+int cli_finish_output(FILE *f, const char *name);
+
+/* ---- option scanning (args.c) ---- */
+typedef struct cli_opt {
+    const char *name; /* long name without the leading "--" */
+    char short_name;  /* 0 if none */
+    int has_value;    /* 1: takes a value ("--name V" or "--name=V") */
+    int id;           /* > 0, returned by cli_next */
+} cli_opt;
+
+typedef struct cli_args {
+    int argc;
+    char **argv;
+    int i;               /* next argv index */
+    int only_positional; /* after "--" */
+    const char *cmd;     /* command name for messages */
+} cli_args;
+
+#define CLI_ARG_END 0         /* no more arguments */
+#define CLI_ARG_POSITIONAL -1 /* *value is a positional argument */
+#define CLI_ARG_ERROR -2      /* a usage error was printed */
+
+/* Scans the next argument. Options are a table ended by an entry with name == NULL. Returns an
+ * option id (with *value set for options that take one), CLI_ARG_POSITIONAL, CLI_ARG_END or
+ * CLI_ARG_ERROR (unknown option, missing value, value given to a flag). */
+int cli_next(cli_args *a, const cli_opt *opts, const char **value, const char **name);
+
+/* Strict value parsers. Each prints a usage error naming flag and returns CLI_EXIT_USAGE on a bad
+ * value, or returns 0. */
+int cli_parse_size(const char *cmd, const char *flag, const char *s, size_t min, size_t max,
+                   size_t *out);
+int cli_parse_u64(const char *cmd, const char *flag, const char *s, uint64_t *out);
+int cli_parse_int(const char *cmd, const char *flag, const char *s, int min, int max, int *out);
+/* A finite number in [lo, hi]; lo_open / hi_open exclude the bound. */
+int cli_parse_double(const char *cmd, const char *flag, const char *s, double lo, double hi,
+                     int lo_open, int hi_open, double *out);
+int cli_parse_float(const char *cmd, const char *flag, const char *s, double lo, double hi,
+                    int lo_open, int hi_open, float *out);
+/* names ends with NULL; *out receives the index of the match. */
+int cli_parse_choice(const char *cmd, const char *flag, const char *s, const char *const *names,
+                     int *out);
+/* "50", "50,30", or "none" / "0" / "" for no hidden layer. *widths is malloc'd (may be NULL when
+ * *n == 0). */
+int cli_parse_hidden(const char *cmd, const char *s, size_t **widths, size_t *n);
+/* A 0-based column index or "last" (-1). */
+int cli_parse_column(const char *cmd, const char *flag, const char *s, long *out);
+/* yes | no | auto -> 1 | 0 | -1. */
+int cli_parse_header(const char *cmd, const char *flag, const char *s, int *out);
+
+/* Names of enums, for output. */
+const char *cli_activation_name(mlp_activation a);
+const char *cli_solver_name(mlp_optimizer_kind k);
+const char *cli_scale_name(mlp_scale_kind k);
+const char *cli_schedule_name(mlp_lr_schedule s);
+const char *cli_loss_name(mlp_loss l);
+/* Parsable lists (NULL-terminated), index = enum value (NULL holes are skipped by the parser). */
+extern const char *const cli_activation_names[];
+extern const char *const cli_solver_names[];
+extern const char *const cli_scale_names[];
+extern const char *const cli_schedule_names[];
+
+/* ---- data (data.c) ---- */
+typedef enum cli_role {
+    CLI_ROLE_ALL = 0, /* digits: all 1797 rows */
+    CLI_ROLE_TRAIN,   /* digits: the shipped rs42 train split (1437 rows) */
+    CLI_ROLE_TEST     /* digits: the shipped rs42 test split (360 rows) */
+} cli_role;
+
+typedef struct cli_data_opts {
+    const char *data;   /* "digits", a CSV path (plain or gzip), or an IDX images path */
+    const char *labels; /* IDX labels path; NULL for CSV */
+    long label_column;  /* CSV: 0-based, -1 = last */
+    int header;         /* CSV: 1 yes, 0 no, -1 auto */
+    int regression;     /* CSV: float targets instead of class labels */
+} cli_data_opts;
+
+/* The data folder: $MLP_DATA_DIR if set and non-empty, else the build's source data/ folder. */
+const char *cli_data_dir(void);
+int cli_is_digits(const char *data);
+/* Loads o->data. For digits, role picks all rows or one side of the shipped split. On failure an
+ * error has been printed and the exit code is returned; 0 on success. */
+int cli_load(const cli_data_opts *o, cli_role role, mlp_dataset *out);
+/* For prediction: loads features for a net with input width d. A CSV may hold d + 1 columns (one
+ * of them the label column, ignored) or exactly d columns (features only). IDX needs labels (they
+ * are ignored). Returns an exit code as cli_load. */
+int cli_load_features(const cli_data_opts *o, size_t d, mlp_dataset *out);
+/* Describes o->data for messages, e.g. "digits (rs42 test split)". */
+const char *cli_data_label(const cli_data_opts *o, cli_role role);
+
+/* ---- progress (progress.c) ---- */
+typedef struct cli_progress {
+    int enabled; /* 0: --quiet */
+    int tty;     /* stderr is a terminal: one updating line */
+    size_t max_iter;
+    size_t last_printed; /* epoch of the last plain line */
+    double last_draw;    /* monotonic time of the last terminal redraw */
+    mlp_epoch_info last; /* most recent epoch */
+    int have_last;
+    int line_open; /* the terminal line needs a newline before other output */
+} cli_progress;
+
+void cli_progress_init(cli_progress *p, int enabled, size_t max_iter);
+/* mlp_epoch_callback; user is a cli_progress. Returns non-zero after Ctrl-C. */
+int cli_progress_callback(const mlp_epoch_info *info, void *user);
+/* Shows the final epoch if it was not shown yet and ends the terminal line. */
+void cli_progress_finish(cli_progress *p);
+/* Ctrl-C: the first one asks training to stop after the current epoch, a second one kills. */
+void cli_interrupt_install(void);
+void cli_interrupt_restore(void);
+int cli_interrupted(void);
+double cli_now(void);
+/* 312.4k, 1.23M, ...: a rate with an SI suffix. */
+void cli_format_rate(char *buf, size_t cap, double rate);
+
+/* ---- JSON (json.c): one object on one line ---- */
+typedef struct cli_json {
+    FILE *f;
+    int n; /* members written */
+} cli_json;
+
+void cli_json_begin(cli_json *j, FILE *f);
+void cli_json_str(cli_json *j, const char *key, const char *value); /* NULL -> null */
+void cli_json_double(cli_json *j, const char *key, double v);       /* non-finite -> null */
+void cli_json_float(cli_json *j, const char *key, float v);
+void cli_json_u64(cli_json *j, const char *key, uint64_t v);
+void cli_json_bool(cli_json *j, const char *key, int v);
+void cli_json_null(cli_json *j, const char *key);
+void cli_json_sizes(cli_json *j, const char *key, const size_t *v, size_t n);
+void cli_json_strings(cli_json *j, const char *key, const char *const *v, size_t n);
+void cli_json_end(cli_json *j);
+/* Shortest decimal text that reads back as v (as printf %g would, up to 17 digits). */
+void cli_format_double(char *buf, size_t cap, double v);
+void cli_format_float(char *buf, size_t cap, float v);
+
+/* ---- commands ---- */
+int cli_train(int argc, char **argv);
+int cli_eval(int argc, char **argv);
+int cli_predict(int argc, char **argv);
+int cli_info(int argc, char **argv);
+void cli_train_help(FILE *f);
+void cli_eval_help(FILE *f);
+void cli_predict_help(FILE *f);
+void cli_info_help(FILE *f);
+
+#endif /* MLP_CLI_H */

@@ -1,0 +1,125 @@
+/* Loading datasets for the commands: the shipped digits set (with scikit-learn's
+ * train_test_split(test_size=0.2, random_state=42) split stored as row-index files), CSV files
+ * (plain or gzip) and IDX image/label pairs. Errors are printed here ("mlp: cannot read ...") and
+ * the exit code returned. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef MLP_DATA_DIR
+#define MLP_DATA_DIR "data"
+#endif
+
+const char *cli_data_dir(void) {
+    const char *env = getenv("MLP_DATA_DIR");
+    return env && env[0] ? env : MLP_DATA_DIR;
+}
+
+int cli_is_digits(const char *data) {
+    return data && strcmp(data, "digits") == 0;
+}
+
+const char *cli_data_label(const cli_data_opts *o, cli_role role) {
+    static char buf[4200];
+    if (cli_is_digits(o->data)) {
+        return role == CLI_ROLE_TRAIN  ? "digits (shipped rs42 train split)"
+               : role == CLI_ROLE_TEST ? "digits (shipped rs42 test split)"
+                                       : "digits";
+    }
+    if (o->labels)
+        snprintf(buf, sizeof buf, "%s + %s", o->data, o->labels);
+    else
+        snprintf(buf, sizeof buf, "%s", o->data);
+    return buf;
+}
+
+static int load_digits(int regression, cli_role role, mlp_dataset *out) {
+    const char *dir = cli_data_dir();
+    char path[4200];
+    mlp_dataset all = {0};
+    snprintf(path, sizeof path, "%s/digits.csv.gz", dir);
+    mlp_csv_options csv = mlp_csv_options_default();
+    csv.header = 0;
+    csv.regression = regression;
+    mlp_status st = mlp_read_csv(path, &csv, &all);
+    if (st != MLP_OK)
+        return cli_lib_error(st,
+                             "cannot read the digits data '%s' (set MLP_DATA_DIR to the folder "
+                             "holding digits.csv.gz)",
+                             path);
+    if (role == CLI_ROLE_ALL) {
+        *out = all;
+        return 0;
+    }
+    snprintf(path, sizeof path, "%s/digits_split_rs42_%s.txt", dir,
+             role == CLI_ROLE_TRAIN ? "train" : "test");
+    size_t *rows = NULL, n = 0;
+    st = mlp_read_row_indices(path, all.n, &rows, &n);
+    if (st == MLP_OK) st = mlp_dataset_subset(&all, rows, n, out);
+    free(rows);
+    if (st == MLP_OK && !regression) out->n_classes = all.n_classes; /* all 10 classes */
+    mlp_dataset_free(&all);
+    if (st != MLP_OK) return cli_lib_error(st, "cannot read the digits split '%s'", path);
+    return 0;
+}
+
+int cli_load(const cli_data_opts *o, cli_role role, mlp_dataset *out) {
+    if (cli_is_digits(o->data) && !o->labels) return load_digits(o->regression, role, out);
+    mlp_status st;
+    if (o->labels) {
+        st = mlp_read_idx(o->data, o->labels, out);
+        if (st != MLP_OK)
+            return cli_lib_error(st, "cannot read IDX data '%s' / '%s'", o->data, o->labels);
+        return 0;
+    }
+    mlp_csv_options csv = mlp_csv_options_default();
+    csv.header = o->header;
+    csv.label_column = o->label_column;
+    csv.regression = o->regression;
+    st = mlp_read_csv(o->data, &csv, out);
+    if (st != MLP_OK) return cli_lib_error(st, "cannot read '%s'", o->data);
+    return 0;
+}
+
+int cli_load_features(const cli_data_opts *o, size_t d, mlp_dataset *out) {
+    mlp_dataset ds = {0};
+    cli_data_opts ro = *o;
+    ro.regression = 1; /* any number is accepted in the (ignored) label column */
+    int rc = cli_load(&ro, CLI_ROLE_TEST, &ds);
+    if (rc) return rc;
+    if (ds.d == d) {
+        *out = ds;
+        return 0;
+    }
+    int csv = !o->labels && !cli_is_digits(o->data);
+    if (csv && ds.d + 1 == d && ds.targets && ds.n_targets == 1) {
+        /* Features only: the column read as the label is a feature; put it back in place. */
+        size_t lc = o->label_column < 0 ? d - 1 : (size_t)o->label_column;
+        float *X = malloc(ds.n * d * sizeof *X);
+        if (!X) {
+            mlp_dataset_free(&ds);
+            return cli_error("out of memory for %zu x %zu features", ds.n, d);
+        }
+        for (size_t i = 0; i < ds.n; i++) {
+            const float *src = ds.X + i * ds.d;
+            float *dst = X + i * d;
+            memcpy(dst, src, lc * sizeof *dst);
+            dst[lc] = ds.targets[i];
+            memcpy(dst + lc + 1, src + lc, (ds.d - lc) * sizeof *dst);
+        }
+        free(ds.X);
+        ds.X = X;
+        ds.d = d;
+        *out = ds;
+        return 0;
+    }
+    size_t have = ds.d;
+    mlp_dataset_free(&ds);
+    if (csv)
+        return cli_error("'%s' has %zu columns but the model expects %zu features (give %zu "
+                         "feature columns, or %zu with a label column)",
+                         o->data, have + 1, d, d, d + 1);
+    return cli_error("%s has %zu features but the model expects %zu",
+                     cli_data_label(o, CLI_ROLE_TEST), have, d);
+}

@@ -1,0 +1,128 @@
+/* Internal declarations shared by the library's source files (and white-box tests). */
+#ifndef MLP_INTERNAL_H
+#define MLP_INTERNAL_H
+
+#include "mlp/mlp.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+/* Elementwise loops with fewer elements than this run on the calling thread only: below it the
+ * cost of waking the OpenMP team exceeds the work (measured, see docs/ARCHITECTURE.md). */
+#define MLP_OMP_MIN_ELEMS 32768
+
+/* Row chunk for deterministic column sums: partial sums are taken over fixed blocks of rows and
+ * then added in block order, so the result does not depend on the thread count. */
+#define MLP_COLSUM_CHUNK 64
+
+/* ---- errors (error.c) ---- */
+/* Records a detailed message for the calling thread and returns status. */
+mlp_status mlp_fail(mlp_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void mlp_clear_error(void);
+
+/* ---- sizes (net.c) ---- */
+/* *out = a * b; false (and *out untouched) on overflow. */
+static inline bool mlp_mul_ok(size_t a, size_t b, size_t *out) {
+    return !__builtin_mul_overflow(a, b, out);
+}
+
+/* ---- rng (rng.c): xoshiro256** seeded through splitmix64; deterministic across platforms ---- */
+typedef struct mlp_rng {
+    uint64_t s[4];
+} mlp_rng;
+void mlp_rng_seed(mlp_rng *rng, uint64_t seed);
+uint64_t mlp_rng_next(mlp_rng *rng);
+/* Uniform double in [0, 1) with 53 random bits. */
+double mlp_rng_uniform(mlp_rng *rng);
+/* Uniform integer in [0, bound), bound > 0, without modulo bias. */
+uint64_t mlp_rng_below(mlp_rng *rng, uint64_t bound);
+
+/* ---- dense layer (dense.c): thin wrappers over cblas_sgemm, row-major, W is [in x out] ---- */
+/* Z (n x out) = X (n x in) . W (in x out) */
+void mlp_dense_forward(float *Z, const float *X, const float *W, size_t n, size_t in, size_t out);
+/* dW (in x out) = scale * X^T (in x n) . dZ (n x out) + beta * dW */
+void mlp_dense_backward_weights(float *dW, const float *X, const float *dZ, size_t n, size_t in,
+                                size_t out, float scale, float beta);
+/* dX (n x in) = dZ (n x out) . W^T (out x in) */
+void mlp_dense_backward_input(float *dX, const float *dZ, const float *W, size_t n, size_t in,
+                              size_t out);
+
+/* ---- activations (activation.c) ---- */
+/* In place on Z (n x m): Z = f(Z + b) row by row (bias add and activation in one pass). For
+ * activations whose derivative is not a function of the output (mlp_act_needs_pre: GELU), pre
+ * must be an n x m buffer and receives Z + b; for the others pre is ignored (may be NULL). */
+void mlp_bias_act_forward(float *Z, float *pre, const float *b, size_t n, size_t m,
+                          mlp_activation act);
+/* In place on G (n x m): G = G * f'(.), the derivative taken from the output A (and pre for GELU).
+ * Softmax uses its Jacobian: G_i = A_i (G_i - sum_j G_j A_j). */
+void mlp_act_backward(float *G, const float *A, const float *pre, size_t n, size_t m,
+                      mlp_activation act);
+/* True if the derivative needs the pre-activation (GELU). */
+bool mlp_act_needs_pre(mlp_activation act);
+
+/* db (m) = scale * column sums of G (n x m), summed in fixed row chunks (deterministic for any
+ * thread count). partials must hold ceil(n / MLP_COLSUM_CHUNK) * m floats. */
+void mlp_colsum(float *db, const float *G, size_t n, size_t m, float scale, float *partials);
+
+/* ---- losses (loss.c) ---- */
+/* Data term of the loss for outputs P and targets Y (n x k), as scikit-learn reports it:
+ *   SOFTMAX_CE: -(1/n) sum y log(clip(p))
+ *   LOGISTIC:   -(1/n) sum [y log(clip(p)) + (1-y) log(1-clip(p))]
+ *   SQUARED:    (1/(2nk)) sum (p - y)^2
+ * clip to [FLT_EPSILON, 1 - FLT_EPSILON]. row_loss (n floats) is scratch; summation is in row
+ * order in double, so the value does not depend on the thread count. */
+double mlp_loss_data(const float *P, const float *Y, size_t n, size_t k, mlp_loss loss,
+                     float *row_loss);
+/* Output delta into D (n x k): P - Y (the gradient with respect to the output pre-activation for
+ * the matching pairs softmax+CE, logistic+LOGISTIC, identity+SQUARED; SQUARED with another output
+ * activation multiplies by f' afterwards). Not divided by n (scikit-learn's convention). */
+void mlp_loss_delta(float *D, const float *P, const float *Y, size_t n, size_t k);
+
+/* ---- the network (net.c) ---- */
+typedef struct mlp_layer {
+    size_t in, out;
+    mlp_activation act;
+    size_t w_off, b_off; /* offsets of W and b in the flat parameter/gradient buffers */
+} mlp_layer;
+
+typedef struct mlp_net {
+    size_t n_layers;
+    mlp_layer *layers;
+    mlp_loss loss;
+    mlp_init init;
+    uint64_t seed;
+
+    size_t n_params;
+    float *params; /* n_params: all W and b */
+    float *grads;  /* n_params, same layout */
+    float *opt_m;  /* n_params: Adam first moment, or SGD velocity */
+    float *opt_v;  /* n_params: Adam second moment */
+    mlp_optimizer opt;
+    uint64_t step; /* optimizer updates applied */
+
+    /* Workspace for up to cap rows, sized once (mlp_net_reserve) and reused by every step. */
+    size_t cap;
+    float *ws;       /* one allocation carved into the views below */
+    float **act;     /* n_layers: activations A_l (n x out_l); act[L-1] is the output */
+    float **pre;     /* n_layers: pre-activations, only for layers with mlp_act_needs_pre */
+    float *delta[2]; /* ping-pong n x max_width buffers for backward deltas */
+    float *partials; /* column-sum partials */
+    float *row_loss; /* n */
+
+    /* State of the forward/backward pair. */
+    const float *fwd_x;
+    size_t fwd_n;
+    bool have_grads;
+} mlp_net;
+
+/* Grows the workspace to hold n rows (no-op if it already does). */
+mlp_status mlp_net_ensure(mlp_net *net, size_t n);
+/* Checks a batch argument pair; returns MLP_OK or a detailed failure. */
+mlp_status mlp_check_batch(const mlp_net *net, const void *X, size_t n, const char *fn);
+/* Data loss + L2 term (alpha/(2n)) * sum(W^2) over weights only. */
+double mlp_l2_term(const mlp_net *net, size_t n);
+
+/* ---- optimizer (optim.c) ---- */
+void mlp_optim_apply(mlp_net *net);
+
+#endif /* MLP_INTERNAL_H */

@@ -1,0 +1,655 @@
+/* Model files: save (atomic: temp file, fsync, rename) and load (bounded parsing, every size
+ * checked against the file length before allocating). Byte layout: docs/MODEL_FORMAT.md.
+ *
+ * Every multi-byte value is encoded explicitly, least significant byte first, with shifts (floats
+ * through their IEEE-754 bit pattern, copied into a uint32 with memcpy). Shifts act on values, not
+ * on memory, so the bytes on disk are little-endian on every host and no endianness detection or
+ * byte swapping is needed. */
+#define _POSIX_C_SOURCE 200809L
+
+#include "internal.h"
+#include "mlp/data.h"
+#include "mlp/model.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define MODEL_MAGIC "MLPMODEL"
+#define MODEL_MAGIC_LEN 8
+#define MODEL_VERSION 1u
+/* Bytes before the layer sizes: magic .. n_params (see docs/MODEL_FORMAT.md). */
+#define MODEL_FIXED_LEN 92u
+#define MODEL_CRC_LEN 4u
+/* Largest file written or read: the whole file is read into memory to check its CRC first. */
+#define MODEL_MAX_FILE ((uint64_t)1 << 32)
+/* Sanity bound on the layer count (the file length bounds it much further in practice). */
+#define MODEL_MAX_LAYERS 65536u
+/* Write buffer. */
+#define MODEL_CHUNK 65536u
+
+/* ---------------------------------------------------------------------------------------------
+ * Little-endian encoding
+ */
+static void put_le32(unsigned char *p, uint32_t v) {
+    p[0] = (unsigned char)(v & 0xffu);
+    p[1] = (unsigned char)((v >> 8) & 0xffu);
+    p[2] = (unsigned char)((v >> 16) & 0xffu);
+    p[3] = (unsigned char)((v >> 24) & 0xffu);
+}
+
+static uint32_t get_le32(const unsigned char *p) {
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static uint64_t get_le64(const unsigned char *p) {
+    return (uint64_t)get_le32(p) | ((uint64_t)get_le32(p + 4) << 32);
+}
+
+static uint32_t float_bits(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return u;
+}
+
+static float bits_float(uint32_t u) {
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+/* zlib's crc32 takes a uInt length: feed large buffers in pieces. */
+static uLong crc_update(uLong crc, const unsigned char *p, size_t n) {
+    while (n > 0) {
+        size_t k = n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n;
+        crc = crc32(crc, p, (uInt)k);
+        p += k;
+        n -= k;
+    }
+    return crc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Buffered writer: encodes into a chunk, updates the CRC and fwrites whole chunks.
+ */
+typedef struct writer {
+    FILE *f;
+    unsigned char buf[MODEL_CHUNK];
+    size_t len;
+    uLong crc;
+    int err; /* errno of the first failed write, or 0 */
+} writer;
+
+static void w_flush(writer *w) {
+    if (w->len == 0) return;
+    w->crc = crc_update(w->crc, w->buf, w->len);
+    if (!w->err) {
+        errno = 0;
+        if (fwrite(w->buf, 1, w->len, w->f) != w->len) w->err = errno ? errno : EIO;
+    }
+    w->len = 0;
+}
+
+static void w_reserve(writer *w, size_t n) {
+    if (MODEL_CHUNK - w->len < n) w_flush(w);
+}
+
+static void w_bytes(writer *w, const void *p, size_t n) {
+    w_reserve(w, n);
+    memcpy(w->buf + w->len, p, n);
+    w->len += n;
+}
+
+static void w_u32(writer *w, uint32_t v) {
+    w_reserve(w, 4);
+    put_le32(w->buf + w->len, v);
+    w->len += 4;
+}
+
+static void w_u64(writer *w, uint64_t v) {
+    w_reserve(w, 8);
+    put_le32(w->buf + w->len, (uint32_t)(v & 0xffffffffu));
+    put_le32(w->buf + w->len + 4, (uint32_t)(v >> 32));
+    w->len += 8;
+}
+
+static void w_f32(writer *w, float f) {
+    w_u32(w, float_bits(f));
+}
+
+/* n floats from src, or n zeros if src is NULL. */
+static void w_floats(writer *w, const float *src, size_t n) {
+    for (size_t i = 0; i < n; i++) w_u32(w, src ? float_bits(src[i]) : 0u);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Save
+ */
+
+/* File length for a net with n_layers layers, n_params parameters and a scaler of d features;
+ * false if it overflows. */
+static bool model_file_len(size_t n_layers, size_t n_params, size_t d, uint64_t *len) {
+    /* All inputs are bounded by the caller (n_layers <= MODEL_MAX_LAYERS); use uint64 with
+     * overflow checks for the products that depend on n_params and d. */
+    uint64_t total = MODEL_FIXED_LEN + 12u * (uint64_t)n_layers + 8u + MODEL_CRC_LEN;
+    uint64_t p12, d8;
+    if (__builtin_mul_overflow((uint64_t)n_params, (uint64_t)12, &p12)) return false;
+    if (__builtin_mul_overflow((uint64_t)d, (uint64_t)8, &d8)) return false;
+    if (__builtin_add_overflow(total, p12, &total)) return false;
+    if (__builtin_add_overflow(total, d8, &total)) return false;
+    *len = total;
+    return true;
+}
+
+/* Directory part of path ("." if none) into a new string; NULL on allocation failure. */
+static char *dir_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        char *d = malloc(2);
+        if (d) memcpy(d, ".", 2);
+        return d;
+    }
+    size_t n = (size_t)(slash - path);
+    if (n == 0) n = 1; /* "/name" -> "/" */
+    char *d = malloc(n + 1);
+    if (!d) return NULL;
+    memcpy(d, path, n);
+    d[n] = '\0';
+    return d;
+}
+
+/* Makes the rename durable. Best effort: some filesystems do not support fsync on directories. */
+static void fsync_dir_of(const char *path) {
+    char *dir = dir_of(path);
+    if (!dir) return;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        (void)close(fd);
+    }
+    free(dir);
+}
+
+static mlp_status check_net_for_save(const mlp_net *net, const mlp_scaler *scaler) {
+    if (net->n_layers == 0 || !net->layers || !net->params)
+        return mlp_fail(MLP_ERR_ARG, "mlp_model_save: net is not initialised");
+    if (net->n_layers > MODEL_MAX_LAYERS)
+        return mlp_fail(MLP_ERR_ARG, "mlp_model_save: %zu layers exceed the format's limit of %u",
+                        net->n_layers, MODEL_MAX_LAYERS);
+    size_t count = 0;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const mlp_layer *ly = &net->layers[l];
+        size_t w;
+        if (l > 0 && ly->in != net->layers[l - 1].out)
+            return mlp_fail(MLP_ERR_ARG, "mlp_model_save: net layers are inconsistent");
+        if (!mlp_mul_ok(ly->in, ly->out, &w) || __builtin_add_overflow(count, w, &count) ||
+            __builtin_add_overflow(count, ly->out, &count))
+            return mlp_fail(MLP_ERR_OVERFLOW, "mlp_model_save: parameter count overflows");
+    }
+    if (count != net->n_params)
+        return mlp_fail(MLP_ERR_ARG, "mlp_model_save: net parameter count is inconsistent");
+    if ((unsigned)net->opt.kind >= MLP_OPT_COUNT || (unsigned)net->loss >= MLP_LOSS_COUNT ||
+        (unsigned)net->init >= MLP_INIT_COUNT)
+        return mlp_fail(MLP_ERR_ARG, "mlp_model_save: net has an unknown enum value");
+    if (scaler) {
+        if ((unsigned)scaler->kind > MLP_SCALE_MINMAX)
+            return mlp_fail(MLP_ERR_ARG, "mlp_model_save: unknown scaler kind %d",
+                            (int)scaler->kind);
+        if (scaler->kind != MLP_SCALE_NONE) {
+            if (!scaler->offset || !scaler->scale)
+                return mlp_fail(MLP_ERR_NULL, "mlp_model_save: scaler arrays are NULL");
+            if (scaler->d != net->layers[0].in)
+                return mlp_fail(MLP_ERR_SHAPE,
+                                "mlp_model_save: scaler has %zu features, net input has %zu",
+                                scaler->d, net->layers[0].in);
+        }
+    }
+    return MLP_OK;
+}
+
+static void write_model(writer *w, const mlp_net *net, const mlp_scaler *sc, size_t d) {
+    const mlp_optimizer *o = &net->opt;
+    w_bytes(w, MODEL_MAGIC, MODEL_MAGIC_LEN);
+    w_u32(w, MODEL_VERSION);
+    w_u32(w, (uint32_t)net->n_layers);
+    w_u32(w, (uint32_t)net->loss);
+    w_u32(w, (uint32_t)net->init);
+    w_u64(w, net->seed);
+    w_u32(w, (uint32_t)o->kind);
+    w_f32(w, o->lr);
+    w_f32(w, o->alpha);
+    w_f32(w, o->momentum);
+    w_u32(w, (uint32_t)o->nesterov);
+    w_f32(w, o->beta1);
+    w_f32(w, o->beta2);
+    w_f32(w, o->eps);
+    w_u64(w, net->step);
+    w_u32(w, (uint32_t)(d ? sc->kind : MLP_SCALE_NONE));
+    w_u64(w, (uint64_t)d);
+    w_u64(w, (uint64_t)net->n_params);
+    w_u64(w, (uint64_t)net->layers[0].in);
+    for (size_t l = 0; l < net->n_layers; l++) w_u64(w, (uint64_t)net->layers[l].out);
+    for (size_t l = 0; l < net->n_layers; l++) w_u32(w, (uint32_t)net->layers[l].act);
+    w_floats(w, net->params, net->n_params);
+    w_floats(w, net->opt_m, net->n_params);
+    w_floats(w, net->opt_v, net->n_params);
+    if (d) {
+        w_floats(w, sc->offset, d);
+        w_floats(w, sc->scale, d);
+    }
+    w_flush(w);
+}
+
+mlp_status mlp_model_save(const char *path, const mlp_net *net, const mlp_scaler *scaler) {
+    if (!path) return mlp_fail(MLP_ERR_NULL, "mlp_model_save: path is NULL");
+    if (!net) return mlp_fail(MLP_ERR_NULL, "mlp_model_save: net is NULL");
+    if (path[0] == '\0') return mlp_fail(MLP_ERR_ARG, "mlp_model_save: path is empty");
+    mlp_status st = check_net_for_save(net, scaler);
+    if (st != MLP_OK) return st;
+    size_t d = (scaler && scaler->kind != MLP_SCALE_NONE) ? scaler->d : 0;
+    uint64_t file_len;
+    if (!model_file_len(net->n_layers, net->n_params, d, &file_len) || file_len > MODEL_MAX_FILE)
+        return mlp_fail(MLP_ERR_OVERFLOW,
+                        "mlp_model_save: model of %zu parameters exceeds the format's 4 GiB limit",
+                        net->n_params);
+
+    static const char suffix[] = ".tmp.XXXXXX";
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + sizeof suffix);
+    writer *w = malloc(sizeof *w);
+    if (!tmp || !w) {
+        free(tmp);
+        free(w);
+        return mlp_fail(MLP_ERR_NOMEM, "mlp_model_save: out of memory");
+    }
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, suffix, sizeof suffix);
+
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        int e = errno;
+        st = mlp_fail(MLP_ERR_IO, "mlp_model_save: cannot create a temporary file next to '%s': %s",
+                      path, strerror(e));
+        free(tmp);
+        free(w);
+        return st;
+    }
+    /* mkstemp creates the file 0600: give the result the mode of the file it replaces, or 0644. */
+    struct stat old;
+    mode_t mode = 0644;
+    if (stat(path, &old) == 0 && S_ISREG(old.st_mode)) mode = old.st_mode & 07777;
+    (void)fchmod(fd, mode); /* best effort */
+
+    FILE *f = fdopen(fd, "wb");
+    if (!f) {
+        int e = errno;
+        (void)close(fd);
+        (void)unlink(tmp);
+        st = mlp_fail(MLP_ERR_IO, "mlp_model_save: cannot open '%s': %s", tmp, strerror(e));
+        free(tmp);
+        free(w);
+        return st;
+    }
+
+    w->f = f;
+    w->len = 0;
+    w->crc = crc32(0L, Z_NULL, 0);
+    w->err = 0;
+    write_model(w, net, scaler, d);
+    unsigned char crc_bytes[MODEL_CRC_LEN];
+    put_le32(crc_bytes, (uint32_t)(w->crc & 0xffffffffu));
+    int err = w->err;
+    const char *what = "write";
+    if (!err) {
+        errno = 0;
+        if (fwrite(crc_bytes, 1, sizeof crc_bytes, f) != sizeof crc_bytes)
+            err = errno ? errno : EIO;
+    }
+    if (!err && fflush(f) != 0) {
+        err = errno ? errno : EIO;
+        what = "flush";
+    }
+    if (!err && fsync(fileno(f)) != 0) {
+        err = errno;
+        what = "fsync";
+    }
+    errno = 0;
+    if (fclose(f) != 0 && !err) {
+        err = errno ? errno : EIO;
+        what = "close";
+    }
+    if (!err && rename(tmp, path) != 0) {
+        err = errno;
+        what = "rename temporary file over";
+    }
+    if (err) {
+        (void)unlink(tmp);
+        st = mlp_fail(MLP_ERR_IO, "mlp_model_save: cannot %s '%s': %s", what, path, strerror(err));
+    } else {
+        fsync_dir_of(path);
+        st = MLP_OK;
+    }
+    free(tmp);
+    free(w);
+    return st;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Load
+ */
+
+/* Bounded reader over the file's bytes (the CRC excluded). Every get checks the length. */
+typedef struct reader {
+    const unsigned char *p;
+    size_t len, pos;
+} reader;
+
+static bool r_u32(reader *r, uint32_t *v) {
+    if (r->len - r->pos < 4) return false;
+    *v = get_le32(r->p + r->pos);
+    r->pos += 4;
+    return true;
+}
+
+static bool r_u64(reader *r, uint64_t *v) {
+    if (r->len - r->pos < 8) return false;
+    *v = get_le64(r->p + r->pos);
+    r->pos += 8;
+    return true;
+}
+
+static bool r_f32(reader *r, float *v) {
+    uint32_t u;
+    if (!r_u32(r, &u)) return false;
+    *v = bits_float(u);
+    return true;
+}
+
+/* n floats; the caller has checked that they are there. dst may be NULL (skip). */
+static void r_floats(reader *r, float *dst, size_t n) {
+    const unsigned char *p = r->p + r->pos;
+    if (dst)
+        for (size_t i = 0; i < n; i++) dst[i] = bits_float(get_le32(p + 4 * i));
+    r->pos += 4 * n;
+}
+
+/* Reads the whole regular file at path into a new buffer. */
+static mlp_status read_file(const char *path, unsigned char **out, size_t *out_len) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return mlp_fail(MLP_ERR_IO, "mlp_model_load: cannot open '%s': %s", path, strerror(e));
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0) {
+        int e = errno;
+        (void)close(fd);
+        return mlp_fail(MLP_ERR_IO, "mlp_model_load: cannot stat '%s': %s", path, strerror(e));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        (void)close(fd);
+        return mlp_fail(MLP_ERR_IO, "mlp_model_load: '%s' is not a regular file", path);
+    }
+    if (sb.st_size < 0 || (uint64_t)sb.st_size > MODEL_MAX_FILE ||
+        (uint64_t)sb.st_size > (uint64_t)SIZE_MAX) {
+        (void)close(fd);
+        return mlp_fail(MLP_ERR_FORMAT, "mlp_model_load: '%s' is too large for a model file", path);
+    }
+    size_t len = (size_t)sb.st_size;
+    unsigned char *buf = malloc(len ? len : 1);
+    if (!buf) {
+        (void)close(fd);
+        return mlp_fail(MLP_ERR_NOMEM, "mlp_model_load: cannot allocate %zu bytes for '%s'", len,
+                        path);
+    }
+    size_t got = 0;
+    while (got < len) {
+        ssize_t k = read(fd, buf + got, len - got);
+        if (k < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            free(buf);
+            (void)close(fd);
+            return mlp_fail(MLP_ERR_IO, "mlp_model_load: cannot read '%s': %s", path, strerror(e));
+        }
+        if (k == 0) break; /* the file shrank after fstat: treated as truncated below */
+        got += (size_t)k;
+    }
+    (void)close(fd);
+    *out = buf;
+    *out_len = got;
+    return MLP_OK;
+}
+
+/* Everything the header says, validated. */
+typedef struct model_header {
+    uint32_t n_layers;
+    mlp_loss loss;
+    mlp_init init;
+    uint64_t seed;
+    mlp_optimizer opt;
+    uint64_t step;
+    mlp_scale_kind scale_kind;
+    size_t d;
+    size_t n_params;
+    size_t *sizes;               /* n_layers + 1 */
+    mlp_activation *activations; /* n_layers */
+} model_header;
+
+#define FMT_FAIL(...) mlp_fail(MLP_ERR_FORMAT, "mlp_model_load: " __VA_ARGS__)
+
+/* Parses and validates the header; on success r is at the first parameter and the remaining
+ * length is exactly what the counts need. Allocates h->sizes and h->activations only after
+ * checking that the file holds them. */
+static mlp_status parse_header(reader *r, model_header *h, const char *path) {
+    uint32_t loss, init, kind, nesterov, scale_kind;
+    uint64_t d64, np64;
+    r->pos = MODEL_MAGIC_LEN + 4; /* magic and version were checked by the caller */
+    if (!r_u32(r, &h->n_layers) || !r_u32(r, &loss) || !r_u32(r, &init) || !r_u64(r, &h->seed) ||
+        !r_u32(r, &kind) || !r_f32(r, &h->opt.lr) || !r_f32(r, &h->opt.alpha) ||
+        !r_f32(r, &h->opt.momentum) || !r_u32(r, &nesterov) || !r_f32(r, &h->opt.beta1) ||
+        !r_f32(r, &h->opt.beta2) || !r_f32(r, &h->opt.eps) || !r_u64(r, &h->step) ||
+        !r_u32(r, &scale_kind) || !r_u64(r, &d64) || !r_u64(r, &np64))
+        return FMT_FAIL("'%s' is truncated (header)", path);
+    if (h->n_layers == 0 || h->n_layers > MODEL_MAX_LAYERS)
+        return FMT_FAIL("'%s': invalid layer count %" PRIu32, path, h->n_layers);
+    if (loss >= MLP_LOSS_COUNT) return FMT_FAIL("'%s': unknown loss %" PRIu32, path, loss);
+    if (init >= MLP_INIT_COUNT) return FMT_FAIL("'%s': unknown init %" PRIu32, path, init);
+    if (kind >= MLP_OPT_COUNT) return FMT_FAIL("'%s': unknown optimizer %" PRIu32, path, kind);
+    if (nesterov > 1) return FMT_FAIL("'%s': invalid nesterov flag %" PRIu32, path, nesterov);
+    if (scale_kind > MLP_SCALE_MINMAX)
+        return FMT_FAIL("'%s': unknown scaler kind %" PRIu32, path, scale_kind);
+    h->loss = (mlp_loss)loss;
+    h->init = (mlp_init)init;
+    h->opt.kind = (mlp_optimizer_kind)kind;
+    h->opt.nesterov = (int)nesterov;
+    h->scale_kind = (mlp_scale_kind)scale_kind;
+
+    /* Layer sizes and activations: check that the bytes are there before allocating. */
+    size_t L = h->n_layers;
+    size_t shape_bytes = 8 * (L + 1) + 4 * L; /* L <= 65536: no overflow */
+    if (r->len - r->pos < shape_bytes) return FMT_FAIL("'%s' is truncated (layer sizes)", path);
+    size_t shape_pos = r->pos;
+    size_t count = 0;
+    for (size_t i = 0; i <= L; i++) {
+        uint64_t s = get_le64(r->p + shape_pos + 8 * i);
+        if (s == 0 || s > (uint64_t)SIZE_MAX)
+            return FMT_FAIL("'%s': invalid width %" PRIu64 " of layer %zu", path, s, i);
+        if (i > 0) {
+            uint64_t in = get_le64(r->p + shape_pos + 8 * (i - 1)), w;
+            if (__builtin_mul_overflow(in, s, &w) || __builtin_add_overflow(w, s, &w) ||
+                w > (uint64_t)SIZE_MAX || __builtin_add_overflow(count, (size_t)w, &count))
+                return FMT_FAIL("'%s': layer sizes overflow the parameter count", path);
+        }
+    }
+    for (size_t l = 0; l < L; l++) {
+        uint32_t a = get_le32(r->p + shape_pos + 8 * (L + 1) + 4 * l);
+        if (a >= MLP_ACT_COUNT)
+            return FMT_FAIL("'%s': unknown activation %" PRIu32 " of layer %zu", path, a, l);
+    }
+    if (np64 != (uint64_t)count)
+        return FMT_FAIL("'%s': parameter count %" PRIu64 " does not match the layer sizes (%zu)",
+                        path, np64, count);
+    uint64_t first = get_le64(r->p + shape_pos);
+    if (scale_kind == MLP_SCALE_NONE && d64 != 0)
+        return FMT_FAIL("'%s': no scaler but a scaler size of %" PRIu64, path, d64);
+    if (scale_kind != MLP_SCALE_NONE && d64 != first)
+        return FMT_FAIL("'%s': scaler size %" PRIu64 " does not match the input size %" PRIu64,
+                        path, d64, first);
+
+    /* The rest must be exactly 3 * n_params + 2 * d floats. */
+    size_t rest = r->len - (shape_pos + shape_bytes);
+    if (count > rest / 12) return FMT_FAIL("'%s' is truncated (parameters)", path);
+    size_t need = 12 * count;
+    if ((uint64_t)(rest - need) / 8 < d64 || d64 > (uint64_t)SIZE_MAX)
+        return FMT_FAIL("'%s' is truncated (scaler)", path);
+    h->d = (size_t)d64;
+    need += 8 * h->d;
+    if (need != rest) return FMT_FAIL("'%s' has %zu unexpected trailing bytes", path, rest - need);
+    h->n_params = count;
+
+    h->sizes = malloc((L + 1) * sizeof *h->sizes);
+    h->activations = malloc(L * sizeof *h->activations);
+    if (!h->sizes || !h->activations)
+        return mlp_fail(MLP_ERR_NOMEM, "mlp_model_load: out of memory");
+    for (size_t i = 0; i <= L; i++) h->sizes[i] = (size_t)get_le64(r->p + shape_pos + 8 * i);
+    for (size_t l = 0; l < L; l++)
+        h->activations[l] = (mlp_activation)get_le32(r->p + shape_pos + 8 * (L + 1) + 4 * l);
+    r->pos = shape_pos + shape_bytes;
+    return MLP_OK;
+}
+
+/* Checks the magic, version and CRC of the file's bytes. */
+static mlp_status check_envelope(const unsigned char *buf, size_t len, const char *path) {
+    size_t m = len < MODEL_MAGIC_LEN ? len : MODEL_MAGIC_LEN;
+    if (memcmp(buf, MODEL_MAGIC, m) != 0) return FMT_FAIL("'%s' is not an mlp model file", path);
+    if (len < MODEL_MAGIC_LEN + 4) return FMT_FAIL("'%s' is truncated (%zu bytes)", path, len);
+    uint32_t version = get_le32(buf + MODEL_MAGIC_LEN);
+    if (version > MODEL_VERSION)
+        return FMT_FAIL("'%s': format version %" PRIu32 " is newer than this library's %u", path,
+                        version, MODEL_VERSION);
+    if (version == 0) return FMT_FAIL("'%s': invalid format version 0", path);
+    if (len < MODEL_FIXED_LEN + MODEL_CRC_LEN)
+        return FMT_FAIL("'%s' is truncated (%zu bytes)", path, len);
+    uLong crc = crc_update(crc32(0L, Z_NULL, 0), buf, len - MODEL_CRC_LEN);
+    if ((uint32_t)(crc & 0xffffffffu) != get_le32(buf + len - MODEL_CRC_LEN))
+        return FMT_FAIL("'%s': checksum mismatch (corrupted)", path);
+    return MLP_OK;
+}
+
+/* Copies parameters and optimizer moments from r into the net. The optimizer buffers are the
+ * net's; a NULL one (if the library allocates it lazily) can only stand for zeros, so the stored
+ * values must then be zeros too. */
+static mlp_status read_state(reader *r, mlp_net *n, size_t n_params) {
+    r_floats(r, n->params, n_params);
+    const unsigned char *m = r->p + r->pos;
+    const unsigned char *v = m + 4 * n_params;
+    for (size_t i = 0; i < 4 * n_params; i++)
+        if ((!n->opt_m && m[i]) || (!n->opt_v && v[i]))
+            return mlp_fail(MLP_ERR_STATE,
+                            "mlp_model_load: the net has no buffer for the stored optimizer state");
+    r_floats(r, n->opt_m, n_params);
+    r_floats(r, n->opt_v, n_params);
+    return MLP_OK;
+}
+
+mlp_status mlp_model_load(const char *path, mlp_net **net, mlp_scaler *scaler) {
+    if (net) *net = NULL;
+    if (!path) return mlp_fail(MLP_ERR_NULL, "mlp_model_load: path is NULL");
+    if (!net) return mlp_fail(MLP_ERR_NULL, "mlp_model_load: net is NULL");
+
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    mlp_status st = read_file(path, &buf, &len);
+    if (st != MLP_OK) return st;
+
+    model_header h;
+    memset(&h, 0, sizeof h);
+    float *offset = NULL, *scale = NULL;
+    mlp_net *n = NULL;
+    reader r = {buf, len >= MODEL_CRC_LEN ? len - MODEL_CRC_LEN : 0, 0};
+    mlp_net_config cfg;
+
+    st = check_envelope(buf, len, path);
+    if (st != MLP_OK) goto done;
+    st = parse_header(&r, &h, path);
+    if (st != MLP_OK) goto done;
+
+    cfg = (mlp_net_config){
+        .n_layers = h.n_layers,
+        .sizes = h.sizes,
+        .activations = h.activations,
+        .loss = h.loss,
+        .init = h.init,
+        .seed = h.seed,
+    };
+    st = mlp_net_create(&n, &cfg);
+    if (st == MLP_OK) st = mlp_net_set_optimizer(n, &h.opt);
+    if (st != MLP_OK) {
+        /* Only a valid file passes the CRC, so a rejected configuration means a file written by
+         * something else (or a library that accepted it then): report it as a format error,
+         * keeping the library's detail. Resource failures keep their status. */
+        if (st != MLP_ERR_NOMEM) {
+            char detail[400];
+            snprintf(detail, sizeof detail, "%s", mlp_last_error());
+            st = FMT_FAIL("'%s': invalid model (%s)", path, detail);
+        }
+        goto done;
+    }
+    if (n->n_params != h.n_params || !n->params) {
+        st = mlp_fail(MLP_ERR_STATE, "mlp_model_load: net has %zu parameters, file %zu",
+                      n->n_params, h.n_params);
+        goto done;
+    }
+
+    if (h.d) {
+        offset = malloc(h.d * sizeof *offset);
+        scale = malloc(h.d * sizeof *scale);
+        if (!offset || !scale) {
+            st = mlp_fail(MLP_ERR_NOMEM, "mlp_model_load: out of memory (scaler of %zu)", h.d);
+            goto done;
+        }
+    }
+
+    st = read_state(&r, n, h.n_params);
+    if (st != MLP_OK) goto done;
+    n->opt = h.opt;
+    n->step = h.step;
+    if (h.d) {
+        r_floats(&r, offset, h.d);
+        r_floats(&r, scale, h.d);
+        for (size_t j = 0; j < h.d; j++)
+            if (!isfinite(offset[j]) || !isfinite(scale[j]) || scale[j] == 0.0f) {
+                st = FMT_FAIL("'%s': invalid scaler value at feature %zu", path, j);
+                goto done;
+            }
+    }
+
+    if (scaler) {
+        scaler->kind = h.scale_kind;
+        scaler->d = h.d;
+        scaler->offset = offset;
+        scaler->scale = scale;
+        offset = scale = NULL;
+    }
+    *net = n;
+    n = NULL;
+    st = MLP_OK;
+
+done:
+    mlp_net_free(n);
+    free(offset);
+    free(scale);
+    free(h.sizes);
+    free(h.activations);
+    free(buf);
+    return st;
+}

@@ -1,0 +1,371 @@
+/* Network creation, the flat parameter buffer, initialisation, workspace and accessors. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A network with more layers than this is certainly a caller's mistake (and keeps loops sane). */
+#define MLP_MAX_LAYERS 4096
+
+static const char *const act_names[MLP_ACT_COUNT] = {"identity", "relu",       "logistic", "tanh",
+                                                     "softmax",  "leaky_relu", "gelu"};
+
+static mlp_status check_config(const mlp_net_config *cfg) {
+    if (!cfg) return mlp_fail(MLP_ERR_NULL, "mlp_net_create: config is NULL");
+    if (!cfg->sizes) return mlp_fail(MLP_ERR_NULL, "mlp_net_create: config->sizes is NULL");
+    if (!cfg->activations)
+        return mlp_fail(MLP_ERR_NULL, "mlp_net_create: config->activations is NULL");
+    size_t L = cfg->n_layers;
+    if (L == 0 || L > MLP_MAX_LAYERS)
+        return mlp_fail(MLP_ERR_ARG, "mlp_net_create: n_layers = %zu, must be in 1..%d", L,
+                        MLP_MAX_LAYERS);
+    for (size_t i = 0; i <= L; i++)
+        if (cfg->sizes[i] == 0) return mlp_fail(MLP_ERR_ARG, "mlp_net_create: sizes[%zu] is 0", i);
+    for (size_t l = 0; l < L; l++) {
+        mlp_activation a = cfg->activations[l];
+        if ((unsigned)a >= MLP_ACT_COUNT)
+            return mlp_fail(MLP_ERR_ARG,
+                            "mlp_net_create: activations[%zu] = %d is not an activation", l,
+                            (int)a);
+        if (a == MLP_ACT_SOFTMAX && l + 1 != L)
+            return mlp_fail(MLP_ERR_ARG,
+                            "mlp_net_create: activations[%zu] is softmax; softmax is only allowed "
+                            "on the output layer (%zu)",
+                            l, L - 1);
+    }
+    if ((unsigned)cfg->init >= MLP_INIT_COUNT)
+        return mlp_fail(MLP_ERR_ARG, "mlp_net_create: init = %d is not an init scheme",
+                        (int)cfg->init);
+    mlp_activation out = cfg->activations[L - 1];
+    switch (cfg->loss) {
+    case MLP_LOSS_SOFTMAX_CE:
+        if (out != MLP_ACT_SOFTMAX)
+            return mlp_fail(MLP_ERR_ARG,
+                            "mlp_net_create: loss SOFTMAX_CE needs a softmax output layer, got %s",
+                            act_names[out]);
+        break;
+    case MLP_LOSS_LOGISTIC:
+        if (out != MLP_ACT_LOGISTIC)
+            return mlp_fail(MLP_ERR_ARG,
+                            "mlp_net_create: loss LOGISTIC needs a logistic output layer, got %s",
+                            act_names[out]);
+        break;
+    case MLP_LOSS_SQUARED:
+        break;
+    default:
+        return mlp_fail(MLP_ERR_ARG, "mlp_net_create: loss = %d is not a loss", (int)cfg->loss);
+    }
+    return MLP_OK;
+}
+
+/* Fills W and b of every layer, in scikit-learn's order: layer by layer, weights then biases,
+ * all from one generator. */
+static void init_params(mlp_net *net) {
+    mlp_rng rng;
+    mlp_rng_seed(&rng, net->seed);
+    /* scikit-learn uses one factor for every layer, chosen by the hidden activation. */
+    double factor = net->layers[0].act == MLP_ACT_LOGISTIC ? 2.0 : 6.0;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const mlp_layer *ly = &net->layers[l];
+        float *W = net->params + ly->w_off, *b = net->params + ly->b_off;
+        size_t nw = ly->in * ly->out;
+        if (net->init == MLP_INIT_HE) {
+            double r = sqrt(6.0 / (double)ly->in);
+            for (size_t i = 0; i < nw; i++) W[i] = (float)(r * (2.0 * mlp_rng_uniform(&rng) - 1.0));
+            memset(b, 0, ly->out * sizeof *b);
+        } else {
+            double r = sqrt(factor / (double)(ly->in + ly->out));
+            for (size_t i = 0; i < nw; i++) W[i] = (float)(r * (2.0 * mlp_rng_uniform(&rng) - 1.0));
+            for (size_t i = 0; i < ly->out; i++)
+                b[i] = (float)(r * (2.0 * mlp_rng_uniform(&rng) - 1.0));
+        }
+    }
+}
+
+mlp_optimizer mlp_optimizer_default(mlp_optimizer_kind kind) {
+    mlp_optimizer o = {.kind = kind,
+                       .lr = 1e-3f,
+                       .alpha = 1e-4f,
+                       .momentum = 0.9f,
+                       .nesterov = 1,
+                       .beta1 = 0.9f,
+                       .beta2 = 0.999f,
+                       .eps = 1e-8f};
+    return o;
+}
+
+/* Allocates the layer table and the three parameter-sized buffers for a validated config. */
+static mlp_status alloc_net(mlp_net **out, size_t L, const size_t *sizes,
+                            const mlp_activation *acts) {
+    mlp_net *net = calloc(1, sizeof *net);
+    if (!net) return mlp_fail(MLP_ERR_NOMEM, "mlp_net_create: out of memory");
+    net->n_layers = L;
+    net->layers = calloc(L, sizeof *net->layers);
+    net->act = calloc(L, sizeof *net->act);
+    net->pre = calloc(L, sizeof *net->pre);
+    if (!net->layers || !net->act || !net->pre) goto nomem;
+    size_t off = 0;
+    for (size_t l = 0; l < L; l++) {
+        mlp_layer *ly = &net->layers[l];
+        ly->in = sizes[l];
+        ly->out = sizes[l + 1];
+        ly->act = acts[l];
+        size_t nw;
+        if (!mlp_mul_ok(ly->in, ly->out, &nw) || __builtin_add_overflow(off, nw, &ly->b_off) ||
+            __builtin_add_overflow(ly->b_off, ly->out, &off)) {
+            mlp_fail(MLP_ERR_OVERFLOW,
+                     "mlp_net_create: layer %zu (%zu x %zu) overflows the parameter count", l,
+                     ly->in, ly->out);
+            mlp_net_free(net); /* after the message: ly points into the net */
+            return MLP_ERR_OVERFLOW;
+        }
+        ly->w_off = ly->b_off - nw;
+    }
+    net->n_params = off;
+    size_t bytes;
+    /* Four buffers of n_params floats (params, grads, two optimizer moments). */
+    if (!mlp_mul_ok(off, 4 * sizeof(float), &bytes) || bytes > (SIZE_MAX >> 1)) {
+        mlp_net_free(net);
+        return mlp_fail(MLP_ERR_OVERFLOW, "mlp_net_create: %zu parameters do not fit in memory",
+                        off);
+    }
+    net->params = calloc(off, sizeof(float));
+    net->grads = calloc(off, sizeof(float));
+    net->opt_m = calloc(off, sizeof(float));
+    net->opt_v = calloc(off, sizeof(float));
+    if (!net->params || !net->grads || !net->opt_m || !net->opt_v) goto nomem;
+    *out = net;
+    return MLP_OK;
+nomem:
+    mlp_net_free(net);
+    return mlp_fail(MLP_ERR_NOMEM, "mlp_net_create: out of memory");
+}
+
+mlp_status mlp_net_create(mlp_net **out, const mlp_net_config *cfg) {
+    if (!out) return mlp_fail(MLP_ERR_NULL, "mlp_net_create: net is NULL");
+    *out = NULL;
+    mlp_status st = check_config(cfg);
+    if (st != MLP_OK) return st;
+    mlp_net *net;
+    st = alloc_net(&net, cfg->n_layers, cfg->sizes, cfg->activations);
+    if (st != MLP_OK) return st;
+    net->loss = cfg->loss;
+    net->init = cfg->init;
+    net->seed = cfg->seed;
+    net->opt = mlp_optimizer_default(MLP_OPT_ADAM);
+    init_params(net);
+    *out = net;
+    return MLP_OK;
+}
+
+void mlp_net_free(mlp_net *net) {
+    if (!net) return;
+    free(net->layers);
+    free(net->params);
+    free(net->grads);
+    free(net->opt_m);
+    free(net->opt_v);
+    free(net->ws);
+    free(net->act);
+    free(net->pre);
+    free(net);
+}
+
+mlp_status mlp_net_clone(mlp_net **dst, const mlp_net *src) {
+    if (!dst) return mlp_fail(MLP_ERR_NULL, "mlp_net_clone: dst is NULL");
+    *dst = NULL;
+    if (!src) return mlp_fail(MLP_ERR_NULL, "mlp_net_clone: src is NULL");
+    size_t L = src->n_layers;
+    size_t *sizes = malloc((L + 1) * sizeof *sizes);
+    mlp_activation *acts = malloc(L * sizeof *acts);
+    mlp_status st = MLP_ERR_NOMEM;
+    mlp_net *net = NULL;
+    if (sizes && acts) {
+        for (size_t l = 0; l < L; l++) {
+            sizes[l] = src->layers[l].in;
+            acts[l] = src->layers[l].act;
+        }
+        sizes[L] = src->layers[L - 1].out;
+        st = alloc_net(&net, L, sizes, acts);
+    } else {
+        mlp_fail(st, "mlp_net_clone: out of memory");
+    }
+    free(sizes);
+    free(acts);
+    if (st != MLP_OK) return st;
+    size_t bytes = src->n_params * sizeof(float);
+    memcpy(net->params, src->params, bytes);
+    memcpy(net->grads, src->grads, bytes);
+    memcpy(net->opt_m, src->opt_m, bytes);
+    memcpy(net->opt_v, src->opt_v, bytes);
+    net->loss = src->loss;
+    net->init = src->init;
+    net->seed = src->seed;
+    net->opt = src->opt;
+    net->step = src->step;
+    *dst = net;
+    return MLP_OK;
+}
+
+/* ---- workspace ---- */
+
+mlp_status mlp_net_ensure(mlp_net *net, size_t n) {
+    if (n <= net->cap) return MLP_OK;
+    size_t L = net->n_layers, per_row = 1 /* row_loss */, maxw = 0;
+    for (size_t l = 0; l < L; l++) {
+        size_t w = net->layers[l].out;
+        per_row += mlp_act_needs_pre(net->layers[l].act) ? 2 * w : w;
+        if (w > maxw) maxw = w;
+    }
+    per_row += 2 * maxw; /* the two delta buffers */
+    size_t chunks = n / MLP_COLSUM_CHUNK + 1, total, part, bytes;
+    if (!mlp_mul_ok(n, per_row, &total) || !mlp_mul_ok(chunks, maxw, &part) ||
+        __builtin_add_overflow(total, part, &total) || !mlp_mul_ok(total, sizeof(float), &bytes) ||
+        bytes > (SIZE_MAX >> 1))
+        return mlp_fail(MLP_ERR_OVERFLOW, "workspace for a batch of %zu rows overflows", n);
+    float *ws = malloc(bytes);
+    if (!ws)
+        return mlp_fail(MLP_ERR_NOMEM,
+                        "workspace for a batch of %zu rows: cannot allocate %zu bytes", n, bytes);
+    free(net->ws);
+    net->ws = ws;
+    net->cap = n;
+    float *p = ws;
+    for (size_t l = 0; l < L; l++) {
+        size_t w = net->layers[l].out;
+        net->act[l] = p;
+        p += n * w;
+        net->pre[l] = NULL;
+        if (mlp_act_needs_pre(net->layers[l].act)) {
+            net->pre[l] = p;
+            p += n * w;
+        }
+    }
+    net->delta[0] = p;
+    p += n * maxw;
+    net->delta[1] = p;
+    p += n * maxw;
+    net->row_loss = p;
+    p += n;
+    net->partials = p;
+    /* The old workspace held the pending forward pass. */
+    net->fwd_x = NULL;
+    net->have_grads = false;
+    return MLP_OK;
+}
+
+mlp_status mlp_net_reserve(mlp_net *net, size_t max_batch) {
+    if (!net) return mlp_fail(MLP_ERR_NULL, "mlp_net_reserve: net is NULL");
+    if (max_batch == 0) return mlp_fail(MLP_ERR_ARG, "mlp_net_reserve: max_batch is 0");
+    return mlp_net_ensure(net, max_batch);
+}
+
+mlp_status mlp_check_batch(const mlp_net *net, const void *X, size_t n, const char *fn) {
+    if (!net) return mlp_fail(MLP_ERR_NULL, "%s: net is NULL", fn);
+    if (!X) return mlp_fail(MLP_ERR_NULL, "%s: input is NULL", fn);
+    if (n == 0) return mlp_fail(MLP_ERR_ARG, "%s: batch size n is 0", fn);
+    size_t elems;
+    if (!mlp_mul_ok(n, net->layers[0].in, &elems))
+        return mlp_fail(MLP_ERR_OVERFLOW, "%s: n = %zu rows x %zu features overflows", fn, n,
+                        net->layers[0].in);
+    return MLP_OK;
+}
+
+/* ---- accessors ---- */
+
+size_t mlp_net_n_layers(const mlp_net *net) {
+    return net ? net->n_layers : 0;
+}
+
+size_t mlp_net_input_size(const mlp_net *net) {
+    return net ? net->layers[0].in : 0;
+}
+
+size_t mlp_net_output_size(const mlp_net *net) {
+    return net ? net->layers[net->n_layers - 1].out : 0;
+}
+
+mlp_loss mlp_net_loss(const mlp_net *net) {
+    return net ? net->loss : MLP_LOSS_SOFTMAX_CE;
+}
+
+static mlp_status check_layer(const mlp_net *net, size_t layer, const char *fn) {
+    if (!net) return mlp_fail(MLP_ERR_NULL, "%s: net is NULL", fn);
+    if (layer >= net->n_layers)
+        return mlp_fail(MLP_ERR_ARG, "%s: layer %zu out of range (the net has %zu)", fn, layer,
+                        net->n_layers);
+    return MLP_OK;
+}
+
+mlp_status mlp_net_layer_shape(const mlp_net *net, size_t layer, size_t *in, size_t *out,
+                               mlp_activation *activation) {
+    mlp_status st = check_layer(net, layer, "mlp_net_layer_shape");
+    if (st != MLP_OK) return st;
+    const mlp_layer *ly = &net->layers[layer];
+    if (in) *in = ly->in;
+    if (out) *out = ly->out;
+    if (activation) *activation = ly->act;
+    return MLP_OK;
+}
+
+size_t mlp_net_param_count(const mlp_net *net) {
+    return net ? net->n_params : 0;
+}
+
+float *mlp_net_params(mlp_net *net) {
+    return net ? net->params : NULL;
+}
+
+float *mlp_net_grads(mlp_net *net) {
+    return net ? net->grads : NULL;
+}
+
+static mlp_status layer_view(mlp_net *net, float *base, size_t layer, float **W, float **b,
+                             const char *fn) {
+    mlp_status st = check_layer(net, layer, fn);
+    if (st != MLP_OK) return st;
+    if (W) *W = base + net->layers[layer].w_off;
+    if (b) *b = base + net->layers[layer].b_off;
+    return MLP_OK;
+}
+
+mlp_status mlp_net_layer_params(mlp_net *net, size_t layer, float **W, float **b) {
+    return layer_view(net, net ? net->params : NULL, layer, W, b, "mlp_net_layer_params");
+}
+
+mlp_status mlp_net_layer_grads(mlp_net *net, size_t layer, float **dW, float **db) {
+    return layer_view(net, net ? net->grads : NULL, layer, dW, db, "mlp_net_layer_grads");
+}
+
+static mlp_status check_copy(const mlp_net *net, const float *buf, size_t count, const char *fn) {
+    if (!net) return mlp_fail(MLP_ERR_NULL, "%s: net is NULL", fn);
+    if (!buf) return mlp_fail(MLP_ERR_NULL, "%s: buffer is NULL", fn);
+    if (count != net->n_params)
+        return mlp_fail(MLP_ERR_SHAPE, "%s: count = %zu, the net has %zu parameters", fn, count,
+                        net->n_params);
+    return MLP_OK;
+}
+
+mlp_status mlp_net_get_params(const mlp_net *net, float *dst, size_t count) {
+    mlp_status st = check_copy(net, dst, count, "mlp_net_get_params");
+    if (st == MLP_OK) memcpy(dst, net->params, count * sizeof(float));
+    return st;
+}
+
+mlp_status mlp_net_set_params(mlp_net *net, const float *src, size_t count) {
+    mlp_status st = check_copy(net, src, count, "mlp_net_set_params");
+    if (st == MLP_OK) memcpy(net->params, src, count * sizeof(float));
+    return st;
+}
+
+double mlp_l2_term(const mlp_net *net, size_t n) {
+    if (net->opt.alpha == 0.0f) return 0.0;
+    double sum = 0.0;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const float *W = net->params + net->layers[l].w_off;
+        size_t nw = net->layers[l].in * net->layers[l].out;
+        for (size_t i = 0; i < nw; i++) sum += (double)W[i] * W[i];
+    }
+    return 0.5 * net->opt.alpha * sum / (double)n;
+}

@@ -1,0 +1,110 @@
+/* Optimizers over the flat parameter buffer: one loop for the whole network. Formulas are
+ * scikit-learn's (sklearn/neural_network/_stochastic_optimizers.py). */
+#include "internal.h"
+
+#include <math.h>
+#include <string.h>
+
+static bool in_unit(float x) {
+    return x >= 0.0f && x < 1.0f; /* false for NaN */
+}
+
+mlp_status mlp_net_set_optimizer(mlp_net *net, const mlp_optimizer *opt) {
+    if (!net) return mlp_fail(MLP_ERR_NULL, "mlp_net_set_optimizer: net is NULL");
+    if (!opt) return mlp_fail(MLP_ERR_NULL, "mlp_net_set_optimizer: opt is NULL");
+    if ((unsigned)opt->kind >= MLP_OPT_COUNT)
+        return mlp_fail(MLP_ERR_ARG, "mlp_net_set_optimizer: kind = %d is not an optimizer",
+                        (int)opt->kind);
+    if (!(opt->lr > 0.0f) || !isfinite(opt->lr))
+        return mlp_fail(MLP_ERR_ARG, "mlp_net_set_optimizer: lr = %g, must be finite and > 0",
+                        (double)opt->lr);
+    if (!(opt->alpha >= 0.0f) || !isfinite(opt->alpha))
+        return mlp_fail(MLP_ERR_ARG, "mlp_net_set_optimizer: alpha = %g, must be finite and >= 0",
+                        (double)opt->alpha);
+    if (opt->kind == MLP_OPT_SGD) {
+        if (!in_unit(opt->momentum))
+            return mlp_fail(MLP_ERR_ARG, "mlp_net_set_optimizer: momentum = %g, must be in [0, 1)",
+                            (double)opt->momentum);
+        if (opt->nesterov != 0 && opt->nesterov != 1)
+            return mlp_fail(MLP_ERR_ARG, "mlp_net_set_optimizer: nesterov = %d, must be 0 or 1",
+                            opt->nesterov);
+    } else {
+        if (!in_unit(opt->beta1) || !in_unit(opt->beta2))
+            return mlp_fail(MLP_ERR_ARG,
+                            "mlp_net_set_optimizer: beta1 = %g, beta2 = %g, each must be in [0, 1)",
+                            (double)opt->beta1, (double)opt->beta2);
+        if (!(opt->eps > 0.0f) || !isfinite(opt->eps))
+            return mlp_fail(MLP_ERR_ARG, "mlp_net_set_optimizer: eps = %g, must be finite and > 0",
+                            (double)opt->eps);
+    }
+    if (opt->kind != net->opt.kind) mlp_net_reset_optimizer(net);
+    net->opt = *opt;
+    return MLP_OK;
+}
+
+mlp_status mlp_net_get_optimizer(const mlp_net *net, mlp_optimizer *opt) {
+    if (!net || !opt) return mlp_fail(MLP_ERR_NULL, "mlp_net_get_optimizer: NULL argument");
+    *opt = net->opt;
+    return MLP_OK;
+}
+
+void mlp_net_reset_optimizer(mlp_net *net) {
+    if (!net) return;
+    memset(net->opt_m, 0, net->n_params * sizeof(float));
+    memset(net->opt_v, 0, net->n_params * sizeof(float));
+    net->step = 0;
+}
+
+uint64_t mlp_net_step_count(const mlp_net *net) {
+    return net ? net->step : 0;
+}
+
+/* The update kernels are compiled for several ISA levels and picked at load time (ifunc): the
+ * library is built for baseline x86-64, where sqrt and divide are 4 wide, but the machine usually
+ * has AVX2 or AVX-512. Each call handles a contiguous slice so that OpenMP threads can share. */
+#define MLP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
+MLP_CLONES static void adam_slice(float *restrict p, const float *restrict g, float *restrict m,
+                                  float *restrict v, size_t count, float b1, float b2, float eps,
+                                  float lr_t) {
+    for (size_t i = 0; i < count; i++) {
+        float gi = g[i];
+        float mi = b1 * m[i] + (1.0f - b1) * gi;
+        float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] -= lr_t * mi / (sqrtf(vi) + eps);
+    }
+}
+
+MLP_CLONES static void sgd_slice(float *restrict p, const float *restrict g, float *restrict m,
+                                 size_t count, float mu, float lr, bool nesterov) {
+    for (size_t i = 0; i < count; i++) {
+        float vel = mu * m[i] - lr * g[i];
+        m[i] = vel;
+        p[i] += nesterov ? mu * vel - lr * g[i] : vel;
+    }
+}
+
+/* Slices of this many parameters are the unit of parallel work. */
+#define OPT_SLICE 16384
+
+void mlp_optim_apply(mlp_net *net) {
+    const mlp_optimizer *o = &net->opt;
+    const size_t count = net->n_params;
+    const long slices = (long)((count + OPT_SLICE - 1) / OPT_SLICE);
+    net->step++;
+    /* Adam's bias correction folded into the step size, as scikit-learn does. */
+    const double t = (double)net->step;
+    const float lr_t = (float)(o->lr * sqrt(1.0 - pow(o->beta2, t)) / (1.0 - pow(o->beta1, t)));
+#pragma omp parallel for schedule(static) if (parallel : count >= MLP_OMP_MIN_ELEMS)
+    for (long s = 0; s < slices; s++) {
+        size_t i0 = (size_t)s * OPT_SLICE, len = count - i0 < OPT_SLICE ? count - i0 : OPT_SLICE;
+        if (o->kind == MLP_OPT_ADAM)
+            adam_slice(net->params + i0, net->grads + i0, net->opt_m + i0, net->opt_v + i0, len,
+                       o->beta1, o->beta2, o->eps, lr_t);
+        else
+            sgd_slice(net->params + i0, net->grads + i0, net->opt_m + i0, len, o->momentum, o->lr,
+                      o->nesterov);
+    }
+}

@@ -1,0 +1,317 @@
+/* CSV reader (src/data_csv.c): good files in their variants (header or not, label column first or
+ * last, CRLF, blanks, gzip, regression), every malformed case with its status and a message that
+ * locates the problem (file:line:column), and the shipped digits data set. */
+#include "data_test_util.h"
+
+#include "internal.h"
+
+#include <math.h>
+
+/* Reads text (written plain or gzip) with opt; the file is named after the test. */
+static mlp_status read_text(const char *name, const char *text, int gz, const mlp_csv_options *opt,
+                            mlp_dataset *out) {
+    char path[DT_PATH_MAX];
+    dt_write_str(path, name, text, gz);
+    return mlp_read_csv(path, opt, out);
+}
+
+/* Expects text to be rejected with want and a message containing needle; out stays untouched. */
+static void expect_bad(const char *name, const char *text, const mlp_csv_options *opt,
+                       mlp_status want, const char *needle) {
+    for (int gz = 0; gz <= 1; gz++) {
+        mlp_dataset ds;
+        dt_poison(&ds);
+        mlp_status st = read_text(name, text, gz, opt, &ds);
+        dt_expect(st, want, needle);
+        assert_true(dt_is_poisoned(&ds));
+        /* The message names the file. */
+        assert_non_null(strstr(mlp_last_error(), name));
+    }
+}
+
+static void check_small(const mlp_dataset *ds) {
+    assert_int_equal(ds->n, 3);
+    assert_int_equal(ds->d, 2);
+    assert_non_null(ds->X);
+    assert_non_null(ds->labels);
+    assert_null(ds->targets);
+    assert_int_equal(ds->n_targets, 0);
+    assert_int_equal(ds->n_classes, 3);
+    const float X[6] = {1.5f, 2.0f, -3.0f, 4e-3f, 5.0f, 6.0f};
+    const int32_t y[3] = {0, 2, 1};
+    for (int i = 0; i < 6; i++) assert_true(ds->X[i] == X[i]);
+    for (int i = 0; i < 3; i++) assert_int_equal(ds->labels[i], y[i]);
+}
+
+static void test_defaults(void **state) {
+    (void)state;
+    mlp_csv_options o = mlp_csv_options_default();
+    assert_int_equal(o.header, -1);
+    assert_int_equal(o.label_column, -1);
+    assert_int_equal(o.regression, 0);
+    assert_int_equal(o.delimiter, ',');
+    assert_int_equal(o.max_classes, 65536);
+}
+
+static void test_good_variants(void **state) {
+    (void)state;
+    mlp_csv_options o = mlp_csv_options_default();
+    mlp_csv_options first = o;
+    first.label_column = 0;
+    mlp_csv_options hdr1 = o;
+    hdr1.header = 1;
+    mlp_csv_options hdr0 = o;
+    hdr0.header = 0;
+    mlp_csv_options semi = o;
+    semi.delimiter = ';';
+    struct {
+        const char *name, *text;
+        const mlp_csv_options *opt;
+    } cases[] = {
+        {"csv_plain.csv", "1.5,2,0\n-3,4e-3,2\n5,6,1\n", &o},
+        {"csv_noeol.csv", "1.5,2,0\n-3,4e-3,2\n5,6,1", &o},
+        {"csv_header.csv", "x1,x2,label\n1.5,2,0\n-3,4e-3,2\n5,6,1\n", &o},
+        {"csv_header_pandas.csv", ",x2,label\n1.5,2,0\n-3,4e-3,2\n5,6,1\n", &o},
+        {"csv_header_numeric.csv", "1,2,3\n1.5,2,0\n-3,4e-3,2\n5,6,1\n", &hdr1},
+        {"csv_header0.csv", "1.5,2,0\n-3,4e-3,2\n5,6,1\n", &hdr0},
+        {"csv_first.csv", "0,1.5,2\n2,-3,4e-3\n1,5,6\n", &first},
+        {"csv_first_header.csv", "label,a,b\n0,1.5,2\n2,-3,4e-3\n1,5,6\n", &first},
+        {"csv_crlf.csv", "x1,x2,label\r\n1.5,2,0\r\n-3,4e-3,2\r\n5,6,1\r\n", &o},
+        {"csv_blanks.csv", "\n  \n 1.5 , 2\t,0 \n\r\n-3,  4e-3,2.0\n\n5,6,1\n\n", &o},
+        {"csv_bom.csv", "\xEF\xBB\xBFx1,x2,y\n1.5,2,0\n-3,4e-3,2\n5,6,1\n", &o},
+        {"csv_semicolon.csv", "1.5;2;0\n-3;0.004;2\n5;6;1\n", &semi},
+        {"csv_hex.csv", "0x1.8p0,2,0\n-3,4e-3,2\n5,6,1\n", &o},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int gz = 0; gz <= 1; gz++) {
+            mlp_dataset ds;
+            memset(&ds, 0, sizeof ds);
+            mlp_status st = read_text(cases[i].name, cases[i].text, gz, cases[i].opt, &ds);
+            if (st != MLP_OK) print_error("%s (gz %d): %s\n", cases[i].name, gz, mlp_last_error());
+            assert_int_equal(st, MLP_OK);
+            check_small(&ds);
+            mlp_dataset_free(&ds);
+            assert_null(ds.X);
+            assert_int_equal(ds.n, 0);
+        }
+    }
+    /* NULL options mean the defaults. */
+    mlp_dataset ds;
+    assert_int_equal(read_text("csv_nullopt.csv", "1.5,2,0\n-3,4e-3,2\n5,6,1\n", 0, NULL, &ds),
+                     MLP_OK);
+    check_small(&ds);
+    mlp_dataset_free(&ds);
+    mlp_dataset_free(NULL);
+}
+
+static void test_regression(void **state) {
+    (void)state;
+    mlp_csv_options o = mlp_csv_options_default();
+    o.regression = 1;
+    o.label_column = 1;
+    mlp_dataset ds;
+    assert_int_equal(read_text("csv_reg.csv", "a,y,b\n1,-2.5,3\n4,1e3,6\n", 1, &o, &ds), MLP_OK);
+    assert_int_equal(ds.n, 2);
+    assert_int_equal(ds.d, 2);
+    assert_null(ds.labels);
+    assert_int_equal(ds.n_classes, 0);
+    assert_non_null(ds.targets);
+    assert_int_equal(ds.n_targets, 1);
+    assert_true(ds.targets[0] == -2.5f && ds.targets[1] == 1000.0f);
+    assert_true(ds.X[0] == 1.0f && ds.X[1] == 3.0f && ds.X[2] == 4.0f && ds.X[3] == 6.0f);
+    mlp_dataset_free(&ds);
+}
+
+/* Many rows and a wide row: geometric growth of rows, line and field buffers. */
+static void test_large(void **state) {
+    (void)state;
+    const size_t n = 5000, d = 300;
+    size_t cap = n * (d + 1) * 12 + 1;
+    char *text = malloc(cap), *p = text;
+    assert_non_null(text);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < d; j++) p += sprintf(p, "%zu.25,", (i * 7 + j) % 1000);
+        p += sprintf(p, "%zu\n", i % 7);
+    }
+    mlp_dataset ds;
+    for (int gz = 0; gz <= 1; gz++) {
+        assert_int_equal(read_text("csv_large.csv", text, gz, NULL, &ds), MLP_OK);
+        assert_int_equal(ds.n, n);
+        assert_int_equal(ds.d, d);
+        assert_int_equal(ds.n_classes, 7);
+        for (size_t i = 0; i < n; i += 97) {
+            for (size_t j = 0; j < d; j += 13)
+                assert_true(ds.X[i * d + j] == (float)((i * 7 + j) % 1000) + 0.25f);
+            assert_int_equal(ds.labels[i], (int32_t)(i % 7));
+        }
+        mlp_dataset_free(&ds);
+    }
+    free(text);
+}
+
+static void test_malformed(void **state) {
+    (void)state;
+    mlp_csv_options o = mlp_csv_options_default();
+    expect_bad("csv_ragged_short.csv", "a,b,c\n1,2,0\n3,4,1\n5,6\n", &o, MLP_ERR_FORMAT,
+               "csv_ragged_short.csv:4:3:");
+    expect_bad("csv_ragged_long.csv", "1,2,0\n3,4,1,7\n", &o, MLP_ERR_FORMAT,
+               "csv_ragged_long.csv:2:4:");
+    expect_bad("csv_text.csv", "1,2,0\n3,abc,1\n", &o, MLP_ERR_FORMAT,
+               "csv_text.csv:2:2: 'abc' is not a number");
+    expect_bad("csv_trailing_text.csv", "1,2,0\n3,4x,1\n", &o, MLP_ERR_FORMAT,
+               "csv_trailing_text.csv:2:2:");
+    expect_bad("csv_two_numbers.csv", "1,2,0\n3,4 5,1\n", &o, MLP_ERR_FORMAT,
+               "csv_two_numbers.csv:2:2:");
+    expect_bad("csv_nan.csv", "1,2,0\n3,NaN,1\n", &o, MLP_ERR_FORMAT,
+               "csv_nan.csv:2:2: 'NaN' is not a finite number");
+    expect_bad("csv_nan_first.csv", "nan,2,0\n3,4,1\n", &o, MLP_ERR_FORMAT,
+               "csv_nan_first.csv:1:1:");
+    expect_bad("csv_inf.csv", "h1,h2,h3\n1,2,0\n3,-inf,1\n", &o, MLP_ERR_FORMAT,
+               "csv_inf.csv:3:2:");
+    expect_bad("csv_infinity.csv", "1,Infinity,0\n", &o, MLP_ERR_FORMAT, "csv_infinity.csv:1:2:");
+    expect_bad("csv_huge.csv", "1,2,0\n1e999,2,0\n", &o, MLP_ERR_FORMAT, "csv_huge.csv:2:1:");
+    expect_bad("csv_float_range.csv", "1,2,0\n1e39,2,0\n", &o, MLP_ERR_FORMAT,
+               "csv_float_range.csv:2:1:");
+    expect_bad("csv_empty_field.csv", "1,2,0\n3,,1\n", &o, MLP_ERR_FORMAT,
+               "csv_empty_field.csv:2:2: empty field");
+    expect_bad("csv_empty.csv", "", &o, MLP_ERR_FORMAT, "csv_empty.csv:1:1:");
+    expect_bad("csv_blank.csv", "\n \r\n\n", &o, MLP_ERR_FORMAT, "no data rows");
+    expect_bad("csv_only_header.csv", "a,b,label\n", &o, MLP_ERR_FORMAT,
+               "csv_only_header.csv:2:1: no data rows after the header");
+    expect_bad("csv_one_column.csv", "1\n2\n", &o, MLP_ERR_FORMAT, "csv_one_column.csv:1:1:");
+    expect_bad("csv_header_mismatch.csv", "a,b\n1,2,0\n", &o, MLP_ERR_FORMAT,
+               "csv_header_mismatch.csv:1:3:");
+    /* Labels. */
+    expect_bad("csv_label_neg.csv", "1,2,0\n3,4,-1\n", &o, MLP_ERR_FORMAT,
+               "csv_label_neg.csv:2:3: negative label");
+    expect_bad("csv_label_frac.csv", "1,2,0\n3,4,1.5\n", &o, MLP_ERR_FORMAT,
+               "csv_label_frac.csv:2:3: label 1.5 is not an integer");
+    expect_bad("csv_label_big.csv", "1,2,0\n3,4,65536\n", &o, MLP_ERR_FORMAT,
+               "csv_label_big.csv:2:3:");
+    mlp_csv_options small = o;
+    small.max_classes = 3;
+    expect_bad("csv_label_max.csv", "1,2,2\n3,4,3\n", &small, MLP_ERR_FORMAT,
+               "csv_label_max.csv:2:3:");
+    mlp_csv_options lc = o;
+    lc.label_column = 3;
+    expect_bad("csv_label_col.csv", "x,y,z\n1,2,0\n", &lc, MLP_ERR_FORMAT,
+               "csv_label_col.csv:2:4: label column 3");
+    /* Explicitly no header: a text first row is an error, not skipped. */
+    mlp_csv_options h0 = o;
+    h0.header = 0;
+    expect_bad("csv_header0_text.csv", "a,b,c\n1,2,0\n", &h0, MLP_ERR_FORMAT,
+               "csv_header0_text.csv:1:1: 'a' is not a number");
+    /* A NUL byte in a field. */
+    char path[DT_PATH_MAX];
+    mlp_dataset ds;
+    dt_poison(&ds);
+    dt_write(path, "csv_nul.csv", "1,2,0\n3,4\0,1\n", 13, 0);
+    dt_expect(mlp_read_csv(path, &o, &ds), MLP_ERR_FORMAT, "csv_nul.csv:2:2:");
+    assert_true(dt_is_poisoned(&ds));
+}
+
+static void test_long_field(void **state) {
+    (void)state;
+    size_t len = ((size_t)1 << 20) + 10;
+    char *text = malloc(len + 20);
+    assert_non_null(text);
+    strcpy(text, "1,2,0\n3,");
+    size_t off = strlen(text);
+    memset(text + off, '7', len);
+    strcpy(text + off + len, ",1\n");
+    expect_bad("csv_long_field.csv", text, NULL, MLP_ERR_FORMAT, "csv_long_field.csv:2:2:");
+    /* A file without any newline or delimiter is stopped at the cap too. */
+    text[len] = '\0';
+    memset(text, '1', len);
+    expect_bad("csv_no_newline.csv", text, NULL, MLP_ERR_FORMAT, "csv_no_newline.csv:1:1:");
+    free(text);
+}
+
+static void test_args_and_io(void **state) {
+    (void)state;
+    mlp_dataset ds;
+    dt_poison(&ds);
+    mlp_csv_options o = mlp_csv_options_default();
+    char path[DT_PATH_MAX];
+    dt_write_str(path, "csv_args.csv", "1,2,0\n", 0);
+    dt_expect(mlp_read_csv(NULL, &o, &ds), MLP_ERR_NULL, NULL);
+    dt_expect(mlp_read_csv(path, &o, NULL), MLP_ERR_NULL, NULL);
+    dt_expect(mlp_read_csv(MLP_TEST_TMPDIR "/csv_does_not_exist.csv", &o, &ds), MLP_ERR_IO,
+              "csv_does_not_exist.csv");
+    mlp_csv_options bad = o;
+    bad.header = 2;
+    dt_expect(mlp_read_csv(path, &bad, &ds), MLP_ERR_ARG, "header");
+    bad = o;
+    bad.label_column = -2;
+    dt_expect(mlp_read_csv(path, &bad, &ds), MLP_ERR_ARG, "label_column");
+    bad = o;
+    bad.delimiter = '\n';
+    dt_expect(mlp_read_csv(path, &bad, &ds), MLP_ERR_ARG, "delimiter");
+    bad = o;
+    bad.max_classes = 0;
+    dt_expect(mlp_read_csv(path, &bad, &ds), MLP_ERR_ARG, "max_classes");
+    bad = o;
+    bad.regression = 5;
+    dt_expect(mlp_read_csv(path, &bad, &ds), MLP_ERR_ARG, "regression");
+    assert_true(dt_is_poisoned(&ds));
+}
+
+/* A gzip file cut short, and one with corrupted compressed bytes. */
+static void test_bad_gzip(void **state) {
+    (void)state;
+    char path[DT_PATH_MAX], text[4096];
+    size_t k = 0;
+    for (int i = 0; i < 200; i++) k += (size_t)sprintf(text + k, "%d,%d,%d\n", i, i * 3, i % 4);
+    dt_write(path, "csv_gz_full.csv.gz", text, k, 1);
+    size_t len;
+    unsigned char *gz = dt_slurp(path, &len);
+    assert_true(len > 30);
+    mlp_dataset ds;
+    dt_poison(&ds);
+    dt_write(path, "csv_gz_cut.csv.gz", gz, len / 2, 0);
+    dt_expect(mlp_read_csv(path, NULL, &ds), MLP_ERR_FORMAT, "csv_gz_cut.csv.gz");
+    assert_true(dt_is_poisoned(&ds));
+    for (size_t i = 12; i < len - 8; i++) gz[i] ^= 0x5A;
+    dt_write(path, "csv_gz_corrupt.csv.gz", gz, len, 0);
+    mlp_status st = mlp_read_csv(path, NULL, &ds);
+    assert_true(st == MLP_ERR_FORMAT);
+    assert_true(dt_is_poisoned(&ds));
+    free(gz);
+}
+
+static void test_digits(void **state) {
+    (void)state;
+    mlp_dataset ds;
+    mlp_status st = mlp_read_csv(MLP_SOURCE_DIR "/data/digits.csv.gz", NULL, &ds);
+    if (st != MLP_OK) print_error("%s\n", mlp_last_error());
+    assert_int_equal(st, MLP_OK);
+    assert_int_equal(ds.n, 1797);
+    assert_int_equal(ds.d, 64);
+    assert_int_equal(ds.n_classes, 10);
+    assert_null(ds.targets);
+    size_t counts[10] = {0};
+    for (size_t i = 0; i < ds.n * ds.d; i++) {
+        assert_true(ds.X[i] >= 0.0f && ds.X[i] <= 16.0f);
+        assert_true(ds.X[i] == floorf(ds.X[i]));
+    }
+    for (size_t i = 0; i < ds.n; i++) {
+        assert_true(ds.labels[i] >= 0 && ds.labels[i] < 10);
+        counts[ds.labels[i]]++;
+    }
+    for (int c = 0; c < 10; c++) assert_true(counts[c] >= 170 && counts[c] <= 190);
+    /* First row of the file: 0,0,5,13,9,1,0,0,... label 0. */
+    assert_true(ds.X[2] == 5.0f && ds.X[3] == 13.0f && ds.X[4] == 9.0f);
+    assert_int_equal(ds.labels[0], 0);
+    mlp_dataset_free(&ds);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),    cmocka_unit_test(test_good_variants),
+        cmocka_unit_test(test_regression),  cmocka_unit_test(test_large),
+        cmocka_unit_test(test_malformed),   cmocka_unit_test(test_long_field),
+        cmocka_unit_test(test_args_and_io), cmocka_unit_test(test_bad_gzip),
+        cmocka_unit_test(test_digits),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,281 @@
+/* Determinism: identical seeds and data give bit-identical training, and the result does not
+ * depend on the thread count (1 vs 2 threads), including nets large enough that the elementwise
+ * loops cross MLP_OMP_MIN_ELEMS and actually run in parallel. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "internal.h"
+#include "test_util.h"
+
+#include <stdio.h>
+
+typedef struct problem {
+    size_t sizes[4];
+    size_t n_layers;
+    mlp_activation acts[3];
+    size_t n; /* batch */
+    int steps;
+    float *X, *Y;
+} problem;
+
+static void make_data(problem *p, uint64_t seed) {
+    size_t d = p->sizes[0], k = p->sizes[p->n_layers];
+    p->X = tu_floats(p->n * d);
+    p->Y = tu_floats(p->n * k);
+    tu_rng r;
+    tu_rng_seed(&r, seed);
+    tu_fill_uniform(p->X, p->n * d, &r, -1, 1);
+    tu_fill_onehot(p->Y, NULL, p->n, k, &r);
+}
+
+static void free_data(problem *p) {
+    free(p->X);
+    free(p->Y);
+}
+
+/* Trains a fresh net and returns a malloc'd copy of its parameters (and the last loss). */
+static float *train_copy(const problem *p, uint64_t seed, mlp_optimizer_kind kind, float *loss_out,
+                         size_t *np_out) {
+    mlp_net *net =
+        tu_make_net(p->sizes, p->acts, p->n_layers, MLP_LOSS_SOFTMAX_CE, MLP_INIT_GLOROT, seed);
+    assert_non_null(net);
+    assert_int_equal(tu_set_opt(net, kind, kind == MLP_OPT_ADAM ? 1e-3f : 1e-2f, 1e-4f), MLP_OK);
+    assert_int_equal(mlp_net_reserve(net, p->n), MLP_OK);
+    float loss = NAN;
+    for (int s = 0; s < p->steps; s++)
+        assert_int_equal(mlp_train_step(net, p->X, p->Y, p->n, &loss), MLP_OK);
+    assert_true(isfinite(loss));
+    size_t np = mlp_net_param_count(net);
+    float *out = tu_floats(np);
+    assert_int_equal(mlp_net_get_params(net, out, np), MLP_OK);
+    if (loss_out) *loss_out = loss;
+    *np_out = np;
+    mlp_net_free(net);
+    return out;
+}
+
+static void test_same_seed_same_result(void **state) {
+    (void)state;
+    problem p = {{10, 16, 4, 0}, 2, {MLP_ACT_TANH, MLP_ACT_SOFTMAX, 0}, 32, 50, NULL, NULL};
+    make_data(&p, 1);
+    for (int k = 0; k < 2; k++) {
+        size_t na, nb, nc;
+        float la, lb, lc;
+        float *a = train_copy(&p, 42, (mlp_optimizer_kind)k, &la, &na);
+        float *b = train_copy(&p, 42, (mlp_optimizer_kind)k, &lb, &nb);
+        float *c = train_copy(&p, 43, (mlp_optimizer_kind)k, &lc, &nc);
+        assert_int_equal(na, nb);
+        assert_memory_equal(a, b, na * sizeof(float));
+        assert_memory_equal(&la, &lb, sizeof la);
+        assert_true(memcmp(a, c, na * sizeof(float)) != 0);
+        free(a), free(b), free(c);
+    }
+    free_data(&p);
+}
+
+/* Whether the library's GEMM wrappers give bit-identical results at 1 and 2 threads for every GEMM
+ * of problem p (forward, weight gradient, input gradient of every layer). OpenBLAS's own threaded
+ * sgemm does not (measured: up to 1.5e-5 apart); src/dense.c splits GEMMs into blocks that depend
+ * on the shape only, each a serial call, so the library's must. */
+static int blas_thread_deterministic(const problem *p) {
+    tu_rng r;
+    tu_rng_seed(&r, 1234);
+    int same = 1;
+    for (size_t l = 0; l < p->n_layers && same; l++) {
+        size_t n = p->n, in = p->sizes[l], out = p->sizes[l + 1];
+        float *X = tu_floats(n * in), *W = tu_floats(in * out), *D = tu_floats(n * out);
+        float *a1 = tu_floats(n * out), *a2 = tu_floats(n * out);
+        float *w1 = tu_floats(in * out), *w2 = tu_floats(in * out);
+        float *x1 = tu_floats(n * in), *x2 = tu_floats(n * in);
+        tu_fill_uniform(X, n * in, &r, -1, 1);
+        tu_fill_uniform(W, in * out, &r, -1, 1);
+        tu_fill_uniform(D, n * out, &r, -1, 1);
+        for (int t = 1; t <= 2; t++) {
+            assert_int_equal(mlp_set_num_threads(t), MLP_OK);
+            mlp_dense_forward(t == 1 ? a1 : a2, X, W, n, in, out);
+            mlp_dense_backward_weights(t == 1 ? w1 : w2, X, D, n, in, out, 1.0f / (float)n, 0.0f);
+            mlp_dense_backward_input(t == 1 ? x1 : x2, D, W, n, in, out);
+        }
+        same = !memcmp(a1, a2, n * out * sizeof(float)) &&
+               !memcmp(w1, w2, in * out * sizeof(float)) && !memcmp(x1, x2, n * in * sizeof(float));
+        free(X), free(W), free(D), free(a1), free(a2), free(w1), free(w2), free(x1), free(x2);
+    }
+    return same;
+}
+
+/* Same problem trained with 1 thread and with 2 threads: parameters, loss and predictions are
+ * identical bit for bit (every other parallel loop of the library is thread-count invariant too,
+ * see test_kernels_thread_invariant). */
+static void check_thread_invariance(problem *p) {
+    assert_true(blas_thread_deterministic(p));
+    const int strict = 1;
+    size_t n1, n2;
+    float l1, l2;
+    assert_int_equal(mlp_set_num_threads(1), MLP_OK);
+    float *a = train_copy(p, 7, MLP_OPT_ADAM, &l1, &n1);
+    assert_int_equal(mlp_set_num_threads(2), MLP_OK);
+    assert_int_equal(mlp_get_num_threads(), 2);
+    float *b = train_copy(p, 7, MLP_OPT_ADAM, &l2, &n2);
+    assert_int_equal(n1, n2);
+    double maxdiff = tu_max_abs_diff(a, b, n1);
+    if (strict) {
+        if (memcmp(a, b, n1 * sizeof(float)) != 0) {
+            size_t first = 0;
+            while (first < n1 && memcmp(&a[first], &b[first], sizeof(float)) == 0) first++;
+            print_error("params differ between 1 and 2 threads although sgemm is "
+                        "thread-deterministic: first at %zu (%.9g vs %.9g), max diff %.3g\n",
+                        first, (double)a[first], (double)b[first], maxdiff);
+            fail();
+        }
+        assert_memory_equal(&l1, &l2, sizeof l1);
+    } else {
+        print_message("note: OpenBLAS sgemm (%s) differs between 1 and 2 threads here; "
+                      "comparing with tolerances (max param diff %.3g, loss %.9g vs %.9g)\n",
+                      mlp_blas_corename(), maxdiff, (double)l1, (double)l2);
+        assert_true(maxdiff <= 2e-4);
+        assert_true(fabs((double)l1 - (double)l2) <= 1e-4 * fabs((double)l1));
+    }
+
+    /* Inference: predictions at both thread counts. */
+    mlp_net *net =
+        tu_make_net(p->sizes, p->acts, p->n_layers, MLP_LOSS_SOFTMAX_CE, MLP_INIT_GLOROT, 7);
+    assert_non_null(net);
+    assert_int_equal(mlp_net_set_params(net, a, n1), MLP_OK);
+    size_t k = p->sizes[p->n_layers];
+    float *P1 = tu_floats(p->n * k), *P2 = tu_floats(p->n * k);
+    assert_int_equal(mlp_set_num_threads(1), MLP_OK);
+    assert_int_equal(mlp_predict(net, p->X, p->n, P1), MLP_OK);
+    assert_int_equal(mlp_set_num_threads(2), MLP_OK);
+    assert_int_equal(mlp_predict(net, p->X, p->n, P2), MLP_OK);
+    if (strict)
+        assert_memory_equal(P1, P2, p->n * k * sizeof(float));
+    else
+        assert_true(tu_max_abs_diff(P1, P2, p->n * k) <= 1e-5);
+    free(P1), free(P2);
+    mlp_net_free(net);
+    free(a), free(b);
+}
+
+/* The library's own parallel loops (everything but BLAS) give bit-identical results at 1 and 2
+ * threads, at sizes above MLP_OMP_MIN_ELEMS where they really run on both threads. */
+static void test_kernels_thread_invariant(void **state) {
+    (void)state;
+    const size_t n = 700, m = 61; /* 42700 elements */
+    assert_true(n * m > MLP_OMP_MIN_ELEMS);
+    tu_rng r;
+    tu_rng_seed(&r, 55);
+    float *Z0 = tu_floats(n * m), *b = tu_floats(m), *G0 = tu_floats(n * m), *Y = tu_floats(n * m);
+    float *Z[2], *pre[2], *G[2], *D[2], *rl[2];
+    for (int t = 0; t < 2; t++) {
+        Z[t] = tu_floats(n * m), pre[t] = tu_floats(n * m), G[t] = tu_floats(n * m);
+        D[t] = tu_floats(n * m), rl[t] = tu_floats(n);
+    }
+    tu_fill_uniform(Z0, n * m, &r, -5, 5);
+    tu_fill_uniform(b, m, &r, -1, 1);
+    tu_fill_uniform(G0, n * m, &r, -1, 1);
+    tu_fill_onehot(Y, NULL, n, m, &r);
+    const mlp_activation acts[] = {MLP_ACT_IDENTITY, MLP_ACT_RELU,    MLP_ACT_LOGISTIC,
+                                   MLP_ACT_TANH,     MLP_ACT_SOFTMAX, MLP_ACT_LEAKY_RELU,
+                                   MLP_ACT_GELU};
+    for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++) {
+        double loss[2][3];
+        for (int t = 0; t < 2; t++) {
+            assert_int_equal(mlp_set_num_threads(t + 1), MLP_OK);
+            memcpy(Z[t], Z0, n * m * sizeof(float));
+            memcpy(G[t], G0, n * m * sizeof(float));
+            mlp_bias_act_forward(Z[t], pre[t], b, n, m, acts[a]);
+            mlp_act_backward(G[t], Z[t], pre[t], n, m, acts[a]);
+            mlp_loss_delta(D[t], Z[t], Y, n, m);
+            for (int lo = 0; lo < 3; lo++)
+                loss[t][lo] = mlp_loss_data(Z[t], Y, n, m, (mlp_loss)lo, rl[t]);
+        }
+        assert_memory_equal(Z[0], Z[1], n * m * sizeof(float));
+        assert_memory_equal(G[0], G[1], n * m * sizeof(float));
+        assert_memory_equal(D[0], D[1], n * m * sizeof(float));
+        assert_memory_equal(loss[0], loss[1], sizeof loss[0]);
+    }
+    for (int t = 0; t < 2; t++) {
+        free(Z[t]), free(pre[t]), free(G[t]), free(D[t]), free(rl[t]);
+    }
+    free(Z0), free(b), free(G0), free(Y);
+}
+
+/* The optimizer update over a flat buffer larger than MLP_OMP_MIN_ELEMS (several slices) is
+ * identical at 1 and 2 threads, for Adam and SGD, over several steps. */
+static void test_optimizer_thread_invariant(void **state) {
+    (void)state;
+    const size_t sizes[] = {300, 150, 3}; /* 45603 parameters */
+    const mlp_activation acts[] = {MLP_ACT_RELU, MLP_ACT_SOFTMAX};
+    for (int kind = 0; kind < 2; kind++) {
+        mlp_net *net[2];
+        for (int t = 0; t < 2; t++) {
+            net[t] = tu_make_net(sizes, acts, 2, MLP_LOSS_SOFTMAX_CE, MLP_INIT_GLOROT, 9);
+            assert_non_null(net[t]);
+            assert_int_equal(tu_set_opt(net[t], (mlp_optimizer_kind)kind, 1e-2f, 1e-4f), MLP_OK);
+        }
+        size_t np = mlp_net_param_count(net[0]);
+        assert_true(np > MLP_OMP_MIN_ELEMS);
+        tu_rng r;
+        tu_rng_seed(&r, 77 + (uint64_t)kind);
+        float *g = tu_floats(np);
+        for (int step = 0; step < 3; step++) {
+            tu_fill_uniform(g, np, &r, -1, 1);
+            for (int t = 0; t < 2; t++) {
+                assert_int_equal(mlp_set_num_threads(t + 1), MLP_OK);
+                memcpy(mlp_net_grads(net[t]), g, np * sizeof(float));
+                mlp_optim_apply(net[t]);
+            }
+            assert_memory_equal(mlp_net_params(net[0]), mlp_net_params(net[1]), np * sizeof(float));
+        }
+        assert_int_equal(mlp_net_step_count(net[0]), 3);
+        free(g);
+        mlp_net_free(net[0]), mlp_net_free(net[1]);
+    }
+}
+
+static void test_threads_64_50_10(void **state) {
+    (void)state;
+    problem p = {{64, 50, 10, 0}, 2, {MLP_ACT_RELU, MLP_ACT_SOFTMAX, 0}, 200, 20, NULL, NULL};
+    make_data(&p, 2);
+    check_thread_invariance(&p);
+    free_data(&p);
+}
+
+/* 128 x 512 = 65536 hidden activations and 131072 first-layer weights per step: above
+ * MLP_OMP_MIN_ELEMS, so the elementwise and optimizer loops run on both threads. */
+static void test_threads_256_512_10(void **state) {
+    (void)state;
+    problem p = {{256, 512, 10, 0}, 2, {MLP_ACT_RELU, MLP_ACT_SOFTMAX, 0}, 128, 20, NULL, NULL};
+    assert_true(p.n * p.sizes[1] > MLP_OMP_MIN_ELEMS);
+    assert_true(p.sizes[0] * p.sizes[1] > MLP_OMP_MIN_ELEMS);
+    make_data(&p, 3);
+    check_thread_invariance(&p);
+    free_data(&p);
+}
+
+/* GELU hidden layer (pre-activation buffer) and a second hidden layer, above the threshold. */
+static void test_threads_gelu_deep(void **state) {
+    (void)state;
+    problem p = {
+        {64, 300, 200, 5}, 3, {MLP_ACT_GELU, MLP_ACT_TANH, MLP_ACT_SOFTMAX}, 150, 10, NULL, NULL};
+    assert_true(p.n * p.sizes[1] > MLP_OMP_MIN_ELEMS);
+    make_data(&p, 4);
+    check_thread_invariance(&p);
+    free_data(&p);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_same_seed_same_result),
+        cmocka_unit_test(test_kernels_thread_invariant),
+        cmocka_unit_test(test_optimizer_thread_invariant),
+        cmocka_unit_test(test_threads_64_50_10),
+        cmocka_unit_test(test_threads_256_512_10),
+        cmocka_unit_test(test_threads_gelu_deep),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

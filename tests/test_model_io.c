@@ -1,0 +1,753 @@
+/* Model files (src/model_io.c, docs/MODEL_FORMAT.md): bit-exact round trips of trained nets with
+ * their optimizer state and scaler, and rejection of truncated, corrupted, foreign, newer and
+ * hostile files without crashing; atomic saves that leave the old file intact on failure. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* cmocka.h needs the above first */
+#include <cmocka.h>
+
+#include "internal.h"
+#include "mlp/data.h"
+#include "mlp/model.h"
+#include "test_util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define DIR_PATH MLP_TEST_TMPDIR "/model_io"
+
+/* Byte offsets of the header fields (docs/MODEL_FORMAT.md). */
+enum {
+    OFF_VERSION = 8,
+    OFF_N_LAYERS = 12,
+    OFF_LOSS = 16,
+    OFF_INIT = 20,
+    OFF_OPT_KIND = 32,
+    OFF_LR = 36,
+    OFF_NESTEROV = 48,
+    OFF_SCALE_KIND = 72,
+    OFF_SCALE_D = 76,
+    OFF_N_PARAMS = 84,
+    OFF_SIZES = 92
+};
+
+/* ---- helpers ---- */
+static char *path_in_dir(const char *name) {
+    size_t n = strlen(DIR_PATH) + 1 + strlen(name) + 1;
+    char *p = tu_alloc(n, 1);
+    snprintf(p, n, "%s/%s", DIR_PATH, name);
+    return p;
+}
+
+static unsigned char *read_all(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long n = ftell(f);
+    assert_true(n >= 0);
+    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
+    unsigned char *b = tu_alloc((size_t)n + 1, 1);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+static void write_all(const char *path, const void *b, size_t len) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    if (len) assert_int_equal(fwrite(b, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void put32(unsigned char *p, uint32_t v) {
+    for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void put64(unsigned char *p, uint64_t v) {
+    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void fix_crc(unsigned char *b, size_t len) {
+    uLong c = crc32(0L, Z_NULL, 0);
+    c = crc32(c, b, (uInt)(len - 4));
+    put32(b + len - 4, (uint32_t)c);
+}
+
+/* Number of directory entries of DIR_PATH whose name contains ".tmp.". */
+static int count_temp_files(void) {
+    DIR *d = opendir(DIR_PATH);
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strstr(e->d_name, ".tmp.")) n++;
+    closedir(d);
+    return n;
+}
+
+/* Loads path expecting failure with want; checks that *net is NULL and the scaler untouched. */
+static void expect_load_fail(const char *path, mlp_status want) {
+    mlp_net *net = (mlp_net *)(uintptr_t)0x1;
+    float sentinel;
+    mlp_scaler sc = {MLP_SCALE_MINMAX, 7, &sentinel, &sentinel};
+    mlp_status st = mlp_model_load(path, &net, &sc);
+    if (st != want)
+        fail_msg("load of %s: status %d (%s), expected %d", path, (int)st, mlp_last_error(),
+                 (int)want);
+    assert_null(net);
+    assert_int_equal(sc.kind, MLP_SCALE_MINMAX);
+    assert_int_equal(sc.d, 7);
+    assert_ptr_equal(sc.offset, &sentinel);
+    assert_ptr_equal(sc.scale, &sentinel);
+    assert_true(mlp_last_error()[0] != '\0');
+}
+
+/* Writes bytes to path and expects the load to fail with want. */
+static void expect_bytes_fail(const char *path, const void *b, size_t len, mlp_status want) {
+    write_all(path, b, len);
+    expect_load_fail(path, want);
+}
+
+/* ---- a trained net ---- */
+typedef struct fixture {
+    size_t sizes[4];
+    mlp_activation acts[3];
+    size_t L;
+    mlp_loss loss;
+    size_t n;
+    float *X, *Y;
+    mlp_net *net;
+} fixture;
+
+static void fixture_free(fixture *f) {
+    mlp_net_free(f->net);
+    free(f->X);
+    free(f->Y);
+}
+
+/* kind 0: softmax classifier + Adam; 1: regression + SGD Nesterov (GELU, TANH);
+ * 2: multi-label logistic + SGD without Nesterov. Trained for 5 steps. */
+static void fixture_make(fixture *f, int kind) {
+    memset(f, 0, sizeof *f);
+    tu_rng r;
+    tu_rng_seed(&r, 1234u + (uint64_t)kind);
+    mlp_optimizer o;
+    mlp_init init = MLP_INIT_GLOROT;
+    if (kind == 0) {
+        f->L = 2;
+        f->sizes[0] = 4, f->sizes[1] = 8, f->sizes[2] = 3;
+        f->acts[0] = MLP_ACT_RELU, f->acts[1] = MLP_ACT_SOFTMAX;
+        f->loss = MLP_LOSS_SOFTMAX_CE;
+        o = mlp_optimizer_default(MLP_OPT_ADAM);
+        o.lr = 0.01f;
+    } else if (kind == 1) {
+        f->L = 3;
+        f->sizes[0] = 5, f->sizes[1] = 6, f->sizes[2] = 7, f->sizes[3] = 2;
+        f->acts[0] = MLP_ACT_TANH, f->acts[1] = MLP_ACT_GELU, f->acts[2] = MLP_ACT_IDENTITY;
+        f->loss = MLP_LOSS_SQUARED;
+        init = MLP_INIT_HE;
+        o = mlp_optimizer_default(MLP_OPT_SGD);
+        o.lr = 0.05f;
+        o.alpha = 0.01f;
+    } else {
+        f->L = 2;
+        f->sizes[0] = 3, f->sizes[1] = 5, f->sizes[2] = 4;
+        f->acts[0] = MLP_ACT_LEAKY_RELU, f->acts[1] = MLP_ACT_LOGISTIC;
+        f->loss = MLP_LOSS_LOGISTIC;
+        o = mlp_optimizer_default(MLP_OPT_SGD);
+        o.lr = 0.1f;
+        o.momentum = 0.5f;
+        o.nesterov = 0;
+    }
+    f->net = tu_make_net(f->sizes, f->acts, f->L, f->loss, init, 99u + (uint64_t)kind);
+    assert_non_null(f->net);
+    assert_int_equal(mlp_net_set_optimizer(f->net, &o), MLP_OK);
+    f->n = 16;
+    size_t in = f->sizes[0], out = f->sizes[f->L];
+    f->X = tu_floats(f->n * in);
+    f->Y = tu_floats(f->n * out);
+    tu_fill_uniform(f->X, f->n * in, &r, -2.0, 3.0);
+    if (kind == 0)
+        tu_fill_onehot(f->Y, NULL, f->n, out, &r);
+    else if (kind == 1)
+        tu_fill_uniform(f->Y, f->n * out, &r, -1.0, 1.0);
+    else
+        for (size_t i = 0; i < f->n * out; i++) f->Y[i] = (float)(tu_rng_next(&r) & 1u);
+    for (int s = 0; s < 5; s++) {
+        float loss;
+        assert_int_equal(mlp_train_step(f->net, f->X, f->Y, f->n, &loss), MLP_OK);
+    }
+    assert_int_equal(mlp_net_step_count(f->net), 5);
+}
+
+/* A scaler with distinctive values (not fitted: the values only need to round-trip). */
+static void make_scaler(mlp_scaler *s, mlp_scale_kind kind, size_t d) {
+    s->kind = kind;
+    s->d = d;
+    s->offset = malloc(d * sizeof(float));
+    s->scale = malloc(d * sizeof(float));
+    assert_non_null(s->offset);
+    assert_non_null(s->scale);
+    for (size_t j = 0; j < d; j++) {
+        s->offset[j] = 0.1f * (float)j - 0.3333333f;
+        s->scale[j] = 1.0f / (3.0f + (float)j);
+    }
+}
+
+/* Checks that b is a bit-exact copy of a (structure, parameters, optimizer settings and state),
+ * predicts identically and trains identically for one more step. */
+static void assert_same_net(fixture *f, mlp_net *b) {
+    mlp_net *a = f->net;
+    assert_int_equal(mlp_net_n_layers(b), f->L);
+    assert_int_equal(mlp_net_loss(b), f->loss);
+    for (size_t l = 0; l < f->L; l++) {
+        size_t in, out;
+        mlp_activation act;
+        assert_int_equal(mlp_net_layer_shape(b, l, &in, &out, &act), MLP_OK);
+        assert_int_equal(in, f->sizes[l]);
+        assert_int_equal(out, f->sizes[l + 1]);
+        assert_int_equal(act, f->acts[l]);
+    }
+    assert_int_equal(a->init, b->init);
+    assert_true(a->seed == b->seed);
+    size_t P = mlp_net_param_count(a);
+    assert_int_equal(mlp_net_param_count(b), P);
+    assert_memory_equal(a->params, b->params, P * sizeof(float));
+    assert_memory_equal(a->opt_m, b->opt_m, P * sizeof(float));
+    assert_memory_equal(a->opt_v, b->opt_v, P * sizeof(float));
+    assert_true(mlp_net_step_count(a) == mlp_net_step_count(b));
+    mlp_optimizer oa, ob;
+    assert_int_equal(mlp_net_get_optimizer(a, &oa), MLP_OK);
+    assert_int_equal(mlp_net_get_optimizer(b, &ob), MLP_OK);
+    assert_int_equal(oa.kind, ob.kind);
+    assert_memory_equal(&oa.lr, &ob.lr, sizeof(float));
+    assert_memory_equal(&oa.alpha, &ob.alpha, sizeof(float));
+    assert_memory_equal(&oa.momentum, &ob.momentum, sizeof(float));
+    assert_int_equal(oa.nesterov, ob.nesterov);
+    assert_memory_equal(&oa.beta1, &ob.beta1, sizeof(float));
+    assert_memory_equal(&oa.beta2, &ob.beta2, sizeof(float));
+    assert_memory_equal(&oa.eps, &ob.eps, sizeof(float));
+
+    size_t out = f->sizes[f->L];
+    float *pa = tu_floats(f->n * out), *pb = tu_floats(f->n * out);
+    assert_int_equal(mlp_predict(a, f->X, f->n, pa), MLP_OK);
+    assert_int_equal(mlp_predict(b, f->X, f->n, pb), MLP_OK);
+    assert_memory_equal(pa, pb, f->n * out * sizeof(float));
+
+    /* One more step on both: identical only if the optimizer state round-tripped. */
+    float la, lb;
+    assert_int_equal(mlp_train_step(a, f->X, f->Y, f->n, &la), MLP_OK);
+    assert_int_equal(mlp_train_step(b, f->X, f->Y, f->n, &lb), MLP_OK);
+    assert_memory_equal(&la, &lb, sizeof(float));
+    assert_memory_equal(a->params, b->params, P * sizeof(float));
+    assert_memory_equal(a->opt_m, b->opt_m, P * sizeof(float));
+    assert_memory_equal(a->opt_v, b->opt_v, P * sizeof(float));
+    assert_memory_equal(mlp_net_params(a), mlp_net_params(b), P * sizeof(float));
+    free(pa);
+    free(pb);
+}
+
+/* A saved model of fixture kind 0 (no scaler), returned as bytes; path holds it. */
+static unsigned char *saved_bytes(const char *path, size_t *len, int with_scaler) {
+    fixture f;
+    fixture_make(&f, 0);
+    mlp_scaler sc = {0};
+    if (with_scaler) make_scaler(&sc, MLP_SCALE_STANDARD, f.sizes[0]);
+    assert_int_equal(mlp_model_save(path, f.net, with_scaler ? &sc : NULL), MLP_OK);
+    mlp_scaler_free(&sc);
+    fixture_free(&f);
+    return read_all(path, len);
+}
+
+/* ---- setup ---- */
+static int group_setup(void **state) {
+    (void)state;
+    if (mkdir(DIR_PATH, 0755) != 0 && errno != EEXIST) return -1;
+    return 0;
+}
+
+/* ---- round trips ---- */
+static void test_roundtrip_adam_no_scaler(void **state) {
+    (void)state;
+    char *path = path_in_dir("adam.mlp");
+    fixture f;
+    fixture_make(&f, 0);
+    assert_int_equal(mlp_model_save(path, f.net, NULL), MLP_OK);
+    assert_int_equal(count_temp_files(), 0);
+
+    mlp_net *b = NULL;
+    mlp_scaler sc = {MLP_SCALE_STANDARD, 3, NULL, NULL}; /* overwritten with "none" */
+    assert_int_equal(mlp_model_load(path, &b, &sc), MLP_OK);
+    assert_non_null(b);
+    assert_int_equal(sc.kind, MLP_SCALE_NONE);
+    assert_int_equal(sc.d, 0);
+    assert_null(sc.offset);
+    assert_null(sc.scale);
+    assert_same_net(&f, b);
+    mlp_net_free(b);
+
+    /* scaler argument NULL is allowed too */
+    assert_int_equal(mlp_model_load(path, &b, NULL), MLP_OK);
+    assert_non_null(b);
+    mlp_net_free(b);
+    fixture_free(&f);
+    unlink(path);
+    free(path);
+}
+
+static void roundtrip_with_scaler(int kind, mlp_scale_kind skind, const char *name) {
+    char *path = path_in_dir(name);
+    fixture f;
+    fixture_make(&f, kind);
+    mlp_scaler sc = {0};
+    make_scaler(&sc, skind, f.sizes[0]);
+    assert_int_equal(mlp_model_save(path, f.net, &sc), MLP_OK);
+
+    mlp_net *b = NULL;
+    mlp_scaler got = {0};
+    assert_int_equal(mlp_model_load(path, &b, &got), MLP_OK);
+    assert_non_null(b);
+    assert_int_equal(got.kind, skind);
+    assert_int_equal(got.d, sc.d);
+    assert_memory_equal(got.offset, sc.offset, sc.d * sizeof(float));
+    assert_memory_equal(got.scale, sc.scale, sc.d * sizeof(float));
+    assert_same_net(&f, b);
+    mlp_net_free(b);
+    mlp_scaler_free(&got);
+
+    /* Dropping the stored scaler (scaler argument NULL) leaks nothing (see valgrind run). */
+    assert_int_equal(mlp_model_load(path, &b, NULL), MLP_OK);
+    mlp_net_free(b);
+    mlp_scaler_free(&sc);
+    fixture_free(&f);
+    unlink(path);
+    free(path);
+}
+
+static void test_roundtrip_sgd_standard_scaler(void **state) {
+    (void)state;
+    roundtrip_with_scaler(1, MLP_SCALE_STANDARD, "sgd.mlp");
+}
+
+static void test_roundtrip_logistic_minmax_scaler(void **state) {
+    (void)state;
+    roundtrip_with_scaler(2, MLP_SCALE_MINMAX, "logistic.mlp");
+}
+
+static void test_roundtrip_adam_scaler(void **state) {
+    (void)state;
+    roundtrip_with_scaler(0, MLP_SCALE_STANDARD, "adam_scaled.mlp");
+}
+
+/* A model larger than the writer's 64 KiB chunk (CRC and data across several chunks). */
+static void test_roundtrip_large(void **state) {
+    (void)state;
+    char *path = path_in_dir("large.mlp");
+    fixture f;
+    memset(&f, 0, sizeof f);
+    f.L = 2;
+    f.sizes[0] = 64, f.sizes[1] = 256, f.sizes[2] = 10;
+    f.acts[0] = MLP_ACT_RELU, f.acts[1] = MLP_ACT_SOFTMAX;
+    f.loss = MLP_LOSS_SOFTMAX_CE;
+    f.n = 32;
+    f.net = tu_make_net(f.sizes, f.acts, f.L, f.loss, MLP_INIT_GLOROT, 5);
+    assert_non_null(f.net);
+    tu_rng r;
+    tu_rng_seed(&r, 77);
+    f.X = tu_floats(f.n * 64);
+    f.Y = tu_floats(f.n * 10);
+    tu_fill_uniform(f.X, f.n * 64, &r, -1.0, 1.0);
+    tu_fill_onehot(f.Y, NULL, f.n, 10, &r);
+    for (int s = 0; s < 3; s++)
+        assert_int_equal(mlp_train_step(f.net, f.X, f.Y, f.n, NULL), MLP_OK);
+    mlp_scaler sc = {0};
+    make_scaler(&sc, MLP_SCALE_STANDARD, 64);
+    assert_int_equal(mlp_model_save(path, f.net, &sc), MLP_OK);
+    struct stat sb;
+    assert_int_equal(stat(path, &sb), 0);
+    assert_true((size_t)sb.st_size > 3 * 65536);
+    mlp_net *b = NULL;
+    mlp_scaler got = {0};
+    assert_int_equal(mlp_model_load(path, &b, &got), MLP_OK);
+    assert_memory_equal(got.scale, sc.scale, 64 * sizeof(float));
+    assert_same_net(&f, b);
+    mlp_net_free(b);
+    mlp_scaler_free(&got);
+    mlp_scaler_free(&sc);
+    fixture_free(&f);
+    unlink(path);
+    free(path);
+}
+
+/* Saving over an existing model replaces it; the file is byte-for-byte deterministic. */
+static void test_overwrite_and_deterministic(void **state) {
+    (void)state;
+    char *p1 = path_in_dir("det1.mlp"), *p2 = path_in_dir("det2.mlp");
+    fixture f0, f1;
+    fixture_make(&f0, 0);
+    fixture_make(&f1, 1);
+    assert_int_equal(mlp_model_save(p1, f0.net, NULL), MLP_OK);
+    assert_int_equal(mlp_model_save(p1, f1.net, NULL), MLP_OK);
+    assert_int_equal(mlp_model_save(p2, f1.net, NULL), MLP_OK);
+    size_t n1, n2;
+    unsigned char *b1 = read_all(p1, &n1), *b2 = read_all(p2, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(b1, b2, n1);
+    assert_memory_equal(b1, "MLPMODEL\x01\0\0\0", 12);
+    mlp_net *b = NULL;
+    assert_int_equal(mlp_model_load(p1, &b, NULL), MLP_OK);
+    assert_int_equal(mlp_net_n_layers(b), 3);
+    mlp_net_free(b);
+    assert_int_equal(count_temp_files(), 0);
+    free(b1);
+    free(b2);
+    fixture_free(&f0);
+    fixture_free(&f1);
+    unlink(p1);
+    unlink(p2);
+    free(p1);
+    free(p2);
+}
+
+/* ---- damaged files ---- */
+static void test_truncated_every_length(void **state) {
+    (void)state;
+    char *src = path_in_dir("trunc_src.mlp"), *dst = path_in_dir("trunc.mlp");
+    for (int with_scaler = 0; with_scaler <= 1; with_scaler++) {
+        size_t len;
+        unsigned char *b = saved_bytes(src, &len, with_scaler);
+        for (size_t k = 0; k < len; k++) expect_bytes_fail(dst, b, k, MLP_ERR_FORMAT);
+        /* one byte too many (a valid CRC over it) is rejected as well */
+        unsigned char *longer = tu_alloc(len + 1, 1);
+        memcpy(longer, b, len - 4);
+        longer[len - 4] = 0;
+        fix_crc(longer, len + 1);
+        expect_bytes_fail(dst, longer, len + 1, MLP_ERR_FORMAT);
+        free(longer);
+        free(b);
+    }
+    unlink(src);
+    unlink(dst);
+    free(src);
+    free(dst);
+}
+
+static void test_flipped_byte_everywhere(void **state) {
+    (void)state;
+    char *src = path_in_dir("flip_src.mlp"), *dst = path_in_dir("flip.mlp");
+    size_t len;
+    unsigned char *b = saved_bytes(src, &len, 1);
+    static const unsigned char masks[] = {0x01, 0x80, 0xff};
+    for (size_t m = 0; m < sizeof masks; m++)
+        for (size_t pos = 0; pos < len; pos++) {
+            b[pos] ^= masks[m];
+            expect_bytes_fail(dst, b, len, MLP_ERR_FORMAT);
+            b[pos] ^= masks[m];
+        }
+    /* the untouched bytes still load */
+    write_all(dst, b, len);
+    mlp_net *net = NULL;
+    assert_int_equal(mlp_model_load(dst, &net, NULL), MLP_OK);
+    mlp_net_free(net);
+    free(b);
+    unlink(src);
+    unlink(dst);
+    free(src);
+    free(dst);
+}
+
+static void test_foreign_files(void **state) {
+    (void)state;
+    char *path = path_in_dir("foreign.bin");
+    static const unsigned char png[] = {
+        0x89, 'P',  'N',  'G', '\r', '\n', 0x1a, '\n', 0,   0,   0,   0x0d, 'I',  'H',  'D',
+        'R',  0,    0,    0,   1,    0,    0,    0,    1,   8,   2,   0,    0,    0,    0x90,
+        0x77, 0x53, 0xde, 0,   0,    0,    0,    'I',  'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+    expect_bytes_fail(path, png, sizeof png, MLP_ERR_FORMAT);
+    assert_non_null(strstr(mlp_last_error(), "not an mlp model file"));
+    const char *text = "sepal_length,sepal_width,label\n5.1,3.5,0\n4.9,3.0,0\n";
+    expect_bytes_fail(path, text, strlen(text), MLP_ERR_FORMAT);
+    assert_non_null(strstr(mlp_last_error(), "not an mlp model file"));
+    expect_bytes_fail(path, "", 0, MLP_ERR_FORMAT);
+    /* The right magic followed by zeros: version 0 */
+    unsigned char zeros[256] = "MLPMODEL";
+    expect_bytes_fail(path, zeros, sizeof zeros, MLP_ERR_FORMAT);
+    /* A large block of noise */
+    tu_rng r;
+    tu_rng_seed(&r, 7);
+    unsigned char *noise = tu_alloc(100000, 1);
+    for (size_t i = 0; i < 100000; i++) noise[i] = (unsigned char)tu_rng_next(&r);
+    expect_bytes_fail(path, noise, 100000, MLP_ERR_FORMAT);
+    memcpy(noise, "MLPMODEL\x01\0\0\0", 12);
+    expect_bytes_fail(path, noise, 100000, MLP_ERR_FORMAT);
+    assert_non_null(strstr(mlp_last_error(), "checksum"));
+    free(noise);
+    unlink(path);
+    free(path);
+}
+
+static void test_newer_version(void **state) {
+    (void)state;
+    char *src = path_in_dir("ver_src.mlp"), *dst = path_in_dir("ver.mlp");
+    size_t len;
+    unsigned char *b = saved_bytes(src, &len, 0);
+    put32(b + OFF_VERSION, 2);
+    fix_crc(b, len);
+    expect_bytes_fail(dst, b, len, MLP_ERR_FORMAT);
+    assert_non_null(strstr(mlp_last_error(), "version 2 is newer"));
+    /* Without fixing the CRC the version is reported too (checked before the CRC, whose place
+     * a newer format may move). */
+    put32(b + OFF_VERSION, 0x7fffffffu);
+    expect_bytes_fail(dst, b, len, MLP_ERR_FORMAT);
+    assert_non_null(strstr(mlp_last_error(), "version 2147483647"));
+    free(b);
+    unlink(src);
+    unlink(dst);
+    free(src);
+    free(dst);
+}
+
+/* Header fields patched to hostile values with a valid CRC: FORMAT, never NOMEM or a crash. */
+static void test_hostile_headers(void **state) {
+    (void)state;
+    char *src = path_in_dir("hostile_src.mlp"), *dst = path_in_dir("hostile.mlp");
+    size_t len;
+    unsigned char *orig = saved_bytes(src, &len, 1); /* sizes {4, 8, 3}, scaler d = 4 */
+    unsigned char *b = tu_alloc(len, 1);
+    const size_t L = 2, OFF_ACTS = OFF_SIZES + 8 * (L + 1);
+
+    struct patch {
+        size_t off;
+        int width; /* 4 or 8 */
+        uint64_t value;
+    } patches[] = {
+        {OFF_N_LAYERS, 4, 0},
+        {OFF_N_LAYERS, 4, 3},
+        {OFF_N_LAYERS, 4, 0xffffffffu},
+        {OFF_N_LAYERS, 4, 1000000},
+        {OFF_LOSS, 4, MLP_LOSS_COUNT},
+        {OFF_LOSS, 4, MLP_LOSS_SQUARED + 1000},
+        {OFF_LOSS, 4, MLP_LOSS_LOGISTIC}, /* output is softmax: rejected by mlp_net_create */
+        {OFF_INIT, 4, MLP_INIT_COUNT},
+        {OFF_OPT_KIND, 4, MLP_OPT_COUNT},
+        {OFF_LR, 4, 0xbf800000u}, /* lr = -1: rejected by mlp_net_set_optimizer */
+        {OFF_LR, 4, 0x7fc00000u}, /* NaN */
+        {OFF_NESTEROV, 4, 2},
+        {OFF_SCALE_KIND, 4, 3},
+        {OFF_SCALE_KIND, 4, MLP_SCALE_NONE}, /* d = 4 with kind none */
+        {OFF_SCALE_D, 4, 0},
+        {OFF_SCALE_D, 8, 5},
+        {OFF_SCALE_D, 8, UINT64_MAX},
+        {OFF_SCALE_D, 8, (uint64_t)1 << 61},
+        {OFF_N_PARAMS, 8, 0},
+        {OFF_N_PARAMS, 8, 68},
+        {OFF_N_PARAMS, 8, UINT64_MAX},
+        {OFF_SIZES, 8, 0},
+        {OFF_SIZES + 8, 8, 0},
+        {OFF_SIZES + 16, 8, (uint64_t)1 << 40},
+        {OFF_SIZES + 8, 8, UINT64_MAX},
+        {OFF_SIZES + 8, 8, (uint64_t)1 << 32},
+        {OFF_SIZES + 8, 8, 9},
+        {OFF_ACTS, 4, MLP_ACT_COUNT},
+        {OFF_ACTS, 4, MLP_ACT_SOFTMAX}, /* softmax on a hidden layer: mlp_net_create rejects */
+        {OFF_ACTS + 4, 4, 0xffffffffu},
+    };
+    for (size_t i = 0; i < sizeof patches / sizeof patches[0]; i++) {
+        memcpy(b, orig, len);
+        if (patches[i].width == 4)
+            put32(b + patches[i].off, (uint32_t)patches[i].value);
+        else
+            put64(b + patches[i].off, patches[i].value);
+        fix_crc(b, len);
+        expect_bytes_fail(dst, b, len, MLP_ERR_FORMAT);
+    }
+
+    /* Huge sizes consistent with each other (n_params matches) and a valid CRC. */
+    memcpy(b, orig, len);
+    uint64_t big = (uint64_t)1 << 20; /* 4 x 2^20 x 3: 2^24 params claimed in ~1 KiB */
+    put64(b + OFF_SIZES + 8, big);
+    put64(b + OFF_N_PARAMS, 4 * big + big + big * 3 + 3);
+    fix_crc(b, len);
+    expect_bytes_fail(dst, b, len, MLP_ERR_FORMAT);
+
+    /* Scale 0 in the scaler (division by zero later): rejected. */
+    memcpy(b, orig, len);
+    put32(b + len - 4 - 4, 0); /* last scale entry */
+    fix_crc(b, len);
+    expect_bytes_fail(dst, b, len, MLP_ERR_FORMAT);
+
+    /* Sanity: the unpatched bytes load. */
+    write_all(dst, orig, len);
+    mlp_net *net = NULL;
+    assert_int_equal(mlp_model_load(dst, &net, NULL), MLP_OK);
+    mlp_net_free(net);
+    free(b);
+    free(orig);
+    unlink(src);
+    unlink(dst);
+    free(src);
+    free(dst);
+}
+
+/* ---- I/O errors ---- */
+static void test_missing_file(void **state) {
+    (void)state;
+    char *path = path_in_dir("does_not_exist.mlp");
+    unlink(path);
+    expect_load_fail(path, MLP_ERR_IO);
+    assert_non_null(strstr(mlp_last_error(), strerror(ENOENT)));
+    /* a directory is not a model file */
+    expect_load_fail(DIR_PATH, MLP_ERR_IO);
+    free(path);
+}
+
+static void test_save_into_missing_directory(void **state) {
+    (void)state;
+    char *dir = path_in_dir("no_such_dir");
+    rmdir(dir);
+    char *path = tu_alloc(strlen(dir) + 16, 1);
+    sprintf(path, "%s/m.mlp", dir);
+    fixture f;
+    fixture_make(&f, 0);
+    assert_int_equal(mlp_model_save(path, f.net, NULL), MLP_ERR_IO);
+    struct stat sb;
+    assert_int_not_equal(stat(dir, &sb), 0);
+    assert_int_not_equal(stat(path, &sb), 0);
+    assert_int_equal(count_temp_files(), 0);
+    fixture_free(&f);
+    free(path);
+    free(dir);
+}
+
+/* The target is a non-empty directory: the rename fails (also as root), the directory and its
+ * content are untouched and no temporary file is left behind. */
+static void test_save_over_directory_fails_cleanly(void **state) {
+    (void)state;
+    char *dir = path_in_dir("target_dir.mlp");
+    char *inner = tu_alloc(strlen(dir) + 16, 1);
+    sprintf(inner, "%s/keep.txt", dir);
+    assert_true(mkdir(dir, 0755) == 0 || errno == EEXIST);
+    write_all(inner, "keep", 4);
+    fixture f;
+    fixture_make(&f, 0);
+    assert_int_equal(mlp_model_save(dir, f.net, NULL), MLP_ERR_IO);
+    assert_true(mlp_last_error()[0] != '\0');
+    struct stat sb;
+    assert_int_equal(stat(dir, &sb), 0);
+    assert_true(S_ISDIR(sb.st_mode));
+    size_t n;
+    unsigned char *b = read_all(inner, &n);
+    assert_int_equal(n, 4);
+    assert_memory_equal(b, "keep", 4);
+    assert_int_equal(count_temp_files(), 0);
+    free(b);
+    fixture_free(&f);
+    unlink(inner);
+    rmdir(dir);
+    free(inner);
+    free(dir);
+}
+
+/* A write that fails midway (file size limit, works as root too) leaves the previous model
+ * byte-identical and no temporary file. */
+static void test_failed_write_keeps_old_file(void **state) {
+    (void)state;
+    char *path = path_in_dir("keep_old.mlp");
+    fixture f0, f1;
+    fixture_make(&f0, 0);
+    fixture_make(&f1, 1);
+    assert_int_equal(mlp_model_save(path, f0.net, NULL), MLP_OK);
+    size_t n_before;
+    unsigned char *before = read_all(path, &n_before);
+
+    struct rlimit old_lim, lim;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old_lim), 0);
+    void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+    lim = old_lim;
+    lim.rlim_cur = 100; /* the model is larger than 100 bytes */
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    mlp_status st = mlp_model_save(path, f1.net, NULL);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old_lim), 0);
+    signal(SIGXFSZ, old_handler);
+    assert_int_equal(st, MLP_ERR_IO);
+
+    size_t n_after;
+    unsigned char *after = read_all(path, &n_after);
+    assert_int_equal(n_before, n_after);
+    assert_memory_equal(before, after, n_before);
+    assert_int_equal(count_temp_files(), 0);
+    mlp_net *b = NULL;
+    assert_int_equal(mlp_model_load(path, &b, NULL), MLP_OK);
+    assert_int_equal(mlp_net_n_layers(b), 2);
+    mlp_net_free(b);
+    free(before);
+    free(after);
+    fixture_free(&f0);
+    fixture_free(&f1);
+    unlink(path);
+    free(path);
+}
+
+static void test_null_and_bad_arguments(void **state) {
+    (void)state;
+    char *path = path_in_dir("null.mlp");
+    fixture f;
+    fixture_make(&f, 0);
+    assert_int_equal(mlp_model_save(NULL, f.net, NULL), MLP_ERR_NULL);
+    assert_int_equal(mlp_model_save(path, NULL, NULL), MLP_ERR_NULL);
+    /* a scaler whose size does not match the input, or without arrays */
+    mlp_scaler sc = {0};
+    make_scaler(&sc, MLP_SCALE_STANDARD, f.sizes[0] + 1);
+    assert_int_equal(mlp_model_save(path, f.net, &sc), MLP_ERR_SHAPE);
+    mlp_scaler_free(&sc);
+    mlp_scaler bad = {MLP_SCALE_STANDARD, f.sizes[0], NULL, NULL};
+    assert_int_equal(mlp_model_save(path, f.net, &bad), MLP_ERR_NULL);
+    struct stat sb;
+    assert_int_not_equal(stat(path, &sb), 0); /* nothing was written */
+    assert_int_equal(count_temp_files(), 0);
+
+    assert_int_equal(mlp_model_save(path, f.net, NULL), MLP_OK);
+    mlp_net *net = (mlp_net *)(uintptr_t)0x1;
+    assert_int_equal(mlp_model_load(NULL, &net, NULL), MLP_ERR_NULL);
+    assert_null(net);
+    assert_int_equal(mlp_model_load(path, NULL, NULL), MLP_ERR_NULL);
+    fixture_free(&f);
+    unlink(path);
+    free(path);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip_adam_no_scaler),
+        cmocka_unit_test(test_roundtrip_sgd_standard_scaler),
+        cmocka_unit_test(test_roundtrip_logistic_minmax_scaler),
+        cmocka_unit_test(test_roundtrip_adam_scaler),
+        cmocka_unit_test(test_roundtrip_large),
+        cmocka_unit_test(test_overwrite_and_deterministic),
+        cmocka_unit_test(test_truncated_every_length),
+        cmocka_unit_test(test_flipped_byte_everywhere),
+        cmocka_unit_test(test_foreign_files),
+        cmocka_unit_test(test_newer_version),
+        cmocka_unit_test(test_hostile_headers),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_save_into_missing_directory),
+        cmocka_unit_test(test_save_over_directory_fails_cleanly),
+        cmocka_unit_test(test_failed_write_keeps_old_file),
+        cmocka_unit_test(test_null_and_bad_arguments),
+    };
+    return cmocka_run_group_tests(tests, group_setup, NULL);
+}
