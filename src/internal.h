@@ -7,6 +7,14 @@
 #include <stdarg.h>
 #include <stdbool.h>
 
+/* Hot elementwise kernels are compiled for several ISA levels and chosen at load time (ifunc):
+ * the library is built for baseline x86-64, but the machine usually has AVX2 or AVX-512. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define MLP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define MLP_CLONES
+#endif
+
 /* Elementwise loops with fewer elements than this run on the calling thread only: below it the
  * cost of waking the OpenMP team exceeds the work (measured, see docs/ARCHITECTURE.md). */
 #define MLP_OMP_MIN_ELEMS 32768
@@ -63,6 +71,12 @@ bool mlp_act_needs_pre(mlp_activation act);
 /* db (m) = scale * column sums of G (n x m), summed in fixed row chunks (deterministic for any
  * thread count). partials must hold ceil(n / MLP_COLSUM_CHUNK) * m floats. */
 void mlp_colsum(float *db, const float *G, size_t n, size_t m, float scale, float *partials);
+/* The backward pass's fused elementwise step, one pass per row chunk:
+ *   G = (Y ? A - Y : G) * f'(A),  db = scale * colsum(G)
+ * Output layer: Y = targets, A = P (act IDENTITY for the matching loss pairs). Hidden layer:
+ * Y = NULL, G = D . W^T, A = the layer's output. Same determinism and partials as mlp_colsum. */
+void mlp_delta_colsum(float *G, const float *A, const float *Y, const float *pre, size_t n,
+                      size_t m, mlp_activation act, float *db, float scale, float *partials);
 
 /* ---- losses (loss.c) ---- */
 /* Data term of the loss for outputs P and targets Y (n x k), as scikit-learn reports it:

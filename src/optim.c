@@ -59,10 +59,8 @@ uint64_t mlp_net_step_count(const mlp_net *net) {
     return net ? net->step : 0;
 }
 
-/* The update kernels are compiled for several ISA levels and picked at load time (ifunc): the
- * library is built for baseline x86-64, where sqrt and divide are 4 wide, but the machine usually
- * has AVX2 or AVX-512. Each call handles a contiguous slice so that OpenMP threads can share. */
-#define MLP_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+/* The update kernels are ISA-cloned (MLP_CLONES): at baseline x86-64, sqrt and divide are only 4
+ * wide. Each call handles a contiguous slice so that OpenMP threads can share the work. */
 
 MLP_CLONES static void adam_slice(float *restrict p, const float *restrict g, float *restrict m,
                                   float *restrict v, size_t count, float b1, float b2, float eps,

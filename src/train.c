@@ -2,8 +2,9 @@
  * Data flow of a step (L layers, batch n, A_0 = X):
  *   forward:  A_l = f_l(A_{l-1} . W_l + b_l)                      one GEMM + one fused pass
  *   backward: D_L = P - Y (times f' for SQUARED with a non-identity output)
- *             dW_l = (A_{l-1}^T . D_l + alpha W_l) / n,  db_l = colsum(D_l) / n
+ *             dW_l = (A_{l-1}^T . D_l + alpha W_l) / n
  *             D_{l-1} = (D_l . W_l^T) * f'_{l-1}(A_{l-1})          one GEMM + one fused pass
+ *             db_l = colsum(D_l) / n                           in the pass that made D_l
  *   update:   one loop over the flat parameter buffer
  * All buffers come from the workspace; nothing is allocated once it holds n rows. */
 #include "internal.h"
@@ -75,11 +76,13 @@ mlp_status mlp_backward(mlp_net *net, const float *Y, float *loss) {
     const float inv_n = 1.0f / (float)n, alpha = net->opt.alpha;
 
     double data = mlp_loss_data(P, Y, n, out->out, net->loss, net->row_loss);
+    /* Output delta P - Y (times f' for squared error through a non-identity output) and the
+     * output bias gradient, in one pass. */
     int cur = 0;
     float *D = net->delta[cur];
-    mlp_loss_delta(D, P, Y, n, out->out);
-    if (net->loss == MLP_LOSS_SQUARED)
-        mlp_act_backward(D, P, net->pre[L - 1], n, out->out, out->act);
+    mlp_activation out_act = net->loss == MLP_LOSS_SQUARED ? out->act : MLP_ACT_IDENTITY;
+    mlp_delta_colsum(D, P, Y, net->pre[L - 1], n, out->out, out_act, net->grads + out->b_off, inv_n,
+                     net->partials);
 
     double sumsq = 0.0;
     for (size_t l = L; l-- > 0;) {
@@ -93,11 +96,13 @@ mlp_status mlp_backward(mlp_net *net, const float *Y, float *loss) {
             beta = 1.0f;
         }
         mlp_dense_backward_weights(dW, Ain, D, n, ly->in, ly->out, inv_n, beta);
-        mlp_colsum(net->grads + ly->b_off, D, n, ly->out, inv_n, net->partials);
         if (l > 0) {
+            /* D_{l-1} = (D_l . W_l^T) * f'(A_{l-1}), and that layer's bias gradient. */
+            const mlp_layer *prev = &net->layers[l - 1];
             float *Dn = net->delta[cur ^ 1];
             mlp_dense_backward_input(Dn, D, W, n, ly->in, ly->out);
-            mlp_act_backward(Dn, Ain, net->pre[l - 1], n, ly->in, net->layers[l - 1].act);
+            mlp_delta_colsum(Dn, Ain, NULL, net->pre[l - 1], n, ly->in, prev->act,
+                             net->grads + prev->b_off, inv_n, net->partials);
             cur ^= 1;
             D = Dn;
         }
