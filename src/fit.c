@@ -366,9 +366,24 @@ static mlp_status grow_curve(mlp_fit_result *r, size_t epoch, size_t *cap, bool 
     return MLP_OK;
 }
 
+/* fit()'s own batch step: gather the batch's rows and train on all of them. */
+static mlp_status local_step(void *ctx, mlp_net *net, const mlp_batch *b, float *loss) {
+    (void)ctx;
+    gather(b->Xb, b->X, b->rows, b->n, b->d);
+    gather(b->Yb, b->T, b->rows, b->n, b->k);
+    return mlp_train_step(net, b->Xb, b->Yb, b->n, loss);
+}
+
 mlp_status mlp_fit(mlp_net **netp, mlp_task task, const float *X, const int32_t *labels,
                    const float *Y, size_t n, size_t d, size_t k, const mlp_fit_options *options,
                    mlp_fit_result *result) {
+    return mlp_fit_with_step(netp, task, X, labels, Y, n, d, k, options, result, local_step, NULL);
+}
+
+mlp_status mlp_fit_with_step(mlp_net **netp, mlp_task task, const float *X, const int32_t *labels,
+                             const float *Y, size_t n, size_t d, size_t k,
+                             const mlp_fit_options *options, mlp_fit_result *result,
+                             mlp_batch_step_fn step, void *step_ctx) {
     if (!netp || !X || !options) return mlp_fail(MLP_ERR_NULL, "mlp_fit: NULL argument");
     if ((unsigned)task > MLP_TASK_REGRESS)
         return mlp_fail(MLP_ERR_ARG, "mlp_fit: unknown task %d", (int)task);
@@ -445,10 +460,17 @@ mlp_status mlp_fit(mlp_net **netp, mlp_task task, const float *X, const int32_t 
         if (o->shuffle) shuffle(s.order, s.n_train, &rng);
         for (size_t b0 = 0; b0 < s.n_train; b0 += batch) {
             size_t nb = s.n_train - b0 < batch ? s.n_train - b0 : batch;
-            gather(s.Xb, X, s.order + b0, nb, d);
-            gather(s.Yb, s.T, s.order + b0, nb, s.k);
+            mlp_batch bt = {.X = X,
+                            .T = s.T,
+                            .rows = s.order + b0,
+                            .n = nb,
+                            .d = d,
+                            .k = s.k,
+                            .Xb = s.Xb,
+                            .Yb = s.Yb};
             float loss;
-            mlp_train_step(net, s.Xb, s.Yb, nb, &loss); /* shapes checked above; cannot fail */
+            st = step(step_ctx, net, &bt, &loss);
+            if (st != MLP_OK) goto done;
             r.steps++;
             if (!isfinite(loss)) {
                 bad_batch = b0 / batch;

@@ -2,6 +2,7 @@
 #ifndef MLP_INTERNAL_H
 #define MLP_INTERNAL_H
 
+#include "mlp/fit.h"
 #include "mlp/mlp.h"
 
 #include <stdarg.h>
@@ -135,6 +136,26 @@ mlp_status mlp_net_ensure(mlp_net *net, size_t n);
 mlp_status mlp_check_batch(const mlp_net *net, const void *X, size_t n, const char *fn);
 /* Data loss + L2 term (alpha/(2n)) * sum(W^2) over weights only. */
 double mlp_l2_term(const mlp_net *net, size_t n);
+
+/* ---- fit (fit.c) with a pluggable batch step, for data-parallel training ---- */
+/* One minibatch of fit(): the rows (indices into X and T) of the global batch, and scratch
+ * buffers for up to the batch size rows (Xb: n x d, Yb: n x k). */
+typedef struct mlp_batch {
+    const float *X, *T; /* all training rows: inputs (n_rows x d) and targets (n_rows x k) */
+    const size_t *rows; /* the batch's row indices, n of them */
+    size_t n, d, k;
+    float *Xb, *Yb;
+} mlp_batch;
+/* Trains net on one batch and writes the batch loss (the global batch's, as scikit-learn reports
+ * it); every process of a data-parallel run must return the same loss and end with the same
+ * parameters. */
+typedef mlp_status (*mlp_batch_step_fn)(void *ctx, mlp_net *net, const mlp_batch *batch,
+                                        float *loss);
+/* mlp_fit with step in place of the local forward/backward/update. */
+mlp_status mlp_fit_with_step(mlp_net **net, mlp_task task, const float *X, const int32_t *labels,
+                             const float *Y, size_t n, size_t d, size_t k,
+                             const mlp_fit_options *options, mlp_fit_result *result,
+                             mlp_batch_step_fn step, void *step_ctx);
 
 /* ---- optimizer (optim.c) ---- */
 void mlp_optim_apply(mlp_net *net);

@@ -2,7 +2,7 @@
 """scikit-learn's MLPClassifier on the shipped digits set and rs42 split, for seeds 0..N-1.
 
 Prints one line per seed (epochs, fit seconds, test accuracy) and the mean accuracy, to compare
-with `mlp train --data digits --hidden 50 --max-iter 500 --seed S`. Needs Debian's python3-sklearn (run with /usr/bin/python3).
+with bench/accuracy/mlp_digits_seeds.sh. Needs Debian's python3-sklearn (run with /usr/bin/python3).
 Usage: sklearn_digits_seeds.py [N_SEEDS] [DATA_DIR]
 """
 import gzip
