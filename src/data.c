@@ -52,6 +52,8 @@ static mlp_status gather_rows(const mlp_dataset *src, const size_t *rows, size_t
                         src->n_targets);
     if (src->labels && !mlp_mul_ok(n, sizeof(int32_t), &lbytes))
         return mlp_fail(MLP_ERR_OVERFLOW, "%s: %zu labels overflow", fn, n);
+    mlp_status cst = mlp_check_alloc(xbytes, fn);
+    if (cst != MLP_OK) return cst;
 
     r.X = malloc(xbytes);
     if (src->labels) r.labels = malloc(lbytes);

@@ -160,6 +160,8 @@ static mlp_status grow_rows(csv_reader *r) {
         !mlp_mul_ok(nc, sizeof(float), &ybytes)) /* int32_t and float have the same size */
         return mlp_fail(MLP_ERR_OVERFLOW, "%s:%zu: too many cells (%zu rows x %zu columns)",
                         r->path, r->lineno, r->n, r->ncols);
+    mlp_status st = mlp_check_alloc(xbytes, r->path);
+    if (st != MLP_OK) return st;
     float *x = realloc(r->X, xbytes);
     if (!x) goto nomem;
     r->X = x;

@@ -233,6 +233,7 @@ mlp_status mlp_read_idx(const char *images_path, const char *labels_path, mlp_da
     }
     st = check_length(&im);
     if (st == MLP_OK) st = check_length(&lb);
+    if (st == MLP_OK) st = mlp_check_alloc(xbytes, images_path);
     if (st != MLP_OK) goto done;
 
     X = malloc(xbytes);

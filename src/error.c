@@ -16,6 +16,7 @@ static const char *const status_text[MLP_STATUS_COUNT] = {
     [MLP_ERR_IO] = "input/output error",
     [MLP_ERR_FORMAT] = "malformed or foreign data",
     [MLP_ERR_DIVERGED] = "training diverged (non-finite loss or weights)",
+    [MLP_ERR_LIMIT] = "exceeds the memory limit",
 };
 
 const char *mlp_strerror(mlp_status status) {

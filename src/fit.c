@@ -167,7 +167,9 @@ static void fit_state_free(fit_state *s) {
 static void *alloc_array(size_t count, size_t size, bool *ok) {
     size_t bytes;
     if (!*ok || count == 0) return NULL;
-    if (!mlp_mul_ok(count, size, &bytes)) {
+    /* Over the memory limit counts as out of memory here; mlp_fit's inputs already passed the
+     * limit when they were read or created. */
+    if (!mlp_mul_ok(count, size, &bytes) || bytes > mlp_get_memory_limit()) {
         *ok = false;
         return NULL;
     }

@@ -29,6 +29,12 @@
 mlp_status mlp_fail(mlp_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void mlp_clear_error(void);
 
+/* ---- memory limit (limits.c) ---- */
+/* MLP_OK if a buffer of `bytes` is within mlp_get_memory_limit(), else MLP_ERR_LIMIT with a
+ * message naming `what`. Call before allocating anything whose size comes from the caller's
+ * input. */
+mlp_status mlp_check_alloc(size_t bytes, const char *what);
+
 /* ---- sizes (net.c) ---- */
 /* *out = a * b; false (and *out untouched) on overflow. */
 static inline bool mlp_mul_ok(size_t a, size_t b, size_t *out) {

@@ -404,6 +404,11 @@ static mlp_status read_file(const char *path, unsigned char **out, size_t *out_l
         return mlp_fail(MLP_ERR_FORMAT, "mlp_model_load: '%s' is too large for a model file", path);
     }
     size_t len = (size_t)sb.st_size;
+    mlp_status lst = mlp_check_alloc(len, path);
+    if (lst != MLP_OK) {
+        (void)close(fd);
+        return lst;
+    }
     unsigned char *buf = malloc(len ? len : 1);
     if (!buf) {
         (void)close(fd);

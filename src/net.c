@@ -130,6 +130,11 @@ static mlp_status alloc_net(mlp_net **out, size_t L, const size_t *sizes,
         return mlp_fail(MLP_ERR_OVERFLOW, "mlp_net_create: %zu parameters do not fit in memory",
                         off);
     }
+    mlp_status st = mlp_check_alloc(bytes / 4, "mlp_net_create: each parameter-sized buffer");
+    if (st != MLP_OK) {
+        mlp_net_free(net);
+        return st;
+    }
     net->params = calloc(off, sizeof(float));
     net->grads = calloc(off, sizeof(float));
     net->opt_m = calloc(off, sizeof(float));
@@ -224,6 +229,8 @@ mlp_status mlp_net_ensure(mlp_net *net, size_t n) {
         __builtin_add_overflow(total, part, &total) || !mlp_mul_ok(total, sizeof(float), &bytes) ||
         bytes > (SIZE_MAX >> 1))
         return mlp_fail(MLP_ERR_OVERFLOW, "workspace for a batch of %zu rows overflows", n);
+    mlp_status st = mlp_check_alloc(bytes, "the workspace for this batch size");
+    if (st != MLP_OK) return st;
     float *ws = malloc(bytes);
     if (!ws)
         return mlp_fail(MLP_ERR_NOMEM,

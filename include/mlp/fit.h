@@ -1,6 +1,10 @@
 /*
  * mlp fit: scikit-learn's MLPClassifier / MLPRegressor training recipe (scikit-learn 1.2), in C.
  * Same defaults, same loss definition, same stopping rule; docs/SKLEARN.md lists every difference.
+ * mlp_fit is a loop over mlp.h's step API (mlp_train_step on shuffled minibatches); write your own
+ * loop with that API when you need something else (docs/API.md).
+ * Conventions (errors, ownership, threads) are mlp.h's. mlp_fit uses its net exclusively while it
+ * runs and only reads X, labels and Y.
  */
 #ifndef MLP_FIT_H
 #define MLP_FIT_H
@@ -11,12 +15,14 @@
 extern "C" {
 #endif
 
+/* Learning-rate schedule of the SGD solver (scikit-learn's learning_rate); Adam ignores it. */
 typedef enum mlp_lr_schedule {
     MLP_LR_CONSTANT = 0, /* lr stays lr_init */
     MLP_LR_INVSCALING,   /* sgd: lr = lr_init / (samples_seen + 1)^power_t after each epoch */
     MLP_LR_ADAPTIVE      /* sgd: lr /= 5 whenever the stopping rule fires, until lr <= 1e-6 */
 } mlp_lr_schedule;
 
+/* What the targets are; decides the output layer and the loss of a network mlp_fit creates. */
 typedef enum mlp_task {
     MLP_TASK_CLASSIFY = 0, /* labels: softmax output (>2 classes) or one logistic output (2) */
     MLP_TASK_MULTILABEL,   /* 0/1 target matrix: logistic outputs, binary log-loss */
@@ -32,9 +38,15 @@ typedef struct mlp_epoch_info {
     double samples_per_s; /* training samples per second so far */
 } mlp_epoch_info;
 
-/* Return non-zero to stop training after this epoch. */
+/* Called by mlp_fit after every finished epoch (after validation scoring), on the thread that
+ * called mlp_fit. info is valid during the call only; user is mlp_fit_options.user. It must not
+ * call mlp functions on the net being trained. Return non-zero to stop training after this epoch
+ * (mlp_fit_result.stopped_by_callback becomes 1; with early stopping the best weights are still
+ * restored). */
 typedef int (*mlp_epoch_callback)(const mlp_epoch_info *info, void *user);
 
+/* Settings of mlp_fit, with scikit-learn's names and defaults. Start from
+ * mlp_fit_options_default() and change fields; the hidden array is only read during mlp_fit. */
 typedef struct mlp_fit_options {
     size_t n_hidden;             /* number of hidden layers (0 allowed) */
     const size_t *hidden;        /* their widths; default {100} as scikit-learn */
@@ -60,6 +72,8 @@ typedef struct mlp_fit_options {
     void *user;                  /* passed to callback */
 } mlp_fit_options;
 
+/* What mlp_fit reports. The two arrays are owned by the struct: free them with
+ * mlp_fit_result_free. */
 typedef struct mlp_fit_result {
     size_t epochs;           /* epochs run */
     int converged;           /* 1: the tol/n_iter_no_change rule stopped it before max_iter */
@@ -74,24 +88,45 @@ typedef struct mlp_fit_result {
     double samples_per_s;    /* training samples processed per second of training */
 } mlp_fit_result;
 
+/* scikit-learn's defaults (the values noted in mlp_fit_options above; seed 0, no callback).
+ * Cannot fail; any thread. */
 MLP_API mlp_fit_options mlp_fit_options_default(void);
+/* Frees loss_curve and val_scores and sets them to NULL; the other fields stay. For a result
+ * filled by mlp_fit or zero-initialised. NULL is allowed (no-op). */
 MLP_API void mlp_fit_result_free(mlp_fit_result *result);
 
 /* Trains on X (n x d) with targets:
  *  CLASSIFY:   labels (n int32 in [0, n_classes)), k = n_classes >= 2; Y ignored
  *  MULTILABEL: Y (n x k) of 0/1;  REGRESS: Y (n x k) floats; labels ignored
+ * A created network has the options' hidden layers and, as in scikit-learn, a softmax output with
+ * cross-entropy for k > 2 classes, one logistic output with log-loss for 2 classes (label 1 is
+ * the positive class) and for multi-label, an identity output with squared error for regression.
  * If *net is NULL a network is created from the options; otherwise training continues from its
- * weights and optimizer state (warm start; shapes and loss must match). On success the net holds
- * the final weights (with early stopping: the best validation weights). If training diverges
- * (non-finite loss or weights), returns MLP_ERR_DIVERGED naming the epoch, and the net holds the
- * weights of the last finite epoch. result may be NULL; otherwise free it with
- * mlp_fit_result_free (it is filled on success and on divergence). */
+ * weights and optimizer state (warm start; shapes and loss must match). The options' optimizer
+ * settings are applied to the net (mlp_net_set_optimizer: a different solver resets its state).
+ * On success the net holds the final weights (with early stopping: the best validation weights).
+ * If training diverges (non-finite loss or weights), returns MLP_ERR_DIVERGED naming the epoch,
+ * and the net holds the weights of the last finite epoch. result may be NULL; otherwise free it
+ * with mlp_fit_result_free (it is filled on success and on divergence, untouched otherwise).
+ * Ownership: a net created here is the caller's (mlp_net_free), also after MLP_ERR_DIVERGED; on
+ * any other failure it is freed and *net stays NULL. A warm-start net stays the caller's.
+ * Errors: MLP_ERR_NULL (net, X or options is NULL; labels for CLASSIFY, Y otherwise;
+ * options->hidden with n_hidden > 0); MLP_ERR_ARG (unknown task; n, d or k is 0; fewer than 2
+ * classes; an option out of range, including the optimizer's, see mlp_net_set_optimizer; a
+ * non-finite value in X or Y; a label outside [0, k); a multi-label target other than 0/1; an
+ * early-stopping split with an empty side; a warm-start net whose loss does not fit the task);
+ * MLP_ERR_SHAPE (a warm-start net's input or output width does not fit d or k);
+ * MLP_ERR_OVERFLOW; MLP_ERR_NOMEM; MLP_ERR_DIVERGED (see above). */
 MLP_API mlp_status mlp_fit(mlp_net **net, mlp_task task, const float *X, const int32_t *labels,
                            const float *Y, size_t n, size_t d, size_t k,
                            const mlp_fit_options *options, mlp_fit_result *result);
 
-/* Scores: accuracy of predicted labels (k == 1: threshold 0.5), and R^2 averaged over outputs
- * (scikit-learn's uniform_average). */
+/* Scores of the net on X (n x input_size): the accuracy of mlp_predict_labels against labels
+ * (n entries; a single output is thresholded at 0.5), and R^2 against Y (n x output_size),
+ * averaged over outputs (scikit-learn's uniform_average). They allocate an n x output_size buffer
+ * and run inference like mlp_predict (same thread rules: one thread per net).
+ * Errors: MLP_ERR_NULL (net, X, labels / Y or the result pointer is NULL), MLP_ERR_ARG (n is 0),
+ * MLP_ERR_OVERFLOW, MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_score_accuracy(mlp_net *net, const float *X, const int32_t *labels, size_t n,
                                       double *accuracy);
 MLP_API mlp_status mlp_score_r2(mlp_net *net, const float *X, const float *Y, size_t n, double *r2);

@@ -1,5 +1,6 @@
 /*
  * mlp: a dense multilayer-perceptron training backend on OpenBLAS + OpenMP.
+ * API reference: this header and fit.h, data.h, model.h; a walk-through in docs/API.md.
  *
  * Conventions used by every call below:
  *  - Matrices are row-major float32. A batch of n samples with d features is n x d.
@@ -9,12 +10,26 @@
  *  - All parameters live in ONE contiguous buffer, layer after layer, each layer as W then b.
  *    Gradients live in a second buffer with the same layout. An optimizer update is one loop and
  *    an allreduce of the gradients is one call.
- *  - Every fallible call returns an mlp_status. On failure, mlp_last_error() gives a detailed
- *    message for the calling thread (which argument, which size); outputs are left untouched
- *    unless said otherwise. The library never exits or aborts on bad input.
+ *  - Errors: every fallible call returns an mlp_status. On failure, mlp_last_error() gives a
+ *    detailed message for the calling thread (which argument, which size); outputs are left
+ *    untouched unless said otherwise. The library never exits or aborts on bad input, and never
+ *    prints.
+ *  - Ownership: objects the library creates (mlp_net, the arrays of an mlp_dataset, mlp_scaler
+ *    or mlp_fit_result) are owned by the caller and freed with the matching *_free call. Input
+ *    arrays are only read during the call and never retained, except the X of mlp_forward (kept
+ *    until mlp_backward). Pointers the library hands out (mlp_net_params, ...) point into the net
+ *    and must not be freed.
  *  - Thread safety: different mlp_net objects may be used from different threads at the same
- *    time. One mlp_net must not be used by two threads at once (calls write its workspace).
- *    mlp_set_num_threads changes process-wide settings; call it from one thread, before work.
+ *    time. One mlp_net must not be used by two threads at once, except that calls taking a
+ *    `const mlp_net *` only read it and may run concurrently with each other. Calls without an
+ *    object (mlp_version, mlp_strerror, mlp_optimizer_default, ...) are safe from any thread.
+ *    mlp_set_num_threads is the only call that changes thread settings (see there).
+ *  - Threads inside calls: GEMMs and large elementwise loops run on an OpenMP team (the calling
+ *    thread's OpenMP setting); results do not depend on the thread count.
+ *
+ * Linking: libmlp.so needs nothing else on the link line; libmlp.a needs OpenBLAS (its OpenMP
+ * build), the OpenMP runtime, zlib and libm. The CMake package (mlp::mlp, mlp::mlp_static) and
+ * mlp.pc add them for you (docs/API.md, "Linking").
  */
 #ifndef MLP_MLP_H
 #define MLP_MLP_H
@@ -26,6 +41,10 @@
 extern "C" {
 #endif
 
+/* MLP_API marks the public functions. Building libmlp.so (MLP_BUILDING) it gives them default
+ * visibility while everything else is hidden, so the shared library exports the public API only.
+ * Programs using mlp define nothing: MLP_API is then empty. MLP_STATIC_DEFINE (set when building
+ * libmlp.a) keeps the static library's objects free of export attributes. */
 #if defined(MLP_STATIC_DEFINE)
 #define MLP_API
 #elif defined(MLP_BUILDING)
@@ -34,17 +53,22 @@ extern "C" {
 #define MLP_API
 #endif
 
+/* Version of these headers (semantic versioning; before 1.0, a minor release may change the API).
+ * The shared library's SONAME is libmlp.so.<MLP_VERSION_MAJOR>. */
 #define MLP_VERSION_MAJOR 0
 #define MLP_VERSION_MINOR 1
 #define MLP_VERSION_PATCH 0
 #define MLP_VERSION_STRING "0.1.0"
 
-/* Runtime version, e.g. "0.1.0" (may differ from MLP_VERSION_STRING if linked dynamically). */
+/* Version of the library linked at run time, e.g. "0.1.0": compare with MLP_VERSION_STRING to
+ * detect a program running against another libmlp.so than it was compiled with. Static string,
+ * never NULL; any thread. */
 MLP_API const char *mlp_version(void);
 
 /* ---------------------------------------------------------------------------------------------
  * Errors
  */
+/* Result of every fallible call. MLP_OK is 0; every other value is a failure. */
 typedef enum mlp_status {
     MLP_OK = 0,
     MLP_ERR_NULL,     /* a required pointer argument was NULL */
@@ -56,17 +80,24 @@ typedef enum mlp_status {
     MLP_ERR_IO,       /* reading or writing a file failed */
     MLP_ERR_FORMAT,   /* a file or data stream is malformed, truncated or foreign */
     MLP_ERR_DIVERGED, /* training produced a non-finite loss or weight */
+    MLP_ERR_LIMIT,    /* a buffer would exceed the memory limit (mlp_set_memory_limit) */
     MLP_STATUS_COUNT
 } mlp_status;
 
-/* Static description of a status ("out of memory", ...). Never NULL. */
+/* Static description of a status ("out of memory", ...); "unknown status" for a value outside
+ * the enum. Never NULL, never freed; any thread. */
 MLP_API const char *mlp_strerror(mlp_status status);
-/* Detailed message of the last failure on the calling thread; "" if none. Never NULL. */
+/* Detailed message of the most recent failure on the calling thread (each thread has its own),
+ * for example "mlp_forward: batch size n is 0"; "" if no call on this thread has failed yet.
+ * Successful calls do not clear it: read it right after a call returned a status other than
+ * MLP_OK. The string is owned by the library and overwritten by the thread's next failure.
+ * Never NULL. */
 MLP_API const char *mlp_last_error(void);
 
 /* ---------------------------------------------------------------------------------------------
  * Network
  */
+/* Activation of a layer, applied to Z = X.W + b. */
 typedef enum mlp_activation {
     MLP_ACT_IDENTITY = 0,
     MLP_ACT_RELU,
@@ -78,6 +109,7 @@ typedef enum mlp_activation {
     MLP_ACT_COUNT
 } mlp_activation;
 
+/* Training loss, as scikit-learn reports it (mean over the batch, plus the L2 term). */
 typedef enum mlp_loss {
     MLP_LOSS_SOFTMAX_CE = 0, /* cross-entropy; output activation must be SOFTMAX */
     MLP_LOSS_LOGISTIC,       /* binary log-loss per output (multi-label); output must be LOGISTIC */
@@ -85,6 +117,8 @@ typedef enum mlp_loss {
     MLP_LOSS_COUNT
 } mlp_loss;
 
+/* Weight initialisation, drawn from a generator seeded with mlp_net_config.seed (the same seed
+ * gives the same weights on every platform). */
 typedef enum mlp_init {
     MLP_INIT_GLOROT = 0, /* scikit-learn's: W and b ~ U(-r, r), r = sqrt(f/(in+out)), f = 2 if
                             activations[0] is logistic else 6, the same f for every layer */
@@ -92,8 +126,12 @@ typedef enum mlp_init {
     MLP_INIT_COUNT
 } mlp_init;
 
+/* A network: its layers, parameters, gradients, optimizer settings and state, and a workspace
+ * for batches. Opaque; create with mlp_net_create (or mlp_net_clone, mlp_model_load, mlp_fit),
+ * free with mlp_net_free. */
 typedef struct mlp_net mlp_net;
 
+/* What mlp_net_create builds. Its arrays are copied; they may be freed after the call. */
 typedef struct mlp_net_config {
     size_t n_layers;                   /* number of weight layers (>= 1) */
     const size_t *sizes;               /* n_layers + 1 widths: input, hidden..., output */
@@ -103,51 +141,90 @@ typedef struct mlp_net_config {
     uint64_t seed;                     /* seed of the initialisation */
 } mlp_net_config;
 
-/* Creates a network with initialised weights and default optimizer (Adam, see
- * mlp_optimizer_default). The config's arrays are copied. On failure *net is set to NULL. */
+/* Creates a network with initialised weights, zero gradients, the default optimizer (Adam with
+ * scikit-learn's settings, see mlp_optimizer_default) and no workspace yet (mlp_net_reserve, or
+ * the first batch, allocates it). The config's arrays are copied.
+ * Ownership: the caller owns *net and frees it with mlp_net_free.
+ * Errors: MLP_ERR_NULL (net, config, sizes or activations is NULL); MLP_ERR_ARG (n_layers 0 or
+ * above 4096, a width of 0, an unknown activation / loss / init, softmax before the last layer,
+ * a loss that does not fit the output activation); MLP_ERR_OVERFLOW (the parameter count does
+ * not fit in memory); MLP_ERR_NOMEM. On failure *net is set to NULL (if net is not NULL). */
 MLP_API mlp_status mlp_net_create(mlp_net **net, const mlp_net_config *config);
-/* Frees everything the net owns. NULL is allowed. */
+/* Frees everything the net owns, and the net. Every pointer obtained from it (parameters,
+ * gradients, layer views, forward output) becomes invalid. NULL is allowed (no-op). */
 MLP_API void mlp_net_free(mlp_net *net);
-/* Deep copy: parameters, optimizer settings and state. Workspace is not copied. */
+/* Deep copy: layers, parameters, gradients, optimizer settings and state (moments, step count).
+ * The workspace and a pending forward/backward pass are not copied: the clone allocates its own
+ * workspace on first use. Reads src only.
+ * Ownership: the caller owns *dst (mlp_net_free).
+ * Errors: MLP_ERR_NULL (dst or src is NULL), MLP_ERR_NOMEM. On failure *dst is set to NULL (if
+ * dst is not NULL). */
 MLP_API mlp_status mlp_net_clone(mlp_net **dst, const mlp_net *src);
 
-/* Shape queries. Layer indices run 0 .. n_layers-1. Out-of-range queries return 0 / IDENTITY. */
+/* Shape queries: number of weight layers, input width (sizes[0]), output width (sizes[n_layers]).
+ * They cannot fail: a NULL net gives 0. */
 MLP_API size_t mlp_net_n_layers(const mlp_net *net);
 MLP_API size_t mlp_net_input_size(const mlp_net *net);
 MLP_API size_t mlp_net_output_size(const mlp_net *net);
+/* Input width, output width and activation of one layer (0 .. n_layers-1). Any out-pointer may be
+ * NULL; none is written on failure.
+ * Errors: MLP_ERR_NULL (net is NULL), MLP_ERR_ARG (layer out of range). */
 MLP_API mlp_status mlp_net_layer_shape(const mlp_net *net, size_t layer, size_t *in, size_t *out,
                                        mlp_activation *activation);
+/* The net's training loss; MLP_LOSS_SOFTMAX_CE (0) for a NULL net. */
 MLP_API mlp_loss mlp_net_loss(const mlp_net *net);
 
 /* Parameters: one flat buffer of mlp_net_param_count floats, layer by layer, each W [in x out]
- * then b [out]. The pointers stay valid until mlp_net_free; writing through them is allowed. */
+ * then b [out]. mlp_net_grads has the same layout and holds the gradients of the last
+ * mlp_backward (or mlp_train_step): zeros before the first one.
+ * Ownership: the buffers belong to the net. The pointers stay valid (they never move) until
+ * mlp_net_free; writing through them is allowed, for example to set weights or to apply one's own
+ * optimizer or an allreduce, but not while another call on the net runs.
+ * A NULL net gives 0 / NULL. */
 MLP_API size_t mlp_net_param_count(const mlp_net *net);
 MLP_API float *mlp_net_params(mlp_net *net);
 MLP_API float *mlp_net_grads(mlp_net *net);
-/* Views of one layer inside the flat buffers (W: in x out row-major, b: out). Any out-pointer may
- * be NULL. */
+/* Views of one layer inside the flat buffers (W: in x out row-major, b: out), valid as long as
+ * the buffers. Any out-pointer may be NULL; none is written on failure.
+ * Errors: MLP_ERR_NULL (net is NULL), MLP_ERR_ARG (layer out of range). */
 MLP_API mlp_status mlp_net_layer_params(mlp_net *net, size_t layer, float **W, float **b);
 MLP_API mlp_status mlp_net_layer_grads(mlp_net *net, size_t layer, float **dW, float **db);
-/* Copies all parameters out / in; count must equal mlp_net_param_count. */
+/* Copies all parameters out to dst / in from src (count floats, in the flat layout above).
+ * Setting parameters keeps the optimizer state (moments, step count): call
+ * mlp_net_reset_optimizer for a fresh start.
+ * Errors: MLP_ERR_NULL (net or the buffer is NULL), MLP_ERR_SHAPE (count is not
+ * mlp_net_param_count). */
 MLP_API mlp_status mlp_net_get_params(const mlp_net *net, float *dst, size_t count);
 MLP_API mlp_status mlp_net_set_params(mlp_net *net, const float *src, size_t count);
 
-/* Sizes the workspace for batches of up to max_batch rows. Calls with larger batches grow it
- * (one allocation); call this once up front so that no training step allocates. */
+/* Sizes the workspace for batches of up to max_batch rows, in one allocation. Calls with larger
+ * batches grow it themselves (one allocation each time); it never shrinks. Call this once up
+ * front so that no training step allocates. Growing it discards a pending forward pass (a
+ * following mlp_backward fails with MLP_ERR_STATE).
+ * Errors: MLP_ERR_NULL (net is NULL), MLP_ERR_ARG (max_batch is 0), MLP_ERR_OVERFLOW,
+ * MLP_ERR_NOMEM (the old workspace is kept). */
 MLP_API mlp_status mlp_net_reserve(mlp_net *net, size_t max_batch);
 
 /* ---------------------------------------------------------------------------------------------
  * Inference. X is n x input_size. Safe to interleave with training on the same thread; it reuses
- * the training workspace, so it invalidates a pending mlp_forward/mlp_backward pair.
+ * the training workspace, so it invalidates a pending mlp_forward/mlp_backward pair. Large n is
+ * processed in chunks of max(reserved batch, 1024) rows, so the workspace never grows beyond
+ * that. These calls write the net's workspace: one thread at a time per net (clone the net to
+ * predict from several threads).
+ * Errors: MLP_ERR_NULL (net, X or the output is NULL), MLP_ERR_ARG (n is 0), MLP_ERR_OVERFLOW
+ * (n x input_size overflows, or a dimension exceeds BLAS's int range), MLP_ERR_NOMEM (growing the
+ * workspace). The output is only complete on MLP_OK.
  */
-/* out: n x output_size (class probabilities for a softmax or logistic output). */
+/* out: n x output_size (class probabilities for a softmax or logistic output), caller-allocated. */
 MLP_API mlp_status mlp_predict(mlp_net *net, const float *X, size_t n, float *out);
-/* labels: n entries, argmax of each output row (ties: lowest index). For a single logistic
- * output the label is 1 when the output >= 0.5, else 0. */
+/* labels: n entries, caller-allocated: argmax of each output row (ties: lowest index). For a
+ * single output the label is 1 when the output >= 0.5, else 0. */
 MLP_API mlp_status mlp_predict_labels(mlp_net *net, const float *X, size_t n, int32_t *labels);
 
 /* ---------------------------------------------------------------------------------------------
- * Training
+ * Training. The optimizer and its state (moments, step count) live in the net. Training calls do
+ * not check for divergence: a non-finite loss is returned as a value (check it with isfinite);
+ * mlp_fit (fit.h) does check and stops with MLP_ERR_DIVERGED.
  */
 typedef enum mlp_optimizer_kind {
     MLP_OPT_SGD = 0, /* velocity = momentum*velocity - lr*g; Nesterov optional (scikit-learn's) */
@@ -155,6 +232,7 @@ typedef enum mlp_optimizer_kind {
     MLP_OPT_COUNT
 } mlp_optimizer_kind;
 
+/* Optimizer settings. Start from mlp_optimizer_default(kind) and change fields. */
 typedef struct mlp_optimizer {
     mlp_optimizer_kind kind;
     float lr;       /* learning rate (> 0) */
@@ -167,53 +245,103 @@ typedef struct mlp_optimizer {
 } mlp_optimizer;
 
 /* scikit-learn's defaults: lr 1e-3, alpha 1e-4, momentum 0.9, nesterov 1, beta1 0.9,
- * beta2 0.999, eps 1e-8. */
+ * beta2 0.999, eps 1e-8, with the given kind (not validated here). Cannot fail; any thread. */
 MLP_API mlp_optimizer mlp_optimizer_default(mlp_optimizer_kind kind);
-/* Sets the optimizer. Changing the kind resets the optimizer state (moments, step count);
- * changing only hyperparameters (for example the learning rate) keeps it. */
+/* Sets the optimizer (copied). Changing the kind resets the optimizer state (moments, step
+ * count); changing only hyperparameters (for example the learning rate) keeps it.
+ * Errors: MLP_ERR_NULL (net or opt is NULL); MLP_ERR_ARG (unknown kind, lr not finite and > 0,
+ * alpha not finite and >= 0, and for the chosen kind only: momentum outside [0, 1), nesterov not
+ * 0 or 1, beta1 or beta2 outside [0, 1), eps not finite and > 0). Nothing changes on failure. */
 MLP_API mlp_status mlp_net_set_optimizer(mlp_net *net, const mlp_optimizer *opt);
+/* Copies the current settings to *opt.
+ * Errors: MLP_ERR_NULL (net or opt is NULL). */
 MLP_API mlp_status mlp_net_get_optimizer(const mlp_net *net, mlp_optimizer *opt);
-/* Clears moments and the step count. */
+/* Clears moments and the step count (the settings stay). NULL is allowed (no-op). */
 MLP_API void mlp_net_reset_optimizer(mlp_net *net);
-/* Number of optimizer updates applied so far (Adam's t). */
+/* Number of optimizer updates applied so far (Adam's t); 0 for a NULL net. */
 MLP_API uint64_t mlp_net_step_count(const mlp_net *net);
 
 /* One training step on a batch: forward, loss, backward, optimizer update. X is n x input_size,
  * Y is n x output_size (one-hot rows for SOFTMAX_CE; 0/1 targets for LOGISTIC; values for
- * SQUARED). *loss (may be NULL) receives the batch loss as scikit-learn reports it, L2 included.
- * Allocates nothing once the workspace holds n rows (see mlp_net_reserve). */
+ * SQUARED). *loss (may be NULL) receives the batch loss as scikit-learn reports it, L2 included,
+ * computed before the update. Allocates nothing once the workspace holds n rows (see
+ * mlp_net_reserve). Equivalent to mlp_forward + mlp_backward + mlp_update.
+ * Errors: MLP_ERR_NULL (net, X or Y is NULL), MLP_ERR_ARG (n is 0), MLP_ERR_OVERFLOW (n x
+ * input_size overflows, or a dimension exceeds BLAS's int range), MLP_ERR_NOMEM (growing the
+ * workspace). The parameters change only on MLP_OK. */
 MLP_API mlp_status mlp_train_step(mlp_net *net, const float *X, const float *Y, size_t n,
                                   float *loss);
 
 /* The same step in parts, for callers with their own optimizer or gradient exchange:
  *   mlp_forward  keeps a pointer to X (it must stay valid until mlp_backward) and the activations;
  *   mlp_backward computes the loss and writes the gradients (L2 term included) to mlp_net_grads;
- *   mlp_update   applies the configured optimizer to the current gradients. */
+ *   mlp_update   applies the configured optimizer to the current gradients.
+ * Between mlp_backward and mlp_update the gradients may be read and rewritten in place (for
+ * example averaged across processes). To use one's own optimizer instead, skip mlp_update and
+ * write mlp_net_params directly; then call mlp_forward again, since the pending pass used the old
+ * parameters.
+ *
+ * mlp_forward: forward pass of n rows of X (n x input_size); the output is mlp_forward_output.
+ * Replaces any pending pass.
+ * Errors: MLP_ERR_NULL (net or X is NULL), MLP_ERR_ARG (n is 0), MLP_ERR_OVERFLOW (n x input_size
+ * overflows, or a dimension exceeds BLAS's int range), MLP_ERR_NOMEM (growing the workspace). */
 MLP_API mlp_status mlp_forward(mlp_net *net, const float *X, size_t n);
-/* Output of the last mlp_forward: n x output_size, valid until the next call on net. */
+/* Output of the last mlp_forward: n x output_size, owned by the net, valid until the next call
+ * that changes the net. NULL if there is no pending forward pass (or net is NULL). */
 MLP_API const float *mlp_forward_output(const mlp_net *net);
+/* Backward pass of the pending forward pass: Y is n x output_size for that pass's n. Overwrites
+ * every gradient (they are not accumulated); *loss (may be NULL) receives the batch loss, L2
+ * included. May be repeated; the forward pass stays pending until mlp_update.
+ * Errors: MLP_ERR_NULL (net or Y is NULL), MLP_ERR_STATE (no pending forward pass: none yet, or
+ * it ended with mlp_update, an inference call or a workspace growth). mlp_loss_value leaves its
+ * own forward pass pending. */
 MLP_API mlp_status mlp_backward(mlp_net *net, const float *Y, float *loss);
+/* Applies the configured optimizer once to the gradients of the last mlp_backward and counts the
+ * step (mlp_net_step_count). Ends the pending forward pass.
+ * Errors: MLP_ERR_NULL (net is NULL), MLP_ERR_STATE (no mlp_backward since the last forward pass
+ * or update). */
 MLP_API mlp_status mlp_update(mlp_net *net);
 
-/* Loss of a batch without training (same definition as mlp_train_step's). */
+/* Loss of a batch without training (same definition as mlp_train_step's) into *loss. Runs a
+ * forward pass on X in the workspace (it replaces a pending one); parameters, gradients and
+ * optimizer state are unchanged.
+ * Errors: MLP_ERR_NULL (net, X, Y or loss is NULL), MLP_ERR_ARG (n is 0), MLP_ERR_OVERFLOW,
+ * MLP_ERR_NOMEM (growing the workspace). */
 MLP_API mlp_status mlp_loss_value(mlp_net *net, const float *X, const float *Y, size_t n,
                                   float *loss);
 
 /* ---------------------------------------------------------------------------------------------
  * Threads and BLAS
  */
-/* Sets the thread count of both OpenMP and OpenBLAS (process-wide: omp_set_num_threads and
- * openblas_set_num_threads). n >= 1. This is the only call that changes global thread state. */
+/* Sets the thread count (n >= 1) of the parallel work in mlp calls made from the calling thread:
+ * that thread's OpenMP setting (omp_set_num_threads, which OpenBLAS's OpenMP build follows too)
+ * and OpenBLAS's process-wide count (openblas_set_num_threads, for its other builds). Other
+ * threads keep their own OpenMP setting (OMP_NUM_THREADS by default). This is the only call that
+ * changes thread settings; call it before work, not while another thread runs mlp or BLAS calls.
+ * Results do not depend on the thread count.
+ * Errors: MLP_ERR_ARG (n < 1). */
 MLP_API mlp_status mlp_set_num_threads(int n);
-/* Threads that the next parallel region will use (omp_get_max_threads). */
+/* Threads that the next parallel region of the calling thread will use (omp_get_max_threads). */
 MLP_API int mlp_get_num_threads(void);
-/* OpenBLAS kernel family in use, e.g. "Haswell" or "Cooperlake". */
+/* OpenBLAS kernel family in use, e.g. "Haswell" or "Cooperlake". Static string, never NULL. */
 MLP_API const char *mlp_blas_corename(void);
 /* 1 if the OpenBLAS linked at run time is its OpenMP build (shares OpenMP's pool with mlp),
  * 0 if it is the pthread or serial build. With a pthread build results stay correct but BLAS
  * threads and OpenMP threads may compete for cores: use mlp_set_num_threads(1) or
  * OPENBLAS_NUM_THREADS=1 then. */
 MLP_API int mlp_blas_is_openmp(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Memory limit
+ */
+/* Sets the largest single buffer the library will allocate, in bytes, process-wide (an atomic:
+ * safe to call from any thread). Calls that would need a larger buffer (a network, a batch
+ * workspace, a dataset read from CSV or IDX, a model file's contents) fail with MLP_ERR_LIMIT and
+ * a message naming the size, before asking the system for memory. 0 restores the default, the
+ * machine's physical memory; SIZE_MAX removes the limit. */
+MLP_API void mlp_set_memory_limit(size_t bytes);
+/* The limit in force, in bytes. */
+MLP_API size_t mlp_get_memory_limit(void);
 
 #ifdef __cplusplus
 }

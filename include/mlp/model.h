@@ -1,7 +1,8 @@
 /*
  * mlp model files: save and load a network (layers, activations, loss, weights, optimizer
  * settings and state) and an optional input scaler. Format: docs/MODEL_FORMAT.md (versioned,
- * little-endian, magic number, CRC-32 checksum).
+ * little-endian, magic number, CRC-32 checksum). Conventions (errors, ownership, threads) are
+ * mlp.h's; saving only reads the net, so a net may be saved while other threads read it.
  */
 #ifndef MLP_MODEL_H
 #define MLP_MODEL_H
@@ -13,14 +14,25 @@
 extern "C" {
 #endif
 
-/* Writes atomically: a temporary file next to path, flushed and fsync'ed, then renamed over path.
- * On any failure the previous file at path is untouched and the temporary file removed.
- * scaler may be NULL (stored as "no scaling"). */
+/* Saves net (and scaler) to path. Writes atomically: a temporary file next to path, flushed and
+ * fsync'ed, then renamed over path (keeping the mode of the file it replaces, else 0644). On any
+ * failure the previous file at path is untouched and the temporary file removed.
+ * scaler may be NULL (stored as "no scaling"). The pending forward pass and workspace are not
+ * saved.
+ * Errors: MLP_ERR_NULL (path or net is NULL, or a scaler without its arrays); MLP_ERR_ARG (empty
+ * path, an unknown scaler kind, a net beyond the format's limits); MLP_ERR_SHAPE (the scaler's d
+ * differs from the net's input width); MLP_ERR_OVERFLOW (the file would exceed the format's
+ * 4 GiB); MLP_ERR_IO (creating, writing, syncing or renaming the file failed); MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_model_save(const char *path, const mlp_net *net, const mlp_scaler *scaler);
 /* Loads a model saved by mlp_model_save. Every size is checked against the file's length before
  * allocating; truncated, corrupted (checksum), foreign (magic) and newer-version files are
  * rejected with MLP_ERR_FORMAT. scaler may be NULL (the stored scaler is then dropped); otherwise
- * it receives the stored scaler (kind NONE if there was none). On failure *net is NULL. */
+ * it receives the stored scaler (kind NONE if there was none), overwriting *scaler without
+ * freeing it (pass a zero-initialised or freed one) and only on success. On failure *net is NULL.
+ * Ownership: the caller owns *net (mlp_net_free) and the scaler's arrays (mlp_scaler_free).
+ * The net comes back with its optimizer settings and state, ready to continue training.
+ * Errors: MLP_ERR_NULL (path or net is NULL); MLP_ERR_IO (cannot open or read the file);
+ * MLP_ERR_FORMAT (see above); MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_model_load(const char *path, mlp_net **net, mlp_scaler *scaler);
 
 #ifdef __cplusplus

@@ -1,0 +1,37 @@
+/* The memory cap: the largest single buffer the library will try to allocate. Inputs whose sizes
+ * would need more (a corrupt header claiming terabytes, a batch far too large) are refused with
+ * MLP_ERR_LIMIT and a message, instead of asking the system for the memory. Process-wide and
+ * atomic, so any thread may read it while another sets it. */
+#define _POSIX_C_SOURCE 200809L
+#include "internal.h"
+
+#include <stdatomic.h>
+#include <unistd.h>
+
+static _Atomic size_t memory_limit; /* 0: not set, use the default */
+
+/* Default: the machine's physical memory (no single buffer can usefully be larger). */
+static size_t default_limit(void) {
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0) return SIZE_MAX;
+    size_t bytes;
+    return mlp_mul_ok((size_t)pages, (size_t)page, &bytes) ? bytes : SIZE_MAX;
+}
+
+void mlp_set_memory_limit(size_t bytes) {
+    atomic_store(&memory_limit, bytes);
+}
+
+size_t mlp_get_memory_limit(void) {
+    size_t v = atomic_load(&memory_limit);
+    return v ? v : default_limit();
+}
+
+mlp_status mlp_check_alloc(size_t bytes, const char *what) {
+    size_t limit = mlp_get_memory_limit();
+    if (bytes <= limit) return MLP_OK;
+    return mlp_fail(MLP_ERR_LIMIT,
+                    "%s needs %zu bytes, more than the memory limit of %zu bytes "
+                    "(mlp_set_memory_limit)",
+                    what, bytes, limit);
+}
