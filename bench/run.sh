@@ -13,7 +13,8 @@ mkdir -p "$out"
 for mode in env auto; do
   if [ "$mode" = auto ]; then run=(env -u OPENBLAS_CORETYPE); else run=(env); fi
   json="$out/bench-$mode.json"
-  "${run[@]}" ./build/bench/bench_mlp --benchmark_repetitions=5 --benchmark_report_aggregates_only=true \
+  "${run[@]}" ./build/bench/bench_mlp --benchmark_repetitions=5 --benchmark_min_time=0.1 \
+    --benchmark_report_aggregates_only=true \
     --benchmark_out="$json" --benchmark_out_format=json "$@"
   core=$(python3 -c 'import json,sys; b=json.load(open(sys.argv[1]))["benchmarks"]; print(b[0].get("label","unknown"))' "$json")
   echo "== $mode: OpenBLAS core $core; baseline comparison (ratio = now / baseline samples/s)"
