@@ -160,7 +160,9 @@ static mlp_status rows_push(size_t **v, size_t *n, size_t *cap, size_t x, const 
     return MLP_OK;
 }
 
-static mlp_status gz_read_failure(gzFile f, const char *path) {
+/* Turns a failed gzread on f into a status and message (zlib reads plain files too). */
+mlp_status mlp_gz_failure(void *gz, const char *path) {
+    gzFile f = gz;
     int err = Z_OK;
     const char *msg = gzerror(f, &err);
     if (err == Z_ERRNO) return mlp_fail(MLP_ERR_IO, "%s: read error: %s", path, strerror(errno));
@@ -241,14 +243,14 @@ mlp_status mlp_read_row_indices(const char *path, size_t limit, size_t **rows, s
     for (;;) {
         int got = gzread(f, buf, ROWS_CHUNK);
         if (got < 0) {
-            st = gz_read_failure(f, path);
+            st = mlp_gz_failure(f, path);
             break;
         }
         if (got == 0) {
             int err = Z_OK;
             gzerror(f, &err);
             if (err != Z_OK)
-                st = gz_read_failure(f, path);
+                st = mlp_gz_failure(f, path);
             else
                 st = rows_feed(&p, '\n'); /* the last line may lack its newline */
             break;

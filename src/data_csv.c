@@ -336,16 +336,6 @@ static mlp_status end_line(csv_reader *r) {
     return st;
 }
 
-static mlp_status gz_failure(gzFile f, const char *path) {
-    int err = Z_OK;
-    const char *msg = gzerror(f, &err);
-    if (err == Z_ERRNO) return mlp_fail(MLP_ERR_IO, "%s: read error: %s", path, strerror(errno));
-    if (err == Z_BUF_ERROR)
-        return mlp_fail(MLP_ERR_FORMAT, "%s: truncated gzip stream (%s)", path, msg);
-    if (err == Z_MEM_ERROR) return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory in zlib", path);
-    return mlp_fail(MLP_ERR_FORMAT, "%s: corrupt gzip data (%s)", path, msg);
-}
-
 static mlp_status check_options(const mlp_csv_options *o, const char *path) {
     if (o->header < -1 || o->header > 1)
         return mlp_fail(MLP_ERR_ARG, "mlp_read_csv(%s): header must be -1, 0 or 1 (got %d)", path,
@@ -404,14 +394,14 @@ mlp_status mlp_read_csv(const char *path, const mlp_csv_options *opt, mlp_datase
     for (;;) {
         int got = gzread(f, buf, CSV_CHUNK);
         if (got < 0) {
-            st = gz_failure(f, path);
+            st = mlp_gz_failure(f, path);
             break;
         }
         if (got == 0) {
             int err = Z_OK;
             gzerror(f, &err);
             if (err != Z_OK)
-                st = gz_failure(f, path);
+                st = mlp_gz_failure(f, path);
             else if (r.line_len > 0)
                 st = end_line(&r); /* last line without a newline */
             break;

@@ -25,27 +25,17 @@ typedef struct idx_file {
     size_t pos;          /* bytes read so far */
 } idx_file;
 
-static mlp_status gz_failure(gzFile f, const char *path) {
-    int err = Z_OK;
-    const char *msg = gzerror(f, &err);
-    if (err == Z_ERRNO) return mlp_fail(MLP_ERR_IO, "%s: read error: %s", path, strerror(errno));
-    if (err == Z_BUF_ERROR)
-        return mlp_fail(MLP_ERR_FORMAT, "%s: truncated gzip stream (%s)", path, msg);
-    if (err == Z_MEM_ERROR) return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory in zlib", path);
-    return mlp_fail(MLP_ERR_FORMAT, "%s: corrupt gzip data (%s)", path, msg);
-}
-
 /* Reads exactly len bytes; a short read is a truncated file (what names the part). */
 static mlp_status read_exact(idx_file *x, void *buf, size_t len, const char *what) {
     size_t done = 0;
     while (done < len) {
         size_t want = len - done < IDX_CHUNK ? len - done : IDX_CHUNK;
         int got = gzread(x->f, (unsigned char *)buf + done, (unsigned)want);
-        if (got < 0) return gz_failure(x->f, x->path);
+        if (got < 0) return mlp_gz_failure(x->f, x->path);
         if (got == 0) {
             int err = Z_OK;
             gzerror(x->f, &err);
-            if (err != Z_OK && err != Z_BUF_ERROR) return gz_failure(x->f, x->path);
+            if (err != Z_OK && err != Z_BUF_ERROR) return mlp_gz_failure(x->f, x->path);
             return mlp_fail(MLP_ERR_FORMAT, "%s: truncated: the data ends at byte %zu, in %s",
                             x->path, x->pos, what);
         }
@@ -184,13 +174,13 @@ static mlp_status check_length(idx_file *x) {
 static mlp_status check_end(idx_file *x) {
     unsigned char c;
     int got = gzread(x->f, &c, 1);
-    if (got < 0) return gz_failure(x->f, x->path);
+    if (got < 0) return mlp_gz_failure(x->f, x->path);
     if (got > 0)
         return mlp_fail(MLP_ERR_FORMAT, "%s: trailing data after the declared %zu bytes", x->path,
                         x->header_bytes + x->data_bytes);
     int err = Z_OK;
     gzerror(x->f, &err);
-    if (err != Z_OK) return gz_failure(x->f, x->path);
+    if (err != Z_OK) return mlp_gz_failure(x->f, x->path);
     return MLP_OK;
 }
 

@@ -35,6 +35,10 @@ void mlp_clear_error(void);
  * input. */
 mlp_status mlp_check_alloc(size_t bytes, const char *what);
 
+/* ---- data readers (data.c) ---- */
+/* Status and message for a failed gzread on gz (a gzFile; zlib reads plain files too). */
+mlp_status mlp_gz_failure(void *gz, const char *path);
+
 /* ---- sizes (net.c) ---- */
 /* *out = a * b; false (and *out untouched) on overflow. */
 static inline bool mlp_mul_ok(size_t a, size_t b, size_t *out) {
