@@ -5,6 +5,7 @@
  *   progress.c  the per-epoch progress display (stderr) and Ctrl-C handling
  *   json.c      the one-line JSON writer
  *   cmd_train.c `mlp train`
+ *   mpi.c       `mpirun -np P mlp train` (builds with MLP_WITH_MPI; else single-process stubs)
  *   cmd_eval.c  `mlp eval`, `mlp predict`, `mlp info`
  * Conventions: stdout carries results only, stderr carries progress, warnings and errors; every
  * error line starts with "mlp: ". Exit codes: 0 success, 1 runtime error, 2 usage error. */
@@ -175,6 +176,45 @@ void cli_json_end(cli_json *j);
 /* Shortest decimal text that reads back as v (as printf %g would, up to 17 digits). */
 void cli_format_double(char *buf, size_t cap, double v);
 void cli_format_float(char *buf, size_t cap, float v);
+
+/* ---- MPI (mpi.c) ----
+ * Builds configured with -DMLP_WITH_MPI=ON run `mlp train` data-parallel when started by an MPI
+ * launcher (mpirun, srun): rank 0 prints progress and results and saves the model. Without
+ * MLP_WITH_MPI every call below is the single-process equivalent and MPI is never touched. */
+typedef struct cli_mpi {
+    int active; /* MPI was initialised (and must be finalised) */
+    int rank, size;
+} cli_mpi;
+
+/* This process's MPI rank (0 when not under MPI). On ranks > 0 the printers of main.c stay quiet
+ * for usage errors and warnings (rank 0 reports them) and prefix errors with "rank N: ". */
+extern int cli_rank;
+/* 1 if this build has MPI support (MLP_WITH_MPI). */
+int cli_mpi_available(void);
+/* The number of processes an MPI launcher started (from its environment variables; 1 if it does
+ * not say), or 0 if no launcher started this one. */
+int cli_mpi_launched(void);
+/* Sets cli_rank from the launcher's environment, before MPI is initialised (for usage errors). */
+void cli_mpi_early_rank(void);
+/* Initialises MPI (MPI_Init_thread, MPI_THREAD_FUNNELED) if launched by MPI or if force is set;
+ * otherwise leaves m inactive (rank 0, size 1). Returns an exit code (0 on success). */
+int cli_mpi_init(cli_mpi *m, int force);
+void cli_mpi_finalize(cli_mpi *m);
+/* The largest exit code of all ranks (rc itself when MPI is not active). */
+int cli_mpi_agree(const cli_mpi *m, int rc);
+/* Threads per rank sharing the node's cores (mlp_mpi_default_threads); the current count when MPI
+ * is not active. */
+int cli_mpi_default_threads(const cli_mpi *m);
+/* mlp_fit, data-parallel over all ranks when MPI is active with more than one rank or when
+ * deterministic (MLP_MPI_EXACT) is asked for; plain mlp_fit otherwise. */
+mlp_status cli_mpi_fit(const cli_mpi *m, int deterministic, mlp_net **net, mlp_task task,
+                       const mlp_dataset *ds, size_t k, const mlp_fit_options *o,
+                       mlp_fit_result *r);
+/* mlp_model_load / mlp_model_save; under MPI rank 0 reads and broadcasts, or writes (atomically),
+ * and every rank gets the same status. */
+mlp_status cli_mpi_load(const cli_mpi *m, const char *path, mlp_net **net, mlp_scaler *scaler);
+mlp_status cli_mpi_save(const cli_mpi *m, const char *path, const mlp_net *net,
+                        const mlp_scaler *scaler);
 
 /* ---- commands ---- */
 int cli_train(int argc, char **argv);

@@ -1,5 +1,7 @@
 /* mlp train: load data, split off a test set, optionally scale, mlp_fit with a progress callback,
- * score on the test set, save the model, report (human text or one JSON line). */
+ * score on the test set, save the model, report (human text or one JSON line).
+ * Under an MPI launcher (builds with MLP_WITH_MPI, see mpi.c) every rank loads the data and trains
+ * its share of each minibatch (mlp_mpi_fit); rank 0 alone prints, scores and saves. */
 #include "cli.h"
 
 #include <math.h>
@@ -58,8 +60,18 @@ void cli_train_help(FILE *f) {
             "  --no-shuffle           do not reshuffle the training set every epoch\n"
             "  --seed N               seed of initialisation, shuffling and splits (default 0;\n"
             "                         runs with the same seed and threads are reproducible)\n"
+            "  --init-model MODEL     start from a saved model (warm start: its layers, weights\n"
+            "                         and optimizer state, and its scaler); resumes a checkpoint,\n"
+            "                         on any number of MPI ranks. Excludes --hidden,\n"
+            "                         --activation and --scale\n"
             "  --threads N            OpenMP + OpenBLAS threads (default: OMP_NUM_THREADS or\n"
-            "                         all cores)\n"
+            "                         all cores; under MPI: cores / ranks on the node)\n"
+            "\n"
+            "Parallel (builds with MLP_WITH_MPI; run as mpirun -np P mlp train ...):\n"
+            "  --deterministic        combine gradients exactly (fixed point, fixed 32-row\n"
+            "                         chunks): the result is bit-identical for any number of\n"
+            "                         ranks (default: one float allreduce per step, equal to\n"
+            "                         single-process training up to rounding)\n"
             "\n"
             "Output:\n"
             "  -o, --out MODEL        save the trained model (and its scaler) to MODEL\n"
@@ -117,6 +129,8 @@ enum {
     OPT_VALIDATION_FRACTION,
     OPT_NO_SHUFFLE,
     OPT_SEED,
+    OPT_INIT_MODEL,
+    OPT_DETERMINISTIC,
     OPT_THREADS,
     OPT_OUT,
     OPT_JSON,
@@ -151,6 +165,8 @@ static const cli_opt train_opts[] = {
     {"validation-fraction", 0, 1, OPT_VALIDATION_FRACTION},
     {"no-shuffle", 0, 0, OPT_NO_SHUFFLE},
     {"seed", 0, 1, OPT_SEED},
+    {"init-model", 0, 1, OPT_INIT_MODEL},
+    {"deterministic", 0, 0, OPT_DETERMINISTIC},
     {"threads", 0, 1, OPT_THREADS},
     {"out", 'o', 1, OPT_OUT},
     {"json", 0, 0, OPT_JSON},
@@ -169,6 +185,10 @@ typedef struct train_cfg {
     int threads;    /* 0: leave as is */
     const char *out;
     int json, quiet;
+    const char *init_model;                   /* warm start from this model file */
+    int deterministic;                        /* MPI: MLP_MPI_EXACT */
+    int hidden_given, act_given, scale_given; /* excluded by --init-model */
+    cli_mpi mpi;
 } train_cfg;
 
 static int parse_train(int argc, char **argv, train_cfg *c) {
@@ -184,7 +204,7 @@ static int parse_train(int argc, char **argv, train_cfg *c) {
             return cli_usage_error(cmd, "unexpected argument '%s' (the data is given with --data)",
                                    v);
         case OPT_HELP:
-            cli_train_help(stdout);
+            if (cli_rank == 0) cli_train_help(stdout);
             return -1;
         case OPT_DATA:
             c->data.data = v;
@@ -214,18 +234,21 @@ static int parse_train(int argc, char **argv, train_cfg *c) {
         case OPT_SCALE:
             rc = cli_parse_choice(cmd, name, v, cli_scale_names, &choice);
             c->scale = (mlp_scale_kind)choice;
+            c->scale_given = 1;
             break;
         case OPT_HIDDEN:
             free(c->hidden);
             c->hidden = NULL;
             rc = cli_parse_hidden(cmd, v, &c->hidden, &c->fit.n_hidden);
             c->fit.hidden = c->hidden;
+            c->hidden_given = 1;
             break;
         case OPT_ACTIVATION:
             rc = cli_parse_choice(cmd, name, v, cli_activation_names, &choice);
             if (rc == 0 && choice == MLP_ACT_SOFTMAX)
                 rc = cli_usage_error(cmd, "--activation: softmax is for output layers only");
             c->fit.activation = (mlp_activation)choice;
+            c->act_given = 1;
             break;
         case OPT_SOLVER:
             rc = cli_parse_choice(cmd, name, v, cli_solver_names, &choice);
@@ -277,6 +300,12 @@ static int parse_train(int argc, char **argv, train_cfg *c) {
         case OPT_SEED:
             rc = cli_parse_u64(cmd, name, v, &c->fit.seed);
             break;
+        case OPT_INIT_MODEL:
+            c->init_model = v;
+            break;
+        case OPT_DETERMINISTIC:
+            c->deterministic = 1;
+            break;
         case OPT_THREADS:
             rc = cli_parse_int(cmd, name, v, 1, 4096, &c->threads);
             break;
@@ -304,6 +333,15 @@ static int parse_train(int argc, char **argv, train_cfg *c) {
     if (c->data.regression && (c->data.labels || c->test_labels))
         return cli_usage_error(cmd, "--regression needs CSV data (IDX labels are classes)");
     if (c->out && c->out[0] == '\0') return cli_usage_error(cmd, "--out: empty path");
+    if (c->init_model) {
+        if (c->init_model[0] == '\0') return cli_usage_error(cmd, "--init-model: empty path");
+        if (c->hidden_given || c->act_given || c->scale_given)
+            return cli_usage_error(cmd, "--init-model: the layers and the scaler come from the "
+                                        "model; drop --hidden, --activation and --scale");
+    }
+    if (c->deterministic && !cli_mpi_available())
+        return cli_usage_error(cmd, "--deterministic needs an mlp built with MPI support "
+                                    "(cmake -DMLP_WITH_MPI=ON)");
     return 0;
 }
 
@@ -313,6 +351,7 @@ typedef struct train_data {
     const char *train_label; /* for messages */
     size_t k;                /* classes or targets */
     mlp_scaler scaler;
+    int scaler_loaded; /* the scaler came with --init-model: apply it, do not fit one */
 } train_data;
 
 static void train_data_free(train_data *t) {
@@ -367,7 +406,9 @@ static int load_train_data(const train_cfg *c, train_data *t) {
                              t->train_label, t->k ? t->k - 1 : 0);
     }
     if (c->scale != MLP_SCALE_NONE) {
-        mlp_status st = mlp_scaler_fit(&t->scaler, c->scale, t->train.X, t->train.n, t->train.d);
+        mlp_status st = MLP_OK;
+        if (!t->scaler_loaded)
+            st = mlp_scaler_fit(&t->scaler, c->scale, t->train.X, t->train.n, t->train.d);
         if (st == MLP_OK) st = mlp_scaler_apply(&t->scaler, t->train.X, t->train.n, t->train.d);
         if (st == MLP_OK && t->test.n)
             st = mlp_scaler_apply(&t->scaler, t->test.X, t->test.n, t->test.d);
@@ -435,6 +476,11 @@ static void print_json(const train_report *p) {
     cli_json_str(&j, "scale", cli_scale_name(c->scale));
     if (o->early_stopping) cli_json_float(&j, "best_val_score", p->r->best_val_score);
     cli_json_str(&j, "model", c->out);
+    if (c->init_model) cli_json_str(&j, "init_model", c->init_model);
+    if (c->mpi.active) {
+        cli_json_u64(&j, "ranks", (uint64_t)c->mpi.size);
+        cli_json_bool(&j, "deterministic", c->deterministic);
+    }
     cli_json_str(&j, "version", mlp_version());
     cli_json_end(&j);
 }
@@ -466,8 +512,33 @@ static void print_human(const train_report *p) {
     printf("Final loss:     %.6g\n", (double)r->loss);
     cli_format_rate(rate, sizeof rate, r->samples_per_s);
     printf("Training time:  %.3f s (%s samples/s)\n", r->seconds, rate);
-    printf("Threads:        %d (OpenBLAS core %s)\n", mlp_get_num_threads(), mlp_blas_corename());
+    if (c->mpi.active)
+        printf("Threads:        %d per rank x %d MPI ranks%s (OpenBLAS core %s)\n",
+               mlp_get_num_threads(), c->mpi.size, c->deterministic ? ", deterministic" : "",
+               mlp_blas_corename());
+    else
+        printf("Threads:        %d (OpenBLAS core %s)\n", mlp_get_num_threads(),
+               mlp_blas_corename());
+    if (c->init_model) printf("Started from:   %s\n", c->init_model);
     if (c->out) printf("Model saved:    %s\n", c->out);
+}
+
+/* --init-model: the warm-start net and its scaler (rank 0 reads them, every rank gets them). The
+ * options then describe the model's layers, for the report. */
+static int load_init_model(train_cfg *c, train_data *t, mlp_net **net) {
+    mlp_status st = cli_mpi_load(&c->mpi, c->init_model, net, &t->scaler);
+    if (st != MLP_OK) return cli_lib_error(st, "cannot load the model '%s'", c->init_model);
+    size_t L = mlp_net_n_layers(*net);
+    free(c->hidden);
+    c->hidden = L > 1 ? malloc((L - 1) * sizeof *c->hidden) : NULL;
+    if (L > 1 && !c->hidden) return cli_error("out of memory");
+    for (size_t l = 0; l + 1 < L; l++)
+        mlp_net_layer_shape(*net, l, NULL, &c->hidden[l], l == 0 ? &c->fit.activation : NULL);
+    c->fit.hidden = c->hidden;
+    c->fit.n_hidden = L - 1;
+    c->scale = t->scaler.kind;
+    t->scaler_loaded = 1;
+    return 0;
 }
 
 static int run_train(train_cfg *c) {
@@ -478,45 +549,64 @@ static int run_train(train_cfg *c) {
     memset(&r, 0, sizeof r);
     int rc;
     mlp_status st;
+    const int root = c->mpi.rank == 0; /* prints, scores and saves; 1 without MPI */
 
     if (c->threads) {
         st = mlp_set_num_threads(c->threads);
         if (st != MLP_OK) return cli_lib_error(st, "--threads %d", c->threads);
+    } else if (c->mpi.active && !getenv("OMP_NUM_THREADS")) {
+        mlp_set_num_threads(cli_mpi_default_threads(&c->mpi));
     }
+    if (!cli_mpi_available() && cli_mpi_launched() > 1)
+        cli_warn("started by an MPI launcher, but this mlp is built without MPI support "
+                 "(cmake -DMLP_WITH_MPI=ON): each of the %d processes trains on its own",
+                 cli_mpi_launched());
     if (!mlp_blas_is_openmp())
         cli_warn("OpenBLAS is not its OpenMP build: its threads and mlp's may compete for cores "
                  "(consider --threads 1 or OPENBLAS_NUM_THREADS=1)");
-    if ((rc = load_train_data(c, &t)) != 0) {
-        if (!c->data.regression && strstr(mlp_last_error(), "is not an integer"))
+    /* Every rank loads the model and the data; if any fails, all stop (the failing ones said
+     * why). */
+    rc = c->init_model ? load_init_model(c, &t, &net) : 0;
+    if (rc == 0 && (rc = load_train_data(c, &t)) != 0) {
+        if (root && !c->data.regression && strstr(mlp_last_error(), "is not an integer"))
             fputs("mlp: hint: use --regression for float targets\n", stderr);
-        goto out;
     }
+    if ((rc = cli_mpi_agree(&c->mpi, rc)) != 0) goto out;
 
     const mlp_task task = c->data.regression ? MLP_TASK_REGRESS : MLP_TASK_CLASSIFY;
     const size_t out_width = (task == MLP_TASK_CLASSIFY && t.k == 2) ? 1 : t.k;
-    if (!c->quiet) {
-        char arch[256];
+    if (!c->quiet && root) {
+        char arch[256], par[64] = "";
         arch_string(arch, sizeof arch, t.train.d, &c->fit, out_width);
+        if (c->mpi.active)
+            snprintf(par, sizeof par, "%d MPI ranks%s x ", c->mpi.size,
+                     c->deterministic ? " (deterministic)" : "");
         fprintf(stderr,
                 "Training %s (%s, %s) on %s: %zu samples, %zu features, %zu %s; test set %zu "
-                "samples; %d threads, OpenBLAS %s\n",
+                "samples; %s%d threads, OpenBLAS %s\n",
                 arch, cli_activation_name(c->fit.activation), cli_solver_name(c->fit.solver),
                 t.train_label, t.train.n, t.train.d, t.k,
                 task == MLP_TASK_CLASSIFY ? "classes"
                 : t.k == 1                ? "target"
                                           : "targets",
-                t.test.n, mlp_get_num_threads(), mlp_blas_corename());
+                t.test.n, par, mlp_get_num_threads(), mlp_blas_corename());
     }
 
     cli_progress prog;
-    cli_progress_init(&prog, !c->quiet, c->fit.max_iter);
+    cli_progress_init(&prog, !c->quiet && root, c->fit.max_iter);
     c->fit.callback = cli_progress_callback;
     c->fit.user = &prog;
     cli_interrupt_install();
-    st = mlp_fit(&net, task, t.train.X, t.train.labels, t.train.targets, t.train.n, t.train.d, t.k,
-                 &c->fit, &r);
+    st = cli_mpi_fit(&c->mpi, c->deterministic, &net, task, &t.train, t.k, &c->fit, &r);
     cli_interrupt_restore();
     cli_progress_finish(&prog);
+    /* Under MPI the status is the same on every rank: rank 0 reports it, and so does a rank that
+     * failed by itself (its message says what happened there). */
+    if (st != MLP_OK && !root &&
+        (st == MLP_ERR_DIVERGED || strstr(mlp_last_error(), "on another rank"))) {
+        rc = CLI_EXIT_RUNTIME;
+        goto out;
+    }
     if (st == MLP_ERR_DIVERGED) {
         rc = cli_lib_error(st, "epoch %zu", r.epochs + 1);
         fprintf(stderr, "mlp: hint: try a lower --lr%s\n",
@@ -529,22 +619,21 @@ static int run_train(train_cfg *c) {
     }
 
     double score = NAN;
-    if (t.test.n) {
+    if (t.test.n && root) {
         st = task == MLP_TASK_CLASSIFY
                  ? mlp_score_accuracy(net, t.test.X, t.test.labels, t.test.n, &score)
                  : mlp_score_r2(net, t.test.X, t.test.targets, t.test.n, &score);
-        if (st != MLP_OK) {
-            rc = cli_lib_error(st, "cannot score the test set");
-            goto out;
-        }
+        if (st != MLP_OK) rc = cli_lib_error(st, "cannot score the test set");
     }
+    if ((rc = cli_mpi_agree(&c->mpi, rc)) != 0) goto out;
     if (c->out) {
-        st = mlp_model_save(c->out, net, c->scale != MLP_SCALE_NONE ? &t.scaler : NULL);
+        st = cli_mpi_save(&c->mpi, c->out, net, c->scale != MLP_SCALE_NONE ? &t.scaler : NULL);
         if (st != MLP_OK) {
             rc = cli_lib_error(st, "cannot save the model to '%s'", c->out);
             goto out;
         }
     }
+    if (!root) goto out;
     train_report rep = {.c = c, .t = &t, .r = &r, .score = score, .out_width = out_width};
     if (c->json)
         print_json(&rep);
@@ -567,11 +656,16 @@ int cli_train(int argc, char **argv) {
     c.test_fraction = 0.2;
     c.scale = MLP_SCALE_NONE;
     c.fit = mlp_fit_options_default();
+    /* Under an MPI launcher only rank 0 reports usage errors and help (mpi.c). */
+    if (cli_mpi_available()) cli_mpi_early_rank();
     int rc = parse_train(argc, argv, &c);
-    if (rc == -1)
-        rc = cli_finish_output(stdout, "stdout"); /* --help */
-    else if (rc == 0)
-        rc = run_train(&c);
+    if (rc == -1) {
+        rc = cli_rank == 0 ? cli_finish_output(stdout, "stdout") : CLI_EXIT_OK; /* --help */
+    } else if (rc == 0) {
+        rc = cli_mpi_init(&c.mpi, c.deterministic);
+        if (rc == 0) rc = run_train(&c);
+        cli_mpi_finalize(&c.mpi);
+    }
     free(c.hidden);
     return rc;
 }

@@ -5,12 +5,15 @@
 #include <stdarg.h>
 #include <string.h>
 
+/* "mlp: " then, on MPI ranks other than 0, "rank N: " (see cli_rank), then what follows. */
 static void vprint(const char *prefix, const char *fmt, va_list ap) {
     fputs(prefix, stderr);
+    if (cli_rank > 0) fprintf(stderr, "rank %d: ", cli_rank);
     vfprintf(stderr, fmt, ap);
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    if (cli_rank > 0) return CLI_EXIT_USAGE; /* every rank has the same arguments: rank 0 says it */
     va_list ap;
     va_start(ap, fmt);
     vprint("mlp: ", fmt, ap);
@@ -42,6 +45,7 @@ int cli_error(const char *fmt, ...) {
 }
 
 void cli_warn(const char *fmt, ...) {
+    if (cli_rank > 0) return; /* MPI: warnings are the same on every rank; rank 0 shows them */
     va_list ap;
     va_start(ap, fmt);
     vprint("mlp: warning: ", fmt, ap);

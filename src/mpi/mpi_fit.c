@@ -1,0 +1,414 @@
+/* mlp_mpi_fit: fit()'s epoch loop (mlp_fit_with_step) with a data-parallel batch step.
+ *
+ * Every rank runs the same loop with the same seed, so shuffles, batches and stopping decisions
+ * agree; a step trains on the rank's share of the global batch of B rows and combines gradients:
+ *
+ *   FAST   rank r takes rows [r*B/P, (r+1)*B/P): forward + backward with alpha = 0 (the mean data
+ *          gradient of its n_r rows), scaled by n_r/B into buf[0..n_params), its data loss sum
+ *          behind it and a failure count behind that; ONE MPI_Allreduce(MPI_SUM, in place) over
+ *          n_params + 2 floats; then finish_step: grads = buf + (alpha/B) W, loss = data +
+ *          alpha/(2B) |W|^2, the optimizer update. Same as one process with batch B up to the
+ *          order of the float sums.
+ *   EXACT  the batch is cut into chunks of C rows (independent of P); rank r takes the chunks
+ *          [r*m/P, (r+1)*m/P) of the m = ceil(B/C), computes each chunk's gradient alone and keeps
+ *          it (times its row count). An MPI_Allreduce(MPI_MAX) over one double per tensor (each
+ *          layer's W and b, and the loss) gives the largest magnitude M_s; each value is then
+ *          converted to int64 fixed point with the scale 2^(62 - h - e_s) (M_s < 2^e_s,
+ *          m <= 2^h, so no sum can overflow), summed locally and by an MPI_Allreduce(MPI_SUM) of
+ *          int64. Integer sums are exact, so neither the rank count nor MPI's reduction order can
+ *          change a bit; converting back divides by B. Every chunk is the same computation on every
+ *          rank count (the library's results do not depend on the thread count), and finish_step
+ *          does the same arithmetic on the same values everywhere: bit-identical for any P.
+ *
+ * The L2 term is added after the reduction (on identical weights, identically on every rank), not
+ * once per rank; its sum of squares is computed serially so that it cannot depend on the thread
+ * count of the rank (ranks must agree on the loss, which drives the stopping rule). */
+#include "mpi_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_CHUNK 32
+/* Chunk rows times a float gradient must be exact in a double: 2^24 * 2^24 < 2^53. */
+#define MAX_CHUNK ((size_t)1 << 24)
+
+mlp_mpi_options mlp_mpi_options_default(void) {
+    mlp_mpi_options o = {.mode = MLP_MPI_FAST, .chunk = 0};
+    return o;
+}
+
+typedef struct mpi_ctx {
+    MPI_Comm comm;
+    int rank, size;
+    mlp_mpi_mode mode;
+    size_t chunk;
+    int started; /* the first step ran (buffers allocated, parameters broadcast) */
+    size_t n_params;
+    /* FAST: n_params gradient sums, the data loss sum, the failure count. */
+    float *buf;
+    /* EXACT: kept chunk gradients (cap_chunks x n_params) and losses, the int64 accumulator
+     * (n_params + 1: the loss last), one double per tensor + loss + failure flag. */
+    float *store, *store_loss;
+    size_t *store_rows;
+    size_t cap_chunks;
+    int64_t *acc;
+    size_t n_seg; /* 2 per layer + the loss */
+    size_t *seg_off, *seg_len;
+    double *seg_max;
+    /* The caller's epoch callback, wrapped so that every rank agrees on stopping. */
+    mlp_epoch_callback user_cb;
+    void *user;
+} mpi_ctx;
+
+static void ctx_free(mpi_ctx *c) {
+    free(c->buf);
+    free(c->store);
+    free(c->store_loss);
+    free(c->store_rows);
+    free(c->acc);
+    free(c->seg_off);
+    free(c->seg_len);
+    free(c->seg_max);
+}
+
+static void *alloc_n(size_t count, size_t size, bool *ok) {
+    size_t bytes;
+    if (!*ok) return NULL;
+    if (count == 0) count = 1;
+    if (!mlp_mul_ok(count, size, &bytes)) {
+        *ok = false;
+        return NULL;
+    }
+    void *p = malloc(bytes);
+    if (!p) *ok = false;
+    return p;
+}
+
+static size_t ceil_div(size_t a, size_t b) {
+    return a / b + (a % b != 0);
+}
+
+/* Rows [lo, hi) of part r of n split into P near-equal contiguous parts. */
+static void part_range(size_t n, int r, int P, size_t *lo, size_t *hi) {
+    *lo = (size_t)((unsigned __int128)n * (unsigned)r / (unsigned)P);
+    *hi = (size_t)((unsigned __int128)n * (unsigned)(r + 1) / (unsigned)P);
+}
+
+static void gather(float *dst, const float *src, const size_t *rows, size_t n, size_t width) {
+    for (size_t i = 0; i < n; i++)
+        memcpy(dst + i * width, src + rows[i] * width, width * sizeof(float));
+}
+
+/* Buffers of the first step (the first batch is the largest), then the agreement that every rank
+ * got them, then the broadcast of rank 0's parameters and optimizer state. */
+static mlp_status first_step(mpi_ctx *c, mlp_net *net, size_t batch) {
+    static const char fn[] = "mlp_mpi_fit";
+    c->started = 1;
+    c->n_params = net->n_params;
+    bool ok = true;
+    mlp_status st = MLP_OK;
+    if (c->mode == MLP_MPI_FAST) {
+        c->buf = alloc_n(c->n_params + 2, sizeof(float), &ok);
+    } else {
+        size_t m = ceil_div(batch, c->chunk);
+        c->cap_chunks = ceil_div(m, (size_t)c->size);
+        c->n_seg = 2 * net->n_layers + 1;
+        size_t cells = 0;
+        if (!mlp_mul_ok(c->cap_chunks, c->n_params, &cells)) ok = false;
+        c->store = alloc_n(cells, sizeof(float), &ok);
+        c->store_loss = alloc_n(c->cap_chunks, sizeof(float), &ok);
+        c->store_rows = alloc_n(c->cap_chunks, sizeof(size_t), &ok);
+        c->acc = alloc_n(c->n_params + 1, sizeof(int64_t), &ok);
+        c->seg_off = alloc_n(c->n_seg, sizeof(size_t), &ok);
+        c->seg_len = alloc_n(c->n_seg, sizeof(size_t), &ok);
+        c->seg_max = alloc_n(c->n_seg + 1, sizeof(double), &ok);
+        if (ok) {
+            for (size_t l = 0; l < net->n_layers; l++) {
+                const mlp_layer *ly = &net->layers[l];
+                c->seg_off[2 * l] = ly->w_off;
+                c->seg_len[2 * l] = ly->in * ly->out;
+                c->seg_off[2 * l + 1] = ly->b_off;
+                c->seg_len[2 * l + 1] = ly->out;
+            }
+            c->seg_off[c->n_seg - 1] = c->n_params; /* the loss, acc[n_params] */
+            c->seg_len[c->n_seg - 1] = 1;
+        }
+    }
+    if (!ok)
+        st = mlp_fail(MLP_ERR_NOMEM, "%s: out of memory for the exchange buffers (%zu parameters)",
+                      fn, c->n_params);
+    st = mlp_mpi_agree(st, c->comm, fn);
+    if (st != MLP_OK) return st;
+    size_t P = c->n_params;
+    st = mlp_mpi_bcast_buf(net->params, P, MPI_FLOAT, sizeof(float), 0, c->comm, fn);
+    if (st == MLP_OK)
+        st = mlp_mpi_bcast_buf(net->opt_m, P, MPI_FLOAT, sizeof(float), 0, c->comm, fn);
+    if (st == MLP_OK)
+        st = mlp_mpi_bcast_buf(net->opt_v, P, MPI_FLOAT, sizeof(float), 0, c->comm, fn);
+    if (st == MLP_OK)
+        st = mlp_mpi_check(MPI_Bcast(&net->step, 1, MPI_UINT64_T, 0, c->comm), fn, "MPI_Bcast");
+    return st;
+}
+
+/* Forward + backward of n rows already gathered in Xb / Yb with the L2 term switched off: the
+ * net's gradients become the mean data gradient of those rows, *loss their mean data loss. */
+static mlp_status local_pass(mlp_net *net, const float *Xb, const float *Yb, size_t n,
+                             float *loss) {
+    const float alpha = net->opt.alpha;
+    net->opt.alpha = 0.0f;
+    mlp_status st = mlp_forward(net, Xb, n);
+    if (st == MLP_OK) st = mlp_backward(net, Yb, loss);
+    net->opt.alpha = alpha;
+    return st;
+}
+
+/* grads = sum (the batch's mean data gradient) + (alpha/B) W on weights; the loss adds
+ * alpha/(2B) |W|^2 (summed serially, layer by layer, as the core does); then the update. */
+static mlp_status finish_step(mlp_net *net, const float *sum, double data_loss, size_t B,
+                              float *loss) {
+    const float alpha = net->opt.alpha, c = alpha * (1.0f / (float)B);
+    double sumsq = 0.0;
+    if (alpha == 0.0f) {
+        if (sum != net->grads) memcpy(net->grads, sum, net->n_params * sizeof(float));
+    } else {
+        /* One pass per weight matrix: dW = sum + c W (sum may be dW itself) and |W|^2. */
+        for (size_t l = 0; l < net->n_layers; l++) {
+            const mlp_layer *ly = &net->layers[l];
+            const float *W = net->params + ly->w_off, *S = sum + ly->w_off;
+            float *dW = net->grads + ly->w_off;
+            const size_t count = ly->in * ly->out;
+            float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+            for (size_t i = 0; i < count; i++) {
+                dW[i] = S[i] + c * W[i];
+                s += W[i] * W[i];
+            }
+            sumsq += s;
+            if (sum != net->grads)
+                memcpy(net->grads + ly->b_off, sum + ly->b_off, ly->out * sizeof(float));
+        }
+    }
+    *loss = (float)(data_loss + 0.5 * (double)alpha * sumsq / (double)B);
+    net->have_grads = true; /* also on a rank that had no rows */
+    return mlp_update(net);
+}
+
+static mlp_status fast_step(mpi_ctx *c, mlp_net *net, const mlp_batch *b, float *loss) {
+    static const char fn[] = "mlp_mpi_fit";
+    const size_t B = b->n, NP = c->n_params;
+    size_t lo, hi;
+    part_range(B, c->rank, c->size, &lo, &hi);
+    const size_t nl = hi - lo;
+    float *buf = c->buf, local_loss = 0.0f;
+    mlp_status st = MLP_OK;
+    if (nl > 0) {
+        gather(b->Xb, b->X, b->rows + lo, nl, b->d);
+        gather(b->Yb, b->T, b->rows + lo, nl, b->k);
+        st = local_pass(net, b->Xb, b->Yb, nl, &local_loss);
+    }
+    if (nl > 0 && st == MLP_OK) {
+        const float s = (float)((double)nl / (double)B);
+        const float *g = net->grads;
+#pragma omp parallel for simd schedule(static) if (parallel : NP >= MLP_OMP_MIN_ELEMS)
+        for (size_t i = 0; i < NP; i++) buf[i] = g[i] * s;
+        buf[NP] = local_loss * s;
+        buf[NP + 1] = 0.0f;
+    } else {
+        memset(buf, 0, NP * sizeof(float));
+        buf[NP] = 0.0f;
+        buf[NP + 1] = st == MLP_OK ? 0.0f : 1.0f;
+    }
+    /* The one gradient exchange of the step. */
+    mlp_status xs =
+        mlp_mpi_allreduce_buf(buf, NP + 2, MPI_FLOAT, sizeof(float), MPI_SUM, c->comm, fn);
+    if (st != MLP_OK) return st;
+    if (xs != MLP_OK) return xs;
+    if (buf[NP + 1] != 0.0f)
+        return mlp_fail(MLP_ERR_STATE, "%s: the batch step failed on %g other rank(s)", fn,
+                        (double)buf[NP + 1]);
+    return finish_step(net, buf, (double)buf[NP], B, loss);
+}
+
+/* Largest |x| of count floats, each times w; +inf if any is not finite. Exact (no rounding:
+ * w * x fits a double), so the same values give the same result whatever the order. */
+static double max_abs(const float *x, size_t count, double w) {
+    double m = 0.0;
+#pragma omp parallel for simd reduction(max                                                        \
+                                        : m) schedule(static) if (parallel                         \
+                                                                  : count >= MLP_OMP_MIN_ELEMS)
+    for (size_t i = 0; i < count; i++) {
+        double a = fabs((double)x[i] * w);
+        m = a > m ? a : m;
+        if (!(a <= INFINITY)) m = INFINITY; /* NaN */
+    }
+    return m;
+}
+
+static mlp_status exact_step(mpi_ctx *c, mlp_net *net, const mlp_batch *b, float *loss) {
+    static const char fn[] = "mlp_mpi_fit";
+    const size_t B = b->n, NP = c->n_params, C = c->chunk, m = ceil_div(B, C), NS = c->n_seg;
+    size_t c0, c1;
+    part_range(m, c->rank, c->size, &c0, &c1);
+    mlp_status st = MLP_OK;
+    for (size_t ci = c0; ci < c1 && st == MLP_OK; ci++) {
+        size_t r0 = ci * C, rows = B - r0 < C ? B - r0 : C, slot = ci - c0;
+        gather(b->Xb, b->X, b->rows + r0, rows, b->d);
+        gather(b->Yb, b->T, b->rows + r0, rows, b->k);
+        st = local_pass(net, b->Xb, b->Yb, rows, &c->store_loss[slot]);
+        if (st == MLP_OK) {
+            memcpy(c->store + slot * NP, net->grads, NP * sizeof(float));
+            c->store_rows[slot] = rows;
+        }
+    }
+    const size_t local = c1 - c0;
+    /* Largest magnitude per tensor (values weighted by their chunk's rows), and the failure flag
+     * as one more maximum. */
+    double *mx = c->seg_max;
+    for (size_t s = 0; s < NS; s++) mx[s] = 0.0;
+    mx[NS] = st == MLP_OK ? 0.0 : 1.0;
+    if (st == MLP_OK) {
+        for (size_t j = 0; j < local; j++) {
+            const float *g = c->store + j * NP;
+            const double w = (double)c->store_rows[j];
+            for (size_t s = 0; s + 1 < NS; s++) {
+                double a = max_abs(g + c->seg_off[s], c->seg_len[s], w);
+                if (a > mx[s]) mx[s] = a;
+            }
+            double a = max_abs(&c->store_loss[j], 1, w);
+            if (a > mx[NS - 1]) mx[NS - 1] = a;
+        }
+    }
+    mlp_status xs =
+        mlp_mpi_allreduce_buf(mx, NS + 1, MPI_DOUBLE, sizeof(double), MPI_MAX, c->comm, fn);
+    if (st != MLP_OK) return st;
+    if (xs != MLP_OK) return xs;
+    if (mx[NS] != 0.0)
+        return mlp_fail(MLP_ERR_STATE, "%s: the batch step failed on another rank", fn);
+    for (size_t s = 0; s < NS; s++)
+        if (!(mx[s] < INFINITY)) { /* a non-finite gradient or loss: fit() rolls back */
+            *loss = NAN;
+            return MLP_OK;
+        }
+    /* Fixed point: tensor s is scaled by 2^k_s with k_s = 62 - h - e_s, M_s < 2^e_s, m <= 2^h:
+     * every term is below 2^(62-h), a sum of m terms below 2^62. */
+    int h = 0;
+    while (((size_t)1 << h) < m) h++;
+    int64_t *acc = c->acc;
+    memset(acc, 0, (NP + 1) * sizeof(int64_t));
+    for (size_t s = 0; s < NS; s++) {
+        if (mx[s] == 0.0) continue;
+        int e;
+        frexp(mx[s], &e); /* mx = f * 2^e, f in [0.5, 1) */
+        const double scale = ldexp(1.0, 62 - h - e);
+        const size_t off = c->seg_off[s], len = c->seg_len[s];
+        for (size_t j = 0; j < local; j++) {
+            const double w = (double)c->store_rows[j] * scale;
+            if (s == NS - 1) {
+                acc[NP] += llrint((double)c->store_loss[j] * w);
+                continue;
+            }
+            const float *g = c->store + j * NP + off;
+            int64_t *a = acc + off;
+#pragma omp parallel for simd schedule(static) if (parallel : len >= MLP_OMP_MIN_ELEMS)
+            for (size_t i = 0; i < len; i++) a[i] += llrint((double)g[i] * w);
+        }
+    }
+    st = mlp_mpi_allreduce_buf(acc, NP + 1, MPI_INT64_T, sizeof(int64_t), MPI_SUM, c->comm, fn);
+    if (st != MLP_OK) return st;
+    /* Back to floats: the batch mean, sum * 2^-k_s / B. */
+    float *g = net->grads;
+    double data_loss = 0.0;
+    for (size_t s = 0; s < NS; s++) {
+        double inv = 0.0;
+        if (mx[s] != 0.0) {
+            int e;
+            frexp(mx[s], &e);
+            inv = ldexp(1.0, -(62 - h - e));
+        }
+        const size_t off = c->seg_off[s], len = c->seg_len[s];
+        if (s == NS - 1) {
+            data_loss = (double)acc[NP] * inv / (double)B;
+            continue;
+        }
+#pragma omp parallel for simd schedule(static) if (parallel : len >= MLP_OMP_MIN_ELEMS)
+        for (size_t i = 0; i < len; i++)
+            g[off + i] = (float)((double)acc[off + i] * inv / (double)B);
+    }
+    return finish_step(net, g, data_loss, B, loss);
+}
+
+static mlp_status mpi_step(void *ctx, mlp_net *net, const mlp_batch *b, float *loss) {
+    mpi_ctx *c = ctx;
+    if (!c->started) {
+        mlp_status st = first_step(c, net, b->n);
+        if (st != MLP_OK) return st;
+    }
+    return c->mode == MLP_MPI_FAST ? fast_step(c, net, b, loss) : exact_step(c, net, b, loss);
+}
+
+/* Epoch callback wrapper: the caller's callback where it is set, then a one-int MPI_MAX so that
+ * every rank stops after the same epoch. An MPI failure also stops training. */
+static int agree_callback(const mlp_epoch_info *info, void *user) {
+    mpi_ctx *c = user;
+    int stop = c->user_cb ? c->user_cb(info, c->user) != 0 : 0, any = 1;
+    if (MPI_Allreduce(&stop, &any, 1, MPI_INT, MPI_MAX, c->comm) != MPI_SUCCESS) return 1;
+    return any;
+}
+
+mlp_status mlp_mpi_fit(mlp_net **netp, MPI_Comm comm, mlp_task task, const float *X,
+                       const int32_t *labels, const float *Y, size_t n, size_t d, size_t k,
+                       const mlp_fit_options *options, const mlp_mpi_options *mpi,
+                       mlp_fit_result *result) {
+    static const char fn[] = "mlp_mpi_fit";
+    int rank, size;
+    mlp_status st = mlp_mpi_check_comm(comm, fn, &rank, &size);
+    if (st != MLP_OK) return st;
+    mlp_mpi_options mo = mpi ? *mpi : mlp_mpi_options_default();
+    if (!netp || !options)
+        st = mlp_fail(MLP_ERR_NULL, "%s: %s is NULL", fn, !netp ? "net" : "options");
+    else if ((unsigned)mo.mode > MLP_MPI_EXACT)
+        st = mlp_fail(MLP_ERR_ARG, "%s: unknown mode %d", fn, (int)mo.mode);
+    else if (mo.chunk > MAX_CHUNK)
+        st = mlp_fail(MLP_ERR_ARG, "%s: chunk = %zu rows, at most %zu", fn, mo.chunk, MAX_CHUNK);
+    st = mlp_mpi_agree(st, comm, fn);
+    if (st != MLP_OK) return st;
+    if (mo.chunk == 0) mo.chunk = DEFAULT_CHUNK;
+
+    /* A warm start held by rank 0 goes to every rank. */
+    int root_has = rank == 0 && *netp != NULL;
+    st = mlp_mpi_check(MPI_Bcast(&root_has, 1, MPI_INT, 0, comm), fn, "MPI_Bcast");
+    if (st != MLP_OK) return st;
+    if (root_has) {
+        st = mlp_mpi_bcast_net(netp, 0, comm);
+        if (st != MLP_OK) return st;
+    } else {
+        if (*netp)
+            st = mlp_fail(MLP_ERR_ARG,
+                          "%s: rank %d passes a warm-start net but rank 0 does not (warm starts "
+                          "come from rank 0)",
+                          fn, rank);
+        st = mlp_mpi_agree(st, comm, fn);
+        if (st != MLP_OK) return st;
+    }
+
+    mpi_ctx ctx = {.comm = comm,
+                   .rank = rank,
+                   .size = size,
+                   .mode = mo.mode,
+                   .chunk = mo.chunk,
+                   .user_cb = options->callback,
+                   .user = options->user};
+    mlp_fit_options o = *options;
+    o.callback = agree_callback;
+    o.user = &ctx;
+    st = mlp_fit_with_step(netp, task, X, labels, Y, n, d, k, &o, result, mpi_step, &ctx);
+    if (!ctx.started) {
+        /* fit() failed before its first step here (bad argument, out of memory): take part in the
+         * first step's agreement, which the ranks that got there are waiting in. */
+        mlp_status mine = st != MLP_OK ? st : MLP_ERR_STATE;
+        (void)mlp_mpi_agree(mine, comm, fn);
+    }
+    ctx_free(&ctx);
+    return st;
+}
