@@ -225,9 +225,12 @@ mlp_status mlp_read_row_indices(const char *path, size_t limit, size_t **rows, s
         return mlp_fail(MLP_ERR_NULL, "mlp_read_row_indices: path, rows or n is NULL");
     errno = 0;
     gzFile f = gzopen(path, "rb");
-    if (!f)
-        return mlp_fail(MLP_ERR_IO, "%s: cannot open: %s", path,
-                        errno ? strerror(errno) : "out of memory");
+    if (!f) {
+        int e = errno; /* zlib leaves errno 0 when its own allocation fails */
+        if (e == 0 || e == ENOMEM)
+            return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory opening the file", path);
+        return mlp_fail(MLP_ERR_IO, "%s: cannot open: %s", path, strerror(e));
+    }
     unsigned char *buf = malloc(ROWS_CHUNK);
     if (!buf) {
         gzclose(f);

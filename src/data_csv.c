@@ -378,9 +378,12 @@ mlp_status mlp_read_csv(const char *path, const mlp_csv_options *opt, mlp_datase
 
     errno = 0;
     gzFile f = gzopen(path, "rb");
-    if (!f)
-        return mlp_fail(MLP_ERR_IO, "%s: cannot open: %s", path,
-                        errno ? strerror(errno) : "out of memory");
+    if (!f) {
+        int e = errno; /* zlib leaves errno 0 when its own allocation fails */
+        if (e == 0 || e == ENOMEM)
+            return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory opening the file", path);
+        return mlp_fail(MLP_ERR_IO, "%s: cannot open: %s", path, strerror(e));
+    }
     gzbuffer(f, 1u << 17);
     unsigned char *buf = malloc(CSV_CHUNK);
     r.line_cap = 4096;

@@ -80,9 +80,12 @@ static mlp_status open_idx(idx_file *x, const char *path, const char *what) {
     x->path = path;
     errno = 0;
     x->f = gzopen(path, "rb");
-    if (!x->f)
-        return mlp_fail(MLP_ERR_IO, "%s: cannot open %s file: %s", path, what,
-                        errno ? strerror(errno) : "out of memory");
+    if (!x->f) {
+        int e = errno; /* zlib leaves errno 0 when its own allocation fails */
+        if (e == 0 || e == ENOMEM)
+            return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory opening the %s file", path, what);
+        return mlp_fail(MLP_ERR_IO, "%s: cannot open %s file: %s", path, what, strerror(e));
+    }
     gzbuffer(x->f, 1u << 17);
     unsigned char h[4];
     mlp_status st = read_exact(x, h, 4, "the IDX header");

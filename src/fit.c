@@ -305,11 +305,17 @@ static void rollback(mlp_net *net, const float *snap, uint64_t step) {
     net->step = step;
 }
 
-static double val_score(mlp_net *net, const fit_state *s) {
-    mlp_predict(net, s->Xv, s->n_val, s->val_out); /* sizes were checked; cannot fail */
-    if (s->task == MLP_TASK_REGRESS) return r2_of(s->val_out, s->Yv, s->n_val, s->k);
-    return accuracy_of(s->val_out, s->n_val, s->k, s->task == MLP_TASK_CLASSIFY ? s->lv : NULL,
-                       s->Yv);
+/* The workspace was reserved for the validation rows too (see mlp_fit), so this does not
+ * allocate; a failure is still passed on rather than scoring an unwritten buffer. */
+static mlp_status val_score(mlp_net *net, const fit_state *s, double *score) {
+    mlp_status st = mlp_predict(net, s->Xv, s->n_val, s->val_out);
+    if (st != MLP_OK) return st;
+    if (s->task == MLP_TASK_REGRESS)
+        *score = r2_of(s->val_out, s->Yv, s->n_val, s->k);
+    else
+        *score = accuracy_of(s->val_out, s->n_val, s->k,
+                             s->task == MLP_TASK_CLASSIFY ? s->lv : NULL, s->Yv);
+    return MLP_OK;
 }
 
 /* Allocates every buffer of the loop and splits off the validation rows. */
@@ -446,7 +452,10 @@ mlp_status mlp_fit_with_step(mlp_net **netp, mlp_task task, const float *X, cons
     st = prepare_loop(&s, o, X, labels, n, batch < n ? batch : n, net->n_params, &rng);
     if (st != MLP_OK) goto done;
     if (batch > s.n_train) batch = s.n_train; /* scikit-learn clips to the sample count */
-    st = mlp_net_reserve(net, batch);
+    /* Also room for scoring the validation rows (mlp_predict works in chunks of at least 1024
+     * rows, or the workspace's size), so that nothing is allocated inside the epoch loop. */
+    size_t ws_rows = s.n_val < 1024 ? s.n_val : 1024;
+    st = mlp_net_reserve(net, batch > ws_rows ? batch : ws_rows);
     if (st != MLP_OK) goto done;
 
     double best_loss = INFINITY, best_val = -INFINITY, train_time = 0.0;
@@ -503,7 +512,8 @@ mlp_status mlp_fit_with_step(mlp_net **netp, mlp_task task, const float *X, cons
         /* scikit-learn's _update_no_improvement_count. */
         double score = NAN;
         if (s.n_val) {
-            score = val_score(net, &s);
+            st = val_score(net, &s, &score);
+            if (st != MLP_OK) goto done;
             r.val_scores[epoch - 1] = (float)score;
             no_improve = score < best_val + o->tol ? no_improve + 1 : 0;
             if (score > best_val) {

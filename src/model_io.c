@@ -293,7 +293,8 @@ mlp_status mlp_model_save(const char *path, const mlp_net *net, const mlp_scaler
         int e = errno;
         (void)close(fd);
         (void)unlink(tmp);
-        st = mlp_fail(MLP_ERR_IO, "mlp_model_save: cannot open '%s': %s", tmp, strerror(e));
+        st = mlp_fail(e == ENOMEM ? MLP_ERR_NOMEM : MLP_ERR_IO,
+                      "mlp_model_save: cannot open '%s': %s", tmp, strerror(e));
         free(tmp);
         free(w);
         return st;

@@ -1,0 +1,68 @@
+/* Fuzz target: mlp_read_csv on arbitrary content and options.
+ *
+ * Input layout: byte 0 and byte 1 choose the options, the rest is the file's content.
+ *   byte 0: bits 0-1 header (0: auto, 1: no, 2: yes, 3: the invalid value 2)
+ *           bit 2 regression, bit 3 gzip-compress the content before writing it,
+ *           bits 4-6 delimiter (',' ';' '\t' ' ' '|' and the invalid '.', '7', '\n'),
+ *           bit 7 label column from byte 1 (else the last column)
+ *   byte 1: bits 0-3 label column (with bit 7 of byte 0; 15 means the invalid -2),
+ *           bits 4-7 max_classes (0: the default 65536, else 1 << (n - 1))
+ * Invariants: on failure *out is untouched and a message is recorded; on success the dataset is
+ * consistent (n, d >= 1, finite features, labels in range or finite targets). */
+#include "fuzz_util.h"
+
+#include "mlp/data.h"
+
+#include <math.h>
+
+static fz_file g_file;
+
+static void check_dataset(const mlp_dataset *ds, const mlp_csv_options *o) {
+    FZ_CHECK(ds->n >= 1 && ds->d >= 1 && ds->X != NULL);
+    for (size_t i = 0; i < ds->n * ds->d; i++) FZ_CHECK(isfinite(ds->X[i]));
+    if (o->regression) {
+        FZ_CHECK(ds->labels == NULL && ds->targets != NULL && ds->n_targets == 1);
+        FZ_CHECK(ds->n_classes == 0);
+        for (size_t i = 0; i < ds->n; i++) FZ_CHECK(isfinite(ds->targets[i]));
+    } else {
+        FZ_CHECK(ds->targets == NULL && ds->labels != NULL && ds->n_targets == 0);
+        FZ_CHECK(ds->n_classes >= 1 && ds->n_classes <= (size_t)o->max_classes);
+        int32_t mx = 0;
+        for (size_t i = 0; i < ds->n; i++) {
+            FZ_CHECK(ds->labels[i] >= 0 && (size_t)ds->labels[i] < ds->n_classes);
+            if (ds->labels[i] > mx) mx = ds->labels[i];
+        }
+        FZ_CHECK((size_t)mx + 1 == ds->n_classes);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    static const char delims[8] = {',', ';', '\t', ' ', '|', '.', '7', '\n'};
+    static const int headers[4] = {-1, 0, 1, 2};
+    fz_file_init(&g_file, "csv");
+    if (size < 2) return 0;
+    mlp_csv_options o = mlp_csv_options_default();
+    o.header = headers[data[0] & 3];
+    o.regression = (data[0] >> 2) & 1;
+    int gz = (data[0] >> 3) & 1;
+    o.delimiter = delims[(data[0] >> 4) & 7];
+    if (data[0] & 0x80) o.label_column = (data[1] & 15) == 15 ? -2 : (long)(data[1] & 15);
+    if (data[1] >> 4) o.max_classes = (int32_t)1 << ((data[1] >> 4) - 1);
+    fz_file_set_maybe_gz(&g_file, data + 2, size - 2, gz);
+
+    mlp_dataset ds;
+    memset(&ds, 0xA5, sizeof ds);
+    mlp_dataset poison;
+    memset(&poison, 0xA5, sizeof poison);
+    mlp_status st = mlp_read_csv(g_file.path, &o, &ds);
+    if (st != MLP_OK) {
+        FZ_CHECK(memcmp(&ds, &poison, sizeof ds) == 0);
+        FZ_CHECK(st == MLP_ERR_FORMAT || st == MLP_ERR_ARG || st == MLP_ERR_IO ||
+                 st == MLP_ERR_NOMEM || st == MLP_ERR_OVERFLOW || st == MLP_ERR_LIMIT);
+        FZ_CHECK(mlp_last_error()[0] != '\0');
+        return 0;
+    }
+    check_dataset(&ds, &o);
+    mlp_dataset_free(&ds);
+    return 0;
+}
