@@ -9,8 +9,9 @@
  *
  * Network: fann_create_standard(3, 64, 50, 10), the same activation on the hidden and output
  * layers (FANN 2.2 has neither ReLU nor softmax), FANN's mean-squared-error training against
- * one-hot targets, weights from FANN's own uniform [-0.1, 0.1] initialisation drawn after srand(42), every other setting
- * FANN's default. The inputs are the same raw pixels (0..16) the other tools get.
+ * one-hot targets, weights from FANN's own uniform [-0.1, 0.1] initialisation drawn after
+ * srand(42), every other setting FANN's default. The inputs are the same raw pixels (0..16) the
+ * other tools get.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>

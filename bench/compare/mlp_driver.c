@@ -183,7 +183,8 @@ static void cmd_big_step(double min_s) {
 static void cmd_big_gemm(double min_s) {
     const int N = BIG_N;
     float *W[BIG_L], *dW[BIG_L], *A[BIG_L + 1];
-    float *D0 = malloc((size_t)N * 1024 * sizeof(float)), *D1 = malloc((size_t)N * 1024 * sizeof(float));
+    float *D0 = malloc((size_t)N * 1024 * sizeof(float)),
+          *D1 = malloc((size_t)N * 1024 * sizeof(float));
     for (size_t i = 0; i < (size_t)N * 1024; i++) D0[i] = D1[i] = 0.01f;
     for (int l = 0; l < BIG_L; l++) {
         size_t sz = kBig[l] * kBig[l + 1];
@@ -201,8 +202,8 @@ static void cmd_big_gemm(double min_s) {
         if (it == 0) t0 = now();
         for (int l = 0; l < BIG_L; l++) {
             int in = (int)kBig[l], out = (int)kBig[l + 1];
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, out, in, 1.0f, A[l], in,
-                        W[l], out, 0.0f, A[l + 1], out);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, out, in, 1.0f, A[l], in, W[l],
+                        out, 0.0f, A[l + 1], out);
         }
         for (int l = BIG_L - 1; l >= 0; l--) {
             int in = (int)kBig[l], out = (int)kBig[l + 1];
