@@ -23,6 +23,7 @@
 /* cmocka.h needs the above first */
 #include <cmocka.h>
 
+#include "file_test_util.h"
 #include "internal.h"
 #include "mlp/data.h"
 #include "mlp/fit.h"
@@ -399,29 +400,6 @@ static void write_file(const char *path, const void *data, size_t len, int gz) {
     }
 }
 
-static unsigned char *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    struct stat sb;
-    assert_int_equal(fstat(fileno(f), &sb), 0);
-    unsigned char *b = tu_alloc((size_t)sb.st_size + 1, 1);
-    assert_int_equal(fread(b, 1, (size_t)sb.st_size, f), (size_t)sb.st_size);
-    fclose(f);
-    *len = (size_t)sb.st_size;
-    return b;
-}
-
-static int count_temp_files(void) {
-    DIR *d = opendir(DIR_PATH);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (strstr(e->d_name, ".tmp.")) n++;
-    closedir(d);
-    return n;
-}
-
 static const size_t k_sizes[] = {5, 7, 6, 3};
 static const mlp_activation k_acts[] = {MLP_ACT_GELU, MLP_ACT_TANH, MLP_ACT_SOFTMAX};
 
@@ -663,9 +641,9 @@ static void test_model_save(void **state) {
     assert_int_equal(mlp_scaler_fit(&sc, MLP_SCALE_MINMAX, b.X, b.n, 5), MLP_OK);
     assert_int_equal(mlp_model_save(path, old, NULL), MLP_OK);
     size_t n_old;
-    unsigned char *old_bytes = read_all(path, &n_old);
+    unsigned char *old_bytes = tu_read_file(path, &n_old);
     SWEEP("mlp_model_save (over a model)", mlp_model_save(path, new_net, &sc), {
-        assert_int_equal(count_temp_files(), 0);
+        assert_int_equal(tu_count_temp_files(DIR_PATH), 0);
         mlp_net *back = NULL;
         assert_int_equal(mlp_model_load(path, &back, NULL), MLP_OK);
         if (st == MLP_OK) {
@@ -673,7 +651,7 @@ static void test_model_save(void **state) {
             assert_int_equal(mlp_model_save(path, old, NULL), MLP_OK); /* restore */
         } else {
             size_t n;
-            unsigned char *now = read_all(path, &n);
+            unsigned char *now = tu_read_file(path, &n);
             assert_int_equal(n, n_old);
             assert_memory_equal(now, old_bytes, n);
             free(now);

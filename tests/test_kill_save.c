@@ -18,6 +18,7 @@
 /* cmocka.h needs the above first */
 #include <cmocka.h>
 
+#include "file_test_util.h"
 #include "mlp/model.h"
 #include "test_util.h"
 
@@ -39,18 +40,6 @@ static double now_s(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static unsigned char *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    struct stat sb;
-    assert_int_equal(fstat(fileno(f), &sb), 0);
-    unsigned char *b = tu_alloc((size_t)sb.st_size + 1, 1);
-    assert_int_equal(fread(b, 1, (size_t)sb.st_size, f), (size_t)sb.st_size);
-    fclose(f);
-    *len = (size_t)sb.st_size;
-    return b;
 }
 
 /* Removes DIR_PATH's temporary files; returns how many there were. */
@@ -101,7 +90,7 @@ static void test_kill_during_save(void **state) {
         double t0 = now_s();
         assert_int_equal(mlp_model_save(MODEL_PATH, nets[i % 2], NULL), MLP_OK);
         t[i] = now_s() - t0;
-        if (i < 2) bytes[i] = read_all(MODEL_PATH, &len[i]);
+        if (i < 2) bytes[i] = tu_read_file(MODEL_PATH, &len[i]);
     }
     double t_save = t[0] > t[1] ? (t[1] > t[2] ? t[1] : (t[0] > t[2] ? t[2] : t[0]))
                                 : (t[0] > t[2] ? t[0] : (t[1] > t[2] ? t[2] : t[1]));
@@ -142,7 +131,7 @@ static void test_kill_during_save(void **state) {
 
         /* The file is one of the two complete models, and loads. */
         size_t n;
-        unsigned char *now = read_all(MODEL_PATH, &n);
+        unsigned char *now = tu_read_file(MODEL_PATH, &n);
         int is_old = n == len[cur] && memcmp(now, bytes[cur], n) == 0;
         int is_new = n == len[next] && memcmp(now, bytes[next], n) == 0;
         if (!is_old && !is_new)

@@ -11,6 +11,7 @@
 /* cmocka.h needs the above first */
 #include <cmocka.h>
 
+#include "file_test_util.h"
 #include "internal.h"
 #include "mlp/data.h"
 #include "mlp/model.h"
@@ -52,20 +53,6 @@ static char *path_in_dir(const char *name) {
     return p;
 }
 
-static unsigned char *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    long n = ftell(f);
-    assert_true(n >= 0);
-    assert_int_equal(fseek(f, 0, SEEK_SET), 0);
-    unsigned char *b = tu_alloc((size_t)n + 1, 1);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 static void write_all(const char *path, const void *b, size_t len) {
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
@@ -85,18 +72,6 @@ static void fix_crc(unsigned char *b, size_t len) {
     uLong c = crc32(0L, Z_NULL, 0);
     c = crc32(c, b, (uInt)(len - 4));
     put32(b + len - 4, (uint32_t)c);
-}
-
-/* Number of directory entries of DIR_PATH whose name contains ".tmp.". */
-static int count_temp_files(void) {
-    DIR *d = opendir(DIR_PATH);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL)
-        if (strstr(e->d_name, ".tmp.")) n++;
-    closedir(d);
-    return n;
 }
 
 /* Loads path expecting failure with want; checks that *net is NULL and the scaler untouched. */
@@ -270,7 +245,7 @@ static unsigned char *saved_bytes(const char *path, size_t *len, int with_scaler
     assert_int_equal(mlp_model_save(path, f.net, with_scaler ? &sc : NULL), MLP_OK);
     mlp_scaler_free(&sc);
     fixture_free(&f);
-    return read_all(path, len);
+    return tu_read_file(path, len);
 }
 
 /* ---- setup ---- */
@@ -287,7 +262,7 @@ static void test_roundtrip_adam_no_scaler(void **state) {
     fixture f;
     fixture_make(&f, 0);
     assert_int_equal(mlp_model_save(path, f.net, NULL), MLP_OK);
-    assert_int_equal(count_temp_files(), 0);
+    assert_int_equal(tu_count_temp_files(DIR_PATH), 0);
 
     mlp_net *b = NULL;
     mlp_scaler sc = {MLP_SCALE_STANDARD, 3, NULL, NULL}; /* overwritten with "none" */
@@ -404,7 +379,7 @@ static void test_overwrite_and_deterministic(void **state) {
     assert_int_equal(mlp_model_save(p1, f1.net, NULL), MLP_OK);
     assert_int_equal(mlp_model_save(p2, f1.net, NULL), MLP_OK);
     size_t n1, n2;
-    unsigned char *b1 = read_all(p1, &n1), *b2 = read_all(p2, &n2);
+    unsigned char *b1 = tu_read_file(p1, &n1), *b2 = tu_read_file(p2, &n2);
     assert_int_equal(n1, n2);
     assert_memory_equal(b1, b2, n1);
     assert_memory_equal(b1, "MLPMODEL\x01\0\0\0", 12);
@@ -412,7 +387,7 @@ static void test_overwrite_and_deterministic(void **state) {
     assert_int_equal(mlp_model_load(p1, &b, NULL), MLP_OK);
     assert_int_equal(mlp_net_n_layers(b), 3);
     mlp_net_free(b);
-    assert_int_equal(count_temp_files(), 0);
+    assert_int_equal(tu_count_temp_files(DIR_PATH), 0);
     free(b1);
     free(b2);
     fixture_free(&f0);
@@ -627,7 +602,7 @@ static void test_save_into_missing_directory(void **state) {
     struct stat sb;
     assert_int_not_equal(stat(dir, &sb), 0);
     assert_int_not_equal(stat(path, &sb), 0);
-    assert_int_equal(count_temp_files(), 0);
+    assert_int_equal(tu_count_temp_files(DIR_PATH), 0);
     fixture_free(&f);
     free(path);
     free(dir);
@@ -650,10 +625,10 @@ static void test_save_over_directory_fails_cleanly(void **state) {
     assert_int_equal(stat(dir, &sb), 0);
     assert_true(S_ISDIR(sb.st_mode));
     size_t n;
-    unsigned char *b = read_all(inner, &n);
+    unsigned char *b = tu_read_file(inner, &n);
     assert_int_equal(n, 4);
     assert_memory_equal(b, "keep", 4);
-    assert_int_equal(count_temp_files(), 0);
+    assert_int_equal(tu_count_temp_files(DIR_PATH), 0);
     free(b);
     fixture_free(&f);
     unlink(inner);
@@ -672,7 +647,7 @@ static void test_failed_write_keeps_old_file(void **state) {
     fixture_make(&f1, 1);
     assert_int_equal(mlp_model_save(path, f0.net, NULL), MLP_OK);
     size_t n_before;
-    unsigned char *before = read_all(path, &n_before);
+    unsigned char *before = tu_read_file(path, &n_before);
 
     struct rlimit old_lim, lim;
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &old_lim), 0);
@@ -686,10 +661,10 @@ static void test_failed_write_keeps_old_file(void **state) {
     assert_int_equal(st, MLP_ERR_IO);
 
     size_t n_after;
-    unsigned char *after = read_all(path, &n_after);
+    unsigned char *after = tu_read_file(path, &n_after);
     assert_int_equal(n_before, n_after);
     assert_memory_equal(before, after, n_before);
-    assert_int_equal(count_temp_files(), 0);
+    assert_int_equal(tu_count_temp_files(DIR_PATH), 0);
     mlp_net *b = NULL;
     assert_int_equal(mlp_model_load(path, &b, NULL), MLP_OK);
     assert_int_equal(mlp_net_n_layers(b), 2);
@@ -718,7 +693,7 @@ static void test_null_and_bad_arguments(void **state) {
     assert_int_equal(mlp_model_save(path, f.net, &bad), MLP_ERR_NULL);
     struct stat sb;
     assert_int_not_equal(stat(path, &sb), 0); /* nothing was written */
-    assert_int_equal(count_temp_files(), 0);
+    assert_int_equal(tu_count_temp_files(DIR_PATH), 0);
 
     assert_int_equal(mlp_model_save(path, f.net, NULL), MLP_OK);
     mlp_net *net = (mlp_net *)(uintptr_t)0x1;
