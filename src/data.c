@@ -39,6 +39,11 @@ static mlp_status check_dataset(const mlp_dataset *src, const char *fn) {
 }
 
 /* Gathers rows into a fresh dataset; src is checked, rows are not. */
+void mlp_gather_rows(float *dst, const float *src, const size_t *rows, size_t n, size_t width) {
+    for (size_t i = 0; i < n; i++)
+        memcpy(dst + i * width, src + rows[i] * width, width * sizeof(float));
+}
+
 static mlp_status gather_rows(const mlp_dataset *src, const size_t *rows, size_t n,
                               mlp_dataset *out, const char *fn) {
     mlp_dataset r;

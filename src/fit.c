@@ -240,11 +240,6 @@ static void shuffle(size_t *a, size_t n, mlp_rng *rng) {
     }
 }
 
-static void gather(float *dst, const float *src, const size_t *rows, size_t n, size_t width) {
-    for (size_t i = 0; i < n; i++)
-        memcpy(dst + i * width, src + rows[i] * width, width * sizeof(float));
-}
-
 static mlp_status create_net(mlp_net **out, const fit_state *s, const mlp_fit_options *o) {
     size_t L = o->n_hidden + 1;
     size_t *sizes = malloc((L + 1) * sizeof *sizes);
@@ -281,28 +276,6 @@ static mlp_status create_net(mlp_net **out, const fit_state *s, const mlp_fit_op
     free(sizes);
     free(acts);
     return st;
-}
-
-static bool params_finite(const mlp_net *net) {
-    for (size_t i = 0; i < net->n_params; i++)
-        if (!isfinite(net->params[i])) return false;
-    return true;
-}
-
-static void snapshot(const mlp_net *net, float *snap, uint64_t *step) {
-    *step = net->step;
-    size_t P = net->n_params * sizeof(float);
-    memcpy(snap, net->params, P);
-    memcpy(snap + net->n_params, net->opt_m, P);
-    memcpy(snap + 2 * net->n_params, net->opt_v, P);
-}
-
-static void rollback(mlp_net *net, const float *snap, uint64_t step) {
-    size_t P = net->n_params * sizeof(float);
-    memcpy(net->params, snap, P);
-    memcpy(net->opt_m, snap + net->n_params, P);
-    memcpy(net->opt_v, snap + 2 * net->n_params, P);
-    net->step = step;
 }
 
 /* The workspace was reserved for the validation rows too (see mlp_fit), so this does not
@@ -351,8 +324,8 @@ static mlp_status prepare_loop(fit_state *s, const mlp_fit_options *o, const flo
     }
     if (!ok) return mlp_fail(MLP_ERR_NOMEM, "mlp_fit: out of memory");
     if (s->n_val) {
-        gather(s->Xv, X, val_rows, s->n_val, s->d);
-        gather(s->Yv, s->T, val_rows, s->n_val, s->k);
+        mlp_gather_rows(s->Xv, X, val_rows, s->n_val, s->d);
+        mlp_gather_rows(s->Yv, s->T, val_rows, s->n_val, s->k);
         if (s->lv)
             for (size_t i = 0; i < s->n_val; i++) s->lv[i] = labels[val_rows[i]];
     }
@@ -377,8 +350,8 @@ static mlp_status grow_curve(mlp_fit_result *r, size_t epoch, size_t *cap, bool 
 /* fit()'s own batch step: gather the batch's rows and train on all of them. */
 static mlp_status local_step(void *ctx, mlp_net *net, const mlp_batch *b, float *loss) {
     (void)ctx;
-    gather(b->Xb, b->X, b->rows, b->n, b->d);
-    gather(b->Yb, b->T, b->rows, b->n, b->k);
+    mlp_gather_rows(b->Xb, b->X, b->rows, b->n, b->d);
+    mlp_gather_rows(b->Yb, b->T, b->rows, b->n, b->k);
     return mlp_train_step(net, b->Xb, b->Yb, b->n, loss);
 }
 
@@ -465,7 +438,7 @@ mlp_status mlp_fit_with_step(mlp_net **netp, mlp_task task, const float *X, cons
         st = grow_curve(&r, epoch - 1, &curve_cap, s.n_val > 0);
         if (st != MLP_OK) goto done;
         const int cur = (int)(epoch & 1);
-        snapshot(net, s.snap[cur], &s.snap_step[cur]);
+        mlp_net_save_state(net, s.snap[cur], &s.snap_step[cur]);
         double t0 = now_s(), sum = 0.0;
         size_t bad_batch = SIZE_MAX;
         if (o->shuffle) shuffle(s.order, s.n_train, &rng);
@@ -491,10 +464,10 @@ mlp_status mlp_fit_with_step(mlp_net **netp, mlp_task task, const float *X, cons
         }
         train_time += now_s() - t0;
         float epoch_loss = (float)(sum / (double)s.n_train);
-        if (bad_batch != SIZE_MAX || !isfinite(epoch_loss) || !params_finite(net)) {
+        if (bad_batch != SIZE_MAX || !isfinite(epoch_loss) || !mlp_net_params_finite(net)) {
             /* Back to the latest weights that gave a finite loss on a batch. */
             int back = bad_batch == 0 && epoch > 1 ? cur ^ 1 : cur;
-            rollback(net, s.snap[back], s.snap_step[back]);
+            mlp_net_restore_state(net, s.snap[back], s.snap_step[back]);
             size_t kept = back == cur ? epoch - 1 : epoch - 2;
             r.epochs = epoch - 1;
             st = mlp_fail(MLP_ERR_DIVERGED,

@@ -172,4 +172,31 @@ mlp_status mlp_fit_with_step(mlp_net **net, mlp_task task, const float *X, const
 /* ---- optimizer (optim.c) ---- */
 void mlp_optim_apply(mlp_net *net);
 
+/* ---- labels (one definition for train.c, fit and the CLI) ---- */
+/* A single logistic output means class 1 when it is at least this. */
+#define MLP_POSITIVE_THRESHOLD 0.5f
+/* Label of one output row of width k: the argmax (ties: the lowest index); for k == 1 the
+ * output thresholded at MLP_POSITIVE_THRESHOLD. */
+static inline int32_t mlp_row_label(const float *p, size_t k) {
+    if (k == 1) return p[0] >= MLP_POSITIVE_THRESHOLD;
+    size_t best = 0;
+    for (size_t j = 1; j < k; j++)
+        if (p[j] > p[best]) best = j;
+    return (int32_t)best;
+}
+
+/* ---- training state (net.c): what fit keeps to roll back a diverged epoch ---- */
+/* Floats one snapshot holds: the parameters and both optimizer moments. */
+size_t mlp_net_state_size(const mlp_net *net);
+/* Copies parameters and moments to snap (mlp_net_state_size floats) and the step count to *step. */
+void mlp_net_save_state(const mlp_net *net, float *snap, uint64_t *step);
+/* Restores what mlp_net_save_state saved; ends any pending forward/backward pass. */
+void mlp_net_restore_state(mlp_net *net, const float *snap, uint64_t step);
+/* True if every parameter is finite. */
+bool mlp_net_params_finite(const mlp_net *net);
+
+/* ---- rows (data.c) ---- */
+/* dst (n x width) = the rows `rows` of src (? x width), in that order. */
+void mlp_gather_rows(float *dst, const float *src, const size_t *rows, size_t n, size_t width);
+
 #endif /* MLP_INTERNAL_H */

@@ -366,6 +366,36 @@ mlp_status mlp_net_set_params(mlp_net *net, const float *src, size_t count) {
     return st;
 }
 
+/* ---- training state ---- */
+
+size_t mlp_net_state_size(const mlp_net *net) {
+    return 3 * net->n_params;
+}
+
+void mlp_net_save_state(const mlp_net *net, float *snap, uint64_t *step) {
+    const size_t P = net->n_params;
+    memcpy(snap, net->params, P * sizeof(float));
+    memcpy(snap + P, net->opt_m, P * sizeof(float));
+    memcpy(snap + 2 * P, net->opt_v, P * sizeof(float));
+    *step = net->step;
+}
+
+void mlp_net_restore_state(mlp_net *net, const float *snap, uint64_t step) {
+    const size_t P = net->n_params;
+    memcpy(net->params, snap, P * sizeof(float));
+    memcpy(net->opt_m, snap + P, P * sizeof(float));
+    memcpy(net->opt_v, snap + 2 * P, P * sizeof(float));
+    net->step = step;
+    net->fwd_x = NULL;
+    net->have_grads = false;
+}
+
+bool mlp_net_params_finite(const mlp_net *net) {
+    for (size_t i = 0; i < net->n_params; i++)
+        if (!isfinite(net->params[i])) return false;
+    return true;
+}
+
 double mlp_l2_term(const mlp_net *net, size_t n) {
     if (net->opt.alpha == 0.0f) return 0.0;
     double sum = 0.0;

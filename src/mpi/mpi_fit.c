@@ -95,11 +95,6 @@ static void part_range(size_t n, int r, int P, size_t *lo, size_t *hi) {
     *hi = (size_t)((unsigned __int128)n * (unsigned)(r + 1) / (unsigned)P);
 }
 
-static void gather(float *dst, const float *src, const size_t *rows, size_t n, size_t width) {
-    for (size_t i = 0; i < n; i++)
-        memcpy(dst + i * width, src + rows[i] * width, width * sizeof(float));
-}
-
 /* Buffers of the first step (the first batch is the largest), then the agreement that every rank
  * got them, then the broadcast of rank 0's parameters and optimizer state. */
 static mlp_status first_step(mpi_ctx *c, mlp_net *net, size_t batch) {
@@ -203,8 +198,8 @@ static mlp_status fast_step(mpi_ctx *c, mlp_net *net, const mlp_batch *b, float 
     float *buf = c->buf, local_loss = 0.0f;
     mlp_status st = MLP_OK;
     if (nl > 0) {
-        gather(b->Xb, b->X, b->rows + lo, nl, b->d);
-        gather(b->Yb, b->T, b->rows + lo, nl, b->k);
+        mlp_gather_rows(b->Xb, b->X, b->rows + lo, nl, b->d);
+        mlp_gather_rows(b->Yb, b->T, b->rows + lo, nl, b->k);
         st = local_pass(net, b->Xb, b->Yb, nl, &local_loss);
     }
     if (nl > 0 && st == MLP_OK) {
@@ -253,8 +248,8 @@ static mlp_status exact_step(mpi_ctx *c, mlp_net *net, const mlp_batch *b, float
     mlp_status st = MLP_OK;
     for (size_t ci = c0; ci < c1 && st == MLP_OK; ci++) {
         size_t r0 = ci * C, rows = B - r0 < C ? B - r0 : C, slot = ci - c0;
-        gather(b->Xb, b->X, b->rows + r0, rows, b->d);
-        gather(b->Yb, b->T, b->rows + r0, rows, b->k);
+        mlp_gather_rows(b->Xb, b->X, b->rows + r0, rows, b->d);
+        mlp_gather_rows(b->Yb, b->T, b->rows + r0, rows, b->k);
         st = local_pass(net, b->Xb, b->Yb, rows, &c->store_loss[slot]);
         if (st == MLP_OK) {
             memcpy(c->store + slot * NP, net->grads, NP * sizeof(float));
