@@ -1,10 +1,11 @@
 /* Activations: bias add fused with the activation (forward), derivative fused into the incoming
  * gradient (backward), and deterministic column sums for bias gradients.
  *
- * The work is done by row kernels (rows x m blocks) compiled per ISA level (MLP_CLONES); the
- * public-to-the-library functions cut the matrix into row blocks and share them over OpenMP
- * threads when the matrix is large enough (MLP_OMP_MIN_ELEMS). Rows are independent, so the
- * result never depends on the thread count. */
+ * The work is done by row kernels compiled per ISA level (MLP_CLONES) on blocks of a matrix
+ * (rows x cols with a leading dimension): train.c calls them on each GEMM tile right after the
+ * tile is computed, while it is in cache, on whichever thread computed it. Elements are
+ * independent, and column sums are taken over fixed MLP_COLSUM_CHUNK-row chunks, so no result
+ * depends on the tiling or the thread count. */
 #include "internal.h"
 
 #include <math.h>
@@ -28,10 +29,10 @@ bool mlp_act_needs_pre(mlp_activation act) {
 
 /* ---- row kernels ---- */
 
-MLP_CLONES static void forward_rows(float *restrict Z, float *restrict pre, const float *restrict b,
-                                    size_t rows, size_t m, mlp_activation act) {
+MLP_CLONES static void bias_act_rows(float *restrict Z, float *restrict pre, const float *restrict b,
+                                     size_t rows, size_t m, size_t ld, mlp_activation act) {
     for (size_t i = 0; i < rows; i++) {
-        float *restrict z = Z + i * m;
+        float *restrict z = Z + i * ld;
         switch (act) {
         case MLP_ACT_IDENTITY:
 #pragma omp simd
@@ -60,7 +61,7 @@ MLP_CLONES static void forward_rows(float *restrict Z, float *restrict pre, cons
             for (size_t j = 0; j < m; j++) z[j] = tanhf(z[j] + b[j]);
             break;
         case MLP_ACT_GELU: {
-            float *restrict p = pre + i * m;
+            float *restrict p = pre + i * ld;
             for (size_t j = 0; j < m; j++) {
                 p[j] = z[j] + b[j];
                 z[j] = 0.5f * p[j] * (1.0f + erff(p[j] * INV_SQRT2));
@@ -85,7 +86,8 @@ MLP_CLONES static void forward_rows(float *restrict Z, float *restrict pre, cons
     }
     if (act != MLP_ACT_SOFTMAX) return;
     /* exp over the whole block at once: rows are short (10 classes), and one flat loop keeps the
-     * vector exp full instead of leaving most of each row to scalar calls. */
+     * vector exp full instead of leaving most of each row to scalar calls. Softmax blocks are
+     * whole rows (ld == m). */
     const size_t count = rows * m;
 #pragma omp simd
     for (size_t k = 0; k < count; k++) Z[k] = expf(Z[k]);
@@ -101,11 +103,11 @@ MLP_CLONES static void forward_rows(float *restrict Z, float *restrict pre, cons
 
 /* G = G * f'(A) for rows x m; for softmax the Jacobian-vector product. */
 MLP_CLONES static void backward_rows(float *restrict G, const float *restrict A,
-                                     const float *restrict pre, size_t rows, size_t m,
+                                     const float *restrict pre, size_t rows, size_t m, size_t ld,
                                      mlp_activation act) {
     for (size_t i = 0; i < rows; i++) {
-        float *restrict g = G + i * m;
-        const float *restrict a = A + i * m;
+        float *restrict g = G + i * ld;
+        const float *restrict a = A + i * ld;
         switch (act) {
         case MLP_ACT_IDENTITY:
             break;
@@ -128,7 +130,7 @@ MLP_CLONES static void backward_rows(float *restrict G, const float *restrict A,
             for (size_t j = 0; j < m; j++) g[j] *= 1.0f - a[j] * a[j];
             break;
         case MLP_ACT_GELU: {
-            const float *restrict p = pre + i * m;
+            const float *restrict p = pre + i * ld;
             for (size_t j = 0; j < m; j++) {
                 float z = p[j];
                 float cdf = 0.5f * (1.0f + erff(z * INV_SQRT2));
@@ -149,70 +151,51 @@ MLP_CLONES static void backward_rows(float *restrict G, const float *restrict A,
     }
 }
 
-/* p (m) = sum of the rows of G (rows x m), row by row. */
-MLP_CLONES static void sum_rows(float *restrict p, const float *restrict G, size_t rows, size_t m) {
+/* p (m) = sum of the rows of G (rows x m, leading dimension ld), row by row. */
+MLP_CLONES static void sum_rows(float *restrict p, const float *restrict G, size_t rows, size_t m,
+                                size_t ld) {
     memcpy(p, G, m * sizeof *p);
     for (size_t r = 1; r < rows; r++) {
-        const float *restrict g = G + r * m;
+        const float *restrict g = G + r * ld;
 #pragma omp simd
         for (size_t j = 0; j < m; j++) p[j] += g[j];
     }
 }
 
 MLP_CLONES static void sub_rows(float *restrict D, const float *restrict P, const float *restrict Y,
-                                size_t count) {
+                                size_t rows, size_t m, size_t ld) {
+    for (size_t r = 0; r < rows; r++) {
+        float *restrict d = D + r * ld;
+        const float *restrict p = P + r * ld, *restrict y = Y + r * ld;
 #pragma omp simd
-    for (size_t i = 0; i < count; i++) D[i] = P[i] - Y[i];
-}
-
-/* ---- drivers ---- */
-
-/* Row blocks of this many rows are the unit of parallel work for row-wise passes. */
-#define ROW_BLOCK 16
-
-void mlp_bias_act_forward(float *Z, float *pre, const float *b, size_t n, size_t m,
-                          mlp_activation act) {
-    const long blocks = (long)((n + ROW_BLOCK - 1) / ROW_BLOCK);
-#pragma omp parallel for schedule(static) if (parallel : n * m >= MLP_OMP_MIN_ELEMS)
-    for (long k = 0; k < blocks; k++) {
-        size_t r0 = (size_t)k * ROW_BLOCK, rows = n - r0 < ROW_BLOCK ? n - r0 : ROW_BLOCK;
-        forward_rows(Z + r0 * m, pre ? pre + r0 * m : NULL, b, rows, m, act);
+        for (size_t j = 0; j < m; j++) d[j] = p[j] - y[j];
     }
 }
 
-void mlp_act_backward(float *G, const float *A, const float *pre, size_t n, size_t m,
-                      mlp_activation act) {
-    if (act == MLP_ACT_IDENTITY) return;
-    const long blocks = (long)((n + ROW_BLOCK - 1) / ROW_BLOCK);
-#pragma omp parallel for schedule(static) if (parallel : n * m >= MLP_OMP_MIN_ELEMS)
-    for (long k = 0; k < blocks; k++) {
-        size_t r0 = (size_t)k * ROW_BLOCK, rows = n - r0 < ROW_BLOCK ? n - r0 : ROW_BLOCK;
-        backward_rows(G + r0 * m, A + r0 * m, pre ? pre + r0 * m : NULL, rows, m, act);
-    }
+/* ---- block drivers: called per tile, by whichever thread runs the tile ---- */
+
+void mlp_bias_act_block(float *Z, float *pre, const float *b, size_t rows, size_t cols, size_t ld,
+                        mlp_activation act) {
+    bias_act_rows(Z, pre, b, rows, cols, ld, act);
 }
 
-void mlp_delta_colsum(float *G, const float *A, const float *Y, const float *pre, size_t n,
-                      size_t m, mlp_activation act, float *db, float scale, float *partials) {
+void mlp_delta_block(float *G, const float *A, const float *Y, const float *pre, size_t rows,
+                     size_t cols, size_t ld, mlp_activation act, float *partials, size_t ldp) {
     const size_t C = MLP_COLSUM_CHUNK;
-    const long chunks = (long)((n + C - 1) / C);
-#pragma omp parallel for schedule(static) if (parallel : n * m >= MLP_OMP_MIN_ELEMS)
-    for (long c = 0; c < chunks; c++) {
-        size_t r0 = (size_t)c * C, rows = n - r0 < C ? n - r0 : C;
-        float *g = G + r0 * m;
-        if (Y) sub_rows(g, A + r0 * m, Y + r0 * m, rows * m);
+    for (size_t r0 = 0; r0 < rows; r0 += C) {
+        size_t n = rows - r0 < C ? rows - r0 : C, off = r0 * ld;
+        if (Y) sub_rows(G + off, A + off, Y + off, n, cols, ld);
         if (act != MLP_ACT_IDENTITY)
-            backward_rows(g, A + r0 * m, pre ? pre + r0 * m : NULL, rows, m, act);
-        sum_rows(partials + (size_t)c * m, g, rows, m);
+            backward_rows(G + off, A + off, pre ? pre + off : NULL, n, cols, ld, act);
+        sum_rows(partials + (r0 / C) * ldp, G + off, n, cols, ld);
     }
-    /* Chunk partials added in chunk order: the same sums for any thread count. */
+}
+
+void mlp_colsum_reduce(float *db, const float *partials, size_t chunks, size_t m, float scale) {
+    /* Chunk partials added in chunk order: the same sums for any tiling and thread count. */
     for (size_t j = 0; j < m; j++) {
         float s = 0.0f;
-        for (long c = 0; c < chunks; c++) s += partials[(size_t)c * m + j];
+        for (size_t c = 0; c < chunks; c++) s += partials[c * m + j];
         db[j] = scale * s;
     }
-}
-
-void mlp_colsum(float *db, const float *G, size_t n, size_t m, float scale, float *partials) {
-    /* With no targets and the identity, G is only read. */
-    mlp_delta_colsum((float *)G, G, NULL, NULL, n, m, MLP_ACT_IDENTITY, db, scale, partials);
 }

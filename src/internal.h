@@ -41,7 +41,7 @@ mlp_status mlp_check_alloc(size_t bytes, const char *what);
 /* Status and message for a failed gzread on gz (a gzFile; zlib reads plain files too). */
 mlp_status mlp_gz_failure(void *gz, const char *path);
 
-/* ---- sizes (net.c) ---- */
+/* ---- sizes ---- */
 /* *out = a * b; false (and *out untouched) on overflow. */
 static inline bool mlp_mul_ok(size_t a, size_t b, size_t *out) {
     return !__builtin_mul_overflow(a, b, out);
@@ -58,59 +58,108 @@ double mlp_rng_uniform(mlp_rng *rng);
 /* Uniform integer in [0, bound), bound > 0, without modulo bias. */
 uint64_t mlp_rng_below(mlp_rng *rng, uint64_t bound);
 
-/* ---- dense layer (dense.c): thin wrappers over cblas_sgemm, row-major, W is [in x out] ---- */
-/* Z (n x out) = X (n x in) . W (in x out) */
-void mlp_dense_forward(float *Z, const float *X, const float *W, size_t n, size_t in, size_t out);
-/* dW (in x out) = scale * X^T (in x n) . dZ (n x out) + beta * dW */
-void mlp_dense_backward_weights(float *dW, const float *X, const float *dZ, size_t n, size_t in,
-                                size_t out, float scale, float beta);
-/* dX (n x in) = dZ (n x out) . W^T (out x in) */
-void mlp_dense_backward_input(float *dX, const float *dZ, const float *W, size_t n, size_t in,
-                              size_t out);
+/* ---- parallel plan (plan.c) ---- */
+/* The parallel width: how many tiles a GEMM may be cut into. The machine's online cores (not the
+ * thread count, not the affinity mask), at most 64, or MLP_PARALLEL_WIDTH from the environment;
+ * read once. Results depend on it, never on the thread count. */
+int mlp_parallel_width(void);
+/* Threads a pass over n rows of net pays for: 1 when called inside a parallel region or when the
+ * work is too small to share (see plan.c for the measured cost model), else at most the calling
+ * thread's OpenMP setting. */
+int mlp_pass_threads(const mlp_net *net, size_t n);
+/* OpenBLAS's OpenMP build threads a call whenever omp_get_max_threads() > 1 outside an active
+ * parallel region; mlp's tiles must run serially. These bracket serial work: begin returns the
+ * setting to restore. */
+int mlp_blas_serial_begin(void);
+void mlp_blas_serial_end(int saved);
 
-/* ---- activations (activation.c) ---- */
-/* In place on Z (n x m): Z = f(Z + b) row by row (bias add and activation in one pass). For
- * activations whose derivative is not a function of the output (mlp_act_needs_pre: GELU), pre
- * must be an n x m buffer and receives Z + b; for the others pre is ignored (may be NULL). */
-void mlp_bias_act_forward(float *Z, float *pre, const float *b, size_t n, size_t m,
-                          mlp_activation act);
-/* In place on G (n x m): G = G * f'(.), the derivative taken from the output A (and pre for GELU).
- * Softmax uses its Jacobian: G_i = A_i (G_i - sum_j G_j A_j). */
-void mlp_act_backward(float *G, const float *A, const float *pre, size_t n, size_t m,
-                      mlp_activation act);
+/* ---- tiled GEMM (dense.c), row-major; each tile is one serial cblas_sgemm ---- */
+/* A tile gets at least this much work (flops): below it a tile's packing and call overhead is a
+ * large share of its time. */
+#ifndef MLP_TILE_FLOPS
+#define MLP_TILE_FLOPS 4.0e6
+#endif
+typedef struct mlp_gemm {
+    bool trans_a, trans_b;
+    size_t m, n, k;
+    float alpha;
+    const float *A;
+    size_t lda;
+    const float *B;
+    size_t ldb;
+    float beta;
+    float *C;
+    size_t ldc;
+    size_t tm, tn, tiles_m, tiles_n; /* the tile grid (mlp_gemm_plan) */
+} mlp_gemm;
+/* A block of a matrix: rows [r0, r0 + rows), columns [c0, c0 + cols). */
+typedef struct mlp_box {
+    size_t r0, rows, c0, cols;
+} mlp_box;
+/* Z (n x out) = X (n x in) . W (in x out) */
+mlp_gemm mlp_gemm_forward(float *Z, const float *X, const float *W, size_t n, size_t in,
+                          size_t out);
+/* dW (in x out) = scale * X^T (in x n) . dZ (n x out) + beta * dW */
+mlp_gemm mlp_gemm_weights(float *dW, const float *X, const float *dZ, size_t n, size_t in,
+                          size_t out, float scale, float beta);
+/* dX (n x in) = dZ (n x out) . W^T (out x in) */
+mlp_gemm mlp_gemm_input(float *dX, const float *dZ, const float *W, size_t n, size_t in,
+                        size_t out);
+/* Sets the tile grid from the shape and mlp_parallel_width: tile rows are multiples of row_unit
+ * (except the last), whole_rows keeps every tile full width (for softmax). */
+void mlp_gemm_plan(mlp_gemm *g, size_t row_unit, bool whole_rows);
+size_t mlp_gemm_tiles(const mlp_gemm *g);
+/* The box of tile t (0 .. tiles-1) in C. */
+mlp_box mlp_gemm_box(const mlp_gemm *g, size_t t);
+/* Computes tile t and returns its box. */
+mlp_box mlp_gemm_tile(const mlp_gemm *g, size_t t);
+
+/* ---- activations (activation.c), on blocks with leading dimension ld ---- */
+/* Z = f(Z + b) in place on rows x cols (b: cols). For activations whose derivative is not a
+ * function of the output (mlp_act_needs_pre: GELU), pre (same layout) receives Z + b; for the
+ * others pre is ignored (may be NULL). Softmax needs whole rows (cols == ld). */
+void mlp_bias_act_block(float *Z, float *pre, const float *b, size_t rows, size_t cols, size_t ld,
+                        mlp_activation act);
 /* True if the derivative needs the pre-activation (GELU). */
 bool mlp_act_needs_pre(mlp_activation act);
-
-/* db (m) = scale * column sums of G (n x m), summed in fixed row chunks (deterministic for any
- * thread count). partials must hold ceil(n / MLP_COLSUM_CHUNK) * m floats. */
-void mlp_colsum(float *db, const float *G, size_t n, size_t m, float scale, float *partials);
-/* The backward pass's fused elementwise step, one pass per row chunk:
- *   G = (Y ? A - Y : G) * f'(A),  db = scale * colsum(G)
+/* The backward pass's fused elementwise step on a block whose first row is a multiple of
+ * MLP_COLSUM_CHUNK, chunk by chunk:
+ *   G = (Y ? A - Y : G) * f'(A)   (softmax: its Jacobian, G_i = A_i (G_i - sum_j G_j A_j))
+ *   partials[c] = column sums of chunk c's rows of G (partials: leading dimension ldp)
  * Output layer: Y = targets, A = P (act IDENTITY for the matching loss pairs). Hidden layer:
- * Y = NULL, G = D . W^T, A = the layer's output. Same determinism and partials as mlp_colsum. */
-void mlp_delta_colsum(float *G, const float *A, const float *Y, const float *pre, size_t n,
-                      size_t m, mlp_activation act, float *db, float scale, float *partials);
+ * Y = NULL, G = D . W^T, A = the layer's output. */
+void mlp_delta_block(float *G, const float *A, const float *Y, const float *pre, size_t rows,
+                     size_t cols, size_t ld, mlp_activation act, float *partials, size_t ldp);
+/* db (m) = scale * sum of the chunks' partials (chunks x m), added in chunk order: the same bits
+ * for any tiling and thread count. */
+void mlp_colsum_reduce(float *db, const float *partials, size_t chunks, size_t m, float scale);
 
 /* ---- losses (loss.c) ---- */
-/* Data term of the loss for outputs P and targets Y (n x k), as scikit-learn reports it:
- *   SOFTMAX_CE: -(1/n) sum y log(clip(p))
- *   LOGISTIC:   -(1/n) sum [y log(clip(p)) + (1-y) log(1-clip(p))]
- *   SQUARED:    (1/(2nk)) sum (p - y)^2
- * clip to [FLT_EPSILON, 1 - FLT_EPSILON]. row_loss (n floats) is scratch; summation is in row
- * order in double, so the value does not depend on the thread count. */
-double mlp_loss_data(const float *P, const float *Y, size_t n, size_t k, mlp_loss loss,
-                     float *row_loss);
-/* Output delta into D (n x k): P - Y (the gradient with respect to the output pre-activation for
- * the matching pairs softmax+CE, logistic+LOGISTIC, identity+SQUARED; SQUARED with another output
- * activation multiplies by f' afterwards). Not divided by n (scikit-learn's convention). */
-void mlp_loss_delta(float *D, const float *P, const float *Y, size_t n, size_t k);
+/* Per-row data loss of outputs P and targets Y (rows x k) into row_loss:
+ *   SOFTMAX_CE: -sum y log(clip(p))
+ *   LOGISTIC:   -sum [y log(clip(p)) + (1-y) log(1-clip(p))]
+ *   SQUARED:    sum (p - y)^2
+ * clip to [FLT_EPSILON, 1 - FLT_EPSILON]. */
+void mlp_loss_rows(const float *P, const float *Y, size_t rows, size_t k, mlp_loss loss,
+                   float *row_loss);
+/* The data term as scikit-learn reports it: the row losses summed in row order (in double) over
+ * n, or over 2nk for SQUARED. */
+double mlp_loss_total(const float *row_loss, size_t n, size_t k, mlp_loss loss);
 
 /* ---- the network (net.c) ---- */
 typedef struct mlp_layer {
     size_t in, out;
     mlp_activation act;
     size_t w_off, b_off; /* offsets of W and b in the flat parameter/gradient buffers */
+    size_t l2_first;     /* index of this layer's first L2 chunk (MLP_L2_CHUNK weights each) */
 } mlp_layer;
+
+/* The pending forward/backward pair. Only train.c writes it (mlp_pass_reset elsewhere). */
+typedef struct mlp_pass {
+    const float *x; /* input of the pending forward pass, NULL if none */
+    size_t n;       /* its rows */
+    bool have_grads;
+} mlp_pass;
 
 typedef struct mlp_net {
     size_t n_layers;
@@ -126,28 +175,61 @@ typedef struct mlp_net {
     float *opt_v;  /* n_params: Adam second moment */
     mlp_optimizer opt;
     uint64_t step; /* optimizer updates applied */
+    size_t l2_chunks;
+    double *l2_parts; /* l2_chunks partial sums of squares of the weights */
 
     /* Workspace for up to cap rows, sized once (mlp_net_reserve) and reused by every step. */
     size_t cap;
-    float *ws;       /* one allocation carved into the views below */
-    float **act;     /* n_layers: activations A_l (n x out_l); act[L-1] is the output */
-    float **pre;     /* n_layers: pre-activations, only for layers with mlp_act_needs_pre */
-    float *delta[2]; /* ping-pong n x max_width buffers for backward deltas */
-    float *partials; /* column-sum partials */
-    float *row_loss; /* n */
+    float *ws;        /* one allocation carved into the views below */
+    float **out;      /* n_layers: layer outputs A_l (n x out_l); out[L-1] is the net's output */
+    float **pre;      /* n_layers: pre-activations, only for layers with mlp_act_needs_pre */
+    float *delta[2];  /* ping-pong n x max_width buffers for backward deltas */
+    float *colsum[2]; /* ping-pong column-sum partials of the deltas (chunks x max_width) */
+    float *row_loss;  /* n */
 
-    /* State of the forward/backward pair. */
-    const float *fwd_x;
-    size_t fwd_n;
-    bool have_grads;
+    mlp_pass pass;
 } mlp_net;
 
-/* Grows the workspace to hold n rows (no-op if it already does). */
-mlp_status mlp_net_ensure(mlp_net *net, size_t n);
+/* Grows the workspace to hold n rows (no-op if it already does); growing ends a pending pass. */
+mlp_status mlp_net_grow_workspace(mlp_net *net, size_t n);
 /* Checks a batch argument pair; returns MLP_OK or a detailed failure. */
 mlp_status mlp_check_batch(const mlp_net *net, const void *X, size_t n, const char *fn);
-/* Data loss + L2 term (alpha/(2n)) * sum(W^2) over weights only. */
-double mlp_l2_term(const mlp_net *net, size_t n);
+
+/* ---- passes (pass.c): the phases of a step, run by every thread of a region (or serially) ---- */
+/* Weights per L2 chunk: the sum of squares is taken per chunk and the chunks added in order. */
+#define MLP_L2_CHUNK 16384
+/* Forward pass of n rows of X through every layer into the workspace. */
+void mlp_pass_forward(mlp_net *net, const float *X, size_t n);
+/* Output delta, row losses and the L2 chunks, then the layers' gradients, from the pending
+ * forward pass of n rows; the L2 gradient term alpha_n * W is included when alpha_n != 0. */
+void mlp_pass_backward(mlp_net *net, const float *Y, float inv_n, float alpha_n);
+/* The L2 chunks alone (for mlp_loss_value and MPI). */
+void mlp_pass_l2(mlp_net *net);
+/* grads = src + (alpha / norm) W on the weights, src on the biases (src may be grads): the L2
+ * gradient term added after a data-parallel reduction. */
+void mlp_l2_grad(mlp_net *net, const float *src, size_t norm);
+/* Sum of squares of all weights (not biases): the chunks added in order. The one L2 definition:
+ * the loss adds 0.5 * alpha * this / n. */
+double mlp_l2_sumsq(const mlp_net *net);
+/* The optimizer's update over the flat buffer, in slices (optim.c). lr_t from mlp_optim_begin. */
+void mlp_pass_update(mlp_net *net, float lr_t);
+
+/* ---- pass state (train.c, its only writer) ---- */
+/* BLAS dimensions are int: MLP_ERR_OVERFLOW naming fn if n or a layer width does not fit. */
+mlp_status mlp_check_int_dims(const mlp_net *net, size_t n, const char *fn);
+/* Forward pass of n rows (the workspace holds them) on the threads it pays for, without touching
+ * the pass state: for inference, which calls mlp_pass_reset first. */
+void mlp_run_forward(mlp_net *net, const float *X, size_t n);
+/* Ends the pending forward/backward pass (the workspace or the parameters changed). */
+void mlp_pass_reset(mlp_net *net);
+/* Applies the optimizer to the gradients now in mlp_net_grads, whatever produced them (MPI's
+ * reduced gradients), and ends the pending pass. */
+void mlp_apply_grads(mlp_net *net);
+/* Backward of the pending pass with an explicit normaliser and penalty, for data-parallel steps:
+ * grads = (1/norm) * the data gradient of the pass's rows, plus (alpha/norm) W if with_l2; the
+ * data loss of the pass's rows summed (not averaged) into *data_sum. */
+mlp_status mlp_backward_scaled(mlp_net *net, const float *Y, size_t norm, bool with_l2,
+                               double *data_sum);
 
 /* ---- fit (fit.c) with a pluggable batch step, for data-parallel training ---- */
 /* One minibatch of fit(): the rows (indices into X and T) of the global batch, and scratch
@@ -170,7 +252,9 @@ mlp_status mlp_fit_with_step(mlp_net **net, mlp_task task, const float *X, const
                              mlp_batch_step_fn step, void *step_ctx);
 
 /* ---- optimizer (optim.c) ---- */
-void mlp_optim_apply(mlp_net *net);
+/* Counts the update (the step count) and returns its step size (Adam's bias correction folded
+ * in). One thread, before mlp_pass_update. */
+float mlp_optim_begin(mlp_net *net);
 
 /* ---- labels (one definition for train.c, fit and the CLI) ---- */
 /* A single logistic output means class 1 when it is at least this. */

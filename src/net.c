@@ -102,10 +102,10 @@ static mlp_status alloc_net(mlp_net **out, size_t L, const size_t *sizes,
     if (!net) return mlp_fail(MLP_ERR_NOMEM, "mlp_net_create: out of memory");
     net->n_layers = L;
     net->layers = calloc(L, sizeof *net->layers);
-    net->act = calloc(L, sizeof *net->act);
+    net->out = calloc(L, sizeof *net->out);
     net->pre = calloc(L, sizeof *net->pre);
-    if (!net->layers || !net->act || !net->pre) goto nomem;
-    size_t off = 0;
+    if (!net->layers || !net->out || !net->pre) goto nomem;
+    size_t off = 0, l2 = 0;
     for (size_t l = 0; l < L; l++) {
         mlp_layer *ly = &net->layers[l];
         ly->in = sizes[l];
@@ -121,8 +121,11 @@ static mlp_status alloc_net(mlp_net **out, size_t L, const size_t *sizes,
             return MLP_ERR_OVERFLOW;
         }
         ly->w_off = ly->b_off - nw;
+        ly->l2_first = l2;
+        l2 += (nw + MLP_L2_CHUNK - 1) / MLP_L2_CHUNK;
     }
     net->n_params = off;
+    net->l2_chunks = l2;
     size_t bytes;
     /* Four buffers of n_params floats (params, grads, two optimizer moments). */
     if (!mlp_mul_ok(off, 4 * sizeof(float), &bytes) || bytes > (SIZE_MAX >> 1)) {
@@ -139,7 +142,8 @@ static mlp_status alloc_net(mlp_net **out, size_t L, const size_t *sizes,
     net->grads = calloc(off, sizeof(float));
     net->opt_m = calloc(off, sizeof(float));
     net->opt_v = calloc(off, sizeof(float));
-    if (!net->params || !net->grads || !net->opt_m || !net->opt_v) goto nomem;
+    net->l2_parts = calloc(l2, sizeof(double));
+    if (!net->params || !net->grads || !net->opt_m || !net->opt_v || !net->l2_parts) goto nomem;
     *out = net;
     return MLP_OK;
 nomem:
@@ -171,8 +175,9 @@ void mlp_net_free(mlp_net *net) {
     free(net->grads);
     free(net->opt_m);
     free(net->opt_v);
+    free(net->l2_parts);
     free(net->ws);
-    free(net->act);
+    free(net->out);
     free(net->pre);
     free(net);
 }
@@ -215,17 +220,46 @@ mlp_status mlp_net_clone(mlp_net **dst, const mlp_net *src) {
 
 /* ---- workspace ---- */
 
-mlp_status mlp_net_ensure(mlp_net *net, size_t n) {
-    if (n <= net->cap) return MLP_OK;
-    size_t L = net->n_layers, per_row = 1 /* row_loss */, maxw = 0;
-    for (size_t l = 0; l < L; l++) {
+/* Floats per row of the workspace, and the row width of the widest layer. */
+static size_t ws_per_row(const mlp_net *net, size_t *maxw) {
+    size_t per_row = 1 /* row_loss */;
+    *maxw = 0;
+    for (size_t l = 0; l < net->n_layers; l++) {
         size_t w = net->layers[l].out;
         per_row += mlp_act_needs_pre(net->layers[l].act) ? 2 * w : w;
-        if (w > maxw) maxw = w;
+        if (w > *maxw) *maxw = w;
     }
-    per_row += 2 * maxw; /* the two delta buffers */
+    return per_row + 2 * *maxw; /* the two delta buffers */
+}
+
+static void carve_workspace(mlp_net *net, float *p, size_t n, size_t maxw, size_t chunks) {
+    for (size_t l = 0; l < net->n_layers; l++) {
+        size_t w = net->layers[l].out;
+        net->out[l] = p;
+        p += n * w;
+        net->pre[l] = NULL;
+        if (mlp_act_needs_pre(net->layers[l].act)) {
+            net->pre[l] = p;
+            p += n * w;
+        }
+    }
+    for (int i = 0; i < 2; i++) {
+        net->delta[i] = p;
+        p += n * maxw;
+    }
+    net->row_loss = p;
+    p += n;
+    for (int i = 0; i < 2; i++) {
+        net->colsum[i] = p;
+        p += chunks * maxw;
+    }
+}
+
+mlp_status mlp_net_grow_workspace(mlp_net *net, size_t n) {
+    if (n <= net->cap) return MLP_OK;
+    size_t maxw, per_row = ws_per_row(net, &maxw);
     size_t chunks = n / MLP_COLSUM_CHUNK + 1, total, part, bytes;
-    if (!mlp_mul_ok(n, per_row, &total) || !mlp_mul_ok(chunks, maxw, &part) ||
+    if (!mlp_mul_ok(n, per_row, &total) || !mlp_mul_ok(2 * chunks, maxw, &part) ||
         __builtin_add_overflow(total, part, &total) || !mlp_mul_ok(total, sizeof(float), &bytes) ||
         bytes > (SIZE_MAX >> 1))
         return mlp_fail(MLP_ERR_OVERFLOW, "workspace for a batch of %zu rows overflows", n);
@@ -238,34 +272,16 @@ mlp_status mlp_net_ensure(mlp_net *net, size_t n) {
     free(net->ws);
     net->ws = ws;
     net->cap = n;
-    float *p = ws;
-    for (size_t l = 0; l < L; l++) {
-        size_t w = net->layers[l].out;
-        net->act[l] = p;
-        p += n * w;
-        net->pre[l] = NULL;
-        if (mlp_act_needs_pre(net->layers[l].act)) {
-            net->pre[l] = p;
-            p += n * w;
-        }
-    }
-    net->delta[0] = p;
-    p += n * maxw;
-    net->delta[1] = p;
-    p += n * maxw;
-    net->row_loss = p;
-    p += n;
-    net->partials = p;
+    carve_workspace(net, ws, n, maxw, chunks);
     /* The old workspace held the pending forward pass. */
-    net->fwd_x = NULL;
-    net->have_grads = false;
+    mlp_pass_reset(net);
     return MLP_OK;
 }
 
 mlp_status mlp_net_reserve(mlp_net *net, size_t max_batch) {
     if (!net) return mlp_fail(MLP_ERR_NULL, "mlp_net_reserve: net is NULL");
     if (max_batch == 0) return mlp_fail(MLP_ERR_ARG, "mlp_net_reserve: max_batch is 0");
-    return mlp_net_ensure(net, max_batch);
+    return mlp_net_grow_workspace(net, max_batch);
 }
 
 mlp_status mlp_check_batch(const mlp_net *net, const void *X, size_t n, const char *fn) {
@@ -386,23 +402,11 @@ void mlp_net_restore_state(mlp_net *net, const float *snap, uint64_t step) {
     memcpy(net->opt_m, snap + P, P * sizeof(float));
     memcpy(net->opt_v, snap + 2 * P, P * sizeof(float));
     net->step = step;
-    net->fwd_x = NULL;
-    net->have_grads = false;
+    mlp_pass_reset(net);
 }
 
 bool mlp_net_params_finite(const mlp_net *net) {
     for (size_t i = 0; i < net->n_params; i++)
         if (!isfinite(net->params[i])) return false;
     return true;
-}
-
-double mlp_l2_term(const mlp_net *net, size_t n) {
-    if (net->opt.alpha == 0.0f) return 0.0;
-    double sum = 0.0;
-    for (size_t l = 0; l < net->n_layers; l++) {
-        const float *W = net->params + net->layers[l].w_off;
-        size_t nw = net->layers[l].in * net->layers[l].out;
-        for (size_t i = 0; i < nw; i++) sum += (double)W[i] * W[i];
-    }
-    return 0.5 * net->opt.alpha * sum / (double)n;
 }

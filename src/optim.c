@@ -43,7 +43,7 @@ mlp_status mlp_net_set_optimizer(mlp_net *net, const mlp_optimizer *opt) {
 }
 
 mlp_status mlp_net_get_optimizer(const mlp_net *net, mlp_optimizer *opt) {
-    if (!net || !opt) return mlp_fail(MLP_ERR_NULL, "mlp_net_get_optimizer: NULL argument");
+    if (!net || !opt) return mlp_fail(MLP_ERR_NULL, "mlp_net_get_optimizer: %s is NULL", !net ? "net" : "opt");
     *opt = net->opt;
     return MLP_OK;
 }
@@ -87,22 +87,27 @@ MLP_CLONES static void sgd_slice(float *restrict p, const float *restrict g, flo
 /* Slices of this many parameters are the unit of parallel work. */
 #define OPT_SLICE 16384
 
-void mlp_optim_apply(mlp_net *net) {
+float mlp_optim_begin(mlp_net *net) {
+    const mlp_optimizer *o = &net->opt;
+    net->step++;
+    if (o->kind != MLP_OPT_ADAM) return o->lr;
+    /* Adam's bias correction folded into the step size, as scikit-learn does. */
+    const double t = (double)net->step;
+    return (float)(o->lr * sqrt(1.0 - pow(o->beta2, t)) / (1.0 - pow(o->beta1, t)));
+}
+
+void mlp_pass_update(mlp_net *net, float lr_t) {
     const mlp_optimizer *o = &net->opt;
     const size_t count = net->n_params;
     const long slices = (long)((count + OPT_SLICE - 1) / OPT_SLICE);
-    net->step++;
-    /* Adam's bias correction folded into the step size, as scikit-learn does. */
-    const double t = (double)net->step;
-    const float lr_t = (float)(o->lr * sqrt(1.0 - pow(o->beta2, t)) / (1.0 - pow(o->beta1, t)));
-#pragma omp parallel for schedule(static) if (parallel : count >= MLP_OMP_MIN_ELEMS)
+#pragma omp for schedule(static)
     for (long s = 0; s < slices; s++) {
         size_t i0 = (size_t)s * OPT_SLICE, len = count - i0 < OPT_SLICE ? count - i0 : OPT_SLICE;
         if (o->kind == MLP_OPT_ADAM)
             adam_slice(net->params + i0, net->grads + i0, net->opt_m + i0, net->opt_v + i0, len,
                        o->beta1, o->beta2, o->eps, lr_t);
         else
-            sgd_slice(net->params + i0, net->grads + i0, net->opt_m + i0, len, o->momentum, o->lr,
+            sgd_slice(net->params + i0, net->grads + i0, net->opt_m + i0, len, o->momentum, lr_t,
                       o->nesterov);
     }
 }

@@ -1,19 +1,15 @@
-/* One training step and its parts: forward, backward (loss and gradients), update; and inference.
- * Data flow of a step (L layers, batch n, A_0 = X):
- *   forward:  A_l = f_l(A_{l-1} . W_l + b_l)                      one GEMM + one fused pass
- *   backward: D_L = P - Y (times f' for SQUARED with a non-identity output)
- *             dW_l = (A_{l-1}^T . D_l + alpha W_l) / n
- *             D_{l-1} = (D_l . W_l^T) * f'_{l-1}(A_{l-1})          one GEMM + one fused pass
- *             db_l = colsum(D_l) / n                           in the pass that made D_l
- *   update:   one loop over the flat parameter buffer
+/* The step API: forward, backward (loss and gradients), update, the whole step, the loss alone.
+ * Each call checks its arguments, then runs the phases of pass.c in ONE parallel region (or on
+ * the calling thread when threads do not pay, mlp_pass_threads): a training step is one
+ * fork/join. This file owns the pending-pass state (net->pass): only it writes it.
  * All buffers come from the workspace; nothing is allocated once it holds n rows. */
 #include "internal.h"
 
 #include <math.h>
-#include <string.h>
+#include <omp.h>
 
 /* BLAS dimensions are int: every matrix side must fit. */
-static mlp_status check_int_dims(const mlp_net *net, size_t n, const char *fn) {
+mlp_status mlp_check_int_dims(const mlp_net *net, size_t n, const char *fn) {
     if (n > (size_t)INT32_MAX)
         return mlp_fail(MLP_ERR_OVERFLOW, "%s: batch of %zu rows exceeds BLAS's int range", fn, n);
     for (size_t l = 0; l < net->n_layers; l++)
@@ -23,112 +19,150 @@ static mlp_status check_int_dims(const mlp_net *net, size_t n, const char *fn) {
     return MLP_OK;
 }
 
-/* Forward pass over n rows into the workspace (which must hold n rows). */
-static void forward_rows(mlp_net *net, const float *X, size_t n) {
-    const float *A = X;
-    for (size_t l = 0; l < net->n_layers; l++) {
-        const mlp_layer *ly = &net->layers[l];
-        float *Z = net->act[l];
-        mlp_dense_forward(Z, A, net->params + ly->w_off, n, ly->in, ly->out);
-        mlp_bias_act_forward(Z, net->pre[l], net->params + ly->b_off, n, ly->out, ly->act);
-        A = Z;
+void mlp_pass_reset(mlp_net *net) {
+    net->pass.x = NULL;
+    net->pass.n = 0;
+    net->pass.have_grads = false;
+}
+
+/* What one call runs inside its region; NULL parts are skipped. */
+typedef struct step_work {
+    const float *X; /* forward: the input (pass.n rows) */
+    const float *Y; /* backward: the targets */
+    float inv_n, alpha_n;
+    bool update;
+    float lr_t;
+} step_work;
+
+static void run_phases(mlp_net *net, const step_work *w, size_t n) {
+    if (w->X) mlp_pass_forward(net, w->X, n);
+    if (w->Y) mlp_pass_backward(net, w->Y, w->inv_n, w->alpha_n);
+    if (w->update) mlp_pass_update(net, w->lr_t);
+}
+
+/* Runs the phases on the threads the pass pays for, OpenBLAS serial in every tile. */
+static void run_rows(mlp_net *net, const step_work *w, size_t n) {
+    const int T = mlp_pass_threads(net, n);
+    if (T > 1) {
+#pragma omp parallel num_threads(T)
+        run_phases(net, w, n);
+    } else {
+        int saved = mlp_blas_serial_begin();
+        run_phases(net, w, n);
+        mlp_blas_serial_end(saved);
     }
 }
 
-mlp_status mlp_forward(mlp_net *net, const float *X, size_t n) {
-    mlp_status st = mlp_check_batch(net, X, n, "mlp_forward");
-    if (st == MLP_OK) st = check_int_dims(net, n, "mlp_forward");
-    if (st == MLP_OK) st = mlp_net_ensure(net, n);
+static void run(mlp_net *net, const step_work *w) {
+    run_rows(net, w, net->pass.n);
+}
+
+void mlp_run_forward(mlp_net *net, const float *X, size_t n) {
+    step_work w = {.X = X};
+    run_rows(net, &w, n);
+}
+
+static mlp_status begin_forward(mlp_net *net, const float *X, size_t n, const char *fn) {
+    mlp_status st = mlp_check_batch(net, X, n, fn);
+    if (st == MLP_OK) st = mlp_check_int_dims(net, n, fn);
+    if (st == MLP_OK) st = mlp_net_grow_workspace(net, n);
     if (st != MLP_OK) return st;
-    forward_rows(net, X, n);
-    net->fwd_x = X;
-    net->fwd_n = n;
-    net->have_grads = false;
+    net->pass.x = X;
+    net->pass.n = n;
+    net->pass.have_grads = false;
+    return MLP_OK;
+}
+
+mlp_status mlp_forward(mlp_net *net, const float *X, size_t n) {
+    mlp_status st = begin_forward(net, X, n, "mlp_forward");
+    if (st != MLP_OK) return st;
+    step_work w = {.X = X};
+    run(net, &w);
     return MLP_OK;
 }
 
 const float *mlp_forward_output(const mlp_net *net) {
-    if (!net || !net->fwd_x) return NULL;
-    return net->act[net->n_layers - 1];
+    if (!net || !net->pass.x) return NULL;
+    return net->out[net->n_layers - 1];
 }
 
-/* dW = c * W and returns sum(W^2): the L2 term's gradient seeds dW, and the loss needs the sum,
- * so both come from one pass over W. */
-static float seed_l2(float *restrict dW, const float *restrict W, size_t count, float c) {
-    float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-    for (size_t i = 0; i < count; i++) {
-        dW[i] = c * W[i];
-        s += W[i] * W[i];
-    }
-    return s;
+/* The loss of the pending pass from its row losses and L2 chunks (the one definition). */
+static double pass_loss(const mlp_net *net, bool with_l2) {
+    const mlp_layer *out = &net->layers[net->n_layers - 1];
+    const size_t n = net->pass.n;
+    double data = mlp_loss_total(net->row_loss, n, out->out, net->loss);
+    if (!with_l2) return data;
+    return data + 0.5 * (double)net->opt.alpha * mlp_l2_sumsq(net) / (double)n;
+}
+
+static mlp_status check_backward(const mlp_net *net, const float *Y, const char *fn) {
+    if (!net) return mlp_fail(MLP_ERR_NULL, "%s: net is NULL", fn);
+    if (!Y) return mlp_fail(MLP_ERR_NULL, "%s: targets Y are NULL", fn);
+    if (!net->pass.x)
+        return mlp_fail(MLP_ERR_STATE,
+                        "%s: no forward pass to differentiate (call mlp_forward first)", fn);
+    return MLP_OK;
+}
+
+static step_work backward_work(const mlp_net *net, const float *Y, size_t norm, bool with_l2) {
+    const float inv_n = 1.0f / (float)norm;
+    const float alpha = with_l2 ? net->opt.alpha : 0.0f;
+    step_work w = {.Y = Y, .inv_n = inv_n, .alpha_n = alpha * inv_n};
+    return w;
 }
 
 mlp_status mlp_backward(mlp_net *net, const float *Y, float *loss) {
-    if (!net) return mlp_fail(MLP_ERR_NULL, "mlp_backward: net is NULL");
-    if (!Y) return mlp_fail(MLP_ERR_NULL, "mlp_backward: targets Y are NULL");
-    if (!net->fwd_x)
-        return mlp_fail(MLP_ERR_STATE, "mlp_backward: no forward pass to differentiate (call "
-                                       "mlp_forward first)");
-    const size_t L = net->n_layers, n = net->fwd_n;
-    const mlp_layer *out = &net->layers[L - 1];
-    const float *P = net->act[L - 1];
-    const float inv_n = 1.0f / (float)n, alpha = net->opt.alpha;
-
-    double data = mlp_loss_data(P, Y, n, out->out, net->loss, net->row_loss);
-    /* Output delta P - Y (times f' for squared error through a non-identity output) and the
-     * output bias gradient, in one pass. */
-    int cur = 0;
-    float *D = net->delta[cur];
-    mlp_activation out_act = net->loss == MLP_LOSS_SQUARED ? out->act : MLP_ACT_IDENTITY;
-    mlp_delta_colsum(D, P, Y, net->pre[L - 1], n, out->out, out_act, net->grads + out->b_off, inv_n,
-                     net->partials);
-
-    double sumsq = 0.0;
-    for (size_t l = L; l-- > 0;) {
-        const mlp_layer *ly = &net->layers[l];
-        const float *Ain = l == 0 ? net->fwd_x : net->act[l - 1];
-        const float *W = net->params + ly->w_off;
-        float *dW = net->grads + ly->w_off;
-        float beta = 0.0f;
-        if (alpha != 0.0f) {
-            sumsq += seed_l2(dW, W, ly->in * ly->out, alpha * inv_n);
-            beta = 1.0f;
-        }
-        mlp_dense_backward_weights(dW, Ain, D, n, ly->in, ly->out, inv_n, beta);
-        if (l > 0) {
-            /* D_{l-1} = (D_l . W_l^T) * f'(A_{l-1}), and that layer's bias gradient. */
-            const mlp_layer *prev = &net->layers[l - 1];
-            float *Dn = net->delta[cur ^ 1];
-            mlp_dense_backward_input(Dn, D, W, n, ly->in, ly->out);
-            mlp_delta_colsum(Dn, Ain, NULL, net->pre[l - 1], n, ly->in, prev->act,
-                             net->grads + prev->b_off, inv_n, net->partials);
-            cur ^= 1;
-            D = Dn;
-        }
-    }
-    if (loss) *loss = (float)(data + 0.5 * alpha * sumsq / (double)n);
-    net->have_grads = true;
+    mlp_status st = check_backward(net, Y, "mlp_backward");
+    if (st != MLP_OK) return st;
+    step_work w = backward_work(net, Y, net->pass.n, true);
+    run(net, &w);
+    if (loss) *loss = (float)pass_loss(net, net->opt.alpha != 0.0f);
+    net->pass.have_grads = true;
     return MLP_OK;
+}
+
+mlp_status mlp_backward_scaled(mlp_net *net, const float *Y, size_t norm, bool with_l2,
+                               double *data_sum) {
+    mlp_status st = check_backward(net, Y, "mlp_backward");
+    if (st != MLP_OK) return st;
+    step_work w = backward_work(net, Y, norm, with_l2);
+    run(net, &w);
+    *data_sum = pass_loss(net, false) * (double)net->pass.n;
+    net->pass.have_grads = true;
+    return MLP_OK;
+}
+
+void mlp_apply_grads(mlp_net *net) {
+    step_work w = {.update = true, .lr_t = mlp_optim_begin(net)};
+    run(net, &w);
+    /* The activations were computed with the old parameters. */
+    mlp_pass_reset(net);
 }
 
 mlp_status mlp_update(mlp_net *net) {
     if (!net) return mlp_fail(MLP_ERR_NULL, "mlp_update: net is NULL");
-    if (!net->have_grads)
+    if (!net->pass.have_grads)
         return mlp_fail(MLP_ERR_STATE, "mlp_update: no gradients (call mlp_backward first)");
-    mlp_optim_apply(net);
-    net->have_grads = false;
-    /* The activations were computed with the old parameters. */
-    net->fwd_x = NULL;
+    mlp_apply_grads(net);
     return MLP_OK;
 }
 
+/* forward + backward + update in one region: the same phases as the three calls, so the same
+ * bits, with one fork/join instead of three. */
 mlp_status mlp_train_step(mlp_net *net, const float *X, const float *Y, size_t n, float *loss) {
     if (net && !Y) return mlp_fail(MLP_ERR_NULL, "mlp_train_step: targets Y are NULL");
-    mlp_status st = mlp_forward(net, X, n);
-    if (st == MLP_OK) st = mlp_backward(net, Y, loss);
-    if (st == MLP_OK) st = mlp_update(net);
-    return st;
+    mlp_status st = begin_forward(net, X, n, "mlp_train_step");
+    if (st != MLP_OK) return st;
+    step_work w = backward_work(net, Y, n, true);
+    w.X = X;
+    w.update = true;
+    /* The loss needs the pre-update weights' L2 chunks, which the output phase computes before
+     * the update phase changes them; the step count is the update's. */
+    w.lr_t = mlp_optim_begin(net);
+    run(net, &w);
+    if (loss) *loss = (float)pass_loss(net, net->opt.alpha != 0.0f);
+    mlp_pass_reset(net);
+    return MLP_OK;
 }
 
 mlp_status mlp_loss_value(mlp_net *net, const float *X, const float *Y, size_t n, float *loss) {
@@ -137,61 +171,8 @@ mlp_status mlp_loss_value(mlp_net *net, const float *X, const float *Y, size_t n
     mlp_status st = mlp_forward(net, X, n);
     if (st != MLP_OK) return st;
     const mlp_layer *out = &net->layers[net->n_layers - 1];
-    double data =
-        mlp_loss_data(net->act[net->n_layers - 1], Y, n, out->out, net->loss, net->row_loss);
-    *loss = (float)(data + mlp_l2_term(net, n));
+    mlp_loss_rows(net->out[net->n_layers - 1], Y, n, out->out, net->loss, net->row_loss);
+    if (net->opt.alpha != 0.0f) mlp_pass_l2(net);
+    *loss = (float)pass_loss(net, net->opt.alpha != 0.0f);
     return MLP_OK;
-}
-
-/* Inference runs in chunks so that predicting a large set never needs a workspace of its size. */
-#define PREDICT_MIN_CHUNK 1024
-
-typedef void (*emit_fn)(const float *P, size_t rows, size_t k, void *dst, size_t row0);
-
-static void emit_probs(const float *P, size_t rows, size_t k, void *dst, size_t row0) {
-    memcpy((float *)dst + row0 * k, P, rows * k * sizeof(float));
-}
-
-static void emit_labels(const float *P, size_t rows, size_t k, void *dst, size_t row0) {
-    int32_t *labels = (int32_t *)dst + row0;
-    for (size_t i = 0; i < rows; i++) {
-        const float *p = P + i * k;
-        if (k == 1) {
-            labels[i] = p[0] >= 0.5f;
-            continue;
-        }
-        size_t best = 0;
-        for (size_t j = 1; j < k; j++)
-            if (p[j] > p[best]) best = j;
-        labels[i] = (int32_t)best;
-    }
-}
-
-static mlp_status predict(mlp_net *net, const float *X, size_t n, void *dst, emit_fn emit,
-                          const char *fn) {
-    mlp_status st = mlp_check_batch(net, X, n, fn);
-    if (st != MLP_OK) return st;
-    if (!dst) return mlp_fail(MLP_ERR_NULL, "%s: output buffer is NULL", fn);
-    size_t chunk = net->cap > PREDICT_MIN_CHUNK ? net->cap : PREDICT_MIN_CHUNK;
-    if (chunk > n) chunk = n;
-    st = check_int_dims(net, chunk, fn);
-    if (st == MLP_OK) st = mlp_net_ensure(net, chunk);
-    if (st != MLP_OK) return st;
-    net->fwd_x = NULL; /* the workspace is about to be overwritten */
-    net->have_grads = false;
-    const size_t in = net->layers[0].in, k = net->layers[net->n_layers - 1].out;
-    for (size_t r = 0; r < n; r += chunk) {
-        size_t rows = n - r < chunk ? n - r : chunk;
-        forward_rows(net, X + r * in, rows);
-        emit(net->act[net->n_layers - 1], rows, k, dst, r);
-    }
-    return MLP_OK;
-}
-
-mlp_status mlp_predict(mlp_net *net, const float *X, size_t n, float *out) {
-    return predict(net, X, n, out, emit_probs, "mlp_predict");
-}
-
-mlp_status mlp_predict_labels(mlp_net *net, const float *X, size_t n, int32_t *labels) {
-    return predict(net, X, n, labels, emit_labels, "mlp_predict_labels");
 }

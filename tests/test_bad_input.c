@@ -173,8 +173,8 @@ static void test_zero_and_excess_sizes(void **state) {
  * faked (white-box) so that the test needs no 6 GB of memory: no parameter is ever read. */
 static void test_model_too_large_for_format(void **state) {
     (void)state;
-    mlp_layer layers[2] = {{1u << 15, 1u << 14, MLP_ACT_RELU, 0, 0},
-                           {1u << 14, 1u << 4, MLP_ACT_SOFTMAX, 0, 0}};
+    mlp_layer layers[2] = {{1u << 15, 1u << 14, MLP_ACT_RELU, 0, 0, 0},
+                           {1u << 14, 1u << 4, MLP_ACT_SOFTMAX, 0, 0, 0}};
     float dummy = 0.0f;
     mlp_net fake;
     memset(&fake, 0, sizeof fake);
@@ -303,12 +303,12 @@ static void test_fit_bad_options(void **state) {
     expect(mlp_fit(&net, MLP_TASK_CLASSIFY, t.X, t.labels, NULL, 30, 4, 3, &o, NULL), MLP_ERR_ARG,
            "power_t");
     o = fit_opts();
-    o.beta2 = 1.0f;
+    o.opt.beta2 = 1.0f;
     expect(mlp_fit(&net, MLP_TASK_CLASSIFY, t.X, t.labels, NULL, 30, 4, 3, &o, NULL), MLP_ERR_ARG,
            "beta");
     o = fit_opts();
-    o.solver = MLP_OPT_SGD;
-    o.momentum = -0.5f;
+    o.opt.kind = MLP_OPT_SGD;
+    o.opt.momentum = -0.5f;
     expect(mlp_fit(&net, MLP_TASK_CLASSIFY, t.X, t.labels, NULL, 30, 4, 3, &o, NULL), MLP_ERR_ARG,
            "momentum");
     o = fit_opts();

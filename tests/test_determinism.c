@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "internal.h"
+#include "kernel_util.h"
 #include "test_util.h"
 
 #include <stdio.h>
@@ -96,9 +97,9 @@ static int blas_thread_deterministic(const problem *p) {
         tu_fill_uniform(D, n * out, &r, -1, 1);
         for (int t = 1; t <= 2; t++) {
             assert_int_equal(mlp_set_num_threads(t), MLP_OK);
-            mlp_dense_forward(t == 1 ? a1 : a2, X, W, n, in, out);
-            mlp_dense_backward_weights(t == 1 ? w1 : w2, X, D, n, in, out, 1.0f / (float)n, 0.0f);
-            mlp_dense_backward_input(t == 1 ? x1 : x2, D, W, n, in, out);
+            tk_dense_forward(t == 1 ? a1 : a2, X, W, n, in, out);
+            tk_dense_backward_weights(t == 1 ? w1 : w2, X, D, n, in, out, 1.0f / (float)n, 0.0f);
+            tk_dense_backward_input(t == 1 ? x1 : x2, D, W, n, in, out);
         }
         same = !memcmp(a1, a2, n * out * sizeof(float)) &&
                !memcmp(w1, w2, in * out * sizeof(float)) && !memcmp(x1, x2, n * in * sizeof(float));
@@ -187,11 +188,11 @@ static void test_kernels_thread_invariant(void **state) {
             assert_int_equal(mlp_set_num_threads(t + 1), MLP_OK);
             memcpy(Z[t], Z0, n * m * sizeof(float));
             memcpy(G[t], G0, n * m * sizeof(float));
-            mlp_bias_act_forward(Z[t], pre[t], b, n, m, acts[a]);
-            mlp_act_backward(G[t], Z[t], pre[t], n, m, acts[a]);
-            mlp_loss_delta(D[t], Z[t], Y, n, m);
+            tk_bias_act_forward(Z[t], pre[t], b, n, m, acts[a]);
+            tk_act_backward(G[t], Z[t], pre[t], n, m, acts[a]);
+            tk_loss_delta(D[t], Z[t], Y, n, m);
             for (int lo = 0; lo < 3; lo++)
-                loss[t][lo] = mlp_loss_data(Z[t], Y, n, m, (mlp_loss)lo, rl[t]);
+                loss[t][lo] = tk_loss_data(Z[t], Y, n, m, (mlp_loss)lo, rl[t]);
         }
         assert_memory_equal(Z[0], Z[1], n * m * sizeof(float));
         assert_memory_equal(G[0], G[1], n * m * sizeof(float));
@@ -227,7 +228,7 @@ static void test_optimizer_thread_invariant(void **state) {
             for (int t = 0; t < 2; t++) {
                 assert_int_equal(mlp_set_num_threads(t + 1), MLP_OK);
                 memcpy(mlp_net_grads(net[t]), g, np * sizeof(float));
-                mlp_optim_apply(net[t]);
+                tk_optim_apply(net[t]);
             }
             assert_memory_equal(mlp_net_params(net[0]), mlp_net_params(net[1]), np * sizeof(float));
         }

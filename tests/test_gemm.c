@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "internal.h"
+#include "kernel_util.h"
 #include "test_util.h"
 
 #include <stdio.h>
@@ -49,7 +50,7 @@ static void test_dense_forward(void **state) {
         tu_fill_uniform(X, s->n * s->in, &r, -1, 1);
         tu_fill_uniform(W, s->in * s->out, &r, -1, 1);
         tu_fill_uniform(Z, s->n * s->out, &r, 1e3, 2e3); /* garbage: must be overwritten */
-        mlp_dense_forward(Z, X, W, s->n, s->in, s->out);
+        tk_dense_forward(Z, X, W, s->n, s->in, s->out);
         tu_gemm_ref(ref, X, s->in, 0, W, s->out, 0, s->n, s->out, s->in);
         tu_gemm_abs_ref(aref, X, s->in, 0, W, s->out, 0, s->n, s->out, s->in);
         check_close(Z, ref, aref, s->n * s->out, s->in, "dense_forward", s);
@@ -77,7 +78,7 @@ static void test_dense_backward_weights(void **state) {
             tu_fill_uniform(dZ, s->n * s->out, &r, -1, 1);
             tu_fill_uniform(dW0, s->in * s->out, &r, -1, 1);
             memcpy(dW, dW0, s->in * s->out * sizeof(float));
-            mlp_dense_backward_weights(dW, X, dZ, s->n, s->in, s->out, scale, beta);
+            tk_dense_backward_weights(dW, X, dZ, s->n, s->in, s->out, scale, beta);
             /* ref = scale * X^T dZ + beta * dW0 */
             tu_gemm_ref(ref, X, s->in, 1, dZ, s->out, 0, s->in, s->out, s->n);
             tu_gemm_abs_ref(aref, X, s->in, 1, dZ, s->out, 0, s->in, s->out, s->n);
@@ -103,7 +104,7 @@ static void test_dense_backward_input(void **state) {
         tu_fill_uniform(dZ, s->n * s->out, &r, -1, 1);
         tu_fill_uniform(W, s->in * s->out, &r, -1, 1);
         tu_fill_uniform(dX, s->n * s->in, &r, 1e3, 2e3); /* garbage: must be overwritten */
-        mlp_dense_backward_input(dX, dZ, W, s->n, s->in, s->out);
+        tk_dense_backward_input(dX, dZ, W, s->n, s->in, s->out);
         /* dX (n x in) = dZ (n x out) . W^T */
         tu_gemm_ref(ref, dZ, s->out, 0, W, s->out, 1, s->n, s->in, s->out);
         tu_gemm_abs_ref(aref, dZ, s->out, 0, W, s->out, 1, s->n, s->in, s->out);
@@ -125,7 +126,7 @@ static void test_colsum(void **state) {
             float *G = tu_floats(n * m), *db = tu_floats(m), *partials = tu_floats(chunks * m);
             tu_fill_uniform(G, n * m, &r, -1, 1);
             float scale = (a % 2) ? 1.0f : 1.0f / (float)n;
-            mlp_colsum(db, G, n, m, scale, partials);
+            tk_colsum(db, G, n, m, scale, partials);
             for (size_t j = 0; j < m; j++) {
                 double s = 0.0, sa = 0.0;
                 for (size_t i = 0; i < n; i++) {
@@ -182,7 +183,7 @@ static void test_bias_act_forward(void **state) {
         tu_fill_uniform(b, m, &r, -1, 1);
         memcpy(Z, Z0, n * m * sizeof(float));
         /* pre is required for GELU only (mlp_act_needs_pre); pass it where needed */
-        mlp_bias_act_forward(Z, mlp_act_needs_pre(act) ? pre : NULL, b, n, m, act);
+        tk_bias_act_forward(Z, mlp_act_needs_pre(act) ? pre : NULL, b, n, m, act);
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < m; j++)
                 want[i * m + j] = (double)(Z0[i * m + j] + b[j]); /* float add, as stored */
@@ -216,7 +217,7 @@ static void test_bias_act_forward_stores_pre(void **state) {
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < m; j++) want[i * m + j] = Z[i * m + j] + b[j];
         for (size_t i = 0; i < n * m; i++) pre[i] = untouched[i] = -12345.0f;
-        mlp_bias_act_forward(Z, pre, b, n, m, all_acts[a]);
+        tk_bias_act_forward(Z, pre, b, n, m, all_acts[a]);
         const float *expect = mlp_act_needs_pre(all_acts[a]) ? want : untouched;
         if (memcmp(pre, expect, sizeof want) != 0) {
             print_error("act %d: pre is not %s\n", (int)all_acts[a],
@@ -239,10 +240,10 @@ static void test_act_backward(void **state) {
         double *want = tu_doubles(n * m), *Ad = tu_doubles(n * m);
         tu_fill_uniform(A, n * m, &r, -4, 4);
         memcpy(pre, A, n * m * sizeof(float)); /* b = 0: pre = A's initial values */
-        mlp_bias_act_forward(A, mlp_act_needs_pre(act) ? pre : NULL, b, n, m, act);
+        tk_bias_act_forward(A, mlp_act_needs_pre(act) ? pre : NULL, b, n, m, act);
         tu_fill_uniform(G0, n * m, &r, -1, 1);
         memcpy(G, G0, n * m * sizeof(float));
-        mlp_act_backward(G, A, mlp_act_needs_pre(act) ? pre : NULL, n, m, act);
+        tk_act_backward(G, A, mlp_act_needs_pre(act) ? pre : NULL, n, m, act);
         if (act == MLP_ACT_SOFTMAX) {
             /* Jacobian-vector product from the exact softmax of pre: G_i = A_i (G_i - sum G_j A_j)
              */
@@ -269,40 +270,40 @@ static void test_act_backward(void **state) {
 static void test_act_hand_values(void **state) {
     (void)state;
     float z[2] = {1.0f, -1.0f}, pre[2], zero[2] = {0, 0}, g[2] = {1.0f, 1.0f};
-    mlp_bias_act_forward(z, pre, zero, 1, 2, MLP_ACT_GELU);
+    tk_bias_act_forward(z, pre, zero, 1, 2, MLP_ACT_GELU);
     TU_ASSERT_NEAR(z[0], 0.841344746, 1e-6);
     TU_ASSERT_NEAR(z[1], -0.158655254, 1e-6);
-    mlp_act_backward(g, z, pre, 1, 2, MLP_ACT_GELU);
+    tk_act_backward(g, z, pre, 1, 2, MLP_ACT_GELU);
     TU_ASSERT_NEAR(g[0], 1.083315471, 1e-6);
     TU_ASSERT_NEAR(g[1], 1.0 - 1.083315471, 1e-6); /* Phi(-1) - phi(1) = -0.083315471 */
 
     float l[2] = {-2.0f, 3.0f}, gl[2] = {1.0f, 1.0f};
-    mlp_bias_act_forward(l, NULL, zero, 1, 2, MLP_ACT_LEAKY_RELU);
+    tk_bias_act_forward(l, NULL, zero, 1, 2, MLP_ACT_LEAKY_RELU);
     TU_ASSERT_NEAR(l[0], -0.02, 1e-7);
     TU_ASSERT_NEAR(l[1], 3.0, 1e-7);
-    mlp_act_backward(gl, l, NULL, 1, 2, MLP_ACT_LEAKY_RELU);
+    tk_act_backward(gl, l, NULL, 1, 2, MLP_ACT_LEAKY_RELU);
     TU_ASSERT_NEAR(gl[0], 0.01, 1e-7);
     TU_ASSERT_NEAR(gl[1], 1.0, 1e-7);
 
     float s[1] = {0.0f}, gs[1] = {1.0f};
-    mlp_bias_act_forward(s, NULL, zero, 1, 1, MLP_ACT_LOGISTIC);
+    tk_bias_act_forward(s, NULL, zero, 1, 1, MLP_ACT_LOGISTIC);
     TU_ASSERT_NEAR(s[0], 0.5, 1e-7);
-    mlp_act_backward(gs, s, NULL, 1, 1, MLP_ACT_LOGISTIC);
+    tk_act_backward(gs, s, NULL, 1, 1, MLP_ACT_LOGISTIC);
     TU_ASSERT_NEAR(gs[0], 0.25, 1e-7);
 
     float t[1] = {0.0f}, gt[1] = {2.0f};
-    mlp_bias_act_forward(t, NULL, zero, 1, 1, MLP_ACT_TANH);
+    tk_bias_act_forward(t, NULL, zero, 1, 1, MLP_ACT_TANH);
     TU_ASSERT_NEAR(t[0], 0.0, 1e-7);
-    mlp_act_backward(gt, t, NULL, 1, 1, MLP_ACT_TANH);
+    tk_act_backward(gt, t, NULL, 1, 1, MLP_ACT_TANH);
     TU_ASSERT_NEAR(gt[0], 2.0, 1e-6);
 
     float sm[2] = {0.0f, (float)log(3.0)};
-    mlp_bias_act_forward(sm, NULL, zero, 1, 2, MLP_ACT_SOFTMAX);
+    tk_bias_act_forward(sm, NULL, zero, 1, 2, MLP_ACT_SOFTMAX);
     TU_ASSERT_NEAR(sm[0], 0.25, 1e-6);
     TU_ASSERT_NEAR(sm[1], 0.75, 1e-6);
     /* G = (1, 0): sum G_j A_j = 0.25, G = (0.25*(1-0.25), 0.75*(0-0.25)) = (0.1875, -0.1875) */
     float gsm[2] = {1.0f, 0.0f};
-    mlp_act_backward(gsm, sm, NULL, 1, 2, MLP_ACT_SOFTMAX);
+    tk_act_backward(gsm, sm, NULL, 1, 2, MLP_ACT_SOFTMAX);
     TU_ASSERT_NEAR(gsm[0], 0.1875, 1e-6);
     TU_ASSERT_NEAR(gsm[1], -0.1875, 1e-6);
 }
@@ -318,9 +319,9 @@ static void test_colsum_thread_invariant(void **state) {
     tu_rng_seed(&r, 707);
     tu_fill_uniform(G, n * m, &r, -1, 1);
     assert_int_equal(mlp_set_num_threads(1), MLP_OK);
-    mlp_colsum(d1, G, n, m, 0.001f, p);
+    tk_colsum(d1, G, n, m, 0.001f, p);
     assert_int_equal(mlp_set_num_threads(2), MLP_OK);
-    mlp_colsum(d2, G, n, m, 0.001f, p);
+    tk_colsum(d2, G, n, m, 0.001f, p);
     assert_memory_equal(d1, d2, m * sizeof(float));
     free(G), free(p), free(d1), free(d2);
 }

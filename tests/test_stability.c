@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "internal.h"
+#include "kernel_util.h"
 #include "test_util.h"
 
 #include <float.h>
@@ -19,7 +20,7 @@ static void test_softmax_extreme_kernel(void **state) {
     (void)state;
     float Z[9] = {1000, -1000, 0, -1000, -1000, -1000, 1000, 1000, -1000};
     const float b[3] = {0, 0, 0};
-    mlp_bias_act_forward(Z, NULL, b, 3, 3, MLP_ACT_SOFTMAX);
+    tk_bias_act_forward(Z, NULL, b, 3, 3, MLP_ACT_SOFTMAX);
     assert_true(tu_all_finite(Z, 9));
     const float want[9] = {1, 0, 0, 1.0f / 3, 1.0f / 3, 1.0f / 3, 0.5f, 0.5f, 0};
     for (int i = 0; i < 9; i++) TU_ASSERT_NEAR(Z[i], want[i], 1e-6);
@@ -29,15 +30,15 @@ static void test_softmax_extreme_kernel(void **state) {
      * loss = (15.942385 + 1.098612 + 0.693147) / 3 = 5.911381 */
     const float Y[9] = {0, 1, 0, 1, 0, 0, 0, 1, 0};
     float row_loss[3];
-    double loss = mlp_loss_data(Z, Y, 3, 3, MLP_LOSS_SOFTMAX_CE, row_loss);
+    double loss = tk_loss_data(Z, Y, 3, 3, MLP_LOSS_SOFTMAX_CE, row_loss);
     assert_true(isfinite(loss));
     TU_ASSERT_NEAR(loss, (-log((double)FLT_EPSILON) + log(3.0) + log(2.0)) / 3.0, 1e-4);
 
     /* Backward through the Jacobian stays finite. */
     float G[9];
-    mlp_loss_delta(G, Z, Y, 3, 3);
+    tk_loss_delta(G, Z, Y, 3, 3);
     assert_true(tu_all_finite(G, 9));
-    mlp_act_backward(G, Z, NULL, 3, 3, MLP_ACT_SOFTMAX);
+    tk_act_backward(G, Z, NULL, 3, 3, MLP_ACT_SOFTMAX);
     assert_true(tu_all_finite(G, 9));
 }
 
@@ -47,7 +48,7 @@ static void test_logistic_extreme_kernel(void **state) {
     (void)state;
     float Z[4] = {1000, -1000, 1e30f, -1e30f};
     const float b[4] = {0, 0, 0, 0};
-    mlp_bias_act_forward(Z, NULL, b, 1, 4, MLP_ACT_LOGISTIC);
+    tk_bias_act_forward(Z, NULL, b, 1, 4, MLP_ACT_LOGISTIC);
     assert_true(tu_all_finite(Z, 4));
     TU_ASSERT_NEAR(Z[0], 1.0, 1e-7);
     TU_ASSERT_NEAR(Z[1], 0.0, 1e-7);
@@ -55,11 +56,11 @@ static void test_logistic_extreme_kernel(void **state) {
     TU_ASSERT_NEAR(Z[3], 0.0, 1e-7);
     const float Y[4] = {0, 1, 0, 1};
     float row_loss[1];
-    double loss = mlp_loss_data(Z, Y, 1, 4, MLP_LOSS_LOGISTIC, row_loss);
+    double loss = tk_loss_data(Z, Y, 1, 4, MLP_LOSS_LOGISTIC, row_loss);
     assert_true(isfinite(loss));
     TU_ASSERT_NEAR(loss, -4.0 * log((double)FLT_EPSILON), 1e-3);
     float G[4] = {1, 1, 1, 1};
-    mlp_act_backward(G, Z, NULL, 1, 4, MLP_ACT_LOGISTIC);
+    tk_act_backward(G, Z, NULL, 1, 4, MLP_ACT_LOGISTIC);
     assert_true(tu_all_finite(G, 4));
     for (int i = 0; i < 4; i++) TU_ASSERT_NEAR(G[i], 0.0, 1e-6);
 }
@@ -70,26 +71,26 @@ static void test_tanh_gelu_extreme_kernel(void **state) {
     (void)state;
     const float b[4] = {0, 0, 0, 0};
     float T[4] = {1000, -1000, 1e30f, -1e30f};
-    mlp_bias_act_forward(T, NULL, b, 1, 4, MLP_ACT_TANH);
+    tk_bias_act_forward(T, NULL, b, 1, 4, MLP_ACT_TANH);
     assert_true(tu_all_finite(T, 4));
     TU_ASSERT_NEAR(T[0], 1.0, 1e-7);
     TU_ASSERT_NEAR(T[1], -1.0, 1e-7);
     TU_ASSERT_NEAR(T[2], 1.0, 1e-7);
     TU_ASSERT_NEAR(T[3], -1.0, 1e-7);
     float GT[4] = {1, 1, 1, 1};
-    mlp_act_backward(GT, T, NULL, 1, 4, MLP_ACT_TANH);
+    tk_act_backward(GT, T, NULL, 1, 4, MLP_ACT_TANH);
     assert_true(tu_all_finite(GT, 4));
     for (int i = 0; i < 4; i++) TU_ASSERT_NEAR(GT[i], 0.0, 1e-6);
 
     float Gz[4] = {1000, -1000, 1e30f, -1e30f}, pre[4];
-    mlp_bias_act_forward(Gz, pre, b, 1, 4, MLP_ACT_GELU);
+    tk_bias_act_forward(Gz, pre, b, 1, 4, MLP_ACT_GELU);
     assert_true(tu_all_finite(Gz, 4));
     TU_ASSERT_NEAR(Gz[0], 1000.0, 1e-3);
     TU_ASSERT_NEAR(Gz[1], 0.0, 1e-6);
     assert_true(fabs(Gz[2] / 1e30 - 1.0) < 1e-6);
     TU_ASSERT_NEAR(Gz[3], 0.0, 1e-6);
     float GG[4] = {1, 1, 1, 1};
-    mlp_act_backward(GG, Gz, pre, 1, 4, MLP_ACT_GELU);
+    tk_act_backward(GG, Gz, pre, 1, 4, MLP_ACT_GELU);
     assert_true(tu_all_finite(GG, 4));
     TU_ASSERT_NEAR(GG[0], 1.0, 1e-6);
     TU_ASSERT_NEAR(GG[1], 0.0, 1e-6);

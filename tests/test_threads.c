@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "internal.h"
+#include "kernel_util.h"
 #include "mlp/data.h"
 #include "mlp/fit.h"
 #include "mlp/model.h"
@@ -68,8 +69,8 @@ static void *run_job(void *arg) {
         o.n_hidden = 2;
         o.hidden = j->kind == 0 ? h0 : h1;
         o.activation = j->kind == 0 ? MLP_ACT_RELU : MLP_ACT_GELU;
-        o.solver = j->kind == 0 ? MLP_OPT_ADAM : MLP_OPT_SGD;
-        o.lr = 1e-3f;
+        o.opt.kind = j->kind == 0 ? MLP_OPT_ADAM : MLP_OPT_SGD;
+        o.opt.lr = 1e-3f;
         o.batch_size = j->kind == 0 ? 200 : 128;
         o.max_iter = 4;
         o.seed = j->seed;
@@ -238,7 +239,7 @@ static void *gemm_worker(void *arg) {
         return NULL;
     }
     for (int it = 0; it < c->iters; it++) {
-        mlp_dense_forward(Z, c->X, c->W, c->n, c->in, c->out);
+        tk_dense_forward(Z, c->X, c->W, c->n, c->in, c->out);
         if (memcmp(Z, c->want, c->n * c->out * sizeof(float)) != 0) c->bad++;
     }
     free(Z);
@@ -260,7 +261,7 @@ static void test_concurrent_gemm_blocks(void **state) {
         want[i] = tu_floats(n * out);
         tu_fill_uniform(X[i], n * in, &r, -1.0, 1.0);
         tu_fill_uniform(W[i], in * out, &r, -1.0, 1.0);
-        mlp_dense_forward(want[i], X[i], W[i], n, in, out);
+        tk_dense_forward(want[i], X[i], W[i], n, in, out);
     }
     gemm_case cases[8];
     pthread_t th[8];

@@ -21,8 +21,8 @@
  *          does the same arithmetic on the same values everywhere: bit-identical for any P.
  *
  * The L2 term is added after the reduction (on identical weights, identically on every rank), not
- * once per rank; its sum of squares is computed serially so that it cannot depend on the thread
- * count of the rank (ranks must agree on the loss, which drives the stopping rule). */
+ * once per rank, with the core's one definition (mlp_l2_grad, mlp_l2_sumsq: fixed chunks added in
+ * order), so ranks agree on the loss, which drives the stopping rule. */
 #include "mpi_internal.h"
 
 #include <math.h>
@@ -146,47 +146,32 @@ static mlp_status first_step(mpi_ctx *c, mlp_net *net, size_t batch) {
     return st;
 }
 
-/* Forward + backward of n rows already gathered in Xb / Yb with the L2 term switched off: the
- * net's gradients become the mean data gradient of those rows, *loss their mean data loss. */
-static mlp_status local_pass(mlp_net *net, const float *Xb, const float *Yb, size_t n,
-                             float *loss) {
-    const float alpha = net->opt.alpha;
-    net->opt.alpha = 0.0f;
+/* Forward + backward of n rows already gathered in Xb / Yb without the L2 term: the net's
+ * gradients become the data gradient of those rows divided by norm, *data_sum the sum of their
+ * row losses (as the loss definition weighs them). */
+static mlp_status local_pass(mlp_net *net, const float *Xb, const float *Yb, size_t n, size_t norm,
+                             double *data_sum) {
     mlp_status st = mlp_forward(net, Xb, n);
-    if (st == MLP_OK) st = mlp_backward(net, Yb, loss);
-    net->opt.alpha = alpha;
+    if (st == MLP_OK) st = mlp_backward_scaled(net, Yb, norm, false, data_sum);
     return st;
 }
 
-/* grads = sum (the batch's mean data gradient) + (alpha/B) W on weights; the loss adds
- * alpha/(2B) |W|^2 (summed serially, layer by layer, as the core does); then the update. */
+/* grads = sum (the batch's mean data gradient) + (alpha/B) W on weights; the loss adds the L2
+ * term of the core's one definition (mlp_l2_sumsq); then the update. */
 static mlp_status finish_step(mlp_net *net, const float *sum, double data_loss, size_t B,
                               float *loss) {
-    const float alpha = net->opt.alpha, c = alpha * (1.0f / (float)B);
-    double sumsq = 0.0;
+    const float alpha = net->opt.alpha;
+    double l2 = 0.0;
     if (alpha == 0.0f) {
         if (sum != net->grads) memcpy(net->grads, sum, net->n_params * sizeof(float));
     } else {
-        /* One pass per weight matrix: dW = sum + c W (sum may be dW itself) and |W|^2. */
-        for (size_t l = 0; l < net->n_layers; l++) {
-            const mlp_layer *ly = &net->layers[l];
-            const float *W = net->params + ly->w_off, *S = sum + ly->w_off;
-            float *dW = net->grads + ly->w_off;
-            const size_t count = ly->in * ly->out;
-            float s = 0.0f;
-#pragma omp simd reduction(+ : s)
-            for (size_t i = 0; i < count; i++) {
-                dW[i] = S[i] + c * W[i];
-                s += W[i] * W[i];
-            }
-            sumsq += s;
-            if (sum != net->grads)
-                memcpy(net->grads + ly->b_off, sum + ly->b_off, ly->out * sizeof(float));
-        }
+        mlp_l2_grad(net, sum, B);
+        mlp_pass_l2(net);
+        l2 = 0.5 * (double)alpha * mlp_l2_sumsq(net) / (double)B;
     }
-    *loss = (float)(data_loss + 0.5 * (double)alpha * sumsq / (double)B);
-    net->have_grads = true; /* also on a rank that had no rows */
-    return mlp_update(net);
+    *loss = (float)(data_loss + l2);
+    mlp_apply_grads(net); /* also on a rank that had no rows */
+    return MLP_OK;
 }
 
 static mlp_status fast_step(mpi_ctx *c, mlp_net *net, const mlp_batch *b, float *loss) {
@@ -195,19 +180,18 @@ static mlp_status fast_step(mpi_ctx *c, mlp_net *net, const mlp_batch *b, float 
     size_t lo, hi;
     part_range(B, c->rank, c->size, &lo, &hi);
     const size_t nl = hi - lo;
-    float *buf = c->buf, local_loss = 0.0f;
+    float *buf = c->buf;
+    double local_sum = 0.0;
     mlp_status st = MLP_OK;
     if (nl > 0) {
         mlp_gather_rows(b->Xb, b->X, b->rows + lo, nl, b->d);
         mlp_gather_rows(b->Yb, b->T, b->rows + lo, nl, b->k);
-        st = local_pass(net, b->Xb, b->Yb, nl, &local_loss);
+        st = local_pass(net, b->Xb, b->Yb, nl, B, &local_sum);
     }
     if (nl > 0 && st == MLP_OK) {
-        const float s = (float)((double)nl / (double)B);
-        const float *g = net->grads;
-#pragma omp parallel for simd schedule(static) if (parallel : NP >= MLP_OMP_MIN_ELEMS)
-        for (size_t i = 0; i < NP; i++) buf[i] = g[i] * s;
-        buf[NP] = local_loss * s;
+        /* The gradients are already this rank's share of the batch mean (divided by B). */
+        memcpy(buf, net->grads, NP * sizeof(float));
+        buf[NP] = (float)(local_sum / (double)B);
         buf[NP + 1] = 0.0f;
     } else {
         memset(buf, 0, NP * sizeof(float));
@@ -250,8 +234,10 @@ static mlp_status exact_step(mpi_ctx *c, mlp_net *net, const mlp_batch *b, float
         size_t r0 = ci * C, rows = B - r0 < C ? B - r0 : C, slot = ci - c0;
         mlp_gather_rows(b->Xb, b->X, b->rows + r0, rows, b->d);
         mlp_gather_rows(b->Yb, b->T, b->rows + r0, rows, b->k);
-        st = local_pass(net, b->Xb, b->Yb, rows, &c->store_loss[slot]);
+        double sum = 0.0;
+        st = local_pass(net, b->Xb, b->Yb, rows, rows, &sum);
         if (st == MLP_OK) {
+            c->store_loss[slot] = (float)(sum / (double)rows);
             memcpy(c->store + slot * NP, net->grads, NP * sizeof(float));
             c->store_rows[slot] = rows;
         }

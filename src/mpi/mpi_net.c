@@ -129,8 +129,7 @@ mlp_status mlp_mpi_bcast_net(mlp_net **netp, int root, MPI_Comm comm) {
     if (st == MLP_OK && rank != root) {
         net->opt = opt; /* validated on the root */
         net->step = h[HDR_STEP];
-        net->fwd_x = NULL; /* any pending pass used the old parameters */
-        net->have_grads = false;
+        mlp_pass_reset(net); /* any pending pass used the old parameters */
         *netp = net;
     } else if (created) {
         mlp_net_free(net);

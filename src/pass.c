@@ -1,0 +1,178 @@
+/* The phases of a training step, written to be run by every thread of one parallel region (or by
+ * one thread outside any): each phase is a list of tasks shared with an orphaned `omp for`, and a
+ * barrier ends the phase where the next one reads what it wrote. Data flow (L layers, batch n,
+ * A_0 = X):
+ *   forward   per layer: tiles of Z_l = A_{l-1} . W_l, each followed by bias + f_l on the tile
+ *   output    per 64-row chunk: row losses, D_L = P - Y (times f' for SQUARED with a non-identity
+ *             output), its column-sum partials; beside them the L2 chunks (sum of W^2)
+ *   backward  per layer, one phase: tiles of dW_l = (A_{l-1}^T . D_l) / n + alpha/n W_l, tiles of
+ *             D_{l-1} = (D_l . W_l^T) * f'_{l-1}(A_{l-1}) with their column-sum partials, and
+ *             db_l reduced from D_l's partials
+ *   update    slices of the flat parameter buffer (optim.c)
+ * Which thread runs a task never changes what it computes: tiles are fixed by shape and parallel
+ * width (dense.c), sums are taken over fixed chunks and added in order. */
+#include "internal.h"
+
+#include <string.h>
+
+static void forward_layer(mlp_net *net, size_t l, const float *A, size_t n) {
+    const mlp_layer *ly = &net->layers[l];
+    float *Z = net->out[l], *pre = net->pre[l];
+    const float *b = net->params + ly->b_off;
+    mlp_gemm g = mlp_gemm_forward(Z, A, net->params + ly->w_off, n, ly->in, ly->out);
+    mlp_gemm_plan(&g, 16, ly->act == MLP_ACT_SOFTMAX);
+    const long tiles = (long)mlp_gemm_tiles(&g);
+#pragma omp for schedule(static) nowait
+    for (long t = 0; t < tiles; t++) {
+        mlp_box x = mlp_gemm_tile(&g, (size_t)t);
+        size_t off = x.r0 * ly->out + x.c0;
+        mlp_bias_act_block(Z + off, pre ? pre + off : NULL, b + x.c0, x.rows, x.cols, ly->out,
+                           ly->act);
+    }
+#pragma omp barrier
+}
+
+void mlp_pass_forward(mlp_net *net, const float *X, size_t n) {
+    const float *A = X;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        forward_layer(net, l, A, n);
+        A = net->out[l];
+    }
+}
+
+/* ---- L2 ---- */
+
+static float sumsq(const float *restrict W, size_t count) {
+    float s = 0.0f;
+#pragma omp simd reduction(+ : s)
+    for (size_t i = 0; i < count; i++) s += W[i] * W[i];
+    return s;
+}
+
+/* L2 chunk c (0 .. l2_chunks-1) into l2_parts[c]. */
+static void l2_chunk(mlp_net *net, size_t c) {
+    size_t l = 0;
+    while (l + 1 < net->n_layers && net->layers[l + 1].l2_first <= c) l++;
+    const mlp_layer *ly = &net->layers[l];
+    size_t i0 = (c - ly->l2_first) * MLP_L2_CHUNK, count = ly->in * ly->out - i0;
+    if (count > MLP_L2_CHUNK) count = MLP_L2_CHUNK;
+    net->l2_parts[c] = (double)sumsq(net->params + ly->w_off + i0, count);
+}
+
+void mlp_pass_l2(mlp_net *net) {
+    const long chunks = (long)net->l2_chunks;
+#pragma omp for schedule(static)
+    for (long c = 0; c < chunks; c++) l2_chunk(net, (size_t)c);
+}
+
+double mlp_l2_sumsq(const mlp_net *net) {
+    double s = 0.0;
+    for (size_t c = 0; c < net->l2_chunks; c++) s += net->l2_parts[c];
+    return s;
+}
+
+/* ---- backward ---- */
+
+/* Row chunk c of the output: row losses, the output delta and its column-sum partials. */
+static void output_chunk(mlp_net *net, const float *Y, size_t c, size_t n) {
+    const mlp_layer *out = &net->layers[net->n_layers - 1];
+    const size_t k = out->out, r0 = c * MLP_COLSUM_CHUNK, off = r0 * k;
+    const size_t rows = n - r0 < MLP_COLSUM_CHUNK ? n - r0 : MLP_COLSUM_CHUNK;
+    const float *P = net->out[net->n_layers - 1] + off, *pre = net->pre[net->n_layers - 1];
+    mlp_loss_rows(P, Y + off, rows, k, net->loss, net->row_loss + r0);
+    /* P - Y is the delta of the matching pairs; SQUARED through another output needs f'. */
+    mlp_activation act = net->loss == MLP_LOSS_SQUARED ? out->act : MLP_ACT_IDENTITY;
+    mlp_delta_block(net->delta[0] + off, P, Y + off, pre ? pre + off : NULL, rows, k, k, act,
+                    net->colsum[0] + c * k, k);
+}
+
+/* One task list: the output's row chunks, then the L2 chunks (when alpha is used). */
+static void output_phase(mlp_net *net, const float *Y, size_t n, bool with_l2) {
+    const size_t chunks = (n + MLP_COLSUM_CHUNK - 1) / MLP_COLSUM_CHUNK;
+    const long tasks = (long)(chunks + (with_l2 ? net->l2_chunks : 0));
+#pragma omp for schedule(dynamic, 1) nowait
+    for (long t = 0; t < tasks; t++) {
+        if ((size_t)t < chunks)
+            output_chunk(net, Y, (size_t)t, n);
+        else
+            l2_chunk(net, (size_t)t - chunks);
+    }
+#pragma omp barrier
+}
+
+/* A dW tile: dW = alpha_n W on the tile, then the GEMM adds inv_n A^T D (beta 1). */
+static void weight_tile(const mlp_gemm *g, size_t t, const float *W, float alpha_n) {
+    if (alpha_n != 0.0f) {
+        mlp_box x = mlp_gemm_box(g, t);
+        for (size_t i = x.r0; i < x.r0 + x.rows; i++) {
+            float *restrict d = g->C + i * g->ldc + x.c0;
+            const float *restrict w = W + i * g->ldc + x.c0;
+#pragma omp simd
+            for (size_t j = 0; j < x.cols; j++) d[j] = alpha_n * w[j];
+        }
+    }
+    mlp_gemm_tile(g, t);
+}
+
+void mlp_l2_grad(mlp_net *net, const float *src, size_t norm) {
+    const float c = net->opt.alpha * (1.0f / (float)norm);
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const mlp_layer *ly = &net->layers[l];
+        /* S may be G itself: no restrict on them. */
+        const float *S = src + ly->w_off, *restrict W = net->params + ly->w_off;
+        float *G = net->grads + ly->w_off;
+        const size_t count = ly->in * ly->out;
+#pragma omp simd
+        for (size_t i = 0; i < count; i++) G[i] = S[i] + c * W[i];
+        if (src != net->grads)
+            memcpy(net->grads + ly->b_off, src + ly->b_off, ly->out * sizeof(float));
+    }
+}
+
+/* Layer l's gradients from its delta D (in delta[cur], partials in colsum[cur]); for l > 0 also
+ * the previous layer's delta into delta[cur ^ 1] with its partials. */
+static void backward_layer(mlp_net *net, size_t l, const float *X, size_t n, int cur, float inv_n,
+                           float alpha_n) {
+    const mlp_layer *ly = &net->layers[l];
+    const float *A = l == 0 ? X : net->out[l - 1], *W = net->params + ly->w_off;
+    const float *D = net->delta[cur];
+    mlp_gemm gw = mlp_gemm_weights(net->grads + ly->w_off, A, D, n, ly->in, ly->out, inv_n,
+                                   alpha_n != 0.0f ? 1.0f : 0.0f);
+    mlp_gemm_plan(&gw, 16, false);
+    mlp_gemm gi = {0};
+    if (l > 0) {
+        gi = mlp_gemm_input(net->delta[cur ^ 1], D, W, n, ly->in, ly->out);
+        mlp_gemm_plan(&gi, MLP_COLSUM_CHUNK, false);
+    }
+    const mlp_activation prev_act = l > 0 ? net->layers[l - 1].act : MLP_ACT_IDENTITY;
+    const float *prev_pre = l > 0 ? net->pre[l - 1] : NULL;
+    const size_t nw = mlp_gemm_tiles(&gw), ni = l > 0 ? mlp_gemm_tiles(&gi) : 0;
+    const long tasks = (long)(nw + ni + 1);
+#pragma omp for schedule(dynamic, 1) nowait
+    for (long t = 0; t < tasks; t++) {
+        if ((size_t)t < nw) {
+            weight_tile(&gw, (size_t)t, W, alpha_n);
+        } else if ((size_t)t < nw + ni) {
+            mlp_box x = mlp_gemm_tile(&gi, (size_t)t - nw);
+            size_t off = x.r0 * ly->in + x.c0;
+            mlp_delta_block(net->delta[cur ^ 1] + off, A + off, NULL,
+                            prev_pre ? prev_pre + off : NULL, x.rows, x.cols, ly->in, prev_act,
+                            net->colsum[cur ^ 1] + (x.r0 / MLP_COLSUM_CHUNK) * ly->in + x.c0,
+                            ly->in);
+        } else {
+            size_t chunks = (n + MLP_COLSUM_CHUNK - 1) / MLP_COLSUM_CHUNK;
+            mlp_colsum_reduce(net->grads + ly->b_off, net->colsum[cur], chunks, ly->out, inv_n);
+        }
+    }
+#pragma omp barrier
+}
+
+void mlp_pass_backward(mlp_net *net, const float *Y, float inv_n, float alpha_n) {
+    const size_t n = net->pass.n;
+    output_phase(net, Y, n, alpha_n != 0.0f);
+    int cur = 0;
+    for (size_t l = net->n_layers; l-- > 0;) {
+        backward_layer(net, l, net->pass.x, n, cur, inv_n, alpha_n);
+        cur ^= 1;
+    }
+}

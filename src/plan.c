@@ -1,0 +1,53 @@
+/* How a pass is shared: the parallel width (how many tiles a GEMM may have) and how many threads
+ * a pass pays for. */
+#define _POSIX_C_SOURCE 200809L
+#include "internal.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define MAX_WIDTH 64
+
+static int read_width(void) {
+    const char *env = getenv("MLP_PARALLEL_WIDTH");
+    long w = env && env[0] ? strtol(env, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+    if (w < 1) w = 1;
+    if (w > MAX_WIDTH) w = MAX_WIDTH;
+    return (int)w;
+}
+
+int mlp_parallel_width(void) {
+    /* Read once: every net of the process must tile alike. A race here only reads twice. */
+    static _Atomic int width = 0;
+    int w = width;
+    if (w == 0) width = w = read_width();
+    return w;
+}
+
+/* Threads pay only where some GEMM of the pass has at least two tiles; below that a pass is a few
+ * microseconds of small GEMMs and row loops, and a team costs more than it saves (measured: see
+ * docs/SCALING.md). */
+int mlp_pass_threads(const mlp_net *net, size_t n) {
+    if (omp_in_parallel()) return 1;
+    int T = omp_get_max_threads();
+    if (T <= 1) return 1;
+    double biggest = 0.0;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        double f = 2.0 * (double)n * (double)net->layers[l].in * (double)net->layers[l].out;
+        if (f > biggest) biggest = f;
+    }
+    if (biggest < 2.0 * MLP_TILE_FLOPS) return 1;
+    const int width = mlp_parallel_width();
+    return T < width ? T : width;
+}
+
+int mlp_blas_serial_begin(void) {
+    int saved = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (saved > 1) omp_set_num_threads(1);
+    return saved;
+}
+
+void mlp_blas_serial_end(int saved) {
+    if (saved > 1) omp_set_num_threads(saved);
+}
