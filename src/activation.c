@@ -29,8 +29,9 @@ bool mlp_act_needs_pre(mlp_activation act) {
 
 /* ---- row kernels ---- */
 
-MLP_CLONES static void bias_act_rows(float *restrict Z, float *restrict pre, const float *restrict b,
-                                     size_t rows, size_t m, size_t ld, mlp_activation act) {
+MLP_CLONES static void bias_act_rows(float *restrict Z, float *restrict pre,
+                                     const float *restrict b, size_t rows, size_t m, size_t ld,
+                                     mlp_activation act) {
     for (size_t i = 0; i < rows; i++) {
         float *restrict z = Z + i * ld;
         switch (act) {

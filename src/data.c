@@ -165,6 +165,20 @@ static mlp_status rows_push(size_t **v, size_t *n, size_t *cap, size_t x, const 
     return MLP_OK;
 }
 
+mlp_status mlp_gz_open(void **gz, const char *path, const char *what, size_t buffer) {
+    errno = 0;
+    gzFile f = gzopen(path, "rb");
+    if (!f) {
+        int e = errno; /* zlib leaves errno 0 when its own allocation fails */
+        if (e == 0 || e == ENOMEM)
+            return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory opening the %s", path, what);
+        return mlp_fail(MLP_ERR_IO, "%s: cannot open the %s: %s", path, what, strerror(e));
+    }
+    if (buffer) gzbuffer(f, (unsigned)buffer);
+    *gz = f;
+    return MLP_OK;
+}
+
 /* Turns a failed gzread on f into a status and message (zlib reads plain files too). */
 mlp_status mlp_gz_failure(void *gz, const char *path) {
     gzFile f = gz;
@@ -228,14 +242,10 @@ static mlp_status rows_feed(rows_parser *p, int c) {
 mlp_status mlp_read_row_indices(const char *path, size_t limit, size_t **rows, size_t *n) {
     if (!path || !rows || !n)
         return mlp_fail(MLP_ERR_NULL, "mlp_read_row_indices: path, rows or n is NULL");
-    errno = 0;
-    gzFile f = gzopen(path, "rb");
-    if (!f) {
-        int e = errno; /* zlib leaves errno 0 when its own allocation fails */
-        if (e == 0 || e == ENOMEM)
-            return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory opening the file", path);
-        return mlp_fail(MLP_ERR_IO, "%s: cannot open: %s", path, strerror(e));
-    }
+    void *gz = NULL;
+    mlp_status st0 = mlp_gz_open(&gz, path, "file", 0);
+    if (st0 != MLP_OK) return st0;
+    gzFile f = gz;
     unsigned char *buf = malloc(ROWS_CHUNK);
     if (!buf) {
         gzclose(f);
@@ -293,7 +303,7 @@ void mlp_scaler_free(mlp_scaler *s) {
 mlp_status mlp_scaler_fit(mlp_scaler *s, mlp_scale_kind kind, const float *X, size_t n, size_t d) {
     static const char fn[] = "mlp_scaler_fit";
     if (!s) return mlp_fail(MLP_ERR_NULL, "%s: s is NULL", fn);
-    if ((unsigned)kind > MLP_SCALE_MINMAX)
+    if ((unsigned)kind >= MLP_SCALE_COUNT)
         return mlp_fail(MLP_ERR_ARG, "%s: unknown scaler kind %d", fn, (int)kind);
     if (kind == MLP_SCALE_NONE) {
         mlp_scaler_free(s);
@@ -393,7 +403,7 @@ mlp_status mlp_scaler_apply(const mlp_scaler *s, float *X, size_t n, size_t d) {
     static const char fn[] = "mlp_scaler_apply";
     if (!s) return mlp_fail(MLP_ERR_NULL, "%s: s is NULL", fn);
     if (s->kind == MLP_SCALE_NONE) return MLP_OK;
-    if ((unsigned)s->kind > MLP_SCALE_MINMAX)
+    if ((unsigned)s->kind >= MLP_SCALE_COUNT)
         return mlp_fail(MLP_ERR_ARG, "%s: unknown scaler kind %d", fn, (int)s->kind);
     if (!s->offset || !s->scale) return mlp_fail(MLP_ERR_NULL, "%s: scaler arrays are NULL", fn);
     if (d != s->d)

@@ -376,15 +376,10 @@ mlp_status mlp_read_csv(const char *path, const mlp_csv_options *opt, mlp_datase
     r.lineno = 1;
     r.field_no = 1;
 
-    errno = 0;
-    gzFile f = gzopen(path, "rb");
-    if (!f) {
-        int e = errno; /* zlib leaves errno 0 when its own allocation fails */
-        if (e == 0 || e == ENOMEM)
-            return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory opening the file", path);
-        return mlp_fail(MLP_ERR_IO, "%s: cannot open: %s", path, strerror(e));
-    }
-    gzbuffer(f, 1u << 17);
+    void *gz = NULL;
+    mlp_status open_st = mlp_gz_open(&gz, path, "file", 1u << 17);
+    if (open_st != MLP_OK) return open_st;
+    gzFile f = gz;
     unsigned char *buf = malloc(CSV_CHUNK);
     r.line_cap = 4096;
     r.line = malloc(r.line_cap);

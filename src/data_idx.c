@@ -78,15 +78,12 @@ static const char *type_name(unsigned t) {
 static mlp_status open_idx(idx_file *x, const char *path, const char *what) {
     memset(x, 0, sizeof *x);
     x->path = path;
-    errno = 0;
-    x->f = gzopen(path, "rb");
-    if (!x->f) {
-        int e = errno; /* zlib leaves errno 0 when its own allocation fails */
-        if (e == 0 || e == ENOMEM)
-            return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory opening the %s file", path, what);
-        return mlp_fail(MLP_ERR_IO, "%s: cannot open %s file: %s", path, what, strerror(e));
-    }
-    gzbuffer(x->f, 1u << 17);
+    char kind[64];
+    snprintf(kind, sizeof kind, "%s file", what);
+    void *gz = NULL;
+    mlp_status open_st = mlp_gz_open(&gz, path, kind, 1u << 17);
+    if (open_st != MLP_OK) return open_st;
+    x->f = gz;
     unsigned char h[4];
     mlp_status st = read_exact(x, h, 4, "the IDX header");
     if (st != MLP_OK) goto fail;

@@ -17,6 +17,7 @@ static const char *const status_text[MLP_STATUS_COUNT] = {
     [MLP_ERR_FORMAT] = "malformed or foreign data",
     [MLP_ERR_DIVERGED] = "training diverged (non-finite loss or weights)",
     [MLP_ERR_LIMIT] = "exceeds the memory limit",
+    [MLP_ERR_MPI] = "an MPI call failed (or failed on another rank)",
 };
 
 const char *mlp_strerror(mlp_status status) {

@@ -38,6 +38,9 @@ void mlp_clear_error(void);
 mlp_status mlp_check_alloc(size_t bytes, const char *what);
 
 /* ---- data readers (data.c) ---- */
+/* Opens path for reading with zlib (plain files too) into *gz (a gzFile), with a read buffer of
+ * `buffer` bytes (0: zlib's default); IO or NOMEM naming the path and `what` on failure. */
+mlp_status mlp_gz_open(void **gz, const char *path, const char *what, size_t buffer);
 /* Status and message for a failed gzread on gz (a gzFile; zlib reads plain files too). */
 mlp_status mlp_gz_failure(void *gz, const char *path);
 

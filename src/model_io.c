@@ -200,7 +200,7 @@ static mlp_status check_net_for_save(const mlp_net *net, const mlp_scaler *scale
         (unsigned)net->init >= MLP_INIT_COUNT)
         return mlp_fail(MLP_ERR_ARG, "mlp_model_save: net has an unknown enum value");
     if (scaler) {
-        if ((unsigned)scaler->kind > MLP_SCALE_MINMAX)
+        if ((unsigned)scaler->kind >= MLP_SCALE_COUNT)
             return mlp_fail(MLP_ERR_ARG, "mlp_model_save: unknown scaler kind %d",
                             (int)scaler->kind);
         if (scaler->kind != MLP_SCALE_NONE) {
@@ -471,7 +471,7 @@ static mlp_status parse_header(reader *r, model_header *h, const char *path) {
     if (init >= MLP_INIT_COUNT) return FMT_FAIL("'%s': unknown init %" PRIu32, path, init);
     if (kind >= MLP_OPT_COUNT) return FMT_FAIL("'%s': unknown optimizer %" PRIu32, path, kind);
     if (nesterov > 1) return FMT_FAIL("'%s': invalid nesterov flag %" PRIu32, path, nesterov);
-    if (scale_kind > MLP_SCALE_MINMAX)
+    if (scale_kind >= MLP_SCALE_COUNT)
         return FMT_FAIL("'%s': unknown scaler kind %" PRIu32, path, scale_kind);
     h->loss = (mlp_loss)loss;
     h->init = (mlp_init)init;
@@ -551,20 +551,11 @@ static mlp_status check_envelope(const unsigned char *buf, size_t len, const cha
     return MLP_OK;
 }
 
-/* Copies parameters and optimizer moments from r into the net. The optimizer buffers are the
- * net's; a NULL one (if the library allocates it lazily) can only stand for zeros, so the stored
- * values must then be zeros too. */
-static mlp_status read_state(reader *r, mlp_net *n, size_t n_params) {
+/* Copies parameters and optimizer moments from r into the net (the net owns all three). */
+static void read_state(reader *r, mlp_net *n, size_t n_params) {
     r_floats(r, n->params, n_params);
-    const unsigned char *m = r->p + r->pos;
-    const unsigned char *v = m + 4 * n_params;
-    for (size_t i = 0; i < 4 * n_params; i++)
-        if ((!n->opt_m && m[i]) || (!n->opt_v && v[i]))
-            return mlp_fail(MLP_ERR_STATE,
-                            "mlp_model_load: the net has no buffer for the stored optimizer state");
     r_floats(r, n->opt_m, n_params);
     r_floats(r, n->opt_v, n_params);
-    return MLP_OK;
 }
 
 mlp_status mlp_model_load(const char *path, mlp_net **net, mlp_scaler *scaler) {
@@ -603,15 +594,15 @@ mlp_status mlp_model_load(const char *path, mlp_net **net, mlp_scaler *scaler) {
         /* Only a valid file passes the CRC, so a rejected configuration means a file written by
          * something else (or a library that accepted it then): report it as a format error,
          * keeping the library's detail. Resource failures keep their status. */
-        if (st != MLP_ERR_NOMEM) {
+        if (st != MLP_ERR_NOMEM && st != MLP_ERR_LIMIT) {
             char detail[400];
             snprintf(detail, sizeof detail, "%s", mlp_last_error());
             st = FMT_FAIL("'%s': invalid model (%s)", path, detail);
         }
         goto done;
     }
-    if (n->n_params != h.n_params || !n->params) {
-        st = mlp_fail(MLP_ERR_STATE, "mlp_model_load: net has %zu parameters, file %zu",
+    if (n->n_params != h.n_params) {
+        st = FMT_FAIL("'%s': its layers make %zu parameters, its header says %zu", path,
                       n->n_params, h.n_params);
         goto done;
     }
@@ -625,8 +616,7 @@ mlp_status mlp_model_load(const char *path, mlp_net **net, mlp_scaler *scaler) {
         }
     }
 
-    st = read_state(&r, n, h.n_params);
-    if (st != MLP_OK) goto done;
+    read_state(&r, n, h.n_params);
     n->opt = h.opt;
     n->step = h.step;
     if (h.d) {

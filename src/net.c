@@ -95,9 +95,23 @@ mlp_optimizer mlp_optimizer_default(mlp_optimizer_kind kind) {
     return o;
 }
 
-/* Allocates the layer table and the three parameter-sized buffers for a validated config. */
-static mlp_status alloc_net(mlp_net **out, size_t L, const size_t *sizes,
-                            const mlp_activation *acts) {
+/* The shape to allocate: a validated config's arrays, or the layers of an existing net. */
+typedef struct shape {
+    size_t L;
+    const size_t *sizes;
+    const mlp_activation *acts;
+    const mlp_layer *layers;
+} shape;
+
+static void shape_layer(const shape *sh, size_t l, mlp_layer *ly) {
+    ly->in = sh->layers ? sh->layers[l].in : sh->sizes[l];
+    ly->out = sh->layers ? sh->layers[l].out : sh->sizes[l + 1];
+    ly->act = sh->layers ? sh->layers[l].act : sh->acts[l];
+}
+
+/* Allocates the layer table, the parameter-sized buffers and the L2 chunk sums for a shape. */
+static mlp_status alloc_net(mlp_net **out, const shape *sh) {
+    const size_t L = sh->L;
     mlp_net *net = calloc(1, sizeof *net);
     if (!net) return mlp_fail(MLP_ERR_NOMEM, "mlp_net_create: out of memory");
     net->n_layers = L;
@@ -108,9 +122,7 @@ static mlp_status alloc_net(mlp_net **out, size_t L, const size_t *sizes,
     size_t off = 0, l2 = 0;
     for (size_t l = 0; l < L; l++) {
         mlp_layer *ly = &net->layers[l];
-        ly->in = sizes[l];
-        ly->out = sizes[l + 1];
-        ly->act = acts[l];
+        shape_layer(sh, l, ly);
         size_t nw;
         if (!mlp_mul_ok(ly->in, ly->out, &nw) || __builtin_add_overflow(off, nw, &ly->b_off) ||
             __builtin_add_overflow(ly->b_off, ly->out, &off)) {
@@ -157,7 +169,8 @@ mlp_status mlp_net_create(mlp_net **out, const mlp_net_config *cfg) {
     mlp_status st = check_config(cfg);
     if (st != MLP_OK) return st;
     mlp_net *net;
-    st = alloc_net(&net, cfg->n_layers, cfg->sizes, cfg->activations);
+    shape sh = {cfg->n_layers, cfg->sizes, cfg->activations, NULL};
+    st = alloc_net(&net, &sh);
     if (st != MLP_OK) return st;
     net->loss = cfg->loss;
     net->init = cfg->init;
@@ -186,23 +199,9 @@ mlp_status mlp_net_clone(mlp_net **dst, const mlp_net *src) {
     if (!dst) return mlp_fail(MLP_ERR_NULL, "mlp_net_clone: dst is NULL");
     *dst = NULL;
     if (!src) return mlp_fail(MLP_ERR_NULL, "mlp_net_clone: src is NULL");
-    size_t L = src->n_layers;
-    size_t *sizes = malloc((L + 1) * sizeof *sizes);
-    mlp_activation *acts = malloc(L * sizeof *acts);
-    mlp_status st = MLP_ERR_NOMEM;
-    mlp_net *net = NULL;
-    if (sizes && acts) {
-        for (size_t l = 0; l < L; l++) {
-            sizes[l] = src->layers[l].in;
-            acts[l] = src->layers[l].act;
-        }
-        sizes[L] = src->layers[L - 1].out;
-        st = alloc_net(&net, L, sizes, acts);
-    } else {
-        mlp_fail(st, "mlp_net_clone: out of memory");
-    }
-    free(sizes);
-    free(acts);
+    shape sh = {src->n_layers, NULL, NULL, src->layers};
+    mlp_net *net;
+    mlp_status st = alloc_net(&net, &sh);
     if (st != MLP_OK) return st;
     size_t bytes = src->n_params * sizeof(float);
     memcpy(net->params, src->params, bytes);

@@ -43,7 +43,8 @@ mlp_status mlp_net_set_optimizer(mlp_net *net, const mlp_optimizer *opt) {
 }
 
 mlp_status mlp_net_get_optimizer(const mlp_net *net, mlp_optimizer *opt) {
-    if (!net || !opt) return mlp_fail(MLP_ERR_NULL, "mlp_net_get_optimizer: %s is NULL", !net ? "net" : "opt");
+    if (!net || !opt)
+        return mlp_fail(MLP_ERR_NULL, "mlp_net_get_optimizer: %s is NULL", !net ? "net" : "opt");
     *opt = net->opt;
     return MLP_OK;
 }

@@ -326,12 +326,130 @@ static void test_colsum_thread_invariant(void **state) {
     free(G), free(p), free(d1), free(d2);
 }
 
+/* Naive double reference of mlp_delta_block's G for one element. */
+static double ref_delta(double g, double a, double z, mlp_activation act) {
+    switch (act) {
+    case MLP_ACT_RELU:
+        return a > 0.0 ? g : 0.0;
+    case MLP_ACT_LEAKY_RELU:
+        return a > 0.0 ? g : 0.01 * g;
+    case MLP_ACT_LOGISTIC:
+        return g * a * (1.0 - a);
+    case MLP_ACT_TANH:
+        return g * (1.0 - a * a);
+    case MLP_ACT_GELU:
+        return g * (0.5 * (1.0 + erf(z / sqrt(2.0))) +
+                    z * exp(-0.5 * z * z) / sqrt(2.0 * 3.14159265358979323846));
+    default:
+        return g;
+    }
+}
+
+/* mlp_delta_block on a block inside a wider matrix (leading dimension ld, first row a multiple of
+ * the chunk, a last chunk that is short): G and the chunk partials against a naive double
+ * reference, for every activation, with and without targets; nothing outside the block changes. */
+static void test_delta_block(void **state) {
+    (void)state;
+    const size_t n = 150, ld = 40, r0 = MLP_COLSUM_CHUNK, rows = n - r0;
+    const size_t chunks = (rows + MLP_COLSUM_CHUNK - 1) / MLP_COLSUM_CHUNK;
+    tu_rng r;
+    tu_rng_seed(&r, 31);
+    float *A = tu_floats(n * ld), *Y = tu_floats(n * ld), *pre = tu_floats(n * ld);
+    float *G0 = tu_floats(n * ld), *G = tu_floats(n * ld), *part = tu_floats(chunks * ld);
+    double *want = malloc(n * ld * sizeof(double));
+    assert_non_null(want);
+    for (int a = 0; a < MLP_ACT_COUNT; a++) {
+        const mlp_activation act = (mlp_activation)a;
+        const bool softmax = act == MLP_ACT_SOFTMAX;
+        const size_t c0 = softmax ? 0 : 8, cols = softmax ? ld : 23;
+        tu_fill_uniform(pre, n * ld, &r, -3, 3);
+        tu_fill_uniform(A, n * ld, &r, act == MLP_ACT_RELU ? -1 : 0.01, 0.99);
+        tu_fill_uniform(Y, n * ld, &r, 0, 1);
+        tu_fill_uniform(G0, n * ld, &r, -1, 1);
+        for (int with_y = 0; with_y < 2; with_y++) {
+            memcpy(G, G0, n * ld * sizeof(float));
+            for (size_t i = 0; i < n * ld; i++) want[i] = G0[i];
+            for (size_t i = r0; i < n; i++) {
+                double dot = 0.0;
+                for (size_t j = c0; j < c0 + cols; j++) {
+                    size_t e = i * ld + j;
+                    want[e] = with_y ? (double)A[e] - Y[e] : G0[e];
+                    dot += want[e] * A[e];
+                }
+                for (size_t j = c0; j < c0 + cols; j++) {
+                    size_t e = i * ld + j;
+                    want[e] =
+                        softmax ? A[e] * (want[e] - dot) : ref_delta(want[e], A[e], pre[e], act);
+                }
+            }
+            size_t off = r0 * ld + c0;
+            mlp_delta_block(G + off, A + off, with_y ? Y + off : NULL, pre + off, rows, cols, ld,
+                            act, part + c0, ld);
+            for (size_t i = 0; i < n * ld; i++)
+                if (!(fabs((double)G[i] - want[i]) <= 1e-5 * (1.0 + fabs(want[i])))) {
+                    print_error("%s y=%d element %zu: got %.9g want %.9g\n", "delta_block", with_y,
+                                i, (double)G[i], want[i]);
+                    fail();
+                }
+            for (size_t c = 0; c < chunks; c++)
+                for (size_t j = c0; j < c0 + cols; j++) {
+                    double s = 0.0, sa = 0.0;
+                    for (size_t i = r0 + c * MLP_COLSUM_CHUNK;
+                         i < n && i < r0 + (c + 1) * MLP_COLSUM_CHUNK; i++)
+                        s += want[i * ld + j], sa += fabs(want[i * ld + j]);
+                    assert_true(fabs((double)part[c * ld + j] - s) <= 1e-5 * (1.0 + sa));
+                }
+        }
+    }
+    free(A), free(Y), free(pre), free(G0), free(G), free(part), free(want);
+}
+
+/* A GEMM cut into a forced fine grid (16 x 16 tiles and ragged edges) computes the same product
+ * as the naive reference, for the three transpose cases: the tile boxes cover C exactly once. */
+static void test_gemm_tiles_cover(void **state) {
+    (void)state;
+    const size_t n = 75, in = 41, out = 53;
+    tu_rng r;
+    tu_rng_seed(&r, 5);
+    float *X = tu_floats(n * in), *W = tu_floats(in * out), *D = tu_floats(n * out);
+    float *C = tu_floats(n * in > in * out ? (n * in > n * out ? n * in : n * out)
+                                           : (in * out > n * out ? in * out : n * out));
+    tu_fill_uniform(X, n * in, &r, -1, 1);
+    tu_fill_uniform(W, in * out, &r, -1, 1);
+    tu_fill_uniform(D, n * out, &r, -1, 1);
+    for (int kind = 0; kind < 3; kind++) {
+        mlp_gemm g = kind == 0   ? mlp_gemm_forward(C, X, W, n, in, out)
+                     : kind == 1 ? mlp_gemm_weights(C, X, D, n, in, out, 0.5f, 0.0f)
+                                 : mlp_gemm_input(C, D, W, n, in, out);
+        g.tm = 16, g.tn = 16;
+        g.tiles_m = (g.m + 15) / 16, g.tiles_n = (g.n + 15) / 16;
+        for (size_t i = 0; i < g.m * g.n; i++) C[i] = NAN;
+        int saved = mlp_blas_serial_begin();
+        for (size_t t = 0; t < mlp_gemm_tiles(&g); t++) mlp_gemm_tile(&g, t);
+        mlp_blas_serial_end(saved);
+        for (size_t i = 0; i < g.m; i++)
+            for (size_t j = 0; j < g.n; j++) {
+                double s = 0.0;
+                for (size_t q = 0; q < g.k; q++) {
+                    double a = g.trans_a ? g.A[q * g.lda + i] : g.A[i * g.lda + q];
+                    double b = g.trans_b ? g.B[j * g.ldb + q] : g.B[q * g.ldb + j];
+                    s += a * b;
+                }
+                s *= g.alpha;
+                assert_true(fabs((double)C[i * g.n + j] - s) <= 1e-4 * (1.0 + fabs(s)));
+            }
+    }
+    free(X), free(W), free(D), free(C);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dense_forward),
         cmocka_unit_test(test_dense_backward_weights),
         cmocka_unit_test(test_dense_backward_input),
         cmocka_unit_test(test_colsum),
+        cmocka_unit_test(test_delta_block),
+        cmocka_unit_test(test_gemm_tiles_cover),
         cmocka_unit_test(test_colsum_thread_invariant),
         cmocka_unit_test(test_act_needs_pre),
         cmocka_unit_test(test_bias_act_forward),

@@ -85,7 +85,8 @@ MLP_API mlp_status mlp_read_row_indices(const char *path, size_t limit, size_t *
 typedef enum mlp_scale_kind {
     MLP_SCALE_NONE = 0,
     MLP_SCALE_STANDARD, /* (x - mean) / std; std 0 -> 1 (scikit-learn's StandardScaler) */
-    MLP_SCALE_MINMAX    /* (x - min) / (max - min); range 0 -> 1 (MinMaxScaler) */
+    MLP_SCALE_MINMAX,   /* (x - min) / (max - min); range 0 -> 1 (MinMaxScaler) */
+    MLP_SCALE_COUNT
 } mlp_scale_kind;
 
 /* x' = (x - offset[j]) / scale[j]. Zero-initialised = no scaling. The arrays are owned by the

@@ -81,6 +81,7 @@ typedef enum mlp_status {
     MLP_ERR_FORMAT,   /* a file or data stream is malformed, truncated or foreign */
     MLP_ERR_DIVERGED, /* training produced a non-finite loss or weight */
     MLP_ERR_LIMIT,    /* a buffer would exceed the memory limit (mlp_set_memory_limit) */
+    MLP_ERR_MPI,      /* an MPI call failed, or another rank of a data-parallel call did (mpi.h) */
     MLP_STATUS_COUNT
 } mlp_status;
 
@@ -148,7 +149,8 @@ typedef struct mlp_net_config {
  * Errors: MLP_ERR_NULL (net, config, sizes or activations is NULL); MLP_ERR_ARG (n_layers 0 or
  * above 4096, a width of 0, an unknown activation / loss / init, softmax before the last layer,
  * a loss that does not fit the output activation); MLP_ERR_OVERFLOW (the parameter count does
- * not fit in memory); MLP_ERR_NOMEM. On failure *net is set to NULL (if net is not NULL). */
+ * not fit in memory); MLP_ERR_LIMIT (a parameter buffer would exceed mlp_set_memory_limit);
+ * MLP_ERR_NOMEM. On failure *net is set to NULL (if net is not NULL). */
 MLP_API mlp_status mlp_net_create(mlp_net **net, const mlp_net_config *config);
 /* Frees everything the net owns, and the net. Every pointer obtained from it (parameters,
  * gradients, layer views, forward output) becomes invalid. NULL is allowed (no-op). */
@@ -202,7 +204,8 @@ MLP_API mlp_status mlp_net_set_params(mlp_net *net, const float *src, size_t cou
  * front so that no training step allocates. Growing it discards a pending forward pass (a
  * following mlp_backward fails with MLP_ERR_STATE).
  * Errors: MLP_ERR_NULL (net is NULL), MLP_ERR_ARG (max_batch is 0), MLP_ERR_OVERFLOW,
- * MLP_ERR_NOMEM (the old workspace is kept). */
+ * MLP_ERR_LIMIT (the workspace would exceed mlp_set_memory_limit), MLP_ERR_NOMEM (the old
+ * workspace is kept on either). */
 MLP_API mlp_status mlp_net_reserve(mlp_net *net, size_t max_batch);
 
 /* ---------------------------------------------------------------------------------------------

@@ -72,16 +72,23 @@ static void ctx_free(mpi_ctx *c) {
     free(c->seg_max);
 }
 
-static void *alloc_n(size_t count, size_t size, bool *ok) {
+/* count x size bytes, or NULL with *st set (LIMIT over the memory cap, else NOMEM); does nothing
+ * once *st is a failure. */
+static void *alloc_n(size_t count, size_t size, mlp_status *st) {
     size_t bytes;
-    if (!*ok) return NULL;
+    if (*st != MLP_OK) return NULL;
     if (count == 0) count = 1;
     if (!mlp_mul_ok(count, size, &bytes)) {
-        *ok = false;
+        *st = mlp_fail(MLP_ERR_OVERFLOW,
+                       "mlp_mpi_fit: an exchange buffer of %zu x %zu bytes overflows", count, size);
         return NULL;
     }
+    *st = mlp_check_alloc(bytes, "mlp_mpi_fit: an exchange buffer");
+    if (*st != MLP_OK) return NULL;
     void *p = malloc(bytes);
-    if (!p) *ok = false;
+    if (!p)
+        *st = mlp_fail(MLP_ERR_NOMEM,
+                       "mlp_mpi_fit: out of memory for an exchange buffer of %zu bytes", bytes);
     return p;
 }
 
@@ -101,24 +108,24 @@ static mlp_status first_step(mpi_ctx *c, mlp_net *net, size_t batch) {
     static const char fn[] = "mlp_mpi_fit";
     c->started = 1;
     c->n_params = net->n_params;
-    bool ok = true;
     mlp_status st = MLP_OK;
     if (c->mode == MLP_MPI_FAST) {
-        c->buf = alloc_n(c->n_params + 2, sizeof(float), &ok);
+        c->buf = alloc_n(c->n_params + 2, sizeof(float), &st);
     } else {
         size_t m = ceil_div(batch, c->chunk);
         c->cap_chunks = ceil_div(m, (size_t)c->size);
         c->n_seg = 2 * net->n_layers + 1;
         size_t cells = 0;
-        if (!mlp_mul_ok(c->cap_chunks, c->n_params, &cells)) ok = false;
-        c->store = alloc_n(cells, sizeof(float), &ok);
-        c->store_loss = alloc_n(c->cap_chunks, sizeof(float), &ok);
-        c->store_rows = alloc_n(c->cap_chunks, sizeof(size_t), &ok);
-        c->acc = alloc_n(c->n_params + 1, sizeof(int64_t), &ok);
-        c->seg_off = alloc_n(c->n_seg, sizeof(size_t), &ok);
-        c->seg_len = alloc_n(c->n_seg, sizeof(size_t), &ok);
-        c->seg_max = alloc_n(c->n_seg + 1, sizeof(double), &ok);
-        if (ok) {
+        if (!mlp_mul_ok(c->cap_chunks, c->n_params, &cells))
+            st = mlp_fail(MLP_ERR_OVERFLOW, "%s: %zu chunk gradients overflow", fn, c->cap_chunks);
+        c->store = alloc_n(cells, sizeof(float), &st);
+        c->store_loss = alloc_n(c->cap_chunks, sizeof(float), &st);
+        c->store_rows = alloc_n(c->cap_chunks, sizeof(size_t), &st);
+        c->acc = alloc_n(c->n_params + 1, sizeof(int64_t), &st);
+        c->seg_off = alloc_n(c->n_seg, sizeof(size_t), &st);
+        c->seg_len = alloc_n(c->n_seg, sizeof(size_t), &st);
+        c->seg_max = alloc_n(c->n_seg + 1, sizeof(double), &st);
+        if (st == MLP_OK) {
             for (size_t l = 0; l < net->n_layers; l++) {
                 const mlp_layer *ly = &net->layers[l];
                 c->seg_off[2 * l] = ly->w_off;
@@ -130,9 +137,6 @@ static mlp_status first_step(mpi_ctx *c, mlp_net *net, size_t batch) {
             c->seg_len[c->n_seg - 1] = 1;
         }
     }
-    if (!ok)
-        st = mlp_fail(MLP_ERR_NOMEM, "%s: out of memory for the exchange buffers (%zu parameters)",
-                      fn, c->n_params);
     st = mlp_mpi_agree(st, c->comm, fn);
     if (st != MLP_OK) return st;
     size_t P = c->n_params;
@@ -204,7 +208,7 @@ static mlp_status fast_step(mpi_ctx *c, mlp_net *net, const mlp_batch *b, float 
     if (st != MLP_OK) return st;
     if (xs != MLP_OK) return xs;
     if (buf[NP + 1] != 0.0f)
-        return mlp_fail(MLP_ERR_STATE, "%s: the batch step failed on %g other rank(s)", fn,
+        return mlp_fail(MLP_ERR_MPI, "%s: the batch step failed on %g other rank(s)", fn,
                         (double)buf[NP + 1]);
     return finish_step(net, buf, (double)buf[NP], B, loss);
 }
@@ -265,7 +269,7 @@ static mlp_status exact_step(mpi_ctx *c, mlp_net *net, const mlp_batch *b, float
     if (st != MLP_OK) return st;
     if (xs != MLP_OK) return xs;
     if (mx[NS] != 0.0)
-        return mlp_fail(MLP_ERR_STATE, "%s: the batch step failed on another rank", fn);
+        return mlp_fail(MLP_ERR_MPI, "%s: the batch step failed on another rank", fn);
     for (size_t s = 0; s < NS; s++)
         if (!(mx[s] < INFINITY)) { /* a non-finite gradient or loss: fit() rolls back */
             *loss = NAN;

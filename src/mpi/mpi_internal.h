@@ -14,7 +14,7 @@
 #define MLP_MPI_MAX_COUNT ((size_t)1 << 30)
 
 /* MLP_OK if rc is MPI_SUCCESS, else records "<fn>: <what> failed: <MPI error string>" and returns
- * MLP_ERR_STATE. (With MPI's default error handler a failing call aborts the job first.) */
+ * MLP_ERR_MPI. (With MPI's default error handler a failing call aborts the job first.) */
 mlp_status mlp_mpi_check(int rc, const char *fn, const char *what);
 
 /* Checks that MPI is initialised (not finalised) with at least MPI_THREAD_FUNNELED, that this is

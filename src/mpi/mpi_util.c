@@ -7,7 +7,7 @@ mlp_status mlp_mpi_check(int rc, const char *fn, const char *what) {
     int len = 0;
     if (MPI_Error_string(rc, msg, &len) != MPI_SUCCESS) len = 0;
     msg[len] = '\0';
-    return mlp_fail(MLP_ERR_STATE, "%s: %s failed: %s", fn, what, len ? msg : "unknown MPI error");
+    return mlp_fail(MLP_ERR_MPI, "%s: %s failed: %s", fn, what, len ? msg : "unknown MPI error");
 }
 
 mlp_status mlp_mpi_check_comm(MPI_Comm comm, const char *fn, int *rank, int *size) {
