@@ -4,16 +4,67 @@
  * the exit code returned. */
 #include "cli.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+/* Where the digits data is when $MLP_DATA_DIR is not set (cli/CMakeLists.txt sets both):
+ * MLP_DATA_DIR_FROM_EXE, relative to the folder of the running executable (or absolute), is the
+ * installed tree's share/mlp/data; MLP_DATA_DIR is the fallback, the source tree's data/ folder,
+ * which the build tree's binary uses. */
 #ifndef MLP_DATA_DIR
 #define MLP_DATA_DIR "data"
 #endif
 
+#ifdef MLP_DATA_DIR_FROM_EXE
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
+
+/* The folder MLP_DATA_DIR_FROM_EXE names from this executable, if it holds the digits data; else
+ * an empty string. Looked up once. /proc/self/exe is the executable's canonical path (no
+ * symbolic links, no dot components), so each leading "../" of the relative path just drops the
+ * last folder of it. */
+static const char *installed_data_dir(void) {
+    static char dir[PATH_MAX + sizeof MLP_DATA_DIR_FROM_EXE];
+    static int looked;
+    if (looked) return dir;
+    looked = 1;
+    const char *rel = MLP_DATA_DIR_FROM_EXE;
+    if (rel[0] == '/') {
+        snprintf(dir, sizeof dir, "%s", rel);
+    } else {
+        ssize_t len = readlink("/proc/self/exe", dir, PATH_MAX - 1);
+        if (len <= 0) return dir; /* still "" */
+        dir[len] = '\0';
+        char *end = strrchr(dir, '/'); /* end of the executable's folder */
+        while (end && strncmp(rel, "../", 3) == 0) {
+            *end = '\0';
+            end = strrchr(dir, '/');
+            rel += 3;
+        }
+        if (!end) {
+            dir[0] = '\0';
+            return dir;
+        }
+        strcpy(end + 1, rel); /* fits: dir has room for PATH_MAX + the define */
+    }
+    char digits[sizeof dir + 16];
+    snprintf(digits, sizeof digits, "%s/digits.csv.gz", dir);
+    if (access(digits, R_OK) != 0) dir[0] = '\0';
+    return dir;
+}
+#endif
+
 const char *cli_data_dir(void) {
     const char *env = getenv("MLP_DATA_DIR");
-    return env && env[0] ? env : MLP_DATA_DIR;
+    if (env && env[0]) return env;
+#ifdef MLP_DATA_DIR_FROM_EXE
+    const char *installed = installed_data_dir();
+    if (installed[0]) return installed;
+#endif
+    return MLP_DATA_DIR;
 }
 
 int cli_is_digits(const char *data) {

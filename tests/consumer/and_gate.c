@@ -11,7 +11,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#ifdef MLP_CONSUMER_C_ONLY /* built without a C++ compiler: no headers.cpp */
+static int consumer_cxx_version_ok(void) {
+    return 1;
+}
+#else
 int consumer_cxx_version_ok(void); /* headers.cpp */
+#endif
 
 static int fail(const char *what, mlp_status st) {
     fprintf(stderr, "consumer: %s: %s: %s\n", what, mlp_strerror(st), mlp_last_error());
