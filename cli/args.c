@@ -11,26 +11,38 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const cli_activation_names[] = {"identity", "relu",       "logistic", "tanh",
-                                            "softmax",  "leaky_relu", "gelu",     NULL};
-const char *const cli_solver_names[] = {"sgd", "adam", NULL};
-const char *const cli_scale_names[] = {"none", "standard", "minmax", NULL};
-const char *const cli_schedule_names[] = {"constant", "invscaling", "adaptive", NULL};
+/* Indexed by the enum values, NULL-terminated. */
+static const char *const cli_activation_names[] = {"identity", "relu",       "logistic", "tanh",
+                                                   "softmax",  "leaky_relu", "gelu",     NULL};
+static const char *const cli_solver_names[] = {"sgd", "adam", NULL};
+static const char *const cli_scale_names[] = {"none", "standard", "minmax", NULL};
+static const char *const cli_schedule_names[] = {"constant", "invscaling", "adaptive", NULL};
+
+#define NAMES_OF(names) (sizeof names / sizeof *names - 1)
+_Static_assert(NAMES_OF(cli_activation_names) == MLP_ACT_COUNT, "a name per mlp_activation");
+_Static_assert(NAMES_OF(cli_solver_names) == MLP_OPT_COUNT, "a name per mlp_optimizer_kind");
+_Static_assert(NAMES_OF(cli_schedule_names) == MLP_LR_COUNT, "a name per mlp_lr_schedule");
+
+/* names[v], or "unknown" for a value outside the count entries. */
+static const char *name_of(const char *const *names, size_t count, unsigned v) {
+    return v < count ? names[v] : "unknown";
+}
 
 const char *cli_activation_name(mlp_activation a) {
-    return (unsigned)a < MLP_ACT_COUNT ? cli_activation_names[a] : "unknown";
+    return name_of(cli_activation_names, MLP_ACT_COUNT, (unsigned)a);
 }
 
 const char *cli_solver_name(mlp_optimizer_kind k) {
-    return (unsigned)k < MLP_OPT_COUNT ? cli_solver_names[k] : "unknown";
+    return name_of(cli_solver_names, MLP_OPT_COUNT, (unsigned)k);
 }
 
 const char *cli_scale_name(mlp_scale_kind k) {
-    return (unsigned)k <= MLP_SCALE_MINMAX ? cli_scale_names[k] : "unknown";
+    /* data.h's mlp_scale_kind has no _COUNT member: the list's length stands in for it. */
+    return name_of(cli_scale_names, NAMES_OF(cli_scale_names), (unsigned)k);
 }
 
 const char *cli_schedule_name(mlp_lr_schedule s) {
-    return (unsigned)s <= MLP_LR_ADAPTIVE ? cli_schedule_names[s] : "unknown";
+    return name_of(cli_schedule_names, MLP_LR_COUNT, (unsigned)s);
 }
 
 const char *cli_loss_name(mlp_loss l) {
@@ -195,6 +207,30 @@ int cli_parse_choice(const char *cmd, const char *flag, const char *s, const cha
     return cli_usage_error(cmd, "--%s: '%s' is not one of %s", flag, s, list);
 }
 
+int cli_parse_activation(const char *cmd, const char *flag, const char *s, mlp_activation *out) {
+    int i = 0, rc = cli_parse_choice(cmd, flag, s, cli_activation_names, &i);
+    if (rc == 0) *out = (mlp_activation)i;
+    return rc;
+}
+
+int cli_parse_solver(const char *cmd, const char *flag, const char *s, mlp_optimizer_kind *out) {
+    int i = 0, rc = cli_parse_choice(cmd, flag, s, cli_solver_names, &i);
+    if (rc == 0) *out = (mlp_optimizer_kind)i;
+    return rc;
+}
+
+int cli_parse_scale(const char *cmd, const char *flag, const char *s, mlp_scale_kind *out) {
+    int i = 0, rc = cli_parse_choice(cmd, flag, s, cli_scale_names, &i);
+    if (rc == 0) *out = (mlp_scale_kind)i;
+    return rc;
+}
+
+int cli_parse_schedule(const char *cmd, const char *flag, const char *s, mlp_lr_schedule *out) {
+    int i = 0, rc = cli_parse_choice(cmd, flag, s, cli_schedule_names, &i);
+    if (rc == 0) *out = (mlp_lr_schedule)i;
+    return rc;
+}
+
 #define CLI_MAX_HIDDEN 1024
 
 int cli_parse_hidden(const char *cmd, const char *s, size_t **widths, size_t *n) {
@@ -249,9 +285,55 @@ int cli_parse_column(const char *cmd, const char *flag, const char *s, long *out
 
 int cli_parse_header(const char *cmd, const char *flag, const char *s, int *out) {
     static const char *const names[] = {"no", "yes", "auto", NULL};
-    int i;
+    int i = 0;
     int rc = cli_parse_choice(cmd, flag, s, names, &i);
     if (rc) return rc;
     *out = i == 2 ? -1 : i;
+    return 0;
+}
+
+/* ---- options shared by the commands ---- */
+
+void cli_common_init(cli_common *c) {
+    memset(c, 0, sizeof *c);
+    c->data.label_column = -1;
+    c->data.header = -1;
+}
+
+int cli_is_common_option(int id) {
+    return id > CLI_OPT_HELP && id < CLI_OPT_SHARED_END;
+}
+
+int cli_common_option(const char *cmd, int id, const char *name, const char *v, cli_common *c) {
+    switch (id) {
+    case CLI_OPT_LABELS:
+        c->data.labels = v;
+        return 0;
+    case CLI_OPT_LABEL_COLUMN:
+        return cli_parse_column(cmd, name, v, &c->data.label_column);
+    case CLI_OPT_HEADER:
+        return cli_parse_header(cmd, name, v, &c->data.header);
+    case CLI_OPT_THREADS:
+        return cli_parse_int(cmd, name, v, 1, 4096, &c->threads);
+    case CLI_OPT_JSON:
+        c->json = 1;
+        return 0;
+    case CLI_OPT_OUT:
+        c->out = v;
+        return 0;
+    default:
+        return cli_usage_error(cmd, "internal error: option %d", id);
+    }
+}
+
+int cli_common_check(const char *cmd, const cli_common *c) {
+    if (c->out && c->out[0] == '\0') return cli_usage_error(cmd, "--out: empty path");
+    return 0;
+}
+
+int cli_apply_threads(int threads) {
+    if (!threads) return 0;
+    mlp_status st = mlp_set_num_threads(threads);
+    if (st != MLP_OK) return cli_lib_error(st, "--threads %d", threads);
     return 0;
 }

@@ -37,6 +37,9 @@
 int cli_usage_error(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
 /* "mlp: <msg>: <mlp_strerror(st)>: <mlp_last_error()>"; returns CLI_EXIT_RUNTIME. */
 int cli_lib_error(mlp_status st, const char *fmt, ...) CLI_PRINTF(2, 3);
+/* The status of the last error printed: cli_lib_error's status, MLP_OK after the other printers
+ * (or none). For hints that depend on what failed. */
+mlp_status cli_last_lib_status(void);
 /* "mlp: <msg>"; returns CLI_EXIT_RUNTIME. */
 int cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
 /* "mlp: warning: <msg>". */
@@ -98,11 +101,11 @@ const char *cli_solver_name(mlp_optimizer_kind k);
 const char *cli_scale_name(mlp_scale_kind k);
 const char *cli_schedule_name(mlp_lr_schedule s);
 const char *cli_loss_name(mlp_loss l);
-/* Parsable lists (NULL-terminated), index = enum value (NULL holes are skipped by the parser). */
-extern const char *const cli_activation_names[];
-extern const char *const cli_solver_names[];
-extern const char *const cli_scale_names[];
-extern const char *const cli_schedule_names[];
+/* --activation, --solver, --scale, --lr-schedule values: the names above, as cli_parse_choice. */
+int cli_parse_activation(const char *cmd, const char *flag, const char *s, mlp_activation *out);
+int cli_parse_solver(const char *cmd, const char *flag, const char *s, mlp_optimizer_kind *out);
+int cli_parse_scale(const char *cmd, const char *flag, const char *s, mlp_scale_kind *out);
+int cli_parse_schedule(const char *cmd, const char *flag, const char *s, mlp_lr_schedule *out);
 
 /* ---- data (data.c) ---- */
 typedef enum cli_role {
@@ -131,6 +134,51 @@ int cli_load(const cli_data_opts *o, cli_role role, mlp_dataset *out);
 int cli_load_features(const cli_data_opts *o, size_t d, mlp_dataset *out);
 /* Describes o->data for messages, e.g. "digits (rs42 test split)". */
 const char *cli_data_label(const cli_data_opts *o, cli_role role);
+
+/* ---- options shared by the commands (args.c) ----
+ * The same ids, names and handling in every command. A command's option table lists the ones it
+ * takes; its own options are numbered from CLI_OPT_SHARED_END. */
+enum {
+    CLI_OPT_HELP = 1,     /* -h, --help (each command prints its own help) */
+    CLI_OPT_LABELS,       /* --labels PATH: IDX labels */
+    CLI_OPT_LABEL_COLUMN, /* --label-column N|last */
+    CLI_OPT_HEADER,       /* --header yes|no|auto */
+    CLI_OPT_THREADS,      /* --threads N */
+    CLI_OPT_JSON,         /* --json */
+    CLI_OPT_OUT,          /* -o, --out PATH */
+    CLI_OPT_SHARED_END
+};
+
+/* Their rows in a command's option table (cli_next), so that each is named in one place. */
+/* clang-format off */
+#define CLI_OPT_ROW_HELP    {"help", 'h', 0, CLI_OPT_HELP}
+#define CLI_OPT_ROWS_DATA   {"labels", 0, 1, CLI_OPT_LABELS},             \
+                            {"label-column", 0, 1, CLI_OPT_LABEL_COLUMN}, \
+                            {"header", 0, 1, CLI_OPT_HEADER}
+#define CLI_OPT_ROW_THREADS {"threads", 0, 1, CLI_OPT_THREADS}
+#define CLI_OPT_ROW_JSON    {"json", 0, 0, CLI_OPT_JSON}
+#define CLI_OPT_ROW_OUT     {"out", 'o', 1, CLI_OPT_OUT}
+/* clang-format on */
+
+/* What the shared options set. */
+typedef struct cli_common {
+    cli_data_opts data; /* labels, label_column, header; the command sets data.data */
+    int threads;        /* 0: leave the thread count as it is */
+    int json;
+    const char *out;
+} cli_common;
+
+/* Defaults: CSV label column last, header auto, nothing else set. */
+void cli_common_init(cli_common *c);
+/* True for the ids cli_common_option handles (all shared ones but CLI_OPT_HELP). */
+int cli_is_common_option(int id);
+/* Applies one shared option (value v, flag name as cli_next gave it). Returns 0 or the exit code
+ * of a usage error. */
+int cli_common_option(const char *cmd, int id, const char *name, const char *v, cli_common *c);
+/* After scanning: a usage error for an empty --out path. Returns 0 or CLI_EXIT_USAGE. */
+int cli_common_check(const char *cmd, const cli_common *c);
+/* mlp_set_num_threads(threads) unless it is 0. Returns 0 or an exit code. */
+int cli_apply_threads(int threads);
 
 /* ---- progress (progress.c) ---- */
 typedef struct cli_progress {
@@ -208,7 +256,7 @@ int cli_mpi_default_threads(const cli_mpi *m);
 /* mlp_fit, data-parallel over all ranks when MPI is active with more than one rank or when
  * deterministic (MLP_MPI_EXACT) is asked for; plain mlp_fit otherwise. */
 mlp_status cli_mpi_fit(const cli_mpi *m, int deterministic, mlp_net **net, mlp_task task,
-                       const mlp_dataset *ds, size_t k, const mlp_fit_options *o,
+                       const mlp_dataset *ds, size_t n_classes_or_targets, const mlp_fit_options *o,
                        mlp_fit_result *r);
 /* mlp_model_load / mlp_model_save; under MPI rank 0 reads and broadcasts, or writes (atomically),
  * and every rank gets the same status. */

@@ -9,32 +9,30 @@
 
 #define PREDICT_CHUNK 4096 /* rows per mlp_predict call: bounds the output buffer */
 
-enum {
-    OPT_HELP = 1,
-    OPT_LABELS,
-    OPT_LABEL_COLUMN,
-    OPT_HEADER,
-    OPT_JSON,
-    OPT_THREADS,
-    OPT_OUT,
-    OPT_PROBA,
-};
+enum { OPT_PROBA = CLI_OPT_SHARED_END };
 
-/* What a saved net computes, from its loss and output width. */
-typedef enum model_task { TASK_MULTICLASS, TASK_BINARY, TASK_MULTILABEL, TASK_REGRESS } model_task;
+/* A saved model and what it computes (mlp_task_of_net). */
+typedef struct model {
+    mlp_net *net;
+    mlp_scaler scaler;
+    mlp_task task;
+    size_t n_classes_or_targets; /* classes (2 for one logistic output) or target columns */
+    size_t d, out_width;         /* input and output widths */
+} model;
 
-static model_task task_of(const mlp_net *net) {
-    mlp_loss loss = mlp_net_loss(net);
-    size_t k = mlp_net_output_size(net);
-    if (loss == MLP_LOSS_SQUARED) return TASK_REGRESS;
-    if (loss == MLP_LOSS_LOGISTIC) return k == 1 ? TASK_BINARY : TASK_MULTILABEL;
-    return TASK_MULTICLASS;
+static int load_model(const char *path, model *m) {
+    mlp_status st = mlp_model_load(path, &m->net, &m->scaler);
+    if (st == MLP_OK) st = mlp_task_of_net(m->net, &m->task, &m->n_classes_or_targets);
+    if (st != MLP_OK) return cli_lib_error(st, "cannot load model '%s'", path);
+    m->d = mlp_net_input_size(m->net);
+    m->out_width = mlp_net_output_size(m->net);
+    return 0;
 }
 
-static int load_model(const char *path, mlp_net **net, mlp_scaler *sc) {
-    mlp_status st = mlp_model_load(path, net, sc);
-    if (st != MLP_OK) return cli_lib_error(st, "cannot load model '%s'", path);
-    return 0;
+static void model_free(model *m) {
+    mlp_scaler_free(&m->scaler);
+    mlp_net_free(m->net);
+    m->net = NULL;
 }
 
 static int apply_scaler(const mlp_scaler *sc, mlp_dataset *ds) {
@@ -44,19 +42,11 @@ static int apply_scaler(const mlp_scaler *sc, mlp_dataset *ds) {
     return 0;
 }
 
-static int set_threads(int threads) {
-    if (!threads) return 0;
-    mlp_status st = mlp_set_num_threads(threads);
-    if (st != MLP_OK) return cli_lib_error(st, "--threads %d", threads);
-    return 0;
-}
-
-/* Options shared by eval and predict. */
+/* Options of eval and predict: MODEL DATA, the shared options, --proba. */
 typedef struct data_cmd {
     const char *model;
-    cli_data_opts data;
-    int json, proba, threads;
-    const char *out;
+    cli_common common; /* common.data.data is DATA */
+    int proba;
 } data_cmd;
 
 static int parse_data_cmd(const char *cmd, int argc, char **argv, const cli_opt *opts,
@@ -65,9 +55,11 @@ static int parse_data_cmd(const char *cmd, int argc, char **argv, const cli_opt 
     const char *v, *name;
     const char *pos[2] = {NULL, NULL};
     int id, rc = 0, npos = 0;
-    c->data.label_column = -1;
-    c->data.header = -1;
     while (rc == 0 && (id = cli_next(&a, opts, &v, &name)) != CLI_ARG_END) {
+        if (cli_is_common_option(id)) {
+            rc = cli_common_option(cmd, id, name, v, &c->common);
+            continue;
+        }
         switch (id) {
         case CLI_ARG_ERROR:
             return CLI_EXIT_USAGE;
@@ -75,27 +67,9 @@ static int parse_data_cmd(const char *cmd, int argc, char **argv, const cli_opt 
             if (npos == 2) return cli_usage_error(cmd, "unexpected argument '%s'", v);
             pos[npos++] = v;
             break;
-        case OPT_HELP:
+        case CLI_OPT_HELP:
             help(stdout);
             return -1;
-        case OPT_LABELS:
-            c->data.labels = v;
-            break;
-        case OPT_LABEL_COLUMN:
-            rc = cli_parse_column(cmd, name, v, &c->data.label_column);
-            break;
-        case OPT_HEADER:
-            rc = cli_parse_header(cmd, name, v, &c->data.header);
-            break;
-        case OPT_JSON:
-            c->json = 1;
-            break;
-        case OPT_THREADS:
-            rc = cli_parse_int(cmd, name, v, 1, 4096, &c->threads);
-            break;
-        case OPT_OUT:
-            c->out = v;
-            break;
         case OPT_PROBA:
             c->proba = 1;
             break;
@@ -108,9 +82,21 @@ static int parse_data_cmd(const char *cmd, int argc, char **argv, const cli_opt 
         return cli_usage_error(cmd, "missing %s (usage: mlp %s MODEL DATA [OPTIONS])",
                                npos ? "DATA" : "MODEL and DATA", cmd);
     c->model = pos[0];
-    c->data.data = pos[1];
-    if (c->out && c->out[0] == '\0') return cli_usage_error(cmd, "--out: empty path");
-    return 0;
+    c->common.data.data = pos[1];
+    return cli_common_check(cmd, &c->common);
+}
+
+/* The start of eval and predict: parse, set the threads, load the model. Returns -1 after
+ * --help, 0, or an exit code. */
+static int start_data_cmd(const char *cmd, int argc, char **argv, const cli_opt *opts,
+                          void (*help)(FILE *), data_cmd *c, model *m) {
+    memset(c, 0, sizeof *c);
+    memset(m, 0, sizeof *m);
+    cli_common_init(&c->common);
+    int rc = parse_data_cmd(cmd, argc, argv, opts, help, c);
+    if (rc == 0) rc = cli_apply_threads(c->common.threads);
+    if (rc == 0) rc = load_model(c->model, m);
+    return rc;
 }
 
 /* ---- eval ---- */
@@ -140,81 +126,74 @@ void cli_eval_help(FILE *f) {
 }
 
 static const cli_opt eval_opts[] = {
-    {"help", 'h', 0, OPT_HELP},
-    {"labels", 0, 1, OPT_LABELS},
-    {"label-column", 0, 1, OPT_LABEL_COLUMN},
-    {"header", 0, 1, OPT_HEADER},
-    {"json", 0, 0, OPT_JSON},
-    {"threads", 0, 1, OPT_THREADS},
-    {NULL, 0, 0, 0},
+    CLI_OPT_ROW_HELP, CLI_OPT_ROWS_DATA, CLI_OPT_ROW_JSON, CLI_OPT_ROW_THREADS, {NULL, 0, 0, 0},
 };
+
+/* Loads DATA for scoring model m: class labels or targets, as the model's task says, with the
+ * model's input width (and output width for targets), scaled by the model's scaler. */
+static int load_eval_data(data_cmd *c, const model *m, mlp_dataset *ds, const char **label) {
+    cli_data_opts *o = &c->common.data;
+    if (m->task == MLP_TASK_MULTILABEL)
+        return cli_error("'%s' is a multi-label model (%zu logistic outputs); eval scores "
+                         "classifiers and regressors only",
+                         c->model, m->out_width);
+    o->regression = m->task == MLP_TASK_REGRESS;
+    if (o->regression && o->labels)
+        return cli_error("'%s' is a regression model; IDX data has class labels", c->model);
+    int rc = cli_load(o, CLI_ROLE_TEST, ds);
+    if (rc) return rc;
+    *label = cli_data_label(o, CLI_ROLE_TEST);
+    if (ds->d != m->d)
+        return cli_error("%s has %zu features but model '%s' expects %zu", *label, ds->d, c->model,
+                         m->d);
+    if (o->regression && ds->n_targets != m->out_width)
+        return cli_error("%s has %zu targets but model '%s' has %zu outputs", *label, ds->n_targets,
+                         c->model, m->out_width);
+    return apply_scaler(&m->scaler, ds);
+}
+
+static void print_eval(const data_cmd *c, const char *label, size_t n, double score) {
+    const int regression = c->common.data.regression;
+    long long correct = llround(score * (double)n);
+    if (c->common.json) {
+        cli_json j;
+        cli_json_begin(&j, stdout);
+        cli_json_double(&j, regression ? "r2" : "accuracy", score);
+        cli_json_u64(&j, "n", n);
+        if (!regression) cli_json_u64(&j, "correct", (uint64_t)correct);
+        cli_json_str(&j, "model", c->model);
+        cli_json_str(&j, "data", label);
+        cli_json_end(&j);
+    } else if (regression) {
+        printf("R^2: %.6f (%zu samples)\n", score, n);
+    } else {
+        printf("Accuracy: %.2f%% (%lld/%zu)\n", 100.0 * score, correct, n);
+    }
+}
 
 int cli_eval(int argc, char **argv) {
     data_cmd c;
-    memset(&c, 0, sizeof c);
-    int rc = parse_data_cmd("eval", argc, argv, eval_opts, cli_eval_help, &c);
-    if (rc == -1) return cli_finish_output(stdout, "stdout");
-    if (rc) return rc;
-    if ((rc = set_threads(c.threads)) != 0) return rc;
-
-    mlp_net *net = NULL;
-    mlp_scaler sc;
-    memset(&sc, 0, sizeof sc);
+    model m;
     mlp_dataset ds;
     memset(&ds, 0, sizeof ds);
-    if ((rc = load_model(c.model, &net, &sc)) != 0) goto out;
-    model_task task = task_of(net);
-    size_t d = mlp_net_input_size(net), k = mlp_net_output_size(net);
-    if (task == TASK_MULTILABEL) {
-        rc = cli_error("'%s' is a multi-label model (%zu logistic outputs); eval scores "
-                       "classifiers and regressors only",
-                       c.model, k);
-        goto out;
+    int rc = start_data_cmd("eval", argc, argv, eval_opts, cli_eval_help, &c, &m);
+    if (rc == -1) return cli_finish_output(stdout, "stdout");
+    const char *label = NULL;
+    if (rc == 0) rc = load_eval_data(&c, &m, &ds, &label);
+    if (rc == 0) {
+        double score;
+        mlp_status st = c.common.data.regression
+                            ? mlp_score_r2(m.net, ds.X, ds.targets, ds.n, &score)
+                            : mlp_score_accuracy(m.net, ds.X, ds.labels, ds.n, &score);
+        if (st != MLP_OK) {
+            rc = cli_lib_error(st, "cannot score %s", label);
+        } else {
+            print_eval(&c, label, ds.n, score);
+            rc = cli_finish_output(stdout, "stdout");
+        }
     }
-    c.data.regression = task == TASK_REGRESS;
-    if (c.data.regression && c.data.labels) {
-        rc = cli_error("'%s' is a regression model; IDX data has class labels", c.model);
-        goto out;
-    }
-    if ((rc = cli_load(&c.data, CLI_ROLE_TEST, &ds)) != 0) goto out;
-    const char *label = cli_data_label(&c.data, CLI_ROLE_TEST);
-    if (ds.d != d) {
-        rc = cli_error("%s has %zu features but model '%s' expects %zu", label, ds.d, c.model, d);
-        goto out;
-    }
-    if (c.data.regression && ds.n_targets != k) {
-        rc = cli_error("%s has %zu targets but model '%s' has %zu outputs", label, ds.n_targets,
-                       c.model, k);
-        goto out;
-    }
-    if ((rc = apply_scaler(&sc, &ds)) != 0) goto out;
-    double score;
-    mlp_status st = c.data.regression ? mlp_score_r2(net, ds.X, ds.targets, ds.n, &score)
-                                      : mlp_score_accuracy(net, ds.X, ds.labels, ds.n, &score);
-    if (st != MLP_OK) {
-        rc = cli_lib_error(st, "cannot score %s", label);
-        goto out;
-    }
-    long long correct = llround(score * (double)ds.n);
-    if (c.json) {
-        cli_json j;
-        cli_json_begin(&j, stdout);
-        cli_json_double(&j, c.data.regression ? "r2" : "accuracy", score);
-        cli_json_u64(&j, "n", ds.n);
-        if (!c.data.regression) cli_json_u64(&j, "correct", (uint64_t)correct);
-        cli_json_str(&j, "model", c.model);
-        cli_json_str(&j, "data", label);
-        cli_json_end(&j);
-    } else if (c.data.regression) {
-        printf("R^2: %.6f (%zu samples)\n", score, ds.n);
-    } else {
-        printf("Accuracy: %.2f%% (%lld/%zu)\n", 100.0 * score, correct, ds.n);
-    }
-    rc = cli_finish_output(stdout, "stdout");
-out:
     mlp_dataset_free(&ds);
-    mlp_scaler_free(&sc);
-    mlp_net_free(net);
+    model_free(&m);
     return rc;
 }
 
@@ -252,14 +231,8 @@ void cli_predict_help(FILE *f) {
 }
 
 static const cli_opt predict_opts[] = {
-    {"help", 'h', 0, OPT_HELP},
-    {"labels", 0, 1, OPT_LABELS},
-    {"label-column", 0, 1, OPT_LABEL_COLUMN},
-    {"header", 0, 1, OPT_HEADER},
-    {"threads", 0, 1, OPT_THREADS},
-    {"out", 'o', 1, OPT_OUT},
-    {"proba", 0, 0, OPT_PROBA},
-    {NULL, 0, 0, 0},
+    CLI_OPT_ROW_HELP, CLI_OPT_ROWS_DATA,          CLI_OPT_ROW_THREADS,
+    CLI_OPT_ROW_OUT,  {"proba", 0, 0, OPT_PROBA}, {NULL, 0, 0, 0},
 };
 
 static void put_float(FILE *f, float v) {
@@ -268,88 +241,73 @@ static void put_float(FILE *f, float v) {
     fputs(buf, f);
 }
 
-static void write_row(FILE *f, const float *p, size_t k, model_task task, int proba) {
-    if (task == TASK_REGRESS || (proba && task != TASK_BINARY)) {
-        for (size_t j = 0; j < k; j++) {
+/* One output row p of model m as a CSV line: the values (regression, or probabilities), P(0),P(1)
+ * (probabilities of one logistic output), the 0/1 labels (multi-label) or the class. */
+static void write_row(FILE *f, const float *p, const model *m, int proba) {
+    const size_t w = m->out_width;
+    if (m->task == MLP_TASK_REGRESS || (proba && w > 1)) {
+        for (size_t j = 0; j < w; j++) {
             if (j) fputc(',', f);
             put_float(f, p[j]);
         }
-    } else if (task == TASK_BINARY) {
-        if (proba) {
-            put_float(f, 1.0f - p[0]);
-            fputc(',', f);
-            put_float(f, p[0]);
-        } else {
-            fputc(p[0] >= 0.5f ? '1' : '0', f);
-        }
-    } else if (task == TASK_MULTILABEL) {
-        for (size_t j = 0; j < k; j++)
-            fputs(j ? (p[j] >= 0.5f ? ",1" : ",0") : (p[j] >= 0.5f ? "1" : "0"), f);
+    } else if (proba) {
+        put_float(f, 1.0f - p[0]);
+        fputc(',', f);
+        put_float(f, p[0]);
+    } else if (m->task == MLP_TASK_MULTILABEL) {
+        for (size_t j = 0; j < w; j++)
+            fprintf(f, j ? ",%d" : "%d", (int)mlp_output_label(p + j, 1));
     } else {
-        size_t best = 0; /* argmax, ties to the lowest index (as mlp_predict_labels) */
-        for (size_t j = 1; j < k; j++)
-            if (p[j] > p[best]) best = j;
-        fprintf(f, "%zu", best);
+        fprintf(f, "%d", (int)mlp_output_label(p, w));
     }
     fputc('\n', f);
 }
 
-int cli_predict(int argc, char **argv) {
-    data_cmd c;
-    memset(&c, 0, sizeof c);
-    int rc = parse_data_cmd("predict", argc, argv, predict_opts, cli_predict_help, &c);
-    if (rc == -1) return cli_finish_output(stdout, "stdout");
-    if (rc) return rc;
-    if ((rc = set_threads(c.threads)) != 0) return rc;
-
-    mlp_net *net = NULL;
-    mlp_scaler sc;
-    memset(&sc, 0, sizeof sc);
-    mlp_dataset ds;
-    memset(&ds, 0, sizeof ds);
-    float *buf = NULL;
-    FILE *f = NULL;
-    if ((rc = load_model(c.model, &net, &sc)) != 0) goto out;
-    model_task task = task_of(net);
-    size_t d = mlp_net_input_size(net), k = mlp_net_output_size(net);
-    if (c.proba && task == TASK_REGRESS) {
-        rc = cli_usage_error("predict", "--proba: '%s' is a regression model", c.model);
-        goto out;
-    }
-    if ((rc = cli_load_features(&c.data, d, &ds)) != 0) goto out;
-    if ((rc = apply_scaler(&sc, &ds)) != 0) goto out;
-    size_t chunk = ds.n < PREDICT_CHUNK ? ds.n : PREDICT_CHUNK;
-    buf = malloc(chunk * k * sizeof *buf);
-    if (!buf) {
-        rc = cli_error("out of memory for %zu x %zu predictions", chunk, k);
-        goto out;
-    }
-    if (c.out) {
-        f = fopen(c.out, "w");
-        if (!f) {
-            rc = cli_error("cannot open '%s' for writing: %s", c.out, strerror(errno));
-            goto out;
-        }
-    } else {
-        f = stdout;
-    }
-    for (size_t i0 = 0; i0 < ds.n; i0 += chunk) {
-        size_t nb = ds.n - i0 < chunk ? ds.n - i0 : chunk;
-        mlp_status st = mlp_predict(net, ds.X + i0 * d, nb, buf);
+/* Predicts ds in chunks of PREDICT_CHUNK rows and writes one line per row to f. */
+static int write_predictions(FILE *f, const model *m, const mlp_dataset *ds, int proba) {
+    size_t chunk = ds->n < PREDICT_CHUNK ? ds->n : PREDICT_CHUNK;
+    float *buf = malloc(chunk * m->out_width * sizeof *buf);
+    if (!buf) return cli_error("out of memory for %zu x %zu predictions", chunk, m->out_width);
+    int rc = 0;
+    for (size_t i0 = 0; i0 < ds->n && rc == 0; i0 += chunk) {
+        size_t nb = ds->n - i0 < chunk ? ds->n - i0 : chunk;
+        mlp_status st = mlp_predict(m->net, ds->X + i0 * m->d, nb, buf);
         if (st != MLP_OK) {
             rc = cli_lib_error(st, "prediction failed");
-            goto out;
+            break;
         }
-        for (size_t i = 0; i < nb; i++) write_row(f, buf + i * k, k, task, c.proba);
+        for (size_t i = 0; i < nb; i++) write_row(f, buf + i * m->out_width, m, proba);
     }
-    rc = cli_finish_output(f, c.out ? c.out : "stdout");
-    f = NULL;
-out:
-    if (f && f != stdout) fclose(f);
     free(buf);
+    return rc;
+}
+
+int cli_predict(int argc, char **argv) {
+    data_cmd c;
+    model m;
+    mlp_dataset ds;
+    memset(&ds, 0, sizeof ds);
+    FILE *f = NULL;
+    const char *out = NULL;
+    int rc = start_data_cmd("predict", argc, argv, predict_opts, cli_predict_help, &c, &m);
+    if (rc == -1) return cli_finish_output(stdout, "stdout");
+    out = c.common.out;
+    if (rc == 0 && c.proba && m.task == MLP_TASK_REGRESS)
+        rc = cli_usage_error("predict", "--proba: '%s' is a regression model", c.model);
+    if (rc == 0) rc = cli_load_features(&c.common.data, m.d, &ds);
+    if (rc == 0) rc = apply_scaler(&m.scaler, &ds);
+    if (rc == 0) {
+        f = out ? fopen(out, "w") : stdout;
+        if (!f) rc = cli_error("cannot open '%s' for writing: %s", out, strerror(errno));
+    }
+    if (rc == 0) rc = write_predictions(f, &m, &ds, c.proba);
+    if (rc == 0) {
+        rc = cli_finish_output(f, out ? out : "stdout");
+        f = NULL;
+    }
+    if (f && f != stdout) fclose(f);
     mlp_dataset_free(&ds);
-    mlp_scaler_free(&sc);
-    mlp_net_free(net);
+    model_free(&m);
     return rc;
 }
 
@@ -368,122 +326,140 @@ void cli_info_help(FILE *f) {
           f);
 }
 
-static const cli_opt info_opts[] = {
-    {"help", 'h', 0, OPT_HELP},
-    {"json", 0, 0, OPT_JSON},
-    {NULL, 0, 0, 0},
-};
+static const cli_opt info_opts[] = {CLI_OPT_ROW_HELP, CLI_OPT_ROW_JSON, {NULL, 0, 0, 0}};
 
-static const char *task_name(model_task t) {
-    switch (t) {
-    case TASK_MULTICLASS:
-        return "classification";
-    case TASK_BINARY:
-        return "binary classification";
-    case TASK_MULTILABEL:
+static const char *task_name(const model *m) {
+    switch (m->task) {
+    case MLP_TASK_CLASSIFY:
+        return m->out_width == 1 ? "binary classification" : "classification";
+    case MLP_TASK_MULTILABEL:
         return "multi-label classification";
     default:
         return "regression";
     }
 }
 
-int cli_info(int argc, char **argv) {
+/* A model's layers: sizes (n_layers + 1) and activation names (n_layers). */
+typedef struct layers {
+    size_t n;
+    size_t *sizes;
+    const char **acts;
+} layers;
+
+static int get_layers(const mlp_net *net, layers *ly) {
+    ly->n = mlp_net_n_layers(net);
+    ly->sizes = malloc((ly->n + 1) * sizeof *ly->sizes);
+    ly->acts = malloc((ly->n ? ly->n : 1) * sizeof *ly->acts);
+    if (!ly->sizes || !ly->acts) return cli_error("out of memory");
+    for (size_t l = 0; l < ly->n; l++) {
+        mlp_activation act = MLP_ACT_IDENTITY;
+        mlp_net_layer_shape(net, l, &ly->sizes[l], &ly->sizes[l + 1], &act);
+        ly->acts[l] = cli_activation_name(act);
+    }
+    return 0;
+}
+
+static void print_info_json(const char *path, const model *m, const layers *ly) {
+    static const char *const loss_keys[] = {"softmax_ce", "logistic", "squared"};
+    _Static_assert(sizeof loss_keys / sizeof *loss_keys == MLP_LOSS_COUNT, "a key per mlp_loss");
+    mlp_loss loss = mlp_net_loss(m->net);
+    mlp_optimizer opt;
+    mlp_net_get_optimizer(m->net, &opt);
+    cli_json j;
+    cli_json_begin(&j, stdout);
+    cli_json_str(&j, "model", path);
+    cli_json_sizes(&j, "sizes", ly->sizes, ly->n + 1);
+    cli_json_strings(&j, "activations", ly->acts, ly->n);
+    cli_json_str(&j, "loss", (unsigned)loss < MLP_LOSS_COUNT ? loss_keys[loss] : "unknown");
+    cli_json_str(&j, "task", task_name(m));
+    cli_json_u64(&j, "params", mlp_net_param_count(m->net));
+    cli_json_str(&j, "optimizer", cli_solver_name(opt.kind));
+    cli_json_float(&j, "lr", opt.lr);
+    cli_json_float(&j, "alpha", opt.alpha);
+    cli_json_u64(&j, "steps", mlp_net_step_count(m->net));
+    cli_json_str(&j, "scaler", cli_scale_name(m->scaler.kind));
+    cli_json_end(&j);
+}
+
+static void print_info_human(const char *path, const model *m, const layers *ly) {
+    const size_t L = ly->n, *sizes = ly->sizes, count = m->n_classes_or_targets;
+    mlp_optimizer opt;
+    mlp_net_get_optimizer(m->net, &opt);
+    printf("Model:         %s\n", path);
+    printf("Architecture:  ");
+    for (size_t l = 0; l <= L; l++) printf(l ? "-%zu" : "%zu", sizes[l]);
+    printf("\nLayers:        %zu weight layer%s\n", L, L == 1 ? "" : "s");
+    for (size_t l = 0; l < L; l++)
+        printf("  %zu: %6zu -> %-6zu %-10s (%zu parameters)\n", l + 1, sizes[l], sizes[l + 1],
+               ly->acts[l], sizes[l] * sizes[l + 1] + sizes[l + 1]);
+    printf("Loss:          %s (%s", cli_loss_name(mlp_net_loss(m->net)), task_name(m));
+    if (m->task == MLP_TASK_CLASSIFY)
+        printf(", %zu classes)\n", count);
+    else
+        printf(", %zu %s%s)\n", count, m->task == MLP_TASK_REGRESS ? "target" : "label",
+               count == 1 ? "" : "s");
+    printf("Parameters:    %zu\n", mlp_net_param_count(m->net));
+    if (opt.kind == MLP_OPT_ADAM)
+        printf("Optimizer:     adam (lr %g, alpha %g, beta1 %g, beta2 %g, eps %g)\n",
+               (double)opt.lr, (double)opt.alpha, (double)opt.beta1, (double)opt.beta2,
+               (double)opt.eps);
+    else
+        printf("Optimizer:     sgd (lr %g, alpha %g, momentum %g%s)\n", (double)opt.lr,
+               (double)opt.alpha, (double)opt.momentum, opt.nesterov ? ", nesterov" : "");
+    printf("Steps:         %llu\n", (unsigned long long)mlp_net_step_count(m->net));
+    printf("Scaler:        %s", cli_scale_name(m->scaler.kind));
+    if (m->scaler.kind != MLP_SCALE_NONE) printf(" (%zu features)", m->scaler.d);
+    printf("\n");
+}
+
+/* MODEL and --json. Returns -1 after --help, 0, or an exit code. */
+static int parse_info(int argc, char **argv, const char **path, int *json) {
     static const char *cmd = "info";
     cli_args a = {.argc = argc, .argv = argv, .i = 1, .cmd = cmd};
-    const char *v, *name, *path = NULL;
-    int id, json = 0;
+    const char *v, *name;
+    int id;
     while ((id = cli_next(&a, info_opts, &v, &name)) != CLI_ARG_END) {
         switch (id) {
         case CLI_ARG_ERROR:
             return CLI_EXIT_USAGE;
         case CLI_ARG_POSITIONAL:
-            if (path) return cli_usage_error(cmd, "unexpected argument '%s'", v);
-            path = v;
+            if (*path) return cli_usage_error(cmd, "unexpected argument '%s'", v);
+            *path = v;
             break;
-        case OPT_HELP:
+        case CLI_OPT_HELP:
             cli_info_help(stdout);
-            return cli_finish_output(stdout, "stdout");
-        case OPT_JSON:
-            json = 1;
+            return -1;
+        case CLI_OPT_JSON:
+            *json = 1;
             break;
         default:
             return cli_usage_error(cmd, "internal error: option %d", id);
         }
     }
-    if (!path) return cli_usage_error(cmd, "missing MODEL (usage: mlp info MODEL)");
+    if (!*path) return cli_usage_error(cmd, "missing MODEL (usage: mlp info MODEL)");
+    return 0;
+}
 
-    mlp_net *net = NULL;
-    mlp_scaler sc;
-    memset(&sc, 0, sizeof sc);
-    int rc = load_model(path, &net, &sc);
+int cli_info(int argc, char **argv) {
+    const char *path = NULL;
+    int json = 0;
+    int rc = parse_info(argc, argv, &path, &json);
+    if (rc == -1) return cli_finish_output(stdout, "stdout");
     if (rc) return rc;
-    size_t L = mlp_net_n_layers(net);
-    size_t *sizes = malloc((L + 1) * sizeof *sizes);
-    const char **acts = malloc((L ? L : 1) * sizeof *acts);
-    if (!sizes || !acts) {
-        rc = cli_error("out of memory");
-        goto out;
-    }
-    for (size_t l = 0; l < L; l++) {
-        mlp_activation act = MLP_ACT_IDENTITY;
-        mlp_net_layer_shape(net, l, &sizes[l], &sizes[l + 1], &act);
-        acts[l] = cli_activation_name(act);
-    }
-    mlp_optimizer opt;
-    mlp_net_get_optimizer(net, &opt);
-    model_task task = task_of(net);
-    size_t k = mlp_net_output_size(net);
-    if (json) {
-        static const char *const loss_keys[] = {"softmax_ce", "logistic", "squared"};
-        mlp_loss loss = mlp_net_loss(net);
-        cli_json j;
-        cli_json_begin(&j, stdout);
-        cli_json_str(&j, "model", path);
-        cli_json_sizes(&j, "sizes", sizes, L + 1);
-        cli_json_strings(&j, "activations", acts, L);
-        cli_json_str(&j, "loss", (unsigned)loss < MLP_LOSS_COUNT ? loss_keys[loss] : "unknown");
-        cli_json_str(&j, "task", task_name(task));
-        cli_json_u64(&j, "params", mlp_net_param_count(net));
-        cli_json_str(&j, "optimizer", cli_solver_name(opt.kind));
-        cli_json_float(&j, "lr", opt.lr);
-        cli_json_float(&j, "alpha", opt.alpha);
-        cli_json_u64(&j, "steps", mlp_net_step_count(net));
-        cli_json_str(&j, "scaler", cli_scale_name(sc.kind));
-        cli_json_end(&j);
-    } else {
-        printf("Model:         %s\n", path);
-        printf("Architecture:  ");
-        for (size_t l = 0; l <= L; l++) printf(l ? "-%zu" : "%zu", sizes[l]);
-        printf("\nLayers:        %zu weight layer%s\n", L, L == 1 ? "" : "s");
-        for (size_t l = 0; l < L; l++)
-            printf("  %zu: %6zu -> %-6zu %-10s (%zu parameters)\n", l + 1, sizes[l], sizes[l + 1],
-                   acts[l], sizes[l] * sizes[l + 1] + sizes[l + 1]);
-        printf("Loss:          %s (%s", cli_loss_name(mlp_net_loss(net)), task_name(task));
-        if (task == TASK_MULTICLASS)
-            printf(", %zu classes)\n", k);
-        else if (task == TASK_BINARY)
-            printf(", 2 classes)\n");
+    model m;
+    memset(&m, 0, sizeof m);
+    layers ly = {0};
+    rc = load_model(path, &m);
+    if (rc == 0) rc = get_layers(m.net, &ly);
+    if (rc == 0) {
+        if (json)
+            print_info_json(path, &m, &ly);
         else
-            printf(", %zu %s%s)\n", k, task == TASK_REGRESS ? "target" : "label",
-                   k == 1 ? "" : "s");
-        printf("Parameters:    %zu\n", mlp_net_param_count(net));
-        if (opt.kind == MLP_OPT_ADAM)
-            printf("Optimizer:     adam (lr %g, alpha %g, beta1 %g, beta2 %g, eps %g)\n",
-                   (double)opt.lr, (double)opt.alpha, (double)opt.beta1, (double)opt.beta2,
-                   (double)opt.eps);
-        else
-            printf("Optimizer:     sgd (lr %g, alpha %g, momentum %g%s)\n", (double)opt.lr,
-                   (double)opt.alpha, (double)opt.momentum, opt.nesterov ? ", nesterov" : "");
-        printf("Steps:         %llu\n", (unsigned long long)mlp_net_step_count(net));
-        printf("Scaler:        %s", cli_scale_name(sc.kind));
-        if (sc.kind != MLP_SCALE_NONE) printf(" (%zu features)", sc.d);
-        printf("\n");
+            print_info_human(path, &m, &ly);
+        rc = cli_finish_output(stdout, "stdout");
     }
-    rc = cli_finish_output(stdout, "stdout");
-out:
-    free(sizes);
-    free(acts);
-    mlp_scaler_free(&sc);
-    mlp_net_free(net);
+    free(ly.sizes);
+    free(ly.acts);
+    model_free(&m);
     return rc;
 }

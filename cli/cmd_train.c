@@ -8,36 +8,42 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cli_train_help(FILE *f) {
+/* Usage and the data options. */
+static void help_data(FILE *f) {
+    fputs("Usage: mlp train [OPTIONS]\n"
+          "\n"
+          "Train a network (scikit-learn's MLPClassifier / MLPRegressor recipe), report its\n"
+          "test accuracy (or R^2) and speed, and optionally save it.\n"
+          "\n"
+          "Data:\n"
+          "  --data SRC             'digits' (the shipped 8x8 digits set, default), a CSV file\n"
+          "                         (PATH.csv or PATH.csv.gz), or IDX images\n"
+          "                         (PATH-images.idx[.gz]) when --labels is given\n"
+          "  --labels PATH          IDX labels file (makes --data an IDX images file)\n"
+          "  --test-data SRC        separate test set (same forms as --data; 'digits' means\n"
+          "                         the shipped rs42 test split)\n"
+          "  --test-labels PATH     IDX labels of --test-data\n"
+          "  --test-fraction F      without --test-data: fraction held out as the test set by\n"
+          "                         a split seeded with --seed (default 0.2; 0 = no test set).\n"
+          "                         digits uses the shipped scikit-learn split\n"
+          "                         train_test_split(test_size=0.2, random_state=42) unless\n"
+          "                         --test-fraction is given\n"
+          "  --label-column N       CSV: 0-based column of the label/target, or 'last'\n"
+          "                         (default last)\n"
+          "  --header yes|no|auto   CSV: first row is a header (default auto: a row with text)\n"
+          "  --regression           CSV: the label column holds float targets; train a\n"
+          "                         regressor (identity output, squared error) and report R^2\n"
+          "  --scale none|standard|minmax\n"
+          "                         input scaling fitted on the training set and saved with the\n"
+          "                         model (default none, as scikit-learn's digits example)\n"
+          "\n",
+          f);
+}
+
+/* The network and training options, with mlp_fit's defaults. */
+static void help_training(FILE *f) {
     mlp_fit_options d = mlp_fit_options_default();
     fprintf(f,
-            "Usage: mlp train [OPTIONS]\n"
-            "\n"
-            "Train a network (scikit-learn's MLPClassifier / MLPRegressor recipe), report its\n"
-            "test accuracy (or R^2) and speed, and optionally save it.\n"
-            "\n"
-            "Data:\n"
-            "  --data SRC             'digits' (the shipped 8x8 digits set, default), a CSV file\n"
-            "                         (PATH.csv or PATH.csv.gz), or IDX images\n"
-            "                         (PATH-images.idx[.gz]) when --labels is given\n"
-            "  --labels PATH          IDX labels file (makes --data an IDX images file)\n"
-            "  --test-data SRC        separate test set (same forms as --data; 'digits' means\n"
-            "                         the shipped rs42 test split)\n"
-            "  --test-labels PATH     IDX labels of --test-data\n"
-            "  --test-fraction F      without --test-data: fraction held out as the test set by\n"
-            "                         a split seeded with --seed (default 0.2; 0 = no test set).\n"
-            "                         digits uses the shipped scikit-learn split\n"
-            "                         train_test_split(test_size=0.2, random_state=42) unless\n"
-            "                         --test-fraction is given\n"
-            "  --label-column N       CSV: 0-based column of the label/target, or 'last'\n"
-            "                         (default last)\n"
-            "  --header yes|no|auto   CSV: first row is a header (default auto: a row with text)\n"
-            "  --regression           CSV: the label column holds float targets; train a\n"
-            "                         regressor (identity output, squared error) and report R^2\n"
-            "  --scale none|standard|minmax\n"
-            "                         input scaling fitted on the training set and saved with the\n"
-            "                         model (default none, as scikit-learn's digits example)\n"
-            "\n"
             "Network and training (defaults are scikit-learn's):\n"
             "  --hidden W[,W...]      hidden layer widths, e.g. 50 or 128,64; 'none' (or 0) for\n"
             "                         no hidden layer (default 100)\n"
@@ -66,86 +72,94 @@ void cli_train_help(FILE *f) {
             "                         --activation and --scale\n"
             "  --threads N            OpenMP + OpenBLAS threads (default: OMP_NUM_THREADS or\n"
             "                         all cores; under MPI: cores / ranks on the node)\n"
-            "\n"
-            "Parallel (builds with MLP_WITH_MPI; run as mpirun -np P mlp train ...):\n"
-            "  --deterministic        combine gradients exactly (fixed point, fixed 32-row\n"
-            "                         chunks): the result is bit-identical for any number of\n"
-            "                         ranks (default: one float allreduce per step, equal to\n"
-            "                         single-process training up to rounding)\n"
-            "\n"
-            "Output:\n"
-            "  -o, --out MODEL        save the trained model (and its scaler) to MODEL\n"
-            "  --json                 print one JSON object (last line of stdout) instead of\n"
-            "                         the human-readable result\n"
-            "  -q, --quiet            no progress or summary on stderr (warnings and errors\n"
-            "                         are still shown)\n"
-            "  -h, --help             show this help\n"
-            "\n"
-            "Progress goes to stderr: one updating line on a terminal; otherwise plain lines\n"
-            "for epochs 1-10, then every 10th (every 100th after 1000), at least every 10 s,\n"
-            "and the last. Ctrl-C stops training after the current epoch (the model is still\n"
-            "scored and saved, exit status 0); a second Ctrl-C aborts.\n"
-            "\n"
-            "JSON keys: accuracy (or r2), loss, epochs, converged, stopped, seconds,\n"
-            "samples_per_s, threads, blas_core, n_train, n_test, n_features, n_outputs,\n"
-            "hidden, activation, solver, seed, ... (see docs/CLI.md). With no test set,\n"
-            "accuracy/r2 is null.\n"
-            "\n"
-            "Examples:\n"
-            "  mlp train --data digits --hidden 50 --max-iter 500 --seed 42\n"
-            "  mlp train --data house.csv --regression --scale standard --hidden 64,32 -o h.mlp\n"
-            "  mlp train --data train-images.idx.gz --labels train-labels.idx.gz \\\n"
-            "            --test-data t10k-images.idx.gz \\\n"
-            "            --test-labels t10k-labels.idx.gz --scale minmax -o mnist.mlp\n",
-            (double)d.lr, (double)d.alpha, d.max_iter, (double)d.tol, d.n_iter_no_change,
-            (double)d.momentum, (double)d.power_t, (double)d.validation_fraction);
+            "\n",
+            (double)d.opt.lr, (double)d.opt.alpha, d.max_iter, (double)d.tol, d.n_iter_no_change,
+            (double)d.opt.momentum, (double)d.power_t, (double)d.validation_fraction);
+}
+
+/* MPI, output, progress, JSON, examples. */
+static void help_output(FILE *f) {
+    fputs("Parallel (builds with MLP_WITH_MPI; run as mpirun -np P mlp train ...):\n"
+          "  --deterministic        combine gradients exactly (fixed point, fixed 32-row\n"
+          "                         chunks): the result is bit-identical for any number of\n"
+          "                         ranks (default: one float allreduce per step, equal to\n"
+          "                         single-process training up to rounding)\n"
+          "\n"
+          "Output:\n"
+          "  -o, --out MODEL        save the trained model (and its scaler) to MODEL\n"
+          "  --json                 print one JSON object (last line of stdout) instead of\n"
+          "                         the human-readable result\n"
+          "  -q, --quiet            no progress or summary on stderr (warnings and errors\n"
+          "                         are still shown)\n"
+          "  -h, --help             show this help\n"
+          "\n"
+          "Progress goes to stderr: one updating line on a terminal; otherwise plain lines\n"
+          "for epochs 1-10, then every 10th (every 100th after 1000), at least every 10 s,\n"
+          "and the last. Ctrl-C stops training after the current epoch (the model is still\n"
+          "scored and saved, exit status 0); a second Ctrl-C aborts.\n"
+          "\n"
+          "JSON keys: accuracy (or r2), loss, epochs, converged, stopped, seconds,\n"
+          "samples_per_s, threads, blas_core, n_train, n_test, n_features, n_outputs,\n"
+          "hidden, activation, solver, seed, ... (see docs/CLI.md). With no test set,\n"
+          "accuracy/r2 is null.\n"
+          "\n"
+          "Examples:\n"
+          "  mlp train --data digits --hidden 50 --max-iter 500 --seed 42\n"
+          "  mlp train --data house.csv --regression --scale standard --hidden 64,32 -o h.mlp\n"
+          "  mlp train --data train-images.idx.gz --labels train-labels.idx.gz \\\n"
+          "            --test-data t10k-images.idx.gz \\\n"
+          "            --test-labels t10k-labels.idx.gz --scale minmax -o mnist.mlp\n",
+          f);
+}
+
+void cli_train_help(FILE *f) {
+    help_data(f);
+    help_training(f);
+    help_output(f);
 }
 
 enum {
-    OPT_HELP = 1,
-    OPT_DATA,
-    OPT_LABELS,
+    /* data, network and run (run_option) */
+    OPT_DATA = CLI_OPT_SHARED_END,
     OPT_TEST_DATA,
     OPT_TEST_LABELS,
     OPT_TEST_FRACTION,
-    OPT_LABEL_COLUMN,
-    OPT_HEADER,
     OPT_REGRESSION,
     OPT_SCALE,
     OPT_HIDDEN,
     OPT_ACTIVATION,
+    OPT_INIT_MODEL,
+    OPT_DETERMINISTIC,
+    OPT_QUIET,
+    /* the optimizer: mlp_fit_options.opt (optimizer_option) */
     OPT_SOLVER,
     OPT_LR,
     OPT_ALPHA,
+    OPT_MOMENTUM,
+    OPT_NO_NESTEROV,
+    /* the rest of mlp_fit_options (loop_option) */
     OPT_BATCH_SIZE,
     OPT_MAX_ITER,
     OPT_TOL,
     OPT_N_ITER_NO_CHANGE,
-    OPT_MOMENTUM,
-    OPT_NO_NESTEROV,
     OPT_LR_SCHEDULE,
     OPT_POWER_T,
     OPT_EARLY_STOPPING,
     OPT_VALIDATION_FRACTION,
     OPT_NO_SHUFFLE,
-    OPT_SEED,
-    OPT_INIT_MODEL,
-    OPT_DETERMINISTIC,
-    OPT_THREADS,
-    OPT_OUT,
-    OPT_JSON,
-    OPT_QUIET
+    OPT_SEED
 };
 
 static const cli_opt train_opts[] = {
-    {"help", 'h', 0, OPT_HELP},
+    CLI_OPT_ROW_HELP,
+    CLI_OPT_ROWS_DATA,
+    CLI_OPT_ROW_THREADS,
+    CLI_OPT_ROW_JSON,
+    CLI_OPT_ROW_OUT,
     {"data", 0, 1, OPT_DATA},
-    {"labels", 0, 1, OPT_LABELS},
     {"test-data", 0, 1, OPT_TEST_DATA},
     {"test-labels", 0, 1, OPT_TEST_LABELS},
     {"test-fraction", 0, 1, OPT_TEST_FRACTION},
-    {"label-column", 0, 1, OPT_LABEL_COLUMN},
-    {"header", 0, 1, OPT_HEADER},
     {"regression", 0, 0, OPT_REGRESSION},
     {"scale", 0, 1, OPT_SCALE},
     {"hidden", 0, 1, OPT_HIDDEN},
@@ -167,172 +181,149 @@ static const cli_opt train_opts[] = {
     {"seed", 0, 1, OPT_SEED},
     {"init-model", 0, 1, OPT_INIT_MODEL},
     {"deterministic", 0, 0, OPT_DETERMINISTIC},
-    {"threads", 0, 1, OPT_THREADS},
-    {"out", 'o', 1, OPT_OUT},
-    {"json", 0, 0, OPT_JSON},
     {"quiet", 'q', 0, OPT_QUIET},
     {NULL, 0, 0, 0},
 };
 
 typedef struct train_cfg {
-    cli_data_opts data;
+    cli_common common; /* data (--data and the CSV / IDX options), threads, json, out */
     const char *test_data, *test_labels;
     double test_fraction;
     int test_fraction_given;
     mlp_scale_kind scale;
     mlp_fit_options fit;
     size_t *hidden; /* owned */
-    int threads;    /* 0: leave as is */
-    const char *out;
-    int json, quiet;
+    int quiet;
     const char *init_model;                   /* warm start from this model file */
     int deterministic;                        /* MPI: MLP_MPI_EXACT */
     int hidden_given, act_given, scale_given; /* excluded by --init-model */
     cli_mpi mpi;
 } train_cfg;
 
-static int parse_train(int argc, char **argv, train_cfg *c) {
-    static const char *cmd = "train";
-    cli_args a = {.argc = argc, .argv = argv, .i = 1, .cmd = cmd};
-    const char *v, *name;
-    int id, rc = 0, choice;
-    while (rc == 0 && (id = cli_next(&a, train_opts, &v, &name)) != CLI_ARG_END) {
-        switch (id) {
-        case CLI_ARG_ERROR:
-            return CLI_EXIT_USAGE;
-        case CLI_ARG_POSITIONAL:
-            return cli_usage_error(cmd, "unexpected argument '%s' (the data is given with --data)",
-                                   v);
-        case OPT_HELP:
-            if (cli_rank == 0) cli_train_help(stdout);
-            return -1;
-        case OPT_DATA:
-            c->data.data = v;
-            break;
-        case OPT_LABELS:
-            c->data.labels = v;
-            break;
-        case OPT_TEST_DATA:
-            c->test_data = v;
-            break;
-        case OPT_TEST_LABELS:
-            c->test_labels = v;
-            break;
-        case OPT_TEST_FRACTION:
-            rc = cli_parse_double(cmd, name, v, 0.0, 1.0, 0, 1, &c->test_fraction);
-            c->test_fraction_given = 1;
-            break;
-        case OPT_LABEL_COLUMN:
-            rc = cli_parse_column(cmd, name, v, &c->data.label_column);
-            break;
-        case OPT_HEADER:
-            rc = cli_parse_header(cmd, name, v, &c->data.header);
-            break;
-        case OPT_REGRESSION:
-            c->data.regression = 1;
-            break;
-        case OPT_SCALE:
-            rc = cli_parse_choice(cmd, name, v, cli_scale_names, &choice);
-            c->scale = (mlp_scale_kind)choice;
-            c->scale_given = 1;
-            break;
-        case OPT_HIDDEN:
-            free(c->hidden);
-            c->hidden = NULL;
-            rc = cli_parse_hidden(cmd, v, &c->hidden, &c->fit.n_hidden);
-            c->fit.hidden = c->hidden;
-            c->hidden_given = 1;
-            break;
-        case OPT_ACTIVATION:
-            rc = cli_parse_choice(cmd, name, v, cli_activation_names, &choice);
-            if (rc == 0 && choice == MLP_ACT_SOFTMAX)
-                rc = cli_usage_error(cmd, "--activation: softmax is for output layers only");
-            c->fit.activation = (mlp_activation)choice;
-            c->act_given = 1;
-            break;
-        case OPT_SOLVER:
-            rc = cli_parse_choice(cmd, name, v, cli_solver_names, &choice);
-            c->fit.solver = (mlp_optimizer_kind)choice;
-            break;
-        case OPT_LR:
-            rc = cli_parse_float(cmd, name, v, 0.0, INFINITY, 1, 0, &c->fit.lr);
-            break;
-        case OPT_ALPHA:
-            rc = cli_parse_float(cmd, name, v, 0.0, INFINITY, 0, 0, &c->fit.alpha);
-            break;
-        case OPT_BATCH_SIZE:
-            if (strcmp(v, "auto") == 0)
-                c->fit.batch_size = 0;
-            else
-                rc = cli_parse_size(cmd, name, v, 1, SIZE_MAX, &c->fit.batch_size);
-            break;
-        case OPT_MAX_ITER:
-            rc = cli_parse_size(cmd, name, v, 1, SIZE_MAX, &c->fit.max_iter);
-            break;
-        case OPT_TOL:
-            rc = cli_parse_float(cmd, name, v, 0.0, INFINITY, 0, 0, &c->fit.tol);
-            break;
-        case OPT_N_ITER_NO_CHANGE:
-            rc = cli_parse_size(cmd, name, v, 1, SIZE_MAX, &c->fit.n_iter_no_change);
-            break;
-        case OPT_MOMENTUM:
-            rc = cli_parse_float(cmd, name, v, 0.0, 1.0, 0, 1, &c->fit.momentum);
-            break;
-        case OPT_NO_NESTEROV:
-            c->fit.nesterov = 0;
-            break;
-        case OPT_LR_SCHEDULE:
-            rc = cli_parse_choice(cmd, name, v, cli_schedule_names, &choice);
-            c->fit.schedule = (mlp_lr_schedule)choice;
-            break;
-        case OPT_POWER_T:
-            rc = cli_parse_float(cmd, name, v, 0.0, INFINITY, 0, 0, &c->fit.power_t);
-            break;
-        case OPT_EARLY_STOPPING:
-            c->fit.early_stopping = 1;
-            break;
-        case OPT_VALIDATION_FRACTION:
-            rc = cli_parse_float(cmd, name, v, 0.0, 1.0, 1, 1, &c->fit.validation_fraction);
-            break;
-        case OPT_NO_SHUFFLE:
-            c->fit.shuffle = 0;
-            break;
-        case OPT_SEED:
-            rc = cli_parse_u64(cmd, name, v, &c->fit.seed);
-            break;
-        case OPT_INIT_MODEL:
-            c->init_model = v;
-            break;
-        case OPT_DETERMINISTIC:
-            c->deterministic = 1;
-            break;
-        case OPT_THREADS:
-            rc = cli_parse_int(cmd, name, v, 1, 4096, &c->threads);
-            break;
-        case OPT_OUT:
-            c->out = v;
-            break;
-        case OPT_JSON:
-            c->json = 1;
-            break;
-        case OPT_QUIET:
-            c->quiet = 1;
-            break;
-        default:
-            return cli_usage_error(cmd, "internal error: option %d", id);
-        }
+static const char *const cmd = "train";
+
+/* Options of the data, the network and the run. */
+static int run_option(train_cfg *c, int id, const char *name, const char *v) {
+    int rc = 0;
+    switch (id) {
+    case OPT_DATA:
+        c->common.data.data = v;
+        break;
+    case OPT_TEST_DATA:
+        c->test_data = v;
+        break;
+    case OPT_TEST_LABELS:
+        c->test_labels = v;
+        break;
+    case OPT_TEST_FRACTION:
+        c->test_fraction_given = 1;
+        return cli_parse_double(cmd, name, v, 0.0, 1.0, 0, 1, &c->test_fraction);
+    case OPT_REGRESSION:
+        c->common.data.regression = 1;
+        break;
+    case OPT_SCALE:
+        c->scale_given = 1;
+        return cli_parse_scale(cmd, name, v, &c->scale);
+    case OPT_HIDDEN:
+        free(c->hidden);
+        c->hidden = NULL;
+        rc = cli_parse_hidden(cmd, v, &c->hidden, &c->fit.n_hidden);
+        c->fit.hidden = c->hidden;
+        c->hidden_given = 1;
+        break;
+    case OPT_ACTIVATION:
+        c->act_given = 1;
+        rc = cli_parse_activation(cmd, name, v, &c->fit.activation);
+        if (rc == 0 && c->fit.activation == MLP_ACT_SOFTMAX)
+            rc = cli_usage_error(cmd, "--activation: softmax is for output layers only");
+        break;
+    case OPT_INIT_MODEL:
+        c->init_model = v;
+        break;
+    case OPT_DETERMINISTIC:
+        c->deterministic = 1;
+        break;
+    case OPT_QUIET:
+        c->quiet = 1;
+        break;
+    default:
+        return cli_usage_error(cmd, "internal error: option %d", id);
     }
-    if (rc) return rc;
-    if (c->data.data[0] == '\0') return cli_usage_error(cmd, "--data: empty path");
+    return rc;
+}
+
+/* --solver, --lr, --alpha, --momentum, --no-nesterov. */
+static int optimizer_option(mlp_optimizer *opt, int id, const char *name, const char *v) {
+    switch (id) {
+    case OPT_SOLVER:
+        return cli_parse_solver(cmd, name, v, &opt->kind);
+    case OPT_LR:
+        return cli_parse_float(cmd, name, v, 0.0, INFINITY, 1, 0, &opt->lr);
+    case OPT_ALPHA:
+        return cli_parse_float(cmd, name, v, 0.0, INFINITY, 0, 0, &opt->alpha);
+    case OPT_MOMENTUM:
+        return cli_parse_float(cmd, name, v, 0.0, 1.0, 0, 1, &opt->momentum);
+    case OPT_NO_NESTEROV:
+        opt->nesterov = 0;
+        return 0;
+    default:
+        return cli_usage_error(cmd, "internal error: option %d", id);
+    }
+}
+
+/* The loop's options: batching, stopping, schedules, early stopping, shuffling, seed. */
+static int loop_option(mlp_fit_options *f, int id, const char *name, const char *v) {
+    switch (id) {
+    case OPT_BATCH_SIZE:
+        f->batch_size = 0; /* auto */
+        return strcmp(v, "auto") == 0 ? 0
+                                      : cli_parse_size(cmd, name, v, 1, SIZE_MAX, &f->batch_size);
+    case OPT_MAX_ITER:
+        return cli_parse_size(cmd, name, v, 1, SIZE_MAX, &f->max_iter);
+    case OPT_TOL:
+        return cli_parse_float(cmd, name, v, 0.0, INFINITY, 0, 0, &f->tol);
+    case OPT_N_ITER_NO_CHANGE:
+        return cli_parse_size(cmd, name, v, 1, SIZE_MAX, &f->n_iter_no_change);
+    case OPT_LR_SCHEDULE:
+        return cli_parse_schedule(cmd, name, v, &f->schedule);
+    case OPT_POWER_T:
+        return cli_parse_float(cmd, name, v, 0.0, INFINITY, 0, 0, &f->power_t);
+    case OPT_EARLY_STOPPING:
+        f->early_stopping = 1;
+        return 0;
+    case OPT_VALIDATION_FRACTION:
+        return cli_parse_float(cmd, name, v, 0.0, 1.0, 1, 1, &f->validation_fraction);
+    case OPT_NO_SHUFFLE:
+        f->shuffle = 0;
+        return 0;
+    case OPT_SEED:
+        return cli_parse_u64(cmd, name, v, &f->seed);
+    default:
+        return cli_usage_error(cmd, "internal error: option %d", id);
+    }
+}
+
+static int train_option(train_cfg *c, int id, const char *name, const char *v) {
+    if (cli_is_common_option(id)) return cli_common_option(cmd, id, name, v, &c->common);
+    if (id >= OPT_BATCH_SIZE) return loop_option(&c->fit, id, name, v);
+    if (id >= OPT_SOLVER) return optimizer_option(&c->fit.opt, id, name, v);
+    return run_option(c, id, name, v);
+}
+
+/* Combinations of options that exclude each other. */
+static int check_train_args(const train_cfg *c) {
+    const cli_data_opts *d = &c->common.data;
+    if (d->data[0] == '\0') return cli_usage_error(cmd, "--data: empty path");
     if (c->test_labels && !c->test_data)
         return cli_usage_error(cmd, "--test-labels needs --test-data");
-    if (c->test_data && c->data.labels && !c->test_labels && !cli_is_digits(c->test_data))
+    if (c->test_data && d->labels && !c->test_labels && !cli_is_digits(c->test_data))
         return cli_usage_error(cmd, "IDX training data: --test-data needs --test-labels");
     if (c->test_data && c->test_fraction_given)
         return cli_usage_error(cmd, "--test-data and --test-fraction exclude each other");
-    if (c->data.regression && (c->data.labels || c->test_labels))
+    if (d->regression && (d->labels || c->test_labels))
         return cli_usage_error(cmd, "--regression needs CSV data (IDX labels are classes)");
-    if (c->out && c->out[0] == '\0') return cli_usage_error(cmd, "--out: empty path");
+    int rc = cli_common_check(cmd, &c->common);
+    if (rc) return rc;
     if (c->init_model) {
         if (c->init_model[0] == '\0') return cli_usage_error(cmd, "--init-model: empty path");
         if (c->hidden_given || c->act_given || c->scale_given)
@@ -345,11 +336,30 @@ static int parse_train(int argc, char **argv, train_cfg *c) {
     return 0;
 }
 
+/* Returns -1 after --help, 0, or the exit code of a usage error. */
+static int parse_train(int argc, char **argv, train_cfg *c) {
+    cli_args a = {.argc = argc, .argv = argv, .i = 1, .cmd = cmd};
+    const char *v, *name;
+    int id, rc = 0;
+    while (rc == 0 && (id = cli_next(&a, train_opts, &v, &name)) != CLI_ARG_END) {
+        if (id == CLI_ARG_ERROR) return CLI_EXIT_USAGE;
+        if (id == CLI_ARG_POSITIONAL)
+            return cli_usage_error(cmd, "unexpected argument '%s' (the data is given with --data)",
+                                   v);
+        if (id == CLI_OPT_HELP) {
+            if (cli_rank == 0) cli_train_help(stdout);
+            return -1;
+        }
+        rc = train_option(c, id, name, v);
+    }
+    return rc ? rc : check_train_args(c);
+}
+
 /* Loaded and prepared data. */
 typedef struct train_data {
-    mlp_dataset train, test; /* test.n == 0: no test set */
-    const char *train_label; /* for messages */
-    size_t k;                /* classes or targets */
+    mlp_dataset train, test;     /* test.n == 0: no test set */
+    const char *train_label;     /* for messages */
+    size_t n_classes_or_targets; /* classes (classification) or target columns (regression) */
     mlp_scaler scaler;
     int scaler_loaded; /* the scaler came with --init-model: apply it, do not fit one */
 } train_data;
@@ -360,9 +370,11 @@ static void train_data_free(train_data *t) {
     mlp_scaler_free(&t->scaler);
 }
 
-static int load_train_data(const train_cfg *c, train_data *t) {
+/* The training set and the test set: --test-data, the shipped digits split, or a split of
+ * --data by --test-fraction. */
+static int load_sets(const train_cfg *c, train_data *t) {
     int rc;
-    const cli_data_opts *o = &c->data;
+    const cli_data_opts *o = &c->common.data;
     if (c->test_data) {
         cli_data_opts to = *o;
         to.data = c->test_data;
@@ -370,51 +382,68 @@ static int load_train_data(const train_cfg *c, train_data *t) {
         if ((rc = cli_load(o, CLI_ROLE_ALL, &t->train)) != 0) return rc;
         if ((rc = cli_load(&to, CLI_ROLE_TEST, &t->test)) != 0) return rc;
         t->train_label = cli_data_label(o, CLI_ROLE_ALL);
-    } else if (cli_is_digits(o->data) && !o->labels && !c->test_fraction_given) {
+        return 0;
+    }
+    if (cli_is_digits(o->data) && !o->labels && !c->test_fraction_given) {
         if ((rc = cli_load(o, CLI_ROLE_TRAIN, &t->train)) != 0) return rc;
         if ((rc = cli_load(o, CLI_ROLE_TEST, &t->test)) != 0) return rc;
         t->train_label = cli_data_label(o, CLI_ROLE_TRAIN);
-    } else {
-        mlp_dataset all = {0};
-        if ((rc = cli_load(o, CLI_ROLE_ALL, &all)) != 0) return rc;
-        t->train_label = cli_data_label(o, CLI_ROLE_ALL);
-        if (c->test_fraction == 0.0) {
-            t->train = all;
-        } else {
-            mlp_status st =
-                mlp_dataset_split(&all, c->test_fraction, c->fit.seed, &t->train, &t->test);
-            mlp_dataset_free(&all);
-            if (st != MLP_OK)
-                return cli_lib_error(st, "cannot split %s into train and test sets",
-                                     t->train_label);
-        }
+        return 0;
     }
+    mlp_dataset all = {0};
+    if ((rc = cli_load(o, CLI_ROLE_ALL, &all)) != 0) return rc;
+    t->train_label = cli_data_label(o, CLI_ROLE_ALL);
+    if (c->test_fraction == 0.0) {
+        t->train = all;
+        return 0;
+    }
+    mlp_status st = mlp_dataset_split(&all, c->test_fraction, c->fit.seed, &t->train, &t->test);
+    mlp_dataset_free(&all);
+    if (st != MLP_OK)
+        return cli_lib_error(st, "cannot split %s into train and test sets", t->train_label);
+    return 0;
+}
+
+/* The test set fits the training set; the classes (both sets) or target columns. */
+static int check_sets(const train_cfg *c, train_data *t) {
     if (t->test.n && t->test.d != t->train.d)
         return cli_error("the test set has %zu features but the training set has %zu", t->test.d,
                          t->train.d);
-    if (o->regression) {
-        t->k = t->train.n_targets;
-        if (t->test.n && t->test.n_targets != t->k)
+    if (c->common.data.regression) {
+        t->n_classes_or_targets = t->train.n_targets;
+        if (t->test.n && t->test.n_targets != t->train.n_targets)
             return cli_error("the test set has %zu targets but the training set has %zu",
-                             t->test.n_targets, t->k);
-    } else {
-        t->k = t->train.n_classes;
-        if (t->test.n && t->test.n_classes > t->k) t->k = t->test.n_classes;
-        if (t->k < 2)
-            return cli_error("%s: classification needs at least 2 classes (labels 0 and 1), "
-                             "the largest label is %zu; use --regression for float targets",
-                             t->train_label, t->k ? t->k - 1 : 0);
+                             t->test.n_targets, t->train.n_targets);
+        return 0;
     }
-    if (c->scale != MLP_SCALE_NONE) {
-        mlp_status st = MLP_OK;
-        if (!t->scaler_loaded)
-            st = mlp_scaler_fit(&t->scaler, c->scale, t->train.X, t->train.n, t->train.d);
-        if (st == MLP_OK) st = mlp_scaler_apply(&t->scaler, t->train.X, t->train.n, t->train.d);
-        if (st == MLP_OK && t->test.n)
-            st = mlp_scaler_apply(&t->scaler, t->test.X, t->test.n, t->test.d);
-        if (st != MLP_OK) return cli_lib_error(st, "cannot scale the data");
-    }
+    size_t n_classes = t->train.n_classes;
+    if (t->test.n && t->test.n_classes > n_classes) n_classes = t->test.n_classes;
+    if (n_classes < 2)
+        return cli_error("%s: classification needs at least 2 classes (labels 0 and 1), "
+                         "the largest label is %zu; use --regression for float targets",
+                         t->train_label, n_classes ? n_classes - 1 : 0);
+    t->n_classes_or_targets = n_classes;
     return 0;
+}
+
+/* --scale (fitted on the training set) or the --init-model's scaler, applied to both sets. */
+static int scale_sets(const train_cfg *c, train_data *t) {
+    if (c->scale == MLP_SCALE_NONE) return 0;
+    mlp_status st = MLP_OK;
+    if (!t->scaler_loaded)
+        st = mlp_scaler_fit(&t->scaler, c->scale, t->train.X, t->train.n, t->train.d);
+    if (st == MLP_OK) st = mlp_scaler_apply(&t->scaler, t->train.X, t->train.n, t->train.d);
+    if (st == MLP_OK && t->test.n)
+        st = mlp_scaler_apply(&t->scaler, t->test.X, t->test.n, t->test.d);
+    if (st != MLP_OK) return cli_lib_error(st, "cannot scale the data");
+    return 0;
+}
+
+static int load_train_data(const train_cfg *c, train_data *t) {
+    int rc = load_sets(c, t);
+    if (rc == 0) rc = check_sets(c, t);
+    if (rc == 0) rc = scale_sets(c, t);
+    return rc;
 }
 
 static void arch_string(char *buf, size_t cap, size_t d, const mlp_fit_options *o, size_t out) {
@@ -439,17 +468,10 @@ static const char *stop_reason(const mlp_fit_result *r) {
 static void print_json(const train_report *p) {
     const train_cfg *c = p->c;
     const mlp_fit_options *o = &c->fit;
-    /* The minibatch size mlp_fit used: auto = 200, clipped to the rows it trained on (without the
-     * validation rows, which scikit-learn's split rounds up). */
-    size_t n_fit = p->t->train.n, batch = o->batch_size ? o->batch_size : 200;
-    if (o->early_stopping) {
-        size_t n_val = (size_t)ceil((double)o->validation_fraction * (double)n_fit);
-        if (n_val < n_fit) n_fit -= n_val;
-    }
-    if (batch > n_fit) batch = n_fit;
+    const int regression = c->common.data.regression;
     cli_json j;
     cli_json_begin(&j, stdout);
-    cli_json_double(&j, c->data.regression ? "r2" : "accuracy", p->score);
+    cli_json_double(&j, regression ? "r2" : "accuracy", p->score);
     cli_json_float(&j, "loss", p->r->loss);
     cli_json_u64(&j, "epochs", p->r->epochs);
     cli_json_bool(&j, "converged", p->r->converged);
@@ -459,23 +481,26 @@ static void print_json(const train_report *p) {
     cli_json_u64(&j, "threads", (uint64_t)mlp_get_num_threads());
     cli_json_str(&j, "blas_core", mlp_blas_corename());
     cli_json_bool(&j, "blas_openmp", mlp_blas_is_openmp());
-    cli_json_str(&j, "task", c->data.regression ? "regression" : "classification");
+    cli_json_str(&j, "task", regression ? "regression" : "classification");
     cli_json_u64(&j, "n_train", p->t->train.n);
     cli_json_u64(&j, "n_test", p->t->test.n);
     cli_json_u64(&j, "n_features", p->t->train.d);
     cli_json_u64(&j, "n_outputs", p->out_width);
-    if (!c->data.regression) cli_json_u64(&j, "n_classes", p->t->k);
+    if (!regression) cli_json_u64(&j, "n_classes", p->t->n_classes_or_targets);
     cli_json_sizes(&j, "hidden", o->hidden, o->n_hidden);
     cli_json_str(&j, "activation", cli_activation_name(o->activation));
-    cli_json_str(&j, "solver", cli_solver_name(o->solver));
-    cli_json_float(&j, "lr", o->lr);
-    cli_json_float(&j, "alpha", o->alpha);
-    cli_json_u64(&j, "batch_size", batch);
+    cli_json_str(&j, "solver", cli_solver_name(o->opt.kind));
+    cli_json_float(&j, "lr", o->opt.lr);
+    cli_json_float(&j, "alpha", o->opt.alpha);
+    cli_json_u64(&j, "batch_size", p->r->batch_size);
     cli_json_u64(&j, "max_iter", o->max_iter);
     cli_json_u64(&j, "seed", o->seed);
     cli_json_str(&j, "scale", cli_scale_name(c->scale));
-    if (o->early_stopping) cli_json_float(&j, "best_val_score", p->r->best_val_score);
-    cli_json_str(&j, "model", c->out);
+    if (o->early_stopping) {
+        cli_json_u64(&j, "n_val", p->r->n_val);
+        cli_json_float(&j, "best_val_score", p->r->best_val_score);
+    }
+    cli_json_str(&j, "model", c->common.out);
     if (c->init_model) cli_json_str(&j, "init_model", c->init_model);
     if (c->mpi.active) {
         cli_json_u64(&j, "ranks", (uint64_t)c->mpi.size);
@@ -488,18 +513,20 @@ static void print_json(const train_report *p) {
 static void print_human(const train_report *p) {
     const train_cfg *c = p->c;
     const mlp_fit_result *r = p->r;
+    const int regression = c->common.data.regression;
     size_t n_test = p->t->test.n;
     char rate[32];
     if (!n_test)
-        printf("Test %s:  n/a (no test set)\n", c->data.regression ? "R^2" : "accuracy");
-    else if (c->data.regression)
+        printf("Test %s:  n/a (no test set)\n", regression ? "R^2" : "accuracy");
+    else if (regression)
         printf("Test R^2:       %.6f (%zu samples)\n", p->score, n_test);
     else
         printf("Test accuracy:  %.2f%% (%lld/%zu)\n", 100.0 * p->score,
                (long long)llround(p->score * (double)n_test), n_test);
     if (c->fit.early_stopping)
-        printf("Validation:     best score %.4f (early stopping, best weights kept)\n",
-               (double)r->best_val_score);
+        printf("Validation:     best score %.4f on %zu held-out rows (early stopping, best "
+               "weights kept)\n",
+               (double)r->best_val_score, r->n_val);
     printf("Epochs:         %zu", r->epochs);
     if (r->stopped_by_callback)
         printf(" (interrupted)\n");
@@ -520,7 +547,7 @@ static void print_human(const train_report *p) {
         printf("Threads:        %d (OpenBLAS core %s)\n", mlp_get_num_threads(),
                mlp_blas_corename());
     if (c->init_model) printf("Started from:   %s\n", c->init_model);
-    if (c->out) printf("Model saved:    %s\n", c->out);
+    if (c->common.out) printf("Model saved:    %s\n", c->common.out);
 }
 
 /* --init-model: the warm-start net and its scaler (rank 0 reads them, every rank gets them). The
@@ -541,22 +568,13 @@ static int load_init_model(train_cfg *c, train_data *t, mlp_net **net) {
     return 0;
 }
 
-static int run_train(train_cfg *c) {
-    train_data t;
-    memset(&t, 0, sizeof t);
-    mlp_net *net = NULL;
-    mlp_fit_result r;
-    memset(&r, 0, sizeof r);
-    int rc;
-    mlp_status st;
-    const int root = c->mpi.rank == 0; /* prints, scores and saves; 1 without MPI */
-
-    if (c->threads) {
-        st = mlp_set_num_threads(c->threads);
-        if (st != MLP_OK) return cli_lib_error(st, "--threads %d", c->threads);
-    } else if (c->mpi.active && !getenv("OMP_NUM_THREADS")) {
+/* --threads (or, under MPI, the node's cores shared among its ranks) and the warnings about the
+ * environment. */
+static int set_up_threads(const train_cfg *c) {
+    int rc = cli_apply_threads(c->common.threads);
+    if (rc) return rc;
+    if (!c->common.threads && c->mpi.active && !getenv("OMP_NUM_THREADS"))
         mlp_set_num_threads(cli_mpi_default_threads(&c->mpi));
-    }
     if (!cli_mpi_available() && cli_mpi_launched() > 1)
         cli_warn("started by an MPI launcher, but this mlp is built without MPI support "
                  "(cmake -DMLP_WITH_MPI=ON): each of the %d processes trains on its own",
@@ -564,83 +582,114 @@ static int run_train(train_cfg *c) {
     if (!mlp_blas_is_openmp())
         cli_warn("OpenBLAS is not its OpenMP build: its threads and mlp's may compete for cores "
                  "(consider --threads 1 or OPENBLAS_NUM_THREADS=1)");
-    /* Every rank loads the model and the data; if any fails, all stop (the failing ones said
-     * why). */
-    rc = c->init_model ? load_init_model(c, &t, &net) : 0;
-    if (rc == 0 && (rc = load_train_data(c, &t)) != 0) {
-        if (root && !c->data.regression && strstr(mlp_last_error(), "is not an integer"))
-            fputs("mlp: hint: use --regression for float targets\n", stderr);
-    }
-    if ((rc = cli_mpi_agree(&c->mpi, rc)) != 0) goto out;
+    return 0;
+}
 
-    const mlp_task task = c->data.regression ? MLP_TASK_REGRESS : MLP_TASK_CLASSIFY;
-    const size_t out_width = (task == MLP_TASK_CLASSIFY && t.k == 2) ? 1 : t.k;
-    if (!c->quiet && root) {
-        char arch[256], par[64] = "";
-        arch_string(arch, sizeof arch, t.train.d, &c->fit, out_width);
-        if (c->mpi.active)
-            snprintf(par, sizeof par, "%d MPI ranks%s x ", c->mpi.size,
-                     c->deterministic ? " (deterministic)" : "");
-        fprintf(stderr,
-                "Training %s (%s, %s) on %s: %zu samples, %zu features, %zu %s; test set %zu "
-                "samples; %s%d threads, OpenBLAS %s\n",
-                arch, cli_activation_name(c->fit.activation), cli_solver_name(c->fit.solver),
-                t.train_label, t.train.n, t.train.d, t.k,
-                task == MLP_TASK_CLASSIFY ? "classes"
-                : t.k == 1                ? "target"
-                                          : "targets",
-                t.test.n, par, mlp_get_num_threads(), mlp_blas_corename());
-    }
+/* The warm-start model and the data; a hint when a CSV was malformed for classification (the
+ * reader's status says the data was malformed, not which field: the hint is conditional). */
+static int load_inputs(train_cfg *c, train_data *t, mlp_net **net) {
+    const cli_data_opts *d = &c->common.data;
+    int rc = c->init_model ? load_init_model(c, t, net) : 0;
+    if (rc) return rc;
+    rc = load_train_data(c, t);
+    if (rc && c->mpi.rank == 0 && !d->regression && !d->labels &&
+        cli_last_lib_status() == MLP_ERR_FORMAT)
+        fputs("mlp: hint: class labels are integers >= 0; if the label column holds float "
+              "targets, use --regression\n",
+              stderr);
+    return rc;
+}
 
+/* The "Training ..." line on stderr. */
+static void announce(const train_cfg *c, const train_data *t, mlp_task task, size_t out_width) {
+    char arch[256], par[64] = "";
+    const size_t count = t->n_classes_or_targets;
+    arch_string(arch, sizeof arch, t->train.d, &c->fit, out_width);
+    if (c->mpi.active)
+        snprintf(par, sizeof par, "%d MPI ranks%s x ", c->mpi.size,
+                 c->deterministic ? " (deterministic)" : "");
+    fprintf(stderr,
+            "Training %s (%s, %s) on %s: %zu samples, %zu features, %zu %s; test set %zu "
+            "samples; %s%d threads, OpenBLAS %s\n",
+            arch, cli_activation_name(c->fit.activation), cli_solver_name(c->fit.opt.kind),
+            t->train_label, t->train.n, t->train.d, count,
+            task == MLP_TASK_CLASSIFY ? "classes"
+            : count == 1              ? "target"
+                                      : "targets",
+            t->test.n, par, mlp_get_num_threads(), mlp_blas_corename());
+}
+
+/* mlp_fit (data-parallel under MPI) with the progress display. Under MPI every rank gets the same
+ * status (mlp_mpi_fit agrees on it), so rank 0 alone reports a failure. */
+static int train(train_cfg *c, const train_data *t, mlp_task task, mlp_net **net,
+                 mlp_fit_result *r) {
+    const int root = c->mpi.rank == 0;
     cli_progress prog;
     cli_progress_init(&prog, !c->quiet && root, c->fit.max_iter);
     c->fit.callback = cli_progress_callback;
     c->fit.user = &prog;
     cli_interrupt_install();
-    st = cli_mpi_fit(&c->mpi, c->deterministic, &net, task, &t.train, t.k, &c->fit, &r);
+    mlp_status st = cli_mpi_fit(&c->mpi, c->deterministic, net, task, &t->train,
+                                t->n_classes_or_targets, &c->fit, r);
     cli_interrupt_restore();
     cli_progress_finish(&prog);
-    /* Under MPI the status is the same on every rank: rank 0 reports it, and so does a rank that
-     * failed by itself (its message says what happened there). */
-    if (st != MLP_OK && !root &&
-        (st == MLP_ERR_DIVERGED || strstr(mlp_last_error(), "on another rank"))) {
-        rc = CLI_EXIT_RUNTIME;
-        goto out;
-    }
-    if (st == MLP_ERR_DIVERGED) {
-        rc = cli_lib_error(st, "epoch %zu", r.epochs + 1);
-        fprintf(stderr, "mlp: hint: try a lower --lr%s\n",
-                c->scale == MLP_SCALE_NONE ? ", or --scale standard" : "");
-        goto out;
-    }
-    if (st != MLP_OK) {
-        rc = cli_lib_error(st, "training failed");
-        goto out;
-    }
+    if (st == MLP_OK) return 0;
+    if (!root) return CLI_EXIT_RUNTIME;
+    if (st != MLP_ERR_DIVERGED) return cli_lib_error(st, "training failed");
+    int rc = cli_lib_error(st, "epoch %zu", r->epochs + 1);
+    fprintf(stderr, "mlp: hint: try a lower --lr%s\n",
+            c->scale == MLP_SCALE_NONE ? ", or --scale standard" : "");
+    return rc;
+}
 
-    double score = NAN;
-    if (t.test.n && root) {
-        st = task == MLP_TASK_CLASSIFY
-                 ? mlp_score_accuracy(net, t.test.X, t.test.labels, t.test.n, &score)
-                 : mlp_score_r2(net, t.test.X, t.test.targets, t.test.n, &score);
+/* Rank 0 scores the test set (NaN without one); every rank agrees on the outcome. */
+static int score_test(const train_cfg *c, const train_data *t, mlp_task task, mlp_net *net,
+                      double *score) {
+    int rc = 0;
+    *score = NAN;
+    if (t->test.n && c->mpi.rank == 0) {
+        mlp_status st = task == MLP_TASK_CLASSIFY
+                            ? mlp_score_accuracy(net, t->test.X, t->test.labels, t->test.n, score)
+                            : mlp_score_r2(net, t->test.X, t->test.targets, t->test.n, score);
         if (st != MLP_OK) rc = cli_lib_error(st, "cannot score the test set");
     }
-    if ((rc = cli_mpi_agree(&c->mpi, rc)) != 0) goto out;
-    if (c->out) {
-        st = cli_mpi_save(&c->mpi, c->out, net, c->scale != MLP_SCALE_NONE ? &t.scaler : NULL);
-        if (st != MLP_OK) {
-            rc = cli_lib_error(st, "cannot save the model to '%s'", c->out);
-            goto out;
-        }
+    return cli_mpi_agree(&c->mpi, rc);
+}
+
+static int run_train(train_cfg *c) {
+    train_data t;
+    memset(&t, 0, sizeof t);
+    mlp_net *net = NULL;
+    mlp_fit_result r;
+    memset(&r, 0, sizeof r);
+    const mlp_task task = c->common.data.regression ? MLP_TASK_REGRESS : MLP_TASK_CLASSIFY;
+    size_t out_width = 0;
+    double score = NAN;
+    int rc = set_up_threads(c);
+    if (rc) return rc;
+    /* Every rank loads the model and the data; if any fails, all stop (the failing ones said
+     * why). */
+    rc = cli_mpi_agree(&c->mpi, load_inputs(c, &t, &net));
+    if (rc == 0) {
+        mlp_status st = mlp_task_output(task, t.n_classes_or_targets, NULL, NULL, &out_width);
+        if (st != MLP_OK) rc = cli_lib_error(st, "cannot train on %s", t.train_label);
     }
-    if (!root) goto out;
-    train_report rep = {.c = c, .t = &t, .r = &r, .score = score, .out_width = out_width};
-    if (c->json)
-        print_json(&rep);
-    else
-        print_human(&rep);
-    rc = cli_finish_output(stdout, "stdout");
-out:
+    if (rc == 0 && !c->quiet && c->mpi.rank == 0) announce(c, &t, task, out_width);
+    if (rc == 0) rc = train(c, &t, task, &net, &r);
+    if (rc == 0) rc = score_test(c, &t, task, net, &score);
+    if (rc == 0 && c->common.out) {
+        mlp_status st = cli_mpi_save(&c->mpi, c->common.out, net,
+                                     c->scale != MLP_SCALE_NONE ? &t.scaler : NULL);
+        if (st != MLP_OK) rc = cli_lib_error(st, "cannot save the model to '%s'", c->common.out);
+    }
+    if (rc == 0 && c->mpi.rank == 0) {
+        train_report rep = {.c = c, .t = &t, .r = &r, .score = score, .out_width = out_width};
+        if (c->common.json)
+            print_json(&rep);
+        else
+            print_human(&rep);
+        rc = cli_finish_output(stdout, "stdout");
+    }
     mlp_fit_result_free(&r);
     mlp_net_free(net);
     train_data_free(&t);
@@ -650,9 +699,8 @@ out:
 int cli_train(int argc, char **argv) {
     train_cfg c;
     memset(&c, 0, sizeof c);
-    c.data.data = "digits";
-    c.data.label_column = -1;
-    c.data.header = -1;
+    cli_common_init(&c.common);
+    c.common.data.data = "digits";
     c.test_fraction = 0.2;
     c.scale = MLP_SCALE_NONE;
     c.fit = mlp_fit_options_default();

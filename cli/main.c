@@ -12,7 +12,15 @@ static void vprint(const char *prefix, const char *fmt, va_list ap) {
     vfprintf(stderr, fmt, ap);
 }
 
+/* What cli_last_lib_status reports: set by every error printer below. */
+static mlp_status last_lib_status = MLP_OK;
+
+mlp_status cli_last_lib_status(void) {
+    return last_lib_status;
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    last_lib_status = MLP_OK;
     if (cli_rank > 0) return CLI_EXIT_USAGE; /* every rank has the same arguments: rank 0 says it */
     va_list ap;
     va_start(ap, fmt);
@@ -26,6 +34,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
 }
 
 int cli_lib_error(mlp_status st, const char *fmt, ...) {
+    last_lib_status = st;
     va_list ap;
     va_start(ap, fmt);
     vprint("mlp: ", fmt, ap);
@@ -36,6 +45,7 @@ int cli_lib_error(mlp_status st, const char *fmt, ...) {
 }
 
 int cli_error(const char *fmt, ...) {
+    last_lib_status = MLP_OK;
     va_list ap;
     va_start(ap, fmt);
     vprint("mlp: ", fmt, ap);

@@ -85,15 +85,16 @@ int cli_mpi_default_threads(const cli_mpi *m) {
 }
 
 mlp_status cli_mpi_fit(const cli_mpi *m, int deterministic, mlp_net **net, mlp_task task,
-                       const mlp_dataset *ds, size_t k, const mlp_fit_options *o,
+                       const mlp_dataset *ds, size_t n_classes_or_targets, const mlp_fit_options *o,
                        mlp_fit_result *r) {
     /* One process in FAST mode is plain mlp_fit: `mpirun -np 1 mlp train` = `mlp train`. */
     if (!m->active || (m->size == 1 && !deterministic))
-        return mlp_fit(net, task, ds->X, ds->labels, ds->targets, ds->n, ds->d, k, o, r);
+        return mlp_fit(net, task, ds->X, ds->labels, ds->targets, ds->n, ds->d,
+                       n_classes_or_targets, o, r);
     mlp_mpi_options mo = mlp_mpi_options_default();
     mo.mode = deterministic ? MLP_MPI_EXACT : MLP_MPI_FAST;
-    return mlp_mpi_fit(net, MPI_COMM_WORLD, task, ds->X, ds->labels, ds->targets, ds->n, ds->d, k,
-                       o, &mo, r);
+    return mlp_mpi_fit(net, MPI_COMM_WORLD, task, ds->X, ds->labels, ds->targets, ds->n, ds->d,
+                       n_classes_or_targets, o, &mo, r);
 }
 
 mlp_status cli_mpi_load(const cli_mpi *m, const char *path, mlp_net **net, mlp_scaler *scaler) {
@@ -135,11 +136,12 @@ int cli_mpi_default_threads(const cli_mpi *m) {
 }
 
 mlp_status cli_mpi_fit(const cli_mpi *m, int deterministic, mlp_net **net, mlp_task task,
-                       const mlp_dataset *ds, size_t k, const mlp_fit_options *o,
+                       const mlp_dataset *ds, size_t n_classes_or_targets, const mlp_fit_options *o,
                        mlp_fit_result *r) {
     (void)m;
     (void)deterministic;
-    return mlp_fit(net, task, ds->X, ds->labels, ds->targets, ds->n, ds->d, k, o, r);
+    return mlp_fit(net, task, ds->X, ds->labels, ds->targets, ds->n, ds->d, n_classes_or_targets, o,
+                   r);
 }
 
 mlp_status cli_mpi_load(const cli_mpi *m, const char *path, mlp_net **net, mlp_scaler *scaler) {

@@ -43,7 +43,7 @@ static void fit_converges(void **state) {
     int32_t y[N];
     make_blobs(X, y, N, 1);
     mlp_fit_options o = small_options();
-    o.lr = 1e-2f;
+    o.opt.lr = 1e-2f;
     mlp_net *net = NULL;
     mlp_fit_result r;
     assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &o, &r), MLP_OK);
@@ -200,8 +200,8 @@ static void divergence_is_reported(void **state) {
     make_blobs(X, y, N, 5);
     for (size_t i = 0; i < N; i++) Y[i] = 1e3f * X[i * 4];
     mlp_fit_options o = small_options();
-    o.solver = MLP_OPT_SGD;
-    o.lr = 1e4f;
+    o.opt.kind = MLP_OPT_SGD;
+    o.opt.lr = 1e4f;
     mlp_net *net = NULL;
     mlp_fit_result r;
     mlp_status st = mlp_fit(&net, MLP_TASK_REGRESS, X, NULL, Y, N, 4, 1, &o, &r);
@@ -230,7 +230,7 @@ static void regression_fits(void **state) {
         Y[i] = 2 * X[2 * i] - X[2 * i + 1];
     }
     mlp_fit_options o = small_options();
-    o.lr = 1e-2f;
+    o.opt.lr = 1e-2f;
     o.max_iter = 500;
     mlp_net *net = NULL;
     assert_int_equal(mlp_fit(&net, MLP_TASK_REGRESS, X, NULL, Y, N, 2, 1, &o, NULL), MLP_OK);
@@ -253,7 +253,7 @@ static void binary_and_multilabel(void **state) {
         Y[2 * i + 1] = X[i * 4 + 1] > 1.5f;
     }
     mlp_fit_options o = small_options();
-    o.lr = 1e-2f;
+    o.opt.lr = 1e-2f;
     mlp_net *net = NULL;
     assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 2, &o, NULL), MLP_OK);
     assert_int_equal(mlp_net_output_size(net), 1); /* one logistic unit, as scikit-learn */
@@ -305,9 +305,9 @@ static void sgd_schedules(void **state) {
     int32_t y[N];
     make_blobs(X, y, N, 8);
     mlp_fit_options o = small_options();
-    o.solver = MLP_OPT_SGD;
+    o.opt.kind = MLP_OPT_SGD;
     o.schedule = MLP_LR_INVSCALING;
-    o.lr = 0.1f;
+    o.opt.lr = 0.1f;
     o.max_iter = 4;
     mlp_net *net = NULL;
     assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &o, NULL), MLP_OK);
@@ -363,7 +363,7 @@ static void fit_errors(void **state) {
     o.validation_fraction = 1.5f;
     assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &o, NULL), MLP_ERR_ARG);
     o = small_options();
-    o.lr = -1.0f;
+    o.opt.lr = -1.0f;
     assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &o, NULL), MLP_ERR_ARG);
     assert_null(net); /* nothing created on failure */
     /* Warm start with a net of the wrong shape. */
@@ -374,6 +374,284 @@ static void fit_errors(void **state) {
                      MLP_ERR_SHAPE);
     assert_int_equal(mlp_fit(&net, MLP_TASK_REGRESS, X, NULL, X, N, 4, 3, &o, NULL), MLP_ERR_ARG);
     mlp_net_free(net);
+}
+
+/* n rows of make_blobs, on the heap: the tests below share this set-up. */
+typedef struct blobs {
+    float *X;   /* n x 4 */
+    int32_t *y; /* n labels 0..2 */
+} blobs;
+
+static blobs blobs_make(size_t n, uint64_t seed) {
+    blobs b = {malloc(n * 4 * sizeof(float)), malloc(n * sizeof(int32_t))};
+    assert_non_null(b.X);
+    assert_non_null(b.y);
+    make_blobs(b.X, b.y, n, seed);
+    return b;
+}
+
+static void blobs_free(blobs *b) {
+    free(b->X);
+    free(b->y);
+}
+
+/* The task -> output layer mapping, its reverse on the nets mlp_fit builds, and the label rule. */
+static void task_output_mapping(void **state) {
+    (void)state;
+    static const struct {
+        mlp_task task;
+        size_t count;
+        mlp_activation act;
+        mlp_loss loss;
+        size_t width;
+    } cases[] = {
+        {MLP_TASK_CLASSIFY, 3, MLP_ACT_SOFTMAX, MLP_LOSS_SOFTMAX_CE, 3},
+        {MLP_TASK_CLASSIFY, 2, MLP_ACT_LOGISTIC, MLP_LOSS_LOGISTIC, 1},
+        {MLP_TASK_MULTILABEL, 2, MLP_ACT_LOGISTIC, MLP_LOSS_LOGISTIC, 2},
+        {MLP_TASK_REGRESS, 1, MLP_ACT_IDENTITY, MLP_LOSS_SQUARED, 1},
+        {MLP_TASK_REGRESS, 2, MLP_ACT_IDENTITY, MLP_LOSS_SQUARED, 2},
+    };
+    enum { N = 60 };
+    blobs b = blobs_make(N, 12);
+    float Y[N * 2];
+    for (size_t i = 0; i < 2 * N; i++) Y[i] = (float)(i % 3 == 0);
+    mlp_fit_options o = small_options();
+    o.max_iter = 1;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        mlp_activation act;
+        mlp_loss loss;
+        size_t width;
+        assert_int_equal(mlp_task_output(cases[c].task, cases[c].count, &act, &loss, &width),
+                         MLP_OK);
+        assert_int_equal(act, cases[c].act);
+        assert_int_equal(loss, cases[c].loss);
+        assert_int_equal(width, cases[c].width);
+        /* mlp_fit builds exactly that output layer, and mlp_task_of_net reads it back. */
+        int32_t two[N];
+        for (size_t i = 0; i < N; i++) two[i] = b.y[i] % 2;
+        const int32_t *labels = cases[c].count == 2 ? two : b.y;
+        mlp_net *net = NULL;
+        assert_int_equal(
+            mlp_fit(&net, cases[c].task, b.X, labels, Y, N, 4, cases[c].count, &o, NULL), MLP_OK);
+        mlp_activation net_act;
+        assert_int_equal(mlp_net_layer_shape(net, 1, NULL, NULL, &net_act), MLP_OK);
+        assert_int_equal(net_act, act);
+        assert_int_equal(mlp_net_loss(net), loss);
+        assert_int_equal(mlp_net_output_size(net), width);
+        mlp_task task;
+        size_t count;
+        assert_int_equal(mlp_task_of_net(net, &task, &count), MLP_OK);
+        assert_int_equal(task, cases[c].task);
+        assert_int_equal(count, cases[c].count);
+        mlp_net_free(net);
+    }
+    assert_int_equal(mlp_task_output(MLP_TASK_MULTILABEL, 1, NULL, NULL, NULL), MLP_OK);
+    assert_int_equal(mlp_task_output(MLP_TASK_CLASSIFY, 1, NULL, NULL, NULL), MLP_ERR_ARG);
+    assert_non_null(strstr(mlp_last_error(), "at least 2 classes"));
+    assert_int_equal(mlp_task_output(MLP_TASK_REGRESS, 0, NULL, NULL, NULL), MLP_ERR_ARG);
+    assert_int_equal(mlp_task_output(MLP_TASK_COUNT, 3, NULL, NULL, NULL), MLP_ERR_ARG);
+    mlp_task task;
+    assert_int_equal(mlp_task_of_net(NULL, &task, NULL), MLP_ERR_NULL);
+    assert_non_null(strstr(mlp_last_error(), "net is NULL"));
+
+    /* One label rule: argmax with ties to the lowest index; one output: 1 from 0.5 up. */
+    const float row[] = {0.1f, 0.7f, 0.7f, 0.2f};
+    assert_int_equal(mlp_output_label(row, 4), 1);
+    assert_int_equal(mlp_output_label(row + 2, 2), 0);
+    const float half = 0.5f, below = 0.49999997f;
+    assert_int_equal(mlp_output_label(&half, 1), 1);
+    assert_int_equal(mlp_output_label(&below, 1), 0);
+    blobs_free(&b);
+}
+
+/* The result reports the batch size and the validation split mlp_fit chose. */
+static void result_reports_decisions(void **state) {
+    (void)state;
+    enum { N = 150 };
+    blobs b = blobs_make(N, 13);
+    static const struct {
+        size_t batch_size;
+        int early;
+        size_t want_batch, want_val;
+    } cases[] = {
+        {0, 0, 150, 0},    /* auto: min(200, n) */
+        {64, 0, 64, 0},    /* as given */
+        {0, 1, 112, 38},   /* ceil(25% of 150) held out; auto clipped to the 112 training rows */
+        {1000, 1, 112, 38} /* clipped to the training rows */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        mlp_fit_options o = small_options();
+        o.max_iter = 3;
+        o.batch_size = cases[c].batch_size;
+        o.early_stopping = cases[c].early;
+        o.validation_fraction = 0.25f;
+        mlp_net *net = NULL;
+        mlp_fit_result r;
+        assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, b.X, b.y, NULL, N, 4, 3, &o, &r), MLP_OK);
+        assert_int_equal(r.batch_size, cases[c].want_batch);
+        assert_int_equal(r.n_val, cases[c].want_val);
+        assert_int_equal(r.n_train, N - cases[c].want_val);
+        size_t per_epoch = (r.n_train + r.batch_size - 1) / r.batch_size;
+        assert_int_equal(r.steps, r.epochs * per_epoch);
+        mlp_fit_result_free(&r);
+        mlp_net_free(net);
+    }
+    blobs_free(&b);
+}
+
+/* A warm-start net's weights, step count and optimizer, for comparing before and after. */
+typedef struct net_copy {
+    float *params;
+    size_t count;
+    uint64_t steps;
+    mlp_optimizer opt;
+} net_copy;
+
+static net_copy copy_of(mlp_net *net) {
+    net_copy c = {.count = mlp_net_param_count(net), .steps = mlp_net_step_count(net)};
+    c.params = malloc(c.count * sizeof(float));
+    assert_non_null(c.params);
+    assert_int_equal(mlp_net_get_params(net, c.params, c.count), MLP_OK);
+    assert_int_equal(mlp_net_get_optimizer(net, &c.opt), MLP_OK);
+    return c;
+}
+
+static void assert_unchanged(mlp_net *net, const net_copy *c) {
+    mlp_optimizer opt;
+    assert_int_equal(mlp_net_param_count(net), c->count);
+    assert_memory_equal(mlp_net_params(net), c->params, c->count * sizeof(float));
+    assert_int_equal(mlp_net_step_count(net), c->steps);
+    assert_int_equal(mlp_net_get_optimizer(net, &opt), MLP_OK);
+    assert_memory_equal(&opt, &c->opt, sizeof opt);
+}
+
+/* A failing warm start leaves the net as it was, even for a failure found after the options'
+ * solver would have reset the optimizer state. */
+static void bad_option_leaves_net_unchanged(void **state) {
+    (void)state;
+    enum { N = 30 };
+    blobs b = blobs_make(N, 14);
+    mlp_fit_options o = small_options();
+    o.max_iter = 2;
+    mlp_net *net = NULL;
+    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, b.X, b.y, NULL, N, 4, 3, &o, NULL), MLP_OK);
+    net_copy before = copy_of(net);
+    assert_true(before.steps > 0);
+
+    mlp_fit_options bad = o;
+    bad.opt.kind = MLP_OPT_SGD; /* would reset Adam's moments and step count */
+    bad.early_stopping = 1;
+    bad.validation_fraction = 0.999f; /* all 30 rows held out: no training rows */
+    mlp_fit_result r;
+    memset(&r, 0xA5, sizeof r);
+    mlp_fit_result poison = r;
+    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, b.X, b.y, NULL, N, 4, 3, &bad, &r),
+                     MLP_ERR_ARG);
+    assert_non_null(strstr(mlp_last_error(), "empty side"));
+    assert_unchanged(net, &before);
+    assert_memory_equal(&r, &poison, sizeof r); /* untouched */
+
+    bad = o;
+    bad.opt.kind = MLP_OPT_SGD;
+    bad.opt.momentum = 1.5f; /* refused by mlp_net_set_optimizer */
+    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, b.X, b.y, NULL, N, 4, 3, &bad, NULL),
+                     MLP_ERR_ARG);
+    assert_unchanged(net, &before);
+
+    bad = o;
+    bad.opt.kind = MLP_OPT_SGD;
+    bad.schedule = MLP_LR_COUNT;
+    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, b.X, b.y, NULL, N, 4, 3, &bad, NULL),
+                     MLP_ERR_ARG);
+    assert_non_null(strstr(mlp_last_error(), "schedule"));
+    assert_unchanged(net, &before);
+
+    b.y[3] = 7; /* a label outside [0, 3) */
+    bad = o;
+    bad.opt.kind = MLP_OPT_SGD;
+    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, b.X, b.y, NULL, N, 4, 3, &bad, NULL),
+                     MLP_ERR_ARG);
+    assert_unchanged(net, &before);
+    free(before.params);
+    mlp_net_free(net);
+    blobs_free(&b);
+}
+
+/* Buffers over the memory cap are MLP_ERR_LIMIT (as everywhere else), not MLP_ERR_NOMEM. */
+static void memory_limit_is_limit(void **state) {
+    (void)state;
+    enum { N = 150 };
+    blobs b = blobs_make(N, 15);
+    mlp_fit_options o = small_options();
+    o.max_iter = 2;
+    mlp_net *net = NULL;
+    /* The 150 x 3 target matrix (1800 bytes) is the first buffer fit sizes from its input. */
+    mlp_set_memory_limit(1024);
+    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, b.X, b.y, NULL, N, 4, 3, &o, NULL),
+                     MLP_ERR_LIMIT);
+    assert_non_null(strstr(mlp_last_error(), "memory limit"));
+    assert_null(net);
+    mlp_set_memory_limit(0);
+
+    /* Warm start on 6000 rows with 90% held out: the 6000 x 3 targets (72000 bytes), the row
+     * order, a batch and the snapshots fit under 80000 bytes, the 5400 x 4 validation inputs
+     * (86400 bytes) do not. */
+    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, b.X, b.y, NULL, N, 4, 3, &o, NULL), MLP_OK);
+    net_copy before = copy_of(net);
+    enum { BIG = 6000 };
+    blobs big = blobs_make(BIG, 16);
+    o.early_stopping = 1;
+    o.validation_fraction = 0.9f;
+    mlp_set_memory_limit(80000);
+    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, big.X, big.y, NULL, BIG, 4, 3, &o, NULL),
+                     MLP_ERR_LIMIT);
+    assert_non_null(strstr(mlp_last_error(), "mlp_fit: the validation inputs"));
+    mlp_set_memory_limit(0);
+    assert_unchanged(net, &before);
+
+    /* Scoring sizes its n x outputs buffer from n too. */
+    mlp_set_memory_limit(100);
+    double acc;
+    assert_int_equal(mlp_score_accuracy(net, b.X, b.y, N, &acc), MLP_ERR_LIMIT);
+    mlp_set_memory_limit(0);
+    blobs_free(&big);
+    blobs_free(&b);
+    free(before.params);
+    mlp_net_free(net);
+}
+
+/* NULL arguments are named; invscaling that underflows keeps training at the smallest rate. */
+static void null_names_and_tiny_lr(void **state) {
+    (void)state;
+    enum { N = 60 };
+    blobs b = blobs_make(N, 17);
+    mlp_fit_options o = small_options();
+    mlp_net *net = NULL;
+    assert_int_equal(mlp_fit(NULL, MLP_TASK_CLASSIFY, b.X, b.y, NULL, N, 4, 3, &o, NULL),
+                     MLP_ERR_NULL);
+    assert_non_null(strstr(mlp_last_error(), "net is NULL"));
+    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, NULL, b.y, NULL, N, 4, 3, &o, NULL),
+                     MLP_ERR_NULL);
+    assert_non_null(strstr(mlp_last_error(), "X is NULL"));
+    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, b.X, b.y, NULL, N, 4, 3, NULL, NULL),
+                     MLP_ERR_NULL);
+    assert_non_null(strstr(mlp_last_error(), "options is NULL"));
+
+    o.opt.kind = MLP_OPT_SGD;
+    o.schedule = MLP_LR_INVSCALING;
+    o.power_t = 100.0f; /* lr / 61^100 is 0 as a float */
+    o.max_iter = 2;
+    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, b.X, b.y, NULL, N, 4, 3, &o, NULL), MLP_OK);
+    mlp_optimizer opt;
+    mlp_net_get_optimizer(net, &opt);
+    assert_true(opt.lr > 0.0f && opt.lr < 1e-37f);
+    double acc;
+    assert_int_equal(mlp_score_accuracy(net, b.X, NULL, N, &acc), MLP_ERR_NULL);
+    assert_non_null(strstr(mlp_last_error(), "labels is NULL"));
+    assert_int_equal(mlp_score_r2(net, b.X, (const float *)b.X, N, NULL), MLP_ERR_NULL);
+    assert_non_null(strstr(mlp_last_error(), "r2 is NULL"));
+    mlp_net_free(net);
+    blobs_free(&b);
 }
 
 int main(void) {
@@ -388,6 +666,11 @@ int main(void) {
         cmocka_unit_test(callback_stops),
         cmocka_unit_test(sgd_schedules),
         cmocka_unit_test(fit_errors),
+        cmocka_unit_test(task_output_mapping),
+        cmocka_unit_test(result_reports_decisions),
+        cmocka_unit_test(bad_option_leaves_net_unchanged),
+        cmocka_unit_test(memory_limit_is_limit),
+        cmocka_unit_test(null_names_and_tiny_lr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

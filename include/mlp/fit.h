@@ -17,17 +17,43 @@ extern "C" {
 
 /* Learning-rate schedule of the SGD solver (scikit-learn's learning_rate); Adam ignores it. */
 typedef enum mlp_lr_schedule {
-    MLP_LR_CONSTANT = 0, /* lr stays lr_init */
-    MLP_LR_INVSCALING,   /* sgd: lr = lr_init / (samples_seen + 1)^power_t after each epoch */
-    MLP_LR_ADAPTIVE      /* sgd: lr /= 5 whenever the stopping rule fires, until lr <= 1e-6 */
+    MLP_LR_CONSTANT = 0, /* lr stays the options' opt.lr (learning_rate_init) */
+    MLP_LR_INVSCALING,   /* sgd: lr = opt.lr / (samples_seen + 1)^power_t after each epoch */
+    MLP_LR_ADAPTIVE,     /* sgd: lr /= 5 whenever the stopping rule fires, until lr <= 1e-6 */
+    MLP_LR_COUNT
 } mlp_lr_schedule;
 
-/* What the targets are; decides the output layer and the loss of a network mlp_fit creates. */
+/* What the targets are; decides the output layer and the loss of a network mlp_fit creates
+ * (mlp_task_output). */
 typedef enum mlp_task {
     MLP_TASK_CLASSIFY = 0, /* labels: softmax output (>2 classes) or one logistic output (2) */
     MLP_TASK_MULTILABEL,   /* 0/1 target matrix: logistic outputs, binary log-loss */
-    MLP_TASK_REGRESS       /* float targets: identity output, squared error */
+    MLP_TASK_REGRESS,      /* float targets: identity output, squared error */
+    MLP_TASK_COUNT
 } mlp_task;
+
+/* The output layer of a task, as mlp_fit builds it (scikit-learn's choice): for CLASSIFY with
+ * n_classes_or_targets classes, a softmax output of that width with cross-entropy (> 2 classes) or
+ * one logistic output with binary log-loss (2 classes; it gives P(class 1)); for MULTILABEL with
+ * n_classes_or_targets 0/1 columns, that many logistic outputs with binary log-loss; for REGRESS
+ * with n_classes_or_targets target columns, that many identity outputs with squared error.
+ * Any out-pointer may be NULL; none is written on failure. Any thread.
+ * Errors: MLP_ERR_ARG (unknown task, n_classes_or_targets 0, or below 2 for CLASSIFY). */
+MLP_API mlp_status mlp_task_output(mlp_task task, size_t n_classes_or_targets,
+                                   mlp_activation *out_activation, mlp_loss *loss,
+                                   size_t *out_width);
+/* The reverse, from a net's loss and output width: SOFTMAX_CE is CLASSIFY with output_size
+ * classes; LOGISTIC with one output is CLASSIFY with 2 classes (a one-column MULTILABEL net is the
+ * same network), with more outputs MULTILABEL; SQUARED is REGRESS. n_classes_or_targets (may be
+ * NULL) receives the classes or the target columns. Reads net only.
+ * Errors: MLP_ERR_NULL (net or task is NULL). */
+MLP_API mlp_status mlp_task_of_net(const mlp_net *net, mlp_task *task,
+                                   size_t *n_classes_or_targets);
+/* The label of one output row of width >= 1 (from mlp_predict), by the rule mlp_predict_labels
+ * and mlp_score_accuracy use: the argmax (ties: the lowest index); for width 1, 1 when the output
+ * is at least 0.5, else 0. Applied to one column of a multi-label output (width 1) it gives that
+ * label's 0/1 prediction. Any thread. */
+MLP_API int32_t mlp_output_label(const float *row, size_t width);
 
 /* Progress of one finished epoch, passed to the callback. */
 typedef struct mlp_epoch_info {
@@ -51,10 +77,11 @@ typedef struct mlp_fit_options {
     size_t n_hidden;             /* number of hidden layers (0 allowed) */
     const size_t *hidden;        /* their widths; default {100} as scikit-learn */
     mlp_activation activation;   /* hidden activation, default RELU */
-    mlp_optimizer_kind solver;   /* default ADAM */
-    float alpha;                 /* L2 penalty, default 1e-4 */
+    mlp_optimizer opt;           /* solver (opt.kind) and its settings, applied to the net with
+                                    mlp_net_set_optimizer; default mlp_optimizer_default(ADAM):
+                                    lr (learning_rate_init) 1e-3, alpha (L2) 1e-4, sgd momentum 0.9
+                                    and nesterov 1, adam beta1 0.9, beta2 0.999, eps 1e-8 */
     size_t batch_size;           /* 0 = min(200, n) */
-    float lr;                    /* learning_rate_init, default 1e-3 */
     mlp_lr_schedule schedule;    /* sgd only, default CONSTANT */
     float power_t;               /* invscaling exponent, default 0.5 */
     size_t max_iter;             /* epochs, default 200 */
@@ -62,11 +89,8 @@ typedef struct mlp_fit_options {
     uint64_t seed;               /* init, shuffling and validation split */
     float tol;                   /* default 1e-4 */
     size_t n_iter_no_change;     /* default 10 */
-    float momentum;              /* sgd, default 0.9 */
-    int nesterov;                /* sgd, default 1 */
     int early_stopping;          /* hold out validation_fraction, stop on its score, default 0 */
     float validation_fraction;   /* default 0.1 */
-    float beta1, beta2, eps;     /* adam, defaults 0.9, 0.999, 1e-8 */
     mlp_init init;               /* default GLOROT (scikit-learn's) */
     mlp_epoch_callback callback; /* may be NULL */
     void *user;                  /* passed to callback */
@@ -86,6 +110,11 @@ typedef struct mlp_fit_result {
     size_t steps;            /* optimizer steps (minibatches) */
     double seconds;          /* training time, validation scoring excluded */
     double samples_per_s;    /* training samples processed per second of training */
+    /* What mlp_fit decided from the options and the data: */
+    size_t batch_size; /* the minibatch size used: options.batch_size (0: 200) clipped to n_train */
+    size_t n_train;    /* rows trained on: n minus the validation rows */
+    size_t n_val;      /* rows held out for early stopping: ceil(validation_fraction x n), as
+                          scikit-learn's split (with the float fraction); 0 without it */
 } mlp_fit_result;
 
 /* scikit-learn's defaults (the values noted in mlp_fit_options above; seed 0, no callback).
@@ -95,30 +124,36 @@ MLP_API mlp_fit_options mlp_fit_options_default(void);
  * filled by mlp_fit or zero-initialised. NULL is allowed (no-op). */
 MLP_API void mlp_fit_result_free(mlp_fit_result *result);
 
-/* Trains on X (n x d) with targets:
- *  CLASSIFY:   labels (n int32 in [0, n_classes)), k = n_classes >= 2; Y ignored
- *  MULTILABEL: Y (n x k) of 0/1;  REGRESS: Y (n x k) floats; labels ignored
- * A created network has the options' hidden layers and, as in scikit-learn, a softmax output with
- * cross-entropy for k > 2 classes, one logistic output with log-loss for 2 classes (label 1 is
- * the positive class) and for multi-label, an identity output with squared error for regression.
- * If *net is NULL a network is created from the options; otherwise training continues from its
- * weights and optimizer state (warm start; shapes and loss must match). The options' optimizer
- * settings are applied to the net (mlp_net_set_optimizer: a different solver resets its state).
+/* Trains on X (n x d) with targets; n_classes_or_targets is what the targets span:
+ *  CLASSIFY:   labels (n int32 in [0, n_classes_or_targets)), at least 2 classes; Y ignored
+ *  MULTILABEL: Y (n x n_classes_or_targets) of 0/1;  REGRESS: Y (n x n_classes_or_targets)
+ *              floats; labels ignored
+ * A created network has the options' hidden layers and the task's output layer and loss
+ * (mlp_task_output: as in scikit-learn, softmax for > 2 classes, one logistic output for 2 classes
+ * with label 1 the positive class, logistic outputs for multi-label, identity outputs for
+ * regression). If *net is NULL a network is created from the options; otherwise training
+ * continues from its weights and optimizer state (warm start; its input width must be d and its
+ * output width and loss the task's). The options' optimizer (options->opt) is applied to the net
+ * with mlp_net_set_optimizer: a different kind resets its state.
  * On success the net holds the final weights (with early stopping: the best validation weights).
  * If training diverges (non-finite loss or weights), returns MLP_ERR_DIVERGED naming the epoch,
  * and the net holds the weights of the last finite epoch. result may be NULL; otherwise free it
  * with mlp_fit_result_free (it is filled on success and on divergence, untouched otherwise).
  * Ownership: a net created here is the caller's (mlp_net_free), also after MLP_ERR_DIVERGED; on
- * any other failure it is freed and *net stays NULL. A warm-start net stays the caller's.
+ * any other failure it is freed and *net stays NULL. A warm-start net stays the caller's; on any
+ * failure other than MLP_ERR_DIVERGED its weights and optimizer settings and state are unchanged
+ * (every argument and option is checked, and every buffer allocated, before the net is touched).
  * Errors: MLP_ERR_NULL (net, X or options is NULL; labels for CLASSIFY, Y otherwise;
- * options->hidden with n_hidden > 0); MLP_ERR_ARG (unknown task; n, d or k is 0; fewer than 2
- * classes; an option out of range, including the optimizer's, see mlp_net_set_optimizer; a
- * non-finite value in X or Y; a label outside [0, k); a multi-label target other than 0/1; an
- * early-stopping split with an empty side; a warm-start net whose loss does not fit the task);
- * MLP_ERR_SHAPE (a warm-start net's input or output width does not fit d or k);
- * MLP_ERR_OVERFLOW; MLP_ERR_NOMEM; MLP_ERR_DIVERGED (see above). */
+ * options->hidden with n_hidden > 0); MLP_ERR_ARG (unknown task; n, d or n_classes_or_targets is
+ * 0; fewer than 2 classes; an option out of range, including the optimizer's, see
+ * mlp_net_set_optimizer; a non-finite value in X or Y; a label outside [0, n_classes_or_targets);
+ * a multi-label target other than 0/1; an early-stopping split with an empty side; a warm-start
+ * net whose loss does not fit the task); MLP_ERR_SHAPE (a warm-start net's input or output width
+ * does not fit d or the task's output width); MLP_ERR_OVERFLOW; MLP_ERR_LIMIT (a buffer sized by
+ * n, d, the batch or the network would exceed the memory limit, mlp_set_memory_limit);
+ * MLP_ERR_NOMEM; MLP_ERR_DIVERGED (see above). */
 MLP_API mlp_status mlp_fit(mlp_net **net, mlp_task task, const float *X, const int32_t *labels,
-                           const float *Y, size_t n, size_t d, size_t k,
+                           const float *Y, size_t n, size_t d, size_t n_classes_or_targets,
                            const mlp_fit_options *options, mlp_fit_result *result);
 
 /* Scores of the net on X (n x input_size): the accuracy of mlp_predict_labels against labels
@@ -126,7 +161,7 @@ MLP_API mlp_status mlp_fit(mlp_net **net, mlp_task task, const float *X, const i
  * averaged over outputs (scikit-learn's uniform_average). They allocate an n x output_size buffer
  * and run inference like mlp_predict (same thread rules: one thread per net).
  * Errors: MLP_ERR_NULL (net, X, labels / Y or the result pointer is NULL), MLP_ERR_ARG (n is 0),
- * MLP_ERR_OVERFLOW, MLP_ERR_NOMEM. */
+ * MLP_ERR_OVERFLOW, MLP_ERR_LIMIT (the buffer would exceed the memory limit), MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_score_accuracy(mlp_net *net, const float *X, const int32_t *labels, size_t n,
                                       double *accuracy);
 MLP_API mlp_status mlp_score_r2(mlp_net *net, const float *X, const float *Y, size_t n, double *r2);

@@ -289,12 +289,12 @@ int main(int argc, char **argv) {
 
         /* Uneven splits, SGD with Nesterov momentum, early stopping (validation on every rank). */
         mlp_fit_options sgd = o;
-        sgd.solver = MLP_OPT_SGD;
-        sgd.lr = 0.01f;
+        sgd.opt.kind = MLP_OPT_SGD;
+        sgd.opt.lr = 0.01f;
         sgd.batch_size = 97;
         sgd.max_iter = 8;
         sgd.early_stopping = 1;
-        sgd.alpha = 1e-3f;
+        sgd.opt.alpha = 1e-3f;
         compare_modes("SGD, batch 97, early stopping", &D.train, D.train.n, &sgd, 10, 0);
 
         mlp_fit_options ck = o;

@@ -1,0 +1,199 @@
+/* fit's epoch loop: each epoch shuffles the training rows, passes them in minibatches through the
+ * batch step (mlp_train_step for mlp_fit, an allreduced step for MPI), rolls back on divergence,
+ * then applies scikit-learn's stopping rule (_update_no_improvement_count), the SGD learning-rate
+ * schedules and the callback. Nothing is allocated here except the result's curves. */
+#define _POSIX_C_SOURCE 200809L
+#include "fit_internal.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <time.h>
+
+void mlp_fit_shuffle(size_t *a, size_t n, mlp_rng *rng) {
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)mlp_rng_below(rng, i);
+        size_t t = a[i - 1];
+        a[i - 1] = a[j];
+        a[j] = t;
+    }
+}
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Room for entry `epoch` (0-based) in the loss curve and, with validation, the score curve. */
+static mlp_status grow_curves(mlp_fit_result *r, size_t epoch, size_t *cap, bool with_val) {
+    if (epoch < *cap) return MLP_OK;
+    size_t ncap = *cap ? 2 * *cap : 256, bytes;
+    if (ncap < *cap || !mlp_mul_ok(ncap, sizeof(float), &bytes))
+        return mlp_fail(MLP_ERR_OVERFLOW, "mlp_fit: %zu epochs overflow the loss curve", epoch);
+    mlp_status st = mlp_check_alloc(bytes, "mlp_fit: the loss curve");
+    if (st != MLP_OK) return st;
+    float *lc = realloc(r->loss_curve, bytes);
+    if (!lc) return mlp_fail(MLP_ERR_NOMEM, "mlp_fit: out of memory for the loss curve");
+    r->loss_curve = lc;
+    if (with_val) {
+        float *vs = realloc(r->val_scores, bytes);
+        if (!vs) return mlp_fail(MLP_ERR_NOMEM, "mlp_fit: out of memory for the score curve");
+        r->val_scores = vs;
+    }
+    *cap = ncap;
+    return MLP_OK;
+}
+
+/* Back to the latest state that gave a finite loss on a batch; returns MLP_ERR_DIVERGED.
+ * bad_batch: the 0-based batch whose loss was not finite, SIZE_MAX if the epoch's loss or weights
+ * were. */
+static mlp_status roll_back(mlp_fit_state *s, mlp_net *net, size_t epoch, size_t bad_batch,
+                            mlp_fit_result *r) {
+    const int cur = (int)(epoch & 1);
+    const int back = bad_batch == 0 && epoch > 1 ? cur ^ 1 : cur;
+    mlp_net_restore_state(net, s->snap[back], s->snap_step[back]);
+    const size_t kept = back == cur ? epoch - 1 : epoch - 2;
+    r->epochs = epoch - 1;
+    return mlp_fail(MLP_ERR_DIVERGED,
+                    "mlp_fit: training diverged at epoch %zu, batch %zu (non-finite loss or "
+                    "weights); the net holds the weights after epoch %zu. Lower the learning rate.",
+                    epoch, bad_batch == SIZE_MAX ? 0 : bad_batch + 1, kept);
+}
+
+/* One pass over the training rows in minibatches; *epoch_loss: the mean of the batch losses
+ * weighted by batch size. */
+static mlp_status run_epoch(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *in,
+                            const mlp_fit_options *o, mlp_batch_step_fn step, void *step_ctx,
+                            size_t epoch, mlp_fit_result *r, float *epoch_loss) {
+    const int cur = (int)(epoch & 1);
+    mlp_net_save_state(net, s->snap[cur], &s->snap_step[cur]);
+    double t0 = now_s(), sum = 0.0;
+    size_t bad_batch = SIZE_MAX;
+    if (o->shuffle) mlp_fit_shuffle(s->order, s->n_train, &s->rng);
+    for (size_t b0 = 0; b0 < s->n_train; b0 += s->batch) {
+        const size_t nb = s->n_train - b0 < s->batch ? s->n_train - b0 : s->batch;
+        const mlp_batch bt = {.X = in->X,
+                              .T = s->T,
+                              .rows = s->order + b0,
+                              .n = nb,
+                              .d = in->d,
+                              .k = s->out_width,
+                              .Xb = s->Xb,
+                              .Yb = s->Yb};
+        float loss;
+        mlp_status st = step(step_ctx, net, &bt, &loss);
+        if (st != MLP_OK) return st;
+        r->steps++;
+        if (!isfinite(loss)) {
+            bad_batch = b0 / s->batch;
+            break;
+        }
+        sum += (double)loss * (double)nb;
+    }
+    s->train_time += now_s() - t0;
+    *epoch_loss = (float)(sum / (double)s->n_train);
+    if (bad_batch != SIZE_MAX || !isfinite(*epoch_loss) || !mlp_net_params_finite(net))
+        return roll_back(s, net, epoch, bad_batch, r);
+    s->samples_seen += s->n_train;
+    return MLP_OK;
+}
+
+/* Accuracy (CLASSIFY, MULTILABEL) or R^2 (REGRESS) on the validation rows. The workspace was
+ * reserved for them (fit_setup), so this does not allocate; a failure is still passed on rather
+ * than scoring an unwritten buffer. */
+static mlp_status val_score(const mlp_fit_state *s, mlp_net *net, mlp_task task, double *score) {
+    mlp_status st = mlp_predict(net, s->Xv, s->n_val, s->val_out);
+    if (st != MLP_OK) return st;
+    if (task == MLP_TASK_REGRESS)
+        *score = mlp_r2_of(s->val_out, s->Yv, s->n_val, s->out_width);
+    else
+        *score = mlp_accuracy_of(s->val_out, s->n_val, s->out_width,
+                                 task == MLP_TASK_CLASSIFY ? s->lv : NULL, s->Yv);
+    return MLP_OK;
+}
+
+/* The net's learning rate becomes lr (clamped to the smallest normal float: invscaling can
+ * underflow to 0, which no optimizer accepts). */
+static mlp_status set_lr(mlp_fit_state *s, mlp_net *net, float lr) {
+    s->lr = lr < FLT_MIN ? FLT_MIN : lr;
+    mlp_optimizer opt;
+    mlp_status st = mlp_net_get_optimizer(net, &opt);
+    opt.lr = s->lr;
+    if (st == MLP_OK) st = mlp_net_set_optimizer(net, &opt);
+    return st;
+}
+
+/* Records the epoch, scores the validation rows (keeping the best weights) and counts epochs
+ * without improvement: of the validation score with early stopping, else of the training loss. */
+static mlp_status record_epoch(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *in,
+                               const mlp_fit_options *o, size_t epoch, float loss,
+                               mlp_fit_result *r, double *score) {
+    r->epochs = epoch;
+    r->loss = loss;
+    r->loss_curve[epoch - 1] = loss;
+    mlp_status st = MLP_OK;
+    *score = NAN;
+    if (s->n_val) {
+        st = val_score(s, net, in->task, score);
+        if (st != MLP_OK) return st;
+        r->val_scores[epoch - 1] = (float)*score;
+        s->no_improve = *score < s->best_val + o->tol ? s->no_improve + 1 : 0;
+        if (*score > s->best_val) {
+            s->best_val = *score;
+            st = mlp_net_get_params(net, s->best, s->n_params);
+        }
+    } else {
+        s->no_improve = loss > s->best_loss - o->tol ? s->no_improve + 1 : 0;
+    }
+    if (loss < s->best_loss) s->best_loss = loss;
+    r->best_loss = (float)s->best_loss;
+    return st;
+}
+
+/* After a finished epoch: record it, then the schedules, the callback and the stopping rule.
+ * *stop: training ends after this epoch. */
+static mlp_status end_epoch(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *in,
+                            const mlp_fit_options *o, size_t epoch, float loss, mlp_fit_result *r,
+                            bool *stop) {
+    double score;
+    mlp_status st = record_epoch(s, net, in, o, epoch, loss, r, &score);
+    const bool sgd = o->opt.kind == MLP_OPT_SGD;
+    if (st == MLP_OK && sgd && o->schedule == MLP_LR_INVSCALING)
+        st = set_lr(s, net, (float)(o->opt.lr / pow((double)s->samples_seen + 1.0, o->power_t)));
+    if (st != MLP_OK) return st;
+    if (o->callback) {
+        const mlp_epoch_info info = {.epoch = epoch,
+                                     .loss = loss,
+                                     .val_score = (float)score,
+                                     .seconds = s->train_time,
+                                     .samples_per_s = mlp_fit_rate(s->samples_seen, s->train_time)};
+        if (o->callback(&info, o->user)) {
+            r->stopped_by_callback = 1;
+            *stop = true;
+            return MLP_OK;
+        }
+    }
+    if (s->no_improve <= o->n_iter_no_change) return MLP_OK;
+    if (sgd && o->schedule == MLP_LR_ADAPTIVE && s->lr > 1e-6f) {
+        s->no_improve = 0;
+        return set_lr(s, net, s->lr / 5.0f);
+    }
+    r->converged = 1;
+    *stop = true;
+    return MLP_OK;
+}
+
+mlp_status mlp_fit_loop(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *in,
+                        const mlp_fit_options *o, mlp_batch_step_fn step, void *step_ctx,
+                        mlp_fit_result *r) {
+    for (size_t epoch = 1; epoch <= o->max_iter; epoch++) {
+        float loss = 0.0f;
+        bool stop = false;
+        mlp_status st = grow_curves(r, epoch - 1, &s->curve_cap, s->n_val > 0);
+        if (st == MLP_OK) st = run_epoch(s, net, in, o, step, step_ctx, epoch, r, &loss);
+        if (st == MLP_OK) st = end_epoch(s, net, in, o, epoch, loss, r, &stop);
+        if (st != MLP_OK || stop) return st;
+    }
+    return MLP_OK;
+}

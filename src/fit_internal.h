@@ -1,0 +1,70 @@
+/* Private to fit.c (setup, finish), fit_epoch.c (the epoch loop) and score.c (scores): the state
+ * of one mlp_fit run. fit works on the net through the public API (mlp.h) and the state helpers
+ * of internal.h only. */
+#ifndef MLP_FIT_INTERNAL_H
+#define MLP_FIT_INTERNAL_H
+
+#include "internal.h"
+
+/* What the caller passed to mlp_fit. */
+typedef struct mlp_fit_data {
+    mlp_task task;
+    const float *X;        /* n x d */
+    const int32_t *labels; /* CLASSIFY: n labels in [0, n_classes_or_targets) */
+    const float *Y;        /* MULTILABEL, REGRESS: n x n_classes_or_targets */
+    size_t n, d, n_classes_or_targets;
+} mlp_fit_data;
+
+/* Everything the loop needs, allocated once by setup. */
+typedef struct mlp_fit_state {
+    size_t out_width; /* network outputs (1 for two classes) */
+    size_t batch;     /* effective minibatch size */
+    size_t n_train, n_val;
+    size_t n_params;
+    float *T;       /* n x out_width targets: one-hot rows, the 0/1 label column, or Y */
+    size_t *order;  /* n row indices: the training rows (shuffled each epoch), then the validation
+                       rows */
+    float *Xb, *Yb; /* one minibatch, gathered (batch x d, batch x out_width) */
+    float *Xv, *Yv; /* validation rows (early stopping) */
+    int32_t *lv;    /* validation labels (CLASSIFY) */
+    float *val_out; /* n_val x out_width predictions */
+    float *best;    /* parameters of the best validation score */
+    /* Divergence rollback: net state (mlp_net_save_state) at the start of this epoch and of the
+     * previous one. The previous one is needed when the first batch of an epoch is the one that
+     * blows up: the weights it started from are finite but were never seen to give a finite
+     * loss. */
+    float *snap[2];
+    uint64_t snap_step[2];
+    mlp_rng rng; /* validation split, then the shuffles */
+
+    /* Progress of the loop. */
+    size_t curve_cap; /* entries allocated in the result's curves */
+    double best_loss, best_val, train_time;
+    size_t no_improve, samples_seen;
+    float lr; /* current learning rate (the schedules change it) */
+} mlp_fit_state;
+
+/* Samples per second, 0 before any time has passed. */
+static inline double mlp_fit_rate(size_t samples, double seconds) {
+    return seconds > 0.0 ? (double)samples / seconds : 0.0;
+}
+
+/* fit_epoch.c: runs epochs until max_iter, the stopping rule or the callback ends training, and
+ * fills the result's per-epoch fields. MLP_ERR_DIVERGED after rolling back to the last finite
+ * state. */
+mlp_status mlp_fit_loop(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *in,
+                        const mlp_fit_options *o, mlp_batch_step_fn step, void *step_ctx,
+                        mlp_fit_result *r);
+/* Fisher-Yates shuffle of a (n entries) with rng. */
+void mlp_fit_shuffle(size_t *a, size_t n, mlp_rng *rng);
+
+/* score.c, on predictions out (n x width):
+ * the fraction of rows whose label (mlp_row_label) is labels[i] if labels is not NULL, else the
+ * fraction of rows whose every output, thresholded, equals its 0/1 target in Y (n x width;
+ * scikit-learn's subset accuracy for multi-label). */
+double mlp_accuracy_of(const float *out, size_t n, size_t width, const int32_t *labels,
+                       const float *Y);
+/* R^2 of out against Y (n x width) per output, averaged uniformly. */
+double mlp_r2_of(const float *out, const float *Y, size_t n, size_t width);
+
+#endif /* MLP_FIT_INTERNAL_H */

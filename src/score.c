@@ -1,0 +1,78 @@
+/* Scores: accuracy (mlp_row_label against labels, or subset accuracy for 0/1 targets) and R^2,
+ * for mlp_score_* and for fit's validation rows. */
+#include "fit_internal.h"
+
+#include <stdlib.h>
+
+double mlp_accuracy_of(const float *out, size_t n, size_t width, const int32_t *labels,
+                       const float *Y) {
+    size_t hits = 0;
+    for (size_t i = 0; i < n; i++) {
+        const float *p = out + i * width;
+        if (labels) {
+            hits += mlp_row_label(p, width) == labels[i];
+        } else {
+            size_t j = 0;
+            while (j < width && mlp_row_label(p + j, 1) == mlp_row_label(Y + i * width + j, 1)) j++;
+            hits += j == width;
+        }
+    }
+    return (double)hits / (double)n;
+}
+
+/* A constant target scores 1 if predicted exactly, else 0 (scikit-learn's r2_score with
+ * force_finite). */
+double mlp_r2_of(const float *out, const float *Y, size_t n, size_t width) {
+    double total = 0.0;
+    for (size_t j = 0; j < width; j++) {
+        double mean = 0.0, ss_res = 0.0, ss_tot = 0.0;
+        for (size_t i = 0; i < n; i++) mean += Y[i * width + j];
+        mean /= (double)n;
+        for (size_t i = 0; i < n; i++) {
+            double e = (double)Y[i * width + j] - out[i * width + j], c = Y[i * width + j] - mean;
+            ss_res += e * e;
+            ss_tot += c * c;
+        }
+        total += ss_tot > 0.0 ? 1.0 - ss_res / ss_tot : (ss_res == 0.0 ? 1.0 : 0.0);
+    }
+    return total / (double)width;
+}
+
+/* *out = the net's predictions on X (n x output_size), malloc'd. */
+static mlp_status predict_all(mlp_net *net, const float *X, size_t n, float **out, const char *fn) {
+    mlp_status st = mlp_check_batch(net, X, n, fn);
+    if (st != MLP_OK) return st;
+    size_t width = mlp_net_output_size(net), cells;
+    if (!mlp_mul_ok(n, width, &cells) || cells > SIZE_MAX / sizeof(float))
+        return mlp_fail(MLP_ERR_OVERFLOW, "%s: %zu x %zu outputs overflow", fn, n, width);
+    st = mlp_check_alloc(cells * sizeof(float), fn);
+    if (st != MLP_OK) return st;
+    *out = malloc(cells * sizeof(float));
+    if (!*out) return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory for %zu outputs", fn, cells);
+    st = mlp_predict(net, X, n, *out);
+    if (st != MLP_OK) free(*out);
+    return st;
+}
+
+mlp_status mlp_score_accuracy(mlp_net *net, const float *X, const int32_t *labels, size_t n,
+                              double *accuracy) {
+    if (!labels || !accuracy)
+        return mlp_fail(MLP_ERR_NULL, "mlp_score_accuracy: %s is NULL",
+                        !labels ? "labels" : "accuracy");
+    float *out;
+    mlp_status st = predict_all(net, X, n, &out, "mlp_score_accuracy");
+    if (st != MLP_OK) return st;
+    *accuracy = mlp_accuracy_of(out, n, mlp_net_output_size(net), labels, NULL);
+    free(out);
+    return MLP_OK;
+}
+
+mlp_status mlp_score_r2(mlp_net *net, const float *X, const float *Y, size_t n, double *r2) {
+    if (!Y || !r2) return mlp_fail(MLP_ERR_NULL, "mlp_score_r2: %s is NULL", !Y ? "Y" : "r2");
+    float *out;
+    mlp_status st = predict_all(net, X, n, &out, "mlp_score_r2");
+    if (st != MLP_OK) return st;
+    *r2 = mlp_r2_of(out, Y, n, mlp_net_output_size(net));
+    free(out);
+    return MLP_OK;
+}
