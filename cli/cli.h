@@ -122,7 +122,9 @@ typedef struct cli_data_opts {
     int regression;     /* CSV: float targets instead of class labels */
 } cli_data_opts;
 
-/* The data folder: $MLP_DATA_DIR if set and non-empty, else the build's source data/ folder. */
+/* The data folder: $MLP_DATA_DIR if set and non-empty; else ../share/mlp/data relative to the
+ * running executable's folder (the installed tree's, whatever its prefix) if it holds
+ * digits.csv.gz; else the source tree's data/ folder (what the build tree's binary uses). */
 const char *cli_data_dir(void);
 int cli_is_digits(const char *data);
 /* Loads o->data. For digits, role picks all rows or one side of the shipped split. On failure an

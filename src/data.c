@@ -300,6 +300,73 @@ void mlp_scaler_free(mlp_scaler *s) {
     memset(s, 0, sizeof *s);
 }
 
+/* Per column j of the n x d matrix X, in row order (so the result is deterministic): sum[j], the
+ * sum of the values, and their minimum lo[j] and maximum hi[j]. Fails on a non-finite value. */
+static mlp_status column_sums(const float *X, size_t n, size_t d, double *sum, double *lo,
+                              double *hi, const char *fn) {
+    for (size_t j = 0; j < d; j++) {
+        sum[j] = 0.0;
+        lo[j] = HUGE_VAL;
+        hi[j] = -HUGE_VAL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const float *x = X + i * d;
+        for (size_t j = 0; j < d; j++) {
+            double v = x[j];
+            if (!isfinite(v))
+                return mlp_fail(MLP_ERR_ARG, "%s: X[%zu][%zu] is not finite", fn, i, j);
+            sum[j] += v;
+            if (v < lo[j]) lo[j] = v;
+            if (v > hi[j]) hi[j] = v;
+        }
+    }
+    return MLP_OK;
+}
+
+/* StandardScaler: offset the column mean, scale the population standard deviation (a second,
+ * centred pass into ss); mean holds the column sums on entry and the means on return. */
+static mlp_status fit_standard(const float *X, size_t n, size_t d, double *mean, double *ss,
+                               const double *lo, const double *hi, float *offset, float *scale,
+                               const char *fn) {
+    for (size_t j = 0; j < d; j++) {
+        mean[j] /= (double)n;
+        ss[j] = 0.0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const float *x = X + i * d;
+        for (size_t j = 0; j < d; j++) {
+            double c = (double)x[j] - mean[j];
+            ss[j] += c * c;
+        }
+    }
+    for (size_t j = 0; j < d; j++) {
+        double sd = sqrt(ss[j] / (double)n);
+        float fs = (float)sd;
+        /* A constant column (or a spread lost in rounding) is not scaled. */
+        if (lo[j] == hi[j] || !(fs > 0.0f)) fs = 1.0f;
+        if (!isfinite(fs))
+            return mlp_fail(MLP_ERR_ARG, "%s: column %zu has a standard deviation beyond float", fn,
+                            j);
+        offset[j] = (float)mean[j];
+        scale[j] = fs;
+    }
+    return MLP_OK;
+}
+
+/* MinMaxScaler to [0, 1]: offset the column minimum, scale its range. */
+static mlp_status fit_minmax(size_t d, const double *lo, const double *hi, float *offset,
+                             float *scale, const char *fn) {
+    for (size_t j = 0; j < d; j++) {
+        float fs = (float)(hi[j] - lo[j]);
+        if (!(fs > 0.0f)) fs = 1.0f;
+        if (!isfinite(fs))
+            return mlp_fail(MLP_ERR_ARG, "%s: column %zu has a range beyond float", fn, j);
+        offset[j] = (float)lo[j];
+        scale[j] = fs;
+    }
+    return MLP_OK;
+}
+
 mlp_status mlp_scaler_fit(mlp_scaler *s, mlp_scale_kind kind, const float *X, size_t n, size_t d) {
     static const char fn[] = "mlp_scaler_fit";
     if (!s) return mlp_fail(MLP_ERR_NULL, "%s: s is NULL", fn);
@@ -320,68 +387,14 @@ mlp_status mlp_scaler_fit(mlp_scaler *s, mlp_scale_kind kind, const float *X, si
 
     float *offset = malloc(bytes), *scale = malloc(bytes);
     double *a = malloc(dbytes), *b = malloc(dbytes), *lo = malloc(dbytes), *hi = malloc(dbytes);
-    mlp_status st = MLP_OK;
-    if (!offset || !scale || !a || !b || !lo || !hi) {
+    mlp_status st;
+    if (!offset || !scale || !a || !b || !lo || !hi)
         st = mlp_fail(MLP_ERR_NOMEM, "%s: out of memory (d = %zu)", fn, d);
-        goto done;
-    }
-    for (size_t j = 0; j < d; j++) {
-        a[j] = 0.0;
-        b[j] = 0.0;
-        lo[j] = HUGE_VAL;
-        hi[j] = -HUGE_VAL;
-    }
-    /* Pass 1: sums, min and max (row order, so the result is deterministic). */
-    for (size_t i = 0; i < n && st == MLP_OK; i++) {
-        const float *x = X + i * d;
-        for (size_t j = 0; j < d; j++) {
-            double v = x[j];
-            if (!isfinite(v)) {
-                st = mlp_fail(MLP_ERR_ARG, "%s: X[%zu][%zu] is not finite", fn, i, j);
-                break;
-            }
-            a[j] += v;
-            if (v < lo[j]) lo[j] = v;
-            if (v > hi[j]) hi[j] = v;
-        }
-    }
-    if (st != MLP_OK) goto done;
-    if (kind == MLP_SCALE_STANDARD) {
-        /* Pass 2: centred sum of squares (population variance, as StandardScaler). */
-        for (size_t j = 0; j < d; j++) a[j] /= (double)n;
-        for (size_t i = 0; i < n; i++) {
-            const float *x = X + i * d;
-            for (size_t j = 0; j < d; j++) {
-                double c = (double)x[j] - a[j];
-                b[j] += c * c;
-            }
-        }
-        for (size_t j = 0; j < d; j++) {
-            double sd = sqrt(b[j] / (double)n);
-            float fs = (float)sd;
-            /* A constant column (or a spread lost in rounding) is not scaled. */
-            if (lo[j] == hi[j] || !(fs > 0.0f)) fs = 1.0f;
-            if (!isfinite(fs)) {
-                st = mlp_fail(MLP_ERR_ARG, "%s: column %zu has a standard deviation beyond float",
-                              fn, j);
-                goto done;
-            }
-            offset[j] = (float)a[j];
-            scale[j] = fs;
-        }
-    } else {
-        for (size_t j = 0; j < d; j++) {
-            float fs = (float)(hi[j] - lo[j]);
-            if (!(fs > 0.0f)) fs = 1.0f;
-            if (!isfinite(fs)) {
-                st = mlp_fail(MLP_ERR_ARG, "%s: column %zu has a range beyond float", fn, j);
-                goto done;
-            }
-            offset[j] = (float)lo[j];
-            scale[j] = fs;
-        }
-    }
-done:
+    else
+        st = column_sums(X, n, d, a, lo, hi, fn);
+    if (st == MLP_OK)
+        st = kind == MLP_SCALE_STANDARD ? fit_standard(X, n, d, a, b, lo, hi, offset, scale, fn)
+                                        : fit_minmax(d, lo, hi, offset, scale, fn);
     free(a);
     free(b);
     free(lo);

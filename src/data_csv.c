@@ -58,12 +58,11 @@ typedef struct csv_reader {
     size_t ncols;       /* fields per data row (0 until the first data row) */
     size_t first_line;  /* line of the first data row */
     size_t label_col;   /* 0-based */
-    size_t d;           /* ncols - 1 */
 
-    float *X;
-    int32_t *labels;
-    float *targets;
-    size_t n, cap_rows;
+    /* The rows read so far: n, d (ncols - 1), X and labels or targets, in arrays of cap_rows
+     * rows; n_classes or n_targets are set at the end. */
+    mlp_dataset ds;
+    size_t cap_rows;
     int32_t max_label;
 } csv_reader;
 
@@ -153,26 +152,26 @@ static mlp_status field_error(const csv_reader *r) {
 
 /* Makes room for one more row. */
 static mlp_status grow_rows(csv_reader *r) {
-    if (r->n < r->cap_rows) return MLP_OK;
+    if (r->ds.n < r->cap_rows) return MLP_OK;
     size_t nc, xbytes, ybytes;
-    if (!mlp_mul_ok(r->cap_rows ? r->cap_rows : 256, 2, &nc) || !mlp_mul_ok(nc, r->d, &xbytes) ||
+    if (!mlp_mul_ok(r->cap_rows ? r->cap_rows : 256, 2, &nc) || !mlp_mul_ok(nc, r->ds.d, &xbytes) ||
         !mlp_mul_ok(xbytes, sizeof(float), &xbytes) ||
         !mlp_mul_ok(nc, sizeof(float), &ybytes)) /* int32_t and float have the same size */
         return mlp_fail(MLP_ERR_OVERFLOW, "%s:%zu: too many cells (%zu rows x %zu columns)",
-                        r->path, r->lineno, r->n, r->ncols);
+                        r->path, r->lineno, r->ds.n, r->ncols);
     mlp_status st = mlp_check_alloc(xbytes, r->path);
     if (st != MLP_OK) return st;
-    float *x = realloc(r->X, xbytes);
+    float *x = realloc(r->ds.X, xbytes);
     if (!x) goto nomem;
-    r->X = x;
+    r->ds.X = x;
     if (r->opt.regression) {
-        float *t = realloc(r->targets, ybytes);
+        float *t = realloc(r->ds.targets, ybytes);
         if (!t) goto nomem;
-        r->targets = t;
+        r->ds.targets = t;
     } else {
-        int32_t *lab = realloc(r->labels, ybytes);
+        int32_t *lab = realloc(r->ds.labels, ybytes);
         if (!lab) goto nomem;
-        r->labels = lab;
+        r->ds.labels = lab;
     }
     r->cap_rows = nc;
     return MLP_OK;
@@ -201,7 +200,7 @@ static mlp_status first_data_row(csv_reader *r, size_t count) {
                         "columns",
                         r->path, r->lineno, lc + 1, lc, count);
     r->ncols = count;
-    r->d = count - 1;
+    r->ds.d = count - 1;
     r->label_col = lc < 0 ? count - 1 : (size_t)lc;
     r->first_line = r->lineno;
     return MLP_OK;
@@ -226,16 +225,16 @@ static mlp_status push_row(csv_reader *r) {
     }
     mlp_status st = grow_rows(r);
     if (st != MLP_OK) return st;
-    float *x = r->X + r->n * r->d;
+    float *x = r->ds.X + r->ds.n * r->ds.d;
     for (size_t j = 0; j < lc; j++) x[j] = (float)v[j];
     for (size_t j = lc + 1; j < r->ncols; j++) x[j - 1] = (float)v[j];
     if (r->opt.regression) {
-        r->targets[r->n] = (float)y;
+        r->ds.targets[r->ds.n] = (float)y;
     } else {
-        r->labels[r->n] = label;
+        r->ds.labels[r->ds.n] = label;
         if (label > r->max_label) r->max_label = label;
     }
-    r->n++;
+    r->ds.n++;
     return MLP_OK;
 }
 
@@ -360,9 +359,76 @@ static mlp_status check_options(const mlp_csv_options *o, const char *path) {
 static void reader_free(csv_reader *r) {
     free(r->line);
     free(r->row);
-    free(r->X);
-    free(r->labels);
-    free(r->targets);
+    mlp_dataset_free(&r->ds);
+}
+
+/* Feeds the open file f through append_bytes / end_line, one chunk at a time, to its end. */
+static mlp_status read_lines(csv_reader *r, gzFile f, unsigned char *buf) {
+    mlp_status st = MLP_OK;
+    for (;;) {
+        int got = gzread(f, buf, CSV_CHUNK);
+        if (got < 0) return mlp_gz_failure(f, r->path);
+        if (got == 0) {
+            int err = Z_OK;
+            gzerror(f, &err);
+            if (err != Z_OK) return mlp_gz_failure(f, r->path);
+            return r->line_len > 0 ? end_line(r) : MLP_OK; /* last line without a newline */
+        }
+        const unsigned char *p = buf, *e = buf + got;
+        while (p < e && st == MLP_OK) {
+            const unsigned char *nl = memchr(p, '\n', (size_t)(e - p));
+            st = append_bytes(r, p, (size_t)((nl ? nl : e) - p));
+            if (st == MLP_OK && nl) st = end_line(r);
+            p = nl ? nl + 1 : e;
+        }
+        if (st != MLP_OK) return st;
+    }
+}
+
+/* Opens r->path, reads every line into r and closes it. On failure r may hold buffers
+ * (reader_free). */
+static mlp_status read_file(csv_reader *r) {
+    void *gz = NULL;
+    mlp_status st = mlp_gz_open(&gz, r->path, "file", 1u << 17);
+    if (st != MLP_OK) return st;
+    gzFile f = gz;
+    unsigned char *buf = malloc(CSV_CHUNK);
+    r->line_cap = 4096;
+    r->line = malloc(r->line_cap);
+    if (!buf || !r->line)
+        st = mlp_fail(MLP_ERR_NOMEM, "%s: out of memory", r->path);
+    else
+        st = read_lines(r, f, buf);
+    free(buf);
+    gzclose(f);
+    if (st == MLP_OK && r->ds.n == 0) {
+        if (r->header_line)
+            return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:1: no data rows after the header (line %zu)",
+                            r->path, r->lineno, r->header_line);
+        return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:1: no data rows (the file is empty or blank)",
+                        r->path, r->lineno);
+    }
+    return st;
+}
+
+/* Moves the rows read into *out, shrunk to their final size (keeping the larger block if that
+ * fails), and frees the reader's line buffers. */
+static void take_dataset(csv_reader *r, mlp_dataset *out) {
+    mlp_dataset *ds = &r->ds;
+    float *x = realloc(ds->X, ds->n * ds->d * sizeof(float));
+    if (x) ds->X = x;
+    if (r->opt.regression) {
+        float *t = realloc(ds->targets, ds->n * sizeof(float));
+        if (t) ds->targets = t;
+        ds->n_targets = 1;
+    } else {
+        int32_t *l = realloc(ds->labels, ds->n * sizeof(int32_t));
+        if (l) ds->labels = l;
+        ds->n_classes = (size_t)r->max_label + 1;
+    }
+    free(r->line);
+    free(r->row);
+    *out = *ds;
 }
 
 mlp_status mlp_read_csv(const char *path, const mlp_csv_options *opt, mlp_dataset *out) {
@@ -375,79 +441,11 @@ mlp_status mlp_read_csv(const char *path, const mlp_csv_options *opt, mlp_datase
     if (st != MLP_OK) return st;
     r.lineno = 1;
     r.field_no = 1;
-
-    void *gz = NULL;
-    mlp_status open_st = mlp_gz_open(&gz, path, "file", 1u << 17);
-    if (open_st != MLP_OK) return open_st;
-    gzFile f = gz;
-    unsigned char *buf = malloc(CSV_CHUNK);
-    r.line_cap = 4096;
-    r.line = malloc(r.line_cap);
-    if (!buf || !r.line) {
-        free(buf);
-        free(r.line);
-        gzclose(f);
-        return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory", path);
-    }
-    for (;;) {
-        int got = gzread(f, buf, CSV_CHUNK);
-        if (got < 0) {
-            st = mlp_gz_failure(f, path);
-            break;
-        }
-        if (got == 0) {
-            int err = Z_OK;
-            gzerror(f, &err);
-            if (err != Z_OK)
-                st = mlp_gz_failure(f, path);
-            else if (r.line_len > 0)
-                st = end_line(&r); /* last line without a newline */
-            break;
-        }
-        const unsigned char *p = buf, *e = buf + got;
-        while (p < e && st == MLP_OK) {
-            const unsigned char *nl = memchr(p, '\n', (size_t)(e - p));
-            st = append_bytes(&r, p, (size_t)((nl ? nl : e) - p));
-            if (st == MLP_OK && nl) st = end_line(&r);
-            p = nl ? nl + 1 : e;
-        }
-        if (st != MLP_OK) break;
-    }
-    free(buf);
-    gzclose(f);
-
-    if (st == MLP_OK && r.n == 0) {
-        if (r.header_line)
-            st = mlp_fail(MLP_ERR_FORMAT, "%s:%zu:1: no data rows after the header (line %zu)",
-                          path, r.lineno, r.header_line);
-        else
-            st = mlp_fail(MLP_ERR_FORMAT, "%s:%zu:1: no data rows (the file is empty or blank)",
-                          path, r.lineno);
-    }
+    st = read_file(&r);
     if (st != MLP_OK) {
         reader_free(&r);
         return st;
     }
-
-    /* Shrink to the final size (keeping the larger block if that fails). */
-    float *x = realloc(r.X, r.n * r.d * sizeof(float));
-    if (x) r.X = x;
-    mlp_dataset ds;
-    memset(&ds, 0, sizeof ds);
-    ds.n = r.n;
-    ds.d = r.d;
-    ds.X = r.X;
-    if (r.opt.regression) {
-        float *t = realloc(r.targets, r.n * sizeof(float));
-        ds.targets = t ? t : r.targets;
-        ds.n_targets = 1;
-    } else {
-        int32_t *l = realloc(r.labels, r.n * sizeof(int32_t));
-        ds.labels = l ? l : r.labels;
-        ds.n_classes = (size_t)r.max_label + 1;
-    }
-    free(r.line);
-    free(r.row);
-    *out = ds;
+    take_dataset(&r, out);
     return MLP_OK;
 }

@@ -184,6 +184,59 @@ static mlp_status check_end(idx_file *x) {
     return MLP_OK;
 }
 
+/* Checks that the images (n x ...) and labels (n) files agree and fit their files and the memory
+ * cap; gives the features per image and the bytes of the float matrix. */
+static mlp_status check_pair(idx_file *im, idx_file *lb, size_t *d, size_t *xbytes) {
+    if (im->ndims < 2)
+        return mlp_fail(MLP_ERR_FORMAT,
+                        "%s: images need at least 2 dimensions (n x features), the file has %u",
+                        im->path, im->ndims);
+    if (lb->ndims != 1)
+        return mlp_fail(MLP_ERR_FORMAT, "%s: labels need exactly 1 dimension, the file has %u",
+                        lb->path, lb->ndims);
+    if (lb->dims[0] != im->dims[0])
+        return mlp_fail(MLP_ERR_SHAPE, "mlp_read_idx: %s has %u images but %s has %u labels",
+                        im->path, im->dims[0], lb->path, lb->dims[0]);
+    size_t n = im->dims[0];
+    *d = im->data_bytes / n;
+    if (!mlp_mul_ok(im->data_bytes, sizeof(float), xbytes))
+        return mlp_fail(MLP_ERR_OVERFLOW, "%s: %zu x %zu floats overflow size_t", im->path, n, *d);
+    mlp_status st = check_length(im);
+    if (st == MLP_OK) st = check_length(lb);
+    if (st == MLP_OK) st = mlp_check_alloc(*xbytes, im->path);
+    return st;
+}
+
+/* Reads the pixel bytes into X (as floats) through buf, then checks the file ends there. */
+static mlp_status read_pixels(idx_file *im, float *X, unsigned char *buf) {
+    for (size_t pos = 0; pos < im->data_bytes;) {
+        size_t len = im->data_bytes - pos < IDX_CHUNK ? im->data_bytes - pos : IDX_CHUNK;
+        mlp_status st = read_exact(im, buf, len, "the pixel data");
+        if (st != MLP_OK) return st;
+        for (size_t i = 0; i < len; i++) X[pos + i] = (float)buf[i];
+        pos += len;
+    }
+    return check_end(im);
+}
+
+/* Reads the n label bytes into labels through buf and their largest value into *max_label, then
+ * checks the file ends there. */
+static mlp_status read_labels(idx_file *lb, int32_t *labels, size_t n, unsigned char *buf,
+                              int32_t *max_label) {
+    *max_label = 0;
+    for (size_t pos = 0; pos < n;) {
+        size_t len = n - pos < IDX_CHUNK ? n - pos : IDX_CHUNK;
+        mlp_status st = read_exact(lb, buf, len, "the label data");
+        if (st != MLP_OK) return st;
+        for (size_t i = 0; i < len; i++) {
+            labels[pos + i] = buf[i];
+            if (buf[i] > *max_label) *max_label = buf[i];
+        }
+        pos += len;
+    }
+    return check_end(lb);
+}
+
 mlp_status mlp_read_idx(const char *images_path, const char *labels_path, mlp_dataset *out) {
     if (!images_path || !labels_path || !out)
         return mlp_fail(MLP_ERR_NULL, "mlp_read_idx: images_path, labels_path or out is NULL");
@@ -197,77 +250,31 @@ mlp_status mlp_read_idx(const char *images_path, const char *labels_path, mlp_da
     }
 
     float *X = NULL;
-    int32_t *labels = NULL;
+    int32_t *labels = NULL, max_label = 0;
     unsigned char *buf = NULL;
     size_t n = im.dims[0], d = 0, xbytes = 0;
-    if (im.ndims < 2) {
-        st = mlp_fail(MLP_ERR_FORMAT,
-                      "%s: images need at least 2 dimensions (n x features), the file has %u",
-                      images_path, im.ndims);
-        goto done;
+    st = check_pair(&im, &lb, &d, &xbytes);
+    if (st == MLP_OK) {
+        X = malloc(xbytes);
+        labels = malloc(n * sizeof(int32_t));
+        buf = malloc(IDX_CHUNK);
+        if (!X || !labels || !buf)
+            st = mlp_fail(MLP_ERR_NOMEM, "mlp_read_idx: out of memory for %zu x %zu images", n, d);
     }
-    if (lb.ndims != 1) {
-        st = mlp_fail(MLP_ERR_FORMAT, "%s: labels need exactly 1 dimension, the file has %u",
-                      labels_path, lb.ndims);
-        goto done;
+    if (st == MLP_OK) st = read_pixels(&im, X, buf);
+    if (st == MLP_OK) st = read_labels(&lb, labels, n, buf, &max_label);
+    if (st == MLP_OK) {
+        memset(out, 0, sizeof *out);
+        out->n = n;
+        out->d = d;
+        out->X = X;
+        out->labels = labels;
+        out->n_classes = (size_t)max_label + 1;
+    } else {
+        free(X);
+        free(labels);
     }
-    if (lb.dims[0] != im.dims[0]) {
-        st = mlp_fail(MLP_ERR_SHAPE, "mlp_read_idx: %s has %u images but %s has %u labels",
-                      images_path, im.dims[0], labels_path, lb.dims[0]);
-        goto done;
-    }
-    d = im.data_bytes / n;
-    if (!mlp_mul_ok(im.data_bytes, sizeof(float), &xbytes)) {
-        st = mlp_fail(MLP_ERR_OVERFLOW, "%s: %zu x %zu floats overflow size_t", images_path, n, d);
-        goto done;
-    }
-    st = check_length(&im);
-    if (st == MLP_OK) st = check_length(&lb);
-    if (st == MLP_OK) st = mlp_check_alloc(xbytes, images_path);
-    if (st != MLP_OK) goto done;
-
-    X = malloc(xbytes);
-    labels = malloc(n * sizeof(int32_t));
-    buf = malloc(IDX_CHUNK);
-    if (!X || !labels || !buf) {
-        st = mlp_fail(MLP_ERR_NOMEM, "mlp_read_idx: out of memory for %zu x %zu images", n, d);
-        goto done;
-    }
-    for (size_t pos = 0; pos < im.data_bytes;) {
-        size_t len = im.data_bytes - pos < IDX_CHUNK ? im.data_bytes - pos : IDX_CHUNK;
-        st = read_exact(&im, buf, len, "the pixel data");
-        if (st != MLP_OK) goto done;
-        for (size_t i = 0; i < len; i++) X[pos + i] = (float)buf[i];
-        pos += len;
-    }
-    st = check_end(&im);
-    if (st != MLP_OK) goto done;
-    int32_t max_label = 0;
-    for (size_t pos = 0; pos < n;) {
-        size_t len = n - pos < IDX_CHUNK ? n - pos : IDX_CHUNK;
-        st = read_exact(&lb, buf, len, "the label data");
-        if (st != MLP_OK) goto done;
-        for (size_t i = 0; i < len; i++) {
-            labels[pos + i] = buf[i];
-            if (buf[i] > max_label) max_label = buf[i];
-        }
-        pos += len;
-    }
-    st = check_end(&lb);
-    if (st != MLP_OK) goto done;
-
-    memset(out, 0, sizeof *out);
-    out->n = n;
-    out->d = d;
-    out->X = X;
-    out->labels = labels;
-    out->n_classes = (size_t)max_label + 1;
-    X = NULL;
-    labels = NULL;
-done:
     free(buf);
-    free(X);
-    free(labels);
     gzclose(im.f);
     gzclose(lb.f);
     return st;

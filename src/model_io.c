@@ -248,39 +248,15 @@ static void write_model(writer *w, const mlp_net *net, const mlp_scaler *sc, siz
     w_flush(w);
 }
 
-mlp_status mlp_model_save(const char *path, const mlp_net *net, const mlp_scaler *scaler) {
-    if (!path) return mlp_fail(MLP_ERR_NULL, "mlp_model_save: path is NULL");
-    if (!net) return mlp_fail(MLP_ERR_NULL, "mlp_model_save: net is NULL");
-    if (path[0] == '\0') return mlp_fail(MLP_ERR_ARG, "mlp_model_save: path is empty");
-    mlp_status st = check_net_for_save(net, scaler);
-    if (st != MLP_OK) return st;
-    size_t d = (scaler && scaler->kind != MLP_SCALE_NONE) ? scaler->d : 0;
-    uint64_t file_len;
-    if (!model_file_len(net->n_layers, net->n_params, d, &file_len) || file_len > MODEL_MAX_FILE)
-        return mlp_fail(MLP_ERR_OVERFLOW,
-                        "mlp_model_save: model of %zu parameters exceeds the format's 4 GiB limit",
-                        net->n_params);
-
-    static const char suffix[] = ".tmp.XXXXXX";
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + sizeof suffix);
-    writer *w = malloc(sizeof *w);
-    if (!tmp || !w) {
-        free(tmp);
-        free(w);
-        return mlp_fail(MLP_ERR_NOMEM, "mlp_model_save: out of memory");
-    }
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, suffix, sizeof suffix);
-
+/* Creates the temporary file tmp (a mkstemp template: the name is filled in), gives it the mode of
+ * the file at path (or 0644) and opens it for writing. */
+static mlp_status open_temp(const char *path, char *tmp, FILE **out) {
     int fd = mkstemp(tmp);
     if (fd < 0) {
         int e = errno;
-        st = mlp_fail(MLP_ERR_IO, "mlp_model_save: cannot create a temporary file next to '%s': %s",
-                      path, strerror(e));
-        free(tmp);
-        free(w);
-        return st;
+        return mlp_fail(MLP_ERR_IO,
+                        "mlp_model_save: cannot create a temporary file next to '%s': %s", path,
+                        strerror(e));
     }
     /* mkstemp creates the file 0600: give the result the mode of the file it replaces, or 0644. */
     struct stat old;
@@ -293,13 +269,17 @@ mlp_status mlp_model_save(const char *path, const mlp_net *net, const mlp_scaler
         int e = errno;
         (void)close(fd);
         (void)unlink(tmp);
-        st = mlp_fail(e == ENOMEM ? MLP_ERR_NOMEM : MLP_ERR_IO,
-                      "mlp_model_save: cannot open '%s': %s", tmp, strerror(e));
-        free(tmp);
-        free(w);
-        return st;
+        return mlp_fail(e == ENOMEM ? MLP_ERR_NOMEM : MLP_ERR_IO,
+                        "mlp_model_save: cannot open '%s': %s", tmp, strerror(e));
     }
+    *out = f;
+    return MLP_OK;
+}
 
+/* Writes the model and its CRC through w into f (the temporary file tmp), closes it durably and
+ * renames it over path; on failure tmp is removed. */
+static mlp_status write_and_rename(writer *w, FILE *f, const char *tmp, const char *path,
+                                   const mlp_net *net, const mlp_scaler *scaler, size_t d) {
     w->f = f;
     w->len = 0;
     w->crc = crc32(0L, Z_NULL, 0);
@@ -333,10 +313,38 @@ mlp_status mlp_model_save(const char *path, const mlp_net *net, const mlp_scaler
     }
     if (err) {
         (void)unlink(tmp);
-        st = mlp_fail(MLP_ERR_IO, "mlp_model_save: cannot %s '%s': %s", what, path, strerror(err));
+        return mlp_fail(MLP_ERR_IO, "mlp_model_save: cannot %s '%s': %s", what, path,
+                        strerror(err));
+    }
+    fsync_dir_of(path);
+    return MLP_OK;
+}
+
+mlp_status mlp_model_save(const char *path, const mlp_net *net, const mlp_scaler *scaler) {
+    if (!path) return mlp_fail(MLP_ERR_NULL, "mlp_model_save: path is NULL");
+    if (!net) return mlp_fail(MLP_ERR_NULL, "mlp_model_save: net is NULL");
+    if (path[0] == '\0') return mlp_fail(MLP_ERR_ARG, "mlp_model_save: path is empty");
+    mlp_status st = check_net_for_save(net, scaler);
+    if (st != MLP_OK) return st;
+    size_t d = (scaler && scaler->kind != MLP_SCALE_NONE) ? scaler->d : 0;
+    uint64_t file_len;
+    if (!model_file_len(net->n_layers, net->n_params, d, &file_len) || file_len > MODEL_MAX_FILE)
+        return mlp_fail(MLP_ERR_OVERFLOW,
+                        "mlp_model_save: model of %zu parameters exceeds the format's 4 GiB limit",
+                        net->n_params);
+
+    static const char suffix[] = ".tmp.XXXXXX";
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + sizeof suffix);
+    writer *w = malloc(sizeof *w);
+    if (!tmp || !w) {
+        st = mlp_fail(MLP_ERR_NOMEM, "mlp_model_save: out of memory");
     } else {
-        fsync_dir_of(path);
-        st = MLP_OK;
+        memcpy(tmp, path, plen);
+        memcpy(tmp + plen, suffix, sizeof suffix);
+        FILE *f = NULL;
+        st = open_temp(path, tmp, &f);
+        if (st == MLP_OK) st = write_and_rename(w, f, tmp, path, net, scaler, d);
     }
     free(tmp);
     free(w);
@@ -558,6 +566,65 @@ static void read_state(reader *r, mlp_net *n, size_t n_params) {
     r_floats(r, n->opt_v, n_params);
 }
 
+/* Creates the net the header describes, with its optimizer settings, into *out. A configuration
+ * the library rejects is a format error (resource failures keep their status). */
+static mlp_status net_from_header(const model_header *h, const char *path, mlp_net **out) {
+    mlp_net_config cfg = {
+        .n_layers = h->n_layers,
+        .sizes = h->sizes,
+        .activations = h->activations,
+        .loss = h->loss,
+        .init = h->init,
+        .seed = h->seed,
+    };
+    mlp_net *n = NULL;
+    mlp_status st = mlp_net_create(&n, &cfg);
+    if (st == MLP_OK) st = mlp_net_set_optimizer(n, &h->opt);
+    if (st != MLP_OK) {
+        /* Only a valid file passes the CRC, so a rejected configuration means a file written by
+         * something else (or a library that accepted it then): report it as a format error,
+         * keeping the library's detail. Resource failures keep their status. */
+        if (st != MLP_ERR_NOMEM && st != MLP_ERR_LIMIT) {
+            char detail[400];
+            snprintf(detail, sizeof detail, "%s", mlp_last_error());
+            st = FMT_FAIL("'%s': invalid model (%s)", path, detail);
+        }
+    } else if (n->n_params != h->n_params) {
+        st = FMT_FAIL("'%s': its layers make %zu parameters, its header says %zu", path,
+                      n->n_params, h->n_params);
+    }
+    if (st != MLP_OK) {
+        mlp_net_free(n);
+        return st;
+    }
+    *out = n;
+    return MLP_OK;
+}
+
+/* The scaler's d offsets and scales from r into new arrays, each value checked. */
+static mlp_status read_scaler(reader *r, size_t d, const char *path, float **offset,
+                              float **scale) {
+    float *off = malloc(d * sizeof *off), *sc = malloc(d * sizeof *sc);
+    mlp_status st = MLP_OK;
+    if (!off || !sc) {
+        st = mlp_fail(MLP_ERR_NOMEM, "mlp_model_load: out of memory (scaler of %zu)", d);
+    } else {
+        r_floats(r, off, d);
+        r_floats(r, sc, d);
+        for (size_t j = 0; j < d && st == MLP_OK; j++)
+            if (!isfinite(off[j]) || !isfinite(sc[j]) || sc[j] == 0.0f)
+                st = FMT_FAIL("'%s': invalid scaler value at feature %zu", path, j);
+    }
+    if (st != MLP_OK) {
+        free(off);
+        free(sc);
+        return st;
+    }
+    *offset = off;
+    *scale = sc;
+    return MLP_OK;
+}
+
 mlp_status mlp_model_load(const char *path, mlp_net **net, mlp_scaler *scaler) {
     if (net) *net = NULL;
     if (!path) return mlp_fail(MLP_ERR_NULL, "mlp_model_load: path is NULL");
@@ -573,74 +640,26 @@ mlp_status mlp_model_load(const char *path, mlp_net **net, mlp_scaler *scaler) {
     float *offset = NULL, *scale = NULL;
     mlp_net *n = NULL;
     reader r = {buf, len >= MODEL_CRC_LEN ? len - MODEL_CRC_LEN : 0, 0};
-    mlp_net_config cfg;
-
     st = check_envelope(buf, len, path);
-    if (st != MLP_OK) goto done;
-    st = parse_header(&r, &h, path);
-    if (st != MLP_OK) goto done;
-
-    cfg = (mlp_net_config){
-        .n_layers = h.n_layers,
-        .sizes = h.sizes,
-        .activations = h.activations,
-        .loss = h.loss,
-        .init = h.init,
-        .seed = h.seed,
-    };
-    st = mlp_net_create(&n, &cfg);
-    if (st == MLP_OK) st = mlp_net_set_optimizer(n, &h.opt);
-    if (st != MLP_OK) {
-        /* Only a valid file passes the CRC, so a rejected configuration means a file written by
-         * something else (or a library that accepted it then): report it as a format error,
-         * keeping the library's detail. Resource failures keep their status. */
-        if (st != MLP_ERR_NOMEM && st != MLP_ERR_LIMIT) {
-            char detail[400];
-            snprintf(detail, sizeof detail, "%s", mlp_last_error());
-            st = FMT_FAIL("'%s': invalid model (%s)", path, detail);
+    if (st == MLP_OK) st = parse_header(&r, &h, path);
+    if (st == MLP_OK) st = net_from_header(&h, path, &n);
+    if (st == MLP_OK) {
+        read_state(&r, n, h.n_params);
+        n->opt = h.opt;
+        n->step = h.step;
+        if (h.d) st = read_scaler(&r, h.d, path, &offset, &scale);
+    }
+    if (st == MLP_OK) {
+        if (scaler) {
+            scaler->kind = h.scale_kind;
+            scaler->d = h.d;
+            scaler->offset = offset;
+            scaler->scale = scale;
+            offset = scale = NULL;
         }
-        goto done;
+        *net = n;
+        n = NULL;
     }
-    if (n->n_params != h.n_params) {
-        st = FMT_FAIL("'%s': its layers make %zu parameters, its header says %zu", path,
-                      n->n_params, h.n_params);
-        goto done;
-    }
-
-    if (h.d) {
-        offset = malloc(h.d * sizeof *offset);
-        scale = malloc(h.d * sizeof *scale);
-        if (!offset || !scale) {
-            st = mlp_fail(MLP_ERR_NOMEM, "mlp_model_load: out of memory (scaler of %zu)", h.d);
-            goto done;
-        }
-    }
-
-    read_state(&r, n, h.n_params);
-    n->opt = h.opt;
-    n->step = h.step;
-    if (h.d) {
-        r_floats(&r, offset, h.d);
-        r_floats(&r, scale, h.d);
-        for (size_t j = 0; j < h.d; j++)
-            if (!isfinite(offset[j]) || !isfinite(scale[j]) || scale[j] == 0.0f) {
-                st = FMT_FAIL("'%s': invalid scaler value at feature %zu", path, j);
-                goto done;
-            }
-    }
-
-    if (scaler) {
-        scaler->kind = h.scale_kind;
-        scaler->d = h.d;
-        scaler->offset = offset;
-        scaler->scale = scale;
-        offset = scale = NULL;
-    }
-    *net = n;
-    n = NULL;
-    st = MLP_OK;
-
-done:
     mlp_net_free(n);
     free(offset);
     free(scale);

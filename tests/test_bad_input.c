@@ -268,58 +268,50 @@ static void test_step_nonfinite_input(void **state) {
     mlp_net_free(net);
 }
 
+/* mlp_fit classifying the toy set with o fails with want and a message containing needle, and
+ * makes no net. */
+static void expect_fit_fails(const toy *t, const mlp_fit_options *o, mlp_status want,
+                             const char *needle) {
+    mlp_net *net = NULL;
+    expect(mlp_fit(&net, MLP_TASK_CLASSIFY, t->X, t->labels, NULL, 30, 4, 3, o, NULL), want,
+           needle);
+    assert_null(net);
+}
+
+/* expect_fit_fails with fit_opts() but for one setting: o.FIELD = VALUE. */
+#define EXPECT_BAD_OPTION(t, FIELD, VALUE, want, needle)                                           \
+    do {                                                                                           \
+        mlp_fit_options o_ = fit_opts();                                                           \
+        o_.FIELD = (VALUE);                                                                        \
+        expect_fit_fails(t, &o_, want, needle);                                                    \
+    } while (0)
+
 static void test_fit_bad_options(void **state) {
     (void)state;
     toy t;
     make_toy(&t);
-    mlp_net *net = NULL;
+    static const size_t zero_width[] = {0};
+    EXPECT_BAD_OPTION(&t, hidden, zero_width, MLP_ERR_ARG, "sizes[1] is 0");
+    EXPECT_BAD_OPTION(&t, hidden, NULL, MLP_ERR_NULL, "hidden is NULL");
+    EXPECT_BAD_OPTION(&t, activation, MLP_ACT_SOFTMAX, MLP_ERR_ARG, "activation");
+    EXPECT_BAD_OPTION(&t, tol, NAN, MLP_ERR_ARG, "tol");
+    EXPECT_BAD_OPTION(&t, tol, -1.0f, MLP_ERR_ARG, "tol");
+    EXPECT_BAD_OPTION(&t, schedule, (mlp_lr_schedule)9, MLP_ERR_ARG, "schedule");
+    EXPECT_BAD_OPTION(&t, power_t, INFINITY, MLP_ERR_ARG, "power_t");
+    EXPECT_BAD_OPTION(&t, opt.beta2, 1.0f, MLP_ERR_ARG, "beta");
     mlp_fit_options o = fit_opts();
-    const size_t zero_width[] = {0};
-    o.hidden = zero_width;
-    expect(mlp_fit(&net, MLP_TASK_CLASSIFY, t.X, t.labels, NULL, 30, 4, 3, &o, NULL), MLP_ERR_ARG,
-           "sizes[1] is 0");
-    o = fit_opts();
-    o.hidden = NULL;
-    expect(mlp_fit(&net, MLP_TASK_CLASSIFY, t.X, t.labels, NULL, 30, 4, 3, &o, NULL), MLP_ERR_NULL,
-           "hidden is NULL");
-    o = fit_opts();
-    o.activation = MLP_ACT_SOFTMAX;
-    expect(mlp_fit(&net, MLP_TASK_CLASSIFY, t.X, t.labels, NULL, 30, 4, 3, &o, NULL), MLP_ERR_ARG,
-           "activation");
-    o = fit_opts();
-    o.tol = NAN;
-    expect(mlp_fit(&net, MLP_TASK_CLASSIFY, t.X, t.labels, NULL, 30, 4, 3, &o, NULL), MLP_ERR_ARG,
-           "tol");
-    o = fit_opts();
-    o.tol = -1.0f;
-    expect(mlp_fit(&net, MLP_TASK_CLASSIFY, t.X, t.labels, NULL, 30, 4, 3, &o, NULL), MLP_ERR_ARG,
-           "tol");
-    o = fit_opts();
-    o.schedule = (mlp_lr_schedule)9;
-    expect(mlp_fit(&net, MLP_TASK_CLASSIFY, t.X, t.labels, NULL, 30, 4, 3, &o, NULL), MLP_ERR_ARG,
-           "schedule");
-    o = fit_opts();
-    o.power_t = INFINITY;
-    expect(mlp_fit(&net, MLP_TASK_CLASSIFY, t.X, t.labels, NULL, 30, 4, 3, &o, NULL), MLP_ERR_ARG,
-           "power_t");
-    o = fit_opts();
-    o.opt.beta2 = 1.0f;
-    expect(mlp_fit(&net, MLP_TASK_CLASSIFY, t.X, t.labels, NULL, 30, 4, 3, &o, NULL), MLP_ERR_ARG,
-           "beta");
-    o = fit_opts();
     o.opt.kind = MLP_OPT_SGD;
     o.opt.momentum = -0.5f;
-    expect(mlp_fit(&net, MLP_TASK_CLASSIFY, t.X, t.labels, NULL, 30, 4, 3, &o, NULL), MLP_ERR_ARG,
-           "momentum");
+    expect_fit_fails(&t, &o, MLP_ERR_ARG, "momentum");
     o = fit_opts();
+    mlp_net *net = NULL;
     expect(mlp_fit(&net, (mlp_task)7, t.X, t.labels, NULL, 30, 4, 3, &o, NULL), MLP_ERR_ARG,
            "unknown task");
+    assert_null(net);
     /* early stopping that would leave no training row */
     o.early_stopping = 1;
     o.validation_fraction = 0.99f;
-    expect(mlp_fit(&net, MLP_TASK_CLASSIFY, t.X, t.labels, NULL, 30, 4, 3, &o, NULL), MLP_ERR_ARG,
-           "empty side");
-    assert_null(net);
+    expect_fit_fails(&t, &o, MLP_ERR_ARG, "empty side");
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@
 #include "data_test_util.h"
 
 #include "internal.h"
+#include "test_util.h"
 
 #include <math.h>
 
@@ -27,6 +28,24 @@ static void expect_bad(const char *name, const char *text, const mlp_csv_options
         /* The message names the file. */
         assert_non_null(strstr(mlp_last_error(), name));
     }
+}
+
+/* The default options and the variants the tests read with. */
+typedef struct csv_variants {
+    mlp_csv_options def, label_first, header1, header0, semicolon, max3, label_col3;
+} csv_variants;
+
+static csv_variants make_variants(void) {
+    csv_variants v;
+    v.def = mlp_csv_options_default();
+    v.label_first = v.header1 = v.header0 = v.semicolon = v.max3 = v.label_col3 = v.def;
+    v.label_first.label_column = 0;
+    v.header1.header = 1;
+    v.header0.header = 0;
+    v.semicolon.delimiter = ';';
+    v.max3.max_classes = 3;
+    v.label_col3.label_column = 3;
+    return v;
 }
 
 static void check_small(const mlp_dataset *ds) {
@@ -55,32 +74,25 @@ static void test_defaults(void **state) {
 
 static void test_good_variants(void **state) {
     (void)state;
-    mlp_csv_options o = mlp_csv_options_default();
-    mlp_csv_options first = o;
-    first.label_column = 0;
-    mlp_csv_options hdr1 = o;
-    hdr1.header = 1;
-    mlp_csv_options hdr0 = o;
-    hdr0.header = 0;
-    mlp_csv_options semi = o;
-    semi.delimiter = ';';
+    const csv_variants v = make_variants();
+    const mlp_csv_options *o = &v.def, *first = &v.label_first;
     struct {
         const char *name, *text;
         const mlp_csv_options *opt;
     } cases[] = {
-        {"csv_plain.csv", "1.5,2,0\n-3,4e-3,2\n5,6,1\n", &o},
-        {"csv_noeol.csv", "1.5,2,0\n-3,4e-3,2\n5,6,1", &o},
-        {"csv_header.csv", "x1,x2,label\n1.5,2,0\n-3,4e-3,2\n5,6,1\n", &o},
-        {"csv_header_pandas.csv", ",x2,label\n1.5,2,0\n-3,4e-3,2\n5,6,1\n", &o},
-        {"csv_header_numeric.csv", "1,2,3\n1.5,2,0\n-3,4e-3,2\n5,6,1\n", &hdr1},
-        {"csv_header0.csv", "1.5,2,0\n-3,4e-3,2\n5,6,1\n", &hdr0},
-        {"csv_first.csv", "0,1.5,2\n2,-3,4e-3\n1,5,6\n", &first},
-        {"csv_first_header.csv", "label,a,b\n0,1.5,2\n2,-3,4e-3\n1,5,6\n", &first},
-        {"csv_crlf.csv", "x1,x2,label\r\n1.5,2,0\r\n-3,4e-3,2\r\n5,6,1\r\n", &o},
-        {"csv_blanks.csv", "\n  \n 1.5 , 2\t,0 \n\r\n-3,  4e-3,2.0\n\n5,6,1\n\n", &o},
-        {"csv_bom.csv", "\xEF\xBB\xBFx1,x2,y\n1.5,2,0\n-3,4e-3,2\n5,6,1\n", &o},
-        {"csv_semicolon.csv", "1.5;2;0\n-3;0.004;2\n5;6;1\n", &semi},
-        {"csv_hex.csv", "0x1.8p0,2,0\n-3,4e-3,2\n5,6,1\n", &o},
+        {"csv_plain.csv", "1.5,2,0\n-3,4e-3,2\n5,6,1\n", o},
+        {"csv_noeol.csv", "1.5,2,0\n-3,4e-3,2\n5,6,1", o},
+        {"csv_header.csv", "x1,x2,label\n1.5,2,0\n-3,4e-3,2\n5,6,1\n", o},
+        {"csv_header_pandas.csv", ",x2,label\n1.5,2,0\n-3,4e-3,2\n5,6,1\n", o},
+        {"csv_header_numeric.csv", "1,2,3\n1.5,2,0\n-3,4e-3,2\n5,6,1\n", &v.header1},
+        {"csv_header0.csv", "1.5,2,0\n-3,4e-3,2\n5,6,1\n", &v.header0},
+        {"csv_first.csv", "0,1.5,2\n2,-3,4e-3\n1,5,6\n", first},
+        {"csv_first_header.csv", "label,a,b\n0,1.5,2\n2,-3,4e-3\n1,5,6\n", first},
+        {"csv_crlf.csv", "x1,x2,label\r\n1.5,2,0\r\n-3,4e-3,2\r\n5,6,1\r\n", o},
+        {"csv_blanks.csv", "\n  \n 1.5 , 2\t,0 \n\r\n-3,  4e-3,2.0\n\n5,6,1\n\n", o},
+        {"csv_bom.csv", "\xEF\xBB\xBFx1,x2,y\n1.5,2,0\n-3,4e-3,2\n5,6,1\n", o},
+        {"csv_semicolon.csv", "1.5;2;0\n-3;0.004;2\n5;6;1\n", &v.semicolon},
+        {"csv_hex.csv", "0x1.8p0,2,0\n-3,4e-3,2\n5,6,1\n", o},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         for (int gz = 0; gz <= 1; gz++) {
@@ -151,62 +163,52 @@ static void test_large(void **state) {
 
 static void test_malformed(void **state) {
     (void)state;
-    mlp_csv_options o = mlp_csv_options_default();
-    expect_bad("csv_ragged_short.csv", "a,b,c\n1,2,0\n3,4,1\n5,6\n", &o, MLP_ERR_FORMAT,
-               "csv_ragged_short.csv:4:3:");
-    expect_bad("csv_ragged_long.csv", "1,2,0\n3,4,1,7\n", &o, MLP_ERR_FORMAT,
-               "csv_ragged_long.csv:2:4:");
-    expect_bad("csv_text.csv", "1,2,0\n3,abc,1\n", &o, MLP_ERR_FORMAT,
-               "csv_text.csv:2:2: 'abc' is not a number");
-    expect_bad("csv_trailing_text.csv", "1,2,0\n3,4x,1\n", &o, MLP_ERR_FORMAT,
-               "csv_trailing_text.csv:2:2:");
-    expect_bad("csv_two_numbers.csv", "1,2,0\n3,4 5,1\n", &o, MLP_ERR_FORMAT,
-               "csv_two_numbers.csv:2:2:");
-    expect_bad("csv_nan.csv", "1,2,0\n3,NaN,1\n", &o, MLP_ERR_FORMAT,
-               "csv_nan.csv:2:2: 'NaN' is not a finite number");
-    expect_bad("csv_nan_first.csv", "nan,2,0\n3,4,1\n", &o, MLP_ERR_FORMAT,
-               "csv_nan_first.csv:1:1:");
-    expect_bad("csv_inf.csv", "h1,h2,h3\n1,2,0\n3,-inf,1\n", &o, MLP_ERR_FORMAT,
-               "csv_inf.csv:3:2:");
-    expect_bad("csv_infinity.csv", "1,Infinity,0\n", &o, MLP_ERR_FORMAT, "csv_infinity.csv:1:2:");
-    expect_bad("csv_huge.csv", "1,2,0\n1e999,2,0\n", &o, MLP_ERR_FORMAT, "csv_huge.csv:2:1:");
-    expect_bad("csv_float_range.csv", "1,2,0\n1e39,2,0\n", &o, MLP_ERR_FORMAT,
-               "csv_float_range.csv:2:1:");
-    expect_bad("csv_empty_field.csv", "1,2,0\n3,,1\n", &o, MLP_ERR_FORMAT,
-               "csv_empty_field.csv:2:2: empty field");
-    expect_bad("csv_empty.csv", "", &o, MLP_ERR_FORMAT, "csv_empty.csv:1:1:");
-    expect_bad("csv_blank.csv", "\n \r\n\n", &o, MLP_ERR_FORMAT, "no data rows");
-    expect_bad("csv_only_header.csv", "a,b,label\n", &o, MLP_ERR_FORMAT,
-               "csv_only_header.csv:2:1: no data rows after the header");
-    expect_bad("csv_one_column.csv", "1\n2\n", &o, MLP_ERR_FORMAT, "csv_one_column.csv:1:1:");
-    expect_bad("csv_header_mismatch.csv", "a,b\n1,2,0\n", &o, MLP_ERR_FORMAT,
-               "csv_header_mismatch.csv:1:3:");
-    /* Labels. */
-    expect_bad("csv_label_neg.csv", "1,2,0\n3,4,-1\n", &o, MLP_ERR_FORMAT,
-               "csv_label_neg.csv:2:3: negative label");
-    expect_bad("csv_label_frac.csv", "1,2,0\n3,4,1.5\n", &o, MLP_ERR_FORMAT,
-               "csv_label_frac.csv:2:3: label 1.5 is not an integer");
-    expect_bad("csv_label_big.csv", "1,2,0\n3,4,65536\n", &o, MLP_ERR_FORMAT,
-               "csv_label_big.csv:2:3:");
-    mlp_csv_options small = o;
-    small.max_classes = 3;
-    expect_bad("csv_label_max.csv", "1,2,2\n3,4,3\n", &small, MLP_ERR_FORMAT,
-               "csv_label_max.csv:2:3:");
-    mlp_csv_options lc = o;
-    lc.label_column = 3;
-    expect_bad("csv_label_col.csv", "x,y,z\n1,2,0\n", &lc, MLP_ERR_FORMAT,
-               "csv_label_col.csv:2:4: label column 3");
-    /* Explicitly no header: a text first row is an error, not skipped. */
-    mlp_csv_options h0 = o;
-    h0.header = 0;
-    expect_bad("csv_header0_text.csv", "a,b,c\n1,2,0\n", &h0, MLP_ERR_FORMAT,
-               "csv_header0_text.csv:1:1: 'a' is not a number");
+    const csv_variants v = make_variants();
+    const mlp_csv_options *o = &v.def;
+    /* Every case is a format error whose message contains needle. */
+    struct {
+        const char *name, *text;
+        const mlp_csv_options *opt;
+        const char *needle;
+    } cases[] = {
+        {"csv_ragged_short.csv", "a,b,c\n1,2,0\n3,4,1\n5,6\n", o, "csv_ragged_short.csv:4:3:"},
+        {"csv_ragged_long.csv", "1,2,0\n3,4,1,7\n", o, "csv_ragged_long.csv:2:4:"},
+        {"csv_text.csv", "1,2,0\n3,abc,1\n", o, "csv_text.csv:2:2: 'abc' is not a number"},
+        {"csv_trailing_text.csv", "1,2,0\n3,4x,1\n", o, "csv_trailing_text.csv:2:2:"},
+        {"csv_two_numbers.csv", "1,2,0\n3,4 5,1\n", o, "csv_two_numbers.csv:2:2:"},
+        {"csv_nan.csv", "1,2,0\n3,NaN,1\n", o, "csv_nan.csv:2:2: 'NaN' is not a finite number"},
+        {"csv_nan_first.csv", "nan,2,0\n3,4,1\n", o, "csv_nan_first.csv:1:1:"},
+        {"csv_inf.csv", "h1,h2,h3\n1,2,0\n3,-inf,1\n", o, "csv_inf.csv:3:2:"},
+        {"csv_infinity.csv", "1,Infinity,0\n", o, "csv_infinity.csv:1:2:"},
+        {"csv_huge.csv", "1,2,0\n1e999,2,0\n", o, "csv_huge.csv:2:1:"},
+        {"csv_float_range.csv", "1,2,0\n1e39,2,0\n", o, "csv_float_range.csv:2:1:"},
+        {"csv_empty_field.csv", "1,2,0\n3,,1\n", o, "csv_empty_field.csv:2:2: empty field"},
+        {"csv_empty.csv", "", o, "csv_empty.csv:1:1:"},
+        {"csv_blank.csv", "\n \r\n\n", o, "no data rows"},
+        {"csv_only_header.csv", "a,b,label\n", o,
+         "csv_only_header.csv:2:1: no data rows after the header"},
+        {"csv_one_column.csv", "1\n2\n", o, "csv_one_column.csv:1:1:"},
+        {"csv_header_mismatch.csv", "a,b\n1,2,0\n", o, "csv_header_mismatch.csv:1:3:"},
+        /* Labels. */
+        {"csv_label_neg.csv", "1,2,0\n3,4,-1\n", o, "csv_label_neg.csv:2:3: negative label"},
+        {"csv_label_frac.csv", "1,2,0\n3,4,1.5\n", o,
+         "csv_label_frac.csv:2:3: label 1.5 is not an integer"},
+        {"csv_label_big.csv", "1,2,0\n3,4,65536\n", o, "csv_label_big.csv:2:3:"},
+        {"csv_label_max.csv", "1,2,2\n3,4,3\n", &v.max3, "csv_label_max.csv:2:3:"},
+        {"csv_label_col.csv", "x,y,z\n1,2,0\n", &v.label_col3,
+         "csv_label_col.csv:2:4: label column 3"},
+        /* Explicitly no header: a text first row is an error, not skipped. */
+        {"csv_header0_text.csv", "a,b,c\n1,2,0\n", &v.header0,
+         "csv_header0_text.csv:1:1: 'a' is not a number"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_bad(cases[i].name, cases[i].text, cases[i].opt, MLP_ERR_FORMAT, cases[i].needle);
     /* A NUL byte in a field. */
     char path[DT_PATH_MAX];
     mlp_dataset ds;
     dt_poison(&ds);
     dt_write(path, "csv_nul.csv", "1,2,0\n3,4\0,1\n", 13, 0);
-    dt_expect(mlp_read_csv(path, &o, &ds), MLP_ERR_FORMAT, "csv_nul.csv:2:2:");
+    dt_expect(mlp_read_csv(path, o, &ds), MLP_ERR_FORMAT, "csv_nul.csv:2:2:");
     assert_true(dt_is_poisoned(&ds));
 }
 
@@ -282,9 +284,7 @@ static void test_bad_gzip(void **state) {
 static void test_digits(void **state) {
     (void)state;
     mlp_dataset ds;
-    mlp_status st = mlp_read_csv(MLP_SOURCE_DIR "/data/digits.csv.gz", NULL, &ds);
-    if (st != MLP_OK) print_error("%s\n", mlp_last_error());
-    assert_int_equal(st, MLP_OK);
+    TU_ASSERT_OK(mlp_read_csv(MLP_SOURCE_DIR "/data/digits.csv.gz", NULL, &ds));
     assert_int_equal(ds.n, 1797);
     assert_int_equal(ds.d, 64);
     assert_int_equal(ds.n_classes, 10);

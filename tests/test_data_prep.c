@@ -147,13 +147,10 @@ static void test_split(void **state) {
 static void test_row_indices_digits(void **state) {
     (void)state;
     size_t *tr = NULL, *te = NULL, ntr = 0, nte = 0;
-    mlp_status st =
-        mlp_read_row_indices(MLP_SOURCE_DIR "/data/digits_split_rs42_train.txt", 1797, &tr, &ntr);
-    if (st != MLP_OK) print_error("%s\n", mlp_last_error());
-    assert_int_equal(st, MLP_OK);
-    assert_int_equal(
-        mlp_read_row_indices(MLP_SOURCE_DIR "/data/digits_split_rs42_test.txt", 1797, &te, &nte),
-        MLP_OK);
+    TU_ASSERT_OK(
+        mlp_read_row_indices(MLP_SOURCE_DIR "/data/digits_split_rs42_train.txt", 1797, &tr, &ntr));
+    TU_ASSERT_OK(
+        mlp_read_row_indices(MLP_SOURCE_DIR "/data/digits_split_rs42_test.txt", 1797, &te, &nte));
     assert_int_equal(ntr, 1437);
     assert_int_equal(nte, 360);
     assert_int_equal(tr[0], 1734); /* first lines of the files */
@@ -203,18 +200,21 @@ static void test_row_indices_format(void **state) {
         rows = NULL;
         n = 0;
 
-        dt_write_str(p, "rows_range.txt", "1\n2\n8\n", gz);
-        dt_expect(mlp_read_row_indices(p, 8, &rows, &n), MLP_ERR_FORMAT, "rows_range.txt:3:1:");
-        dt_write_str(p, "rows_neg.txt", "1\n-2\n", gz);
-        dt_expect(mlp_read_row_indices(p, 8, &rows, &n), MLP_ERR_FORMAT, "rows_neg.txt:2:1:");
-        dt_write_str(p, "rows_two.txt", "1\n2 3\n", gz);
-        dt_expect(mlp_read_row_indices(p, 8, &rows, &n), MLP_ERR_FORMAT, "rows_two.txt:2:3:");
-        dt_write_str(p, "rows_text.txt", "1\n2\nx\n", gz);
-        dt_expect(mlp_read_row_indices(p, 8, &rows, &n), MLP_ERR_FORMAT, "rows_text.txt:3:1:");
-        dt_write_str(p, "rows_huge.txt", "99999999999999999999999\n", gz);
-        dt_expect(mlp_read_row_indices(p, 8, &rows, &n), MLP_ERR_FORMAT, "rows_huge.txt:1:1:");
-        dt_write_str(p, "rows_empty.txt", "\n\n", gz);
-        dt_expect(mlp_read_row_indices(p, 8, &rows, &n), MLP_ERR_FORMAT, "no row indices");
+        /* Format errors, each with the message it must contain. */
+        static const struct {
+            const char *name, *text, *needle;
+        } bad[] = {
+            {"rows_range.txt", "1\n2\n8\n", "rows_range.txt:3:1:"},
+            {"rows_neg.txt", "1\n-2\n", "rows_neg.txt:2:1:"},
+            {"rows_two.txt", "1\n2 3\n", "rows_two.txt:2:3:"},
+            {"rows_text.txt", "1\n2\nx\n", "rows_text.txt:3:1:"},
+            {"rows_huge.txt", "99999999999999999999999\n", "rows_huge.txt:1:1:"},
+            {"rows_empty.txt", "\n\n", "no row indices"},
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            dt_write_str(p, bad[i].name, bad[i].text, gz);
+            dt_expect(mlp_read_row_indices(p, 8, &rows, &n), MLP_ERR_FORMAT, bad[i].needle);
+        }
         assert_null(rows);
         assert_int_equal(n, 0);
     }
@@ -254,28 +254,39 @@ static float *make_cols(size_t n, size_t d) {
     return X;
 }
 
-static void test_scaler_standard(void **state) {
-    (void)state;
-    const size_t n = 500, d = 4;
+/* make_cols(n, d) scaled in place by a scaler of kind (into *s) fitted on it. Every column then
+ * has mean 0 and standard deviation 1 (standard) or the range [0, 1] (min-max), but the constant
+ * column 2, which is not scaled (scale 1) and becomes 0 (with mean 0 for standard too). */
+static float *scaled_cols(size_t n, size_t d, mlp_scale_kind kind, mlp_scaler *s) {
     float *X = make_cols(n, d);
-    mlp_scaler s;
-    memset(&s, 0, sizeof s);
-    assert_int_equal(mlp_scaler_fit(&s, MLP_SCALE_STANDARD, X, n, d), MLP_OK);
-    assert_int_equal(s.kind, MLP_SCALE_STANDARD);
-    assert_int_equal(s.d, d);
-    assert_true(s.scale[2] == 1.0f); /* zero variance: not scaled */
-    assert_true(s.offset[2] == 0.1f);
-    assert_int_equal(mlp_scaler_apply(&s, X, n, d), MLP_OK);
+    memset(s, 0, sizeof *s);
+    assert_int_equal(mlp_scaler_fit(s, kind, X, n, d), MLP_OK);
+    assert_true(s->scale[2] == 1.0f); /* zero variance: not scaled */
+    assert_int_equal(mlp_scaler_apply(s, X, n, d), MLP_OK);
     for (size_t j = 0; j < d; j++) {
         double mean, sd, lo, hi;
         col_stats(X, n, d, j, &mean, &sd, &lo, &hi);
-        assert_true(fabs(mean) < 1e-5);
+        if (kind == MLP_SCALE_STANDARD) assert_true(fabs(mean) < 1e-5);
         if (j == 2) {
             assert_true(lo == 0.0 && hi == 0.0);
-        } else {
+        } else if (kind == MLP_SCALE_STANDARD) {
             assert_true(fabs(sd - 1.0) < 1e-5);
+        } else {
+            assert_true(lo == 0.0);
+            assert_true(fabs(hi - 1.0) < 1e-6);
         }
     }
+    return X;
+}
+
+static void test_scaler_standard(void **state) {
+    (void)state;
+    const size_t n = 500, d = 4;
+    mlp_scaler s;
+    float *X = scaled_cols(n, d, MLP_SCALE_STANDARD, &s);
+    assert_int_equal(s.kind, MLP_SCALE_STANDARD);
+    assert_int_equal(s.d, d);
+    assert_true(s.offset[2] == 0.1f);
     /* Refit (frees the previous arrays), and a failed fit leaves the scaler as it was. */
     float *Y = make_cols(n, d);
     assert_int_equal(mlp_scaler_fit(&s, MLP_SCALE_STANDARD, Y, n, d), MLP_OK);
@@ -305,22 +316,8 @@ static void test_scaler_standard(void **state) {
 static void test_scaler_minmax(void **state) {
     (void)state;
     const size_t n = 500, d = 4;
-    float *X = make_cols(n, d);
     mlp_scaler s;
-    memset(&s, 0, sizeof s);
-    assert_int_equal(mlp_scaler_fit(&s, MLP_SCALE_MINMAX, X, n, d), MLP_OK);
-    assert_true(s.scale[2] == 1.0f);
-    assert_int_equal(mlp_scaler_apply(&s, X, n, d), MLP_OK);
-    for (size_t j = 0; j < d; j++) {
-        double mean, sd, lo, hi;
-        col_stats(X, n, d, j, &mean, &sd, &lo, &hi);
-        if (j == 2) {
-            assert_true(lo == 0.0 && hi == 0.0);
-        } else {
-            assert_true(lo == 0.0);
-            assert_true(fabs(hi - 1.0) < 1e-6);
-        }
-    }
+    float *X = scaled_cols(n, d, MLP_SCALE_MINMAX, &s);
     mlp_scaler_free(&s);
     free(X);
 }

@@ -108,9 +108,8 @@ static void check_one(const arch *a, mlp_activation hid, const combo *c, uint64_
     for (size_t l = 0; l + 1 < L; l++) acts[l] = hid;
     acts[L - 1] = c->out;
 
-    mlp_net *net = tu_make_net(a->sizes, acts, L, c->loss, MLP_INIT_GLOROT, seed);
+    mlp_net *net = tu_make_net_opt(a->sizes, acts, L, c->loss, seed, MLP_OPT_ADAM, 1e-3f, ALPHA);
     assert_non_null(net);
-    assert_int_equal(tu_set_opt(net, MLP_OPT_ADAM, 1e-3f, ALPHA), MLP_OK);
     const size_t np = mlp_net_param_count(net);
     assert_int_equal(np, tu_param_count(a->sizes, L));
 
@@ -236,28 +235,39 @@ static void test_gradcheck_all(void **state) {
     assert_int_equal(checked, 3 * 6 * 7 - 12);
 }
 
+/* A net {in, out} of one layer (activation act, loss), Glorot init with seed 3, optimizer kind
+ * with lr 0.1 and alpha, its parameters params (W [in x out] then b [out]). */
+static mlp_net *hand_net(size_t in, size_t out, mlp_activation act, mlp_loss loss,
+                         mlp_optimizer_kind kind, float alpha, const float *params) {
+    const size_t sizes[] = {in, out};
+    mlp_net *net = tu_make_net_opt(sizes, &act, 1, loss, 3, kind, 0.1f, alpha);
+    assert_non_null(net);
+    assert_int_equal(mlp_net_set_params(net, params, in * out + out), MLP_OK);
+    return net;
+}
+
+/* mlp_forward then mlp_backward of the one row x with targets y: the loss is want_loss and the
+ * gradients are want_grads[0..count), each to 1e-6. */
+static void check_pass(mlp_net *net, const float *x, const float *y, double want_loss,
+                       const double *want_grads, size_t count) {
+    assert_int_equal(mlp_forward(net, x, 1), MLP_OK);
+    float loss = 0;
+    assert_int_equal(mlp_backward(net, y, &loss), MLP_OK);
+    TU_ASSERT_NEAR(loss, want_loss, 1e-6);
+    const float *g = mlp_net_grads(net);
+    for (size_t i = 0; i < count; i++) TU_ASSERT_NEAR(g[i], want_grads[i], 1e-6);
+}
+
 /* Net {1,2}, identity output, SQUARED, alpha 0.1, W = [1 2], b = [0 0], x = 1, y = [0 0]:
  *   p = [1 2]; reported loss = (1 + 4) / (2 * 1 * 2) + 0.1/2 * (1 + 4) = 1.25 + 0.25 = 1.5
  *   dW = (p - y) x / n + alpha W / n = [1 2] + [0.1 0.2] = [1.1 2.2]   (not divided by k)
  *   db = [1 2] */
 static void test_squared_hand(void **state) {
     (void)state;
-    const size_t sizes[] = {1, 2};
-    const mlp_activation acts[] = {MLP_ACT_IDENTITY};
-    mlp_net *net = tu_make_net(sizes, acts, 1, MLP_LOSS_SQUARED, MLP_INIT_GLOROT, 3);
-    assert_non_null(net);
-    assert_int_equal(tu_set_opt(net, MLP_OPT_SGD, 0.1f, 0.1f), MLP_OK);
     const float params[] = {1, 2, 0, 0}, x[] = {1}, y[] = {0, 0};
-    assert_int_equal(mlp_net_set_params(net, params, 4), MLP_OK);
-    assert_int_equal(mlp_forward(net, x, 1), MLP_OK);
-    float loss = 0;
-    assert_int_equal(mlp_backward(net, y, &loss), MLP_OK);
-    TU_ASSERT_NEAR(loss, 1.5, 1e-6);
-    const float *g = mlp_net_grads(net);
-    TU_ASSERT_NEAR(g[0], 1.1, 1e-6);
-    TU_ASSERT_NEAR(g[1], 2.2, 1e-6);
-    TU_ASSERT_NEAR(g[2], 1.0, 1e-6);
-    TU_ASSERT_NEAR(g[3], 2.0, 1e-6);
+    const double grads[] = {1.1, 2.2, 1.0, 2.0};
+    mlp_net *net = hand_net(1, 2, MLP_ACT_IDENTITY, MLP_LOSS_SQUARED, MLP_OPT_SGD, 0.1f, params);
+    check_pass(net, x, y, 1.5, grads, 4);
     mlp_net_free(net);
 }
 
@@ -265,26 +275,14 @@ static void test_squared_hand(void **state) {
  *   p = [0.25 0.75]; loss = -ln 0.25 = 1.3862943611; dZ = p - y = [-0.75 0.75] = dW = db. */
 static void test_ce_hand(void **state) {
     (void)state;
-    const size_t sizes[] = {1, 2};
-    const mlp_activation acts[] = {MLP_ACT_SOFTMAX};
-    mlp_net *net = tu_make_net(sizes, acts, 1, MLP_LOSS_SOFTMAX_CE, MLP_INIT_GLOROT, 3);
-    assert_non_null(net);
-    assert_int_equal(tu_set_opt(net, MLP_OPT_ADAM, 0.1f, 0.0f), MLP_OK);
     const float params[] = {0, (float)log(3.0), 0, 0}, x[] = {1}, y[] = {1, 0};
-    assert_int_equal(mlp_net_set_params(net, params, 4), MLP_OK);
+    const double grads[] = {-0.75, 0.75, -0.75, 0.75};
+    mlp_net *net = hand_net(1, 2, MLP_ACT_SOFTMAX, MLP_LOSS_SOFTMAX_CE, MLP_OPT_ADAM, 0.0f, params);
     float p[2];
     assert_int_equal(mlp_predict(net, x, 1, p), MLP_OK);
     TU_ASSERT_NEAR(p[0], 0.25, 1e-6);
     TU_ASSERT_NEAR(p[1], 0.75, 1e-6);
-    assert_int_equal(mlp_forward(net, x, 1), MLP_OK);
-    float loss = 0;
-    assert_int_equal(mlp_backward(net, y, &loss), MLP_OK);
-    TU_ASSERT_NEAR(loss, 1.3862943611, 1e-6);
-    const float *g = mlp_net_grads(net);
-    TU_ASSERT_NEAR(g[0], -0.75, 1e-6);
-    TU_ASSERT_NEAR(g[1], 0.75, 1e-6);
-    TU_ASSERT_NEAR(g[2], -0.75, 1e-6);
-    TU_ASSERT_NEAR(g[3], 0.75, 1e-6);
+    check_pass(net, x, y, 1.3862943611, grads, 4);
     mlp_net_free(net);
 }
 
@@ -293,13 +291,8 @@ static void test_ce_hand(void **state) {
  *   loss = -log(1 - (1 - FLT_EPSILON)) = -log(FLT_EPSILON) = 15.9423851528. */
 static void test_logistic_clip_hand(void **state) {
     (void)state;
-    const size_t sizes[] = {1, 1};
-    const mlp_activation acts[] = {MLP_ACT_LOGISTIC};
-    mlp_net *net = tu_make_net(sizes, acts, 1, MLP_LOSS_LOGISTIC, MLP_INIT_GLOROT, 3);
-    assert_non_null(net);
-    assert_int_equal(tu_set_opt(net, MLP_OPT_ADAM, 0.1f, 0.0f), MLP_OK);
     const float params[] = {0, 100}, x[] = {1}, y[] = {0};
-    assert_int_equal(mlp_net_set_params(net, params, 2), MLP_OK);
+    mlp_net *net = hand_net(1, 1, MLP_ACT_LOGISTIC, MLP_LOSS_LOGISTIC, MLP_OPT_ADAM, 0.0f, params);
     float loss = 0;
     assert_int_equal(mlp_loss_value(net, x, y, 1, &loss), MLP_OK);
     TU_ASSERT_NEAR(loss, -log((double)FLT_EPSILON), 1e-4);

@@ -19,15 +19,22 @@ static void train(mlp_net *net, const float *X, const float *Y, size_t n, int st
     if (last_loss) *last_loss = loss;
 }
 
+/* The net labels the four gate inputs gate_X with the 0/1 targets Y. */
+static void check_gate_labels(mlp_net *net, const float *Y) {
+    int32_t labels[4];
+    assert_int_equal(mlp_predict_labels(net, gate_X, 4, labels), MLP_OK);
+    for (int i = 0; i < 4; i++) assert_int_equal(labels[i], (int32_t)Y[i]);
+}
+
 /* AND gate, no hidden layer, logistic output + LOGISTIC loss, Adam lr 0.1, full batch. */
 static void test_and_gate(void **state) {
     (void)state;
     const size_t sizes[] = {2, 1};
     const mlp_activation acts[] = {MLP_ACT_LOGISTIC};
     const float Y[4] = {0, 0, 0, 1};
-    mlp_net *net = tu_make_net(sizes, acts, 1, MLP_LOSS_LOGISTIC, MLP_INIT_GLOROT, 42);
+    mlp_net *net =
+        tu_make_net_opt(sizes, acts, 1, MLP_LOSS_LOGISTIC, 42, MLP_OPT_ADAM, 0.1f, 1e-4f);
     assert_non_null(net);
-    assert_int_equal(tu_set_opt(net, MLP_OPT_ADAM, 0.1f, 1e-4f), MLP_OK);
     float first = NAN, loss = NAN;
     assert_int_equal(mlp_loss_value(net, gate_X, Y, 4, &first), MLP_OK);
     train(net, gate_X, Y, 4, 2000, &loss);
@@ -51,13 +58,10 @@ static void test_and_gate_sgd(void **state) {
     const size_t sizes[] = {2, 1};
     const mlp_activation acts[] = {MLP_ACT_LOGISTIC};
     const float Y[4] = {0, 0, 0, 1};
-    mlp_net *net = tu_make_net(sizes, acts, 1, MLP_LOSS_LOGISTIC, MLP_INIT_GLOROT, 43);
+    mlp_net *net = tu_make_net_opt(sizes, acts, 1, MLP_LOSS_LOGISTIC, 43, MLP_OPT_SGD, 0.5f, 1e-4f);
     assert_non_null(net);
-    assert_int_equal(tu_set_opt(net, MLP_OPT_SGD, 0.5f, 1e-4f), MLP_OK);
     train(net, gate_X, Y, 4, 3000, NULL);
-    int32_t labels[4];
-    assert_int_equal(mlp_predict_labels(net, gate_X, 4, labels), MLP_OK);
-    for (int i = 0; i < 4; i++) assert_int_equal(labels[i], (int32_t)Y[i]);
+    check_gate_labels(net, Y);
     mlp_net_free(net);
 }
 
@@ -69,15 +73,13 @@ static void test_xor(void **state) {
     const float Y[4] = {0, 1, 1, 0};
     for (int h = 0; h < 2; h++) {
         const mlp_activation acts[] = {hid[h], MLP_ACT_LOGISTIC};
-        mlp_net *net = tu_make_net(sizes, acts, 2, MLP_LOSS_LOGISTIC, MLP_INIT_GLOROT, 7 + h);
+        mlp_net *net =
+            tu_make_net_opt(sizes, acts, 2, MLP_LOSS_LOGISTIC, 7 + h, MLP_OPT_ADAM, 0.05f, 1e-4f);
         assert_non_null(net);
-        assert_int_equal(tu_set_opt(net, MLP_OPT_ADAM, 0.05f, 1e-4f), MLP_OK);
         float loss = NAN;
         train(net, gate_X, Y, 4, 3000, &loss);
         assert_true(loss < 0.1f);
-        int32_t labels[4];
-        assert_int_equal(mlp_predict_labels(net, gate_X, 4, labels), MLP_OK);
-        for (int i = 0; i < 4; i++) assert_int_equal(labels[i], (int32_t)Y[i]);
+        check_gate_labels(net, Y);
         mlp_net_free(net);
     }
 }
@@ -99,9 +101,9 @@ static void test_three_classes(void **state) {
         X[2 * i + 1] = centers[c][1] + tu_rng_range(&r, -0.7, 0.7);
         Y[3 * i + (size_t)c] = 1.0f;
     }
-    mlp_net *net = tu_make_net(sizes, acts, 2, MLP_LOSS_SOFTMAX_CE, MLP_INIT_GLOROT, 11);
+    mlp_net *net =
+        tu_make_net_opt(sizes, acts, 2, MLP_LOSS_SOFTMAX_CE, 11, MLP_OPT_ADAM, 0.02f, 1e-4f);
     assert_non_null(net);
-    assert_int_equal(tu_set_opt(net, MLP_OPT_ADAM, 0.02f, 1e-4f), MLP_OK);
     float loss = NAN;
     train(net, X, Y, n, 500, &loss);
     assert_true(loss < 0.1f);
@@ -124,9 +126,8 @@ static void test_linear_regression(void **state) {
         X[2 * i + 1] = tu_rng_range(&r, -1, 1);
         Y[i] = 2.0f * X[2 * i] - X[2 * i + 1] + 0.5f;
     }
-    mlp_net *net = tu_make_net(sizes, acts, 1, MLP_LOSS_SQUARED, MLP_INIT_GLOROT, 3);
+    mlp_net *net = tu_make_net_opt(sizes, acts, 1, MLP_LOSS_SQUARED, 3, MLP_OPT_ADAM, 0.05f, 0.0f);
     assert_non_null(net);
-    assert_int_equal(tu_set_opt(net, MLP_OPT_ADAM, 0.05f, 0.0f), MLP_OK);
     train(net, X, Y, n, 2000, NULL);
     const float *p = mlp_net_params(net); /* W[0], W[1], b */
     TU_ASSERT_NEAR(p[0], 2.0, 1e-2);

@@ -76,6 +76,39 @@ static void check_params(mlp_net *net, const ref_state *s, int step) {
     }
 }
 
+/* The net's parameters are (w, b) to 1e-6 (the hand values of a step). */
+static void check_hand_values(mlp_net *net, double w, double b) {
+    TU_ASSERT_NEAR(mlp_net_params(net)[0], w, 1e-6);
+    TU_ASSERT_NEAR(mlp_net_params(net)[1], b, 1e-6);
+}
+
+/* The reference at parameters (w, b), before any step. */
+static ref_state ref_start(double w, double b) {
+    ref_state s = {{w, b}, {0, 0}, {0, 0}, 0};
+    return s;
+}
+
+/* The reference at the net's current parameters, before any step. */
+static ref_state ref_at(mlp_net *net) {
+    return ref_start(mlp_net_params(net)[0], mlp_net_params(net)[1]);
+}
+
+/* kind with scikit-learn's defaults, then lr and alpha. */
+static mlp_optimizer opt_of(mlp_optimizer_kind kind, float lr, float alpha) {
+    mlp_optimizer o = mlp_optimizer_default(kind);
+    o.lr = lr;
+    o.alpha = alpha;
+    return o;
+}
+
+/* make_net(w, b) with the optimizer o (asserted). */
+static mlp_net *make_net_opt(float w, float b, const mlp_optimizer *o) {
+    mlp_net *net = make_net(w, b);
+    assert_non_null(net);
+    assert_int_equal(mlp_net_set_optimizer(net, o), MLP_OK);
+    return net;
+}
+
 /* One step with the parts API; checks the gradients and the reported loss on the way. */
 static void step_parts(mlp_net *net, double alpha) {
     const float *p = mlp_net_params(net);
@@ -90,37 +123,43 @@ static void step_parts(mlp_net *net, double alpha) {
     assert_int_equal(mlp_update(net), MLP_OK);
 }
 
+/* Steps 1..3 of net beside the reference s (ref_adam or ref_sgd, as o->kind says), each through
+ * mlp_train_step (its loss checked) or, if parts, through step_parts; alpha is o's. The parameters
+ * follow the reference, are hand[0], hand[1] after step 1 (if hand is not NULL), and the step
+ * count counts the steps. */
+static void check_three_steps(mlp_net *net, const mlp_optimizer *o, ref_state *s, int parts,
+                              const double *hand) {
+    for (int step = 1; step <= 3; step++) {
+        if (parts) {
+            step_parts(net, o->alpha);
+        } else {
+            float loss = NAN;
+            assert_int_equal(mlp_train_step(net, X1, Y1, 1, &loss), MLP_OK);
+            double e = s->p[0] * X1[0] + s->p[1] - Y1[0];
+            TU_ASSERT_NEAR(loss, 0.5 * e * e + 0.5 * o->alpha * s->p[0] * s->p[0], 1e-6);
+        }
+        if (o->kind == MLP_OPT_ADAM)
+            ref_adam(s, o);
+        else
+            ref_sgd(s, o);
+        check_params(net, s, step);
+        if (step == 1 && hand) check_hand_values(net, hand[0], hand[1]);
+        assert_int_equal(mlp_net_step_count(net), (uint64_t)step);
+    }
+}
+
 /* Hand values of the first Adam step from w = 0.5, b = -0.25, lr 0.1, alpha 0:
  *   p = 0.75, e = -0.25, g = (-0.5, -0.25); m = 0.1 g; v = 0.001 g^2;
  *   lr_t = 0.1 sqrt(0.001) / 0.1 = 0.0316228; step = lr_t * 0.1 g / (0.0316228 |g| + 1e-8)
  *   = -0.1 sign(g) (to 1e-7) -> w = 0.6, b = -0.15. */
 static void test_adam_steps(void **state) {
     (void)state;
+    const double hand[2] = {0.6, -0.15};
     for (int parts = 0; parts < 2; parts++) {
-        mlp_net *net = make_net(0.5f, -0.25f);
-        assert_non_null(net);
-        mlp_optimizer o = mlp_optimizer_default(MLP_OPT_ADAM);
-        o.lr = 0.1f;
-        o.alpha = 0.0f;
-        assert_int_equal(mlp_net_set_optimizer(net, &o), MLP_OK);
-        ref_state s = {{0.5, -0.25}, {0, 0}, {0, 0}, 0};
-        for (int step = 1; step <= 3; step++) {
-            if (parts) {
-                step_parts(net, 0.0);
-            } else {
-                float loss = NAN;
-                assert_int_equal(mlp_train_step(net, X1, Y1, 1, &loss), MLP_OK);
-                double e = s.p[0] * X1[0] + s.p[1] - Y1[0];
-                TU_ASSERT_NEAR(loss, 0.5 * e * e, 1e-6);
-            }
-            ref_adam(&s, &o);
-            check_params(net, &s, step);
-            if (step == 1) {
-                TU_ASSERT_NEAR(mlp_net_params(net)[0], 0.6, 1e-6);
-                TU_ASSERT_NEAR(mlp_net_params(net)[1], -0.15, 1e-6);
-            }
-            assert_int_equal(mlp_net_step_count(net), (uint64_t)step);
-        }
+        const mlp_optimizer o = opt_of(MLP_OPT_ADAM, 0.1f, 0.0f);
+        mlp_net *net = make_net_opt(0.5f, -0.25f, &o);
+        ref_state s = ref_start(0.5, -0.25);
+        check_three_steps(net, &o, &s, parts, hand);
         mlp_net_free(net);
     }
 }
@@ -128,21 +167,13 @@ static void test_adam_steps(void **state) {
 /* Adam with L2 (alpha 0.2) and non-default betas / eps. */
 static void test_adam_l2_custom(void **state) {
     (void)state;
-    mlp_net *net = make_net(-0.3f, 0.4f);
-    assert_non_null(net);
-    mlp_optimizer o = mlp_optimizer_default(MLP_OPT_ADAM);
-    o.lr = 0.05f;
-    o.alpha = 0.2f;
+    mlp_optimizer o = opt_of(MLP_OPT_ADAM, 0.05f, 0.2f);
     o.beta1 = 0.5f;
     o.beta2 = 0.75f;
     o.eps = 1e-3f;
-    assert_int_equal(mlp_net_set_optimizer(net, &o), MLP_OK);
-    ref_state s = {{-0.3, 0.4}, {0, 0}, {0, 0}, 0};
-    for (int step = 1; step <= 3; step++) {
-        step_parts(net, 0.2);
-        ref_adam(&s, &o);
-        check_params(net, &s, step);
-    }
+    mlp_net *net = make_net_opt(-0.3f, 0.4f, &o);
+    ref_state s = ref_start(-0.3, 0.4);
+    check_three_steps(net, &o, &s, 1, NULL);
     mlp_net_free(net);
 }
 
@@ -152,31 +183,15 @@ static void test_adam_l2_custom(void **state) {
  *   Nesterov: update = 0.9 vel + 0.1 (0.5, 0.25) = (0.095, 0.0475) -> w = 0.595, b = -0.2025 */
 static void test_sgd_steps(void **state) {
     (void)state;
-    const double first_w[2] = {0.55, 0.595}, first_b[2] = {-0.225, -0.2025};
+    const double hand[2][2] = {{0.55, -0.225}, {0.595, -0.2025}}; /* [nesterov] */
     for (int nesterov = 0; nesterov < 2; nesterov++)
         for (int parts = 0; parts < 2; parts++) {
-            mlp_net *net = make_net(0.5f, -0.25f);
-            assert_non_null(net);
-            mlp_optimizer o = mlp_optimizer_default(MLP_OPT_SGD);
-            o.lr = 0.1f;
-            o.alpha = 0.0f;
+            mlp_optimizer o = opt_of(MLP_OPT_SGD, 0.1f, 0.0f);
             o.momentum = 0.9f;
             o.nesterov = nesterov;
-            assert_int_equal(mlp_net_set_optimizer(net, &o), MLP_OK);
-            ref_state s = {{0.5, -0.25}, {0, 0}, {0, 0}, 0};
-            for (int step = 1; step <= 3; step++) {
-                if (parts)
-                    step_parts(net, 0.0);
-                else
-                    assert_int_equal(mlp_train_step(net, X1, Y1, 1, NULL), MLP_OK);
-                ref_sgd(&s, &o);
-                check_params(net, &s, step);
-                if (step == 1) {
-                    TU_ASSERT_NEAR(mlp_net_params(net)[0], first_w[nesterov], 1e-6);
-                    TU_ASSERT_NEAR(mlp_net_params(net)[1], first_b[nesterov], 1e-6);
-                }
-                assert_int_equal(mlp_net_step_count(net), (uint64_t)step);
-            }
+            mlp_net *net = make_net_opt(0.5f, -0.25f, &o);
+            ref_state s = ref_start(0.5, -0.25);
+            check_three_steps(net, &o, &s, parts, hand[nesterov]);
             mlp_net_free(net);
         }
 }
@@ -186,37 +201,22 @@ static void test_sgd_steps(void **state) {
  *   -> w = 0.545, b = -0.225. */
 static void test_sgd_l2_no_momentum(void **state) {
     (void)state;
-    mlp_net *net = make_net(0.5f, -0.25f);
-    assert_non_null(net);
-    mlp_optimizer o = mlp_optimizer_default(MLP_OPT_SGD);
-    o.lr = 0.1f;
-    o.alpha = 0.1f;
+    const double hand[2] = {0.545, -0.225};
+    mlp_optimizer o = opt_of(MLP_OPT_SGD, 0.1f, 0.1f);
     o.momentum = 0.0f;
     o.nesterov = 0;
-    assert_int_equal(mlp_net_set_optimizer(net, &o), MLP_OK);
-    ref_state s = {{0.5, -0.25}, {0, 0}, {0, 0}, 0};
-    for (int step = 1; step <= 3; step++) {
-        step_parts(net, 0.1);
-        ref_sgd(&s, &o);
-        check_params(net, &s, step);
-        if (step == 1) {
-            TU_ASSERT_NEAR(mlp_net_params(net)[0], 0.545, 1e-6);
-            TU_ASSERT_NEAR(mlp_net_params(net)[1], -0.225, 1e-6);
-        }
-    }
+    mlp_net *net = make_net_opt(0.5f, -0.25f, &o);
+    ref_state s = ref_start(0.5, -0.25);
+    check_three_steps(net, &o, &s, 1, hand);
     mlp_net_free(net);
 }
 
 /* Changing the kind resets the state; changing only hyperparameters keeps it; reset clears. */
 static void test_state_rules(void **state) {
     (void)state;
-    mlp_net *net = make_net(0.5f, -0.25f);
-    assert_non_null(net);
-    mlp_optimizer adam = mlp_optimizer_default(MLP_OPT_ADAM);
-    adam.lr = 0.1f;
-    adam.alpha = 0.0f;
-    assert_int_equal(mlp_net_set_optimizer(net, &adam), MLP_OK);
-    ref_state s = {{0.5, -0.25}, {0, 0}, {0, 0}, 0};
+    mlp_optimizer adam = opt_of(MLP_OPT_ADAM, 0.1f, 0.0f);
+    mlp_net *net = make_net_opt(0.5f, -0.25f, &adam);
+    ref_state s = ref_start(0.5, -0.25);
     for (int i = 0; i < 2; i++) {
         assert_int_equal(mlp_train_step(net, X1, Y1, 1, NULL), MLP_OK);
         ref_adam(&s, &adam);
@@ -239,10 +239,8 @@ static void test_state_rules(void **state) {
     assert_int_equal(mlp_net_step_count(net), 0);
     assert_int_equal(mlp_net_set_optimizer(net, &adam), MLP_OK);
     assert_int_equal(mlp_net_step_count(net), 0);
-    ref_state fresh = {{s.p[0], s.p[1]}, {0, 0}, {0, 0}, 0};
     /* the net holds float parameters: start the reference from exactly those */
-    fresh.p[0] = mlp_net_params(net)[0];
-    fresh.p[1] = mlp_net_params(net)[1];
+    ref_state fresh = ref_at(net);
     assert_int_equal(mlp_train_step(net, X1, Y1, 1, NULL), MLP_OK);
     ref_adam(&fresh, &adam);
     check_params(net, &fresh, 1);
@@ -251,7 +249,7 @@ static void test_state_rules(void **state) {
     /* Explicit reset. */
     mlp_net_reset_optimizer(net);
     assert_int_equal(mlp_net_step_count(net), 0);
-    ref_state fresh2 = {{mlp_net_params(net)[0], mlp_net_params(net)[1]}, {0, 0}, {0, 0}, 0};
+    ref_state fresh2 = ref_at(net);
     assert_int_equal(mlp_train_step(net, X1, Y1, 1, NULL), MLP_OK);
     ref_adam(&fresh2, &adam);
     check_params(net, &fresh2, 1);
@@ -261,7 +259,7 @@ static void test_state_rules(void **state) {
     sgd.nesterov = 0;
     sgd.alpha = 0.0f;
     assert_int_equal(mlp_net_set_optimizer(net, &sgd), MLP_OK);
-    ref_state fresh3 = {{mlp_net_params(net)[0], mlp_net_params(net)[1]}, {0, 0}, {0, 0}, 0};
+    ref_state fresh3 = ref_at(net);
     assert_int_equal(mlp_train_step(net, X1, Y1, 1, NULL), MLP_OK);
     ref_sgd(&fresh3, &sgd);
     check_params(net, &fresh3, 1);

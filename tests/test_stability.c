@@ -98,15 +98,27 @@ static void test_tanh_gelu_extreme_kernel(void **state) {
     TU_ASSERT_NEAR(GG[3], 0.0, 1e-6);
 }
 
+/* mlp_forward then mlp_backward of n rows: the output, the loss and every gradient are finite;
+ * returns the loss. */
+static float finite_pass(mlp_net *net, const float *X, const float *Y, size_t n) {
+    assert_int_equal(mlp_forward(net, X, n), MLP_OK);
+    assert_true(tu_all_finite(mlp_forward_output(net), n * mlp_net_output_size(net)));
+    float loss = NAN;
+    assert_int_equal(mlp_backward(net, Y, &loss), MLP_OK);
+    assert_true(isfinite(loss));
+    assert_true(tu_all_finite(mlp_net_grads(net), mlp_net_param_count(net)));
+    return loss;
+}
+
 /* Through the public API: a 1-layer net {2,3} whose logits for x = (1, 0) are
  * {1000, -1000, 0} (W row 0 = {1000, -1000, 0}) and for x = (0, 1) are {-1000, 0, 1000}. */
 static void test_softmax_extreme_net(void **state) {
     (void)state;
     const size_t sizes[] = {2, 3};
     const mlp_activation acts[] = {MLP_ACT_SOFTMAX};
-    mlp_net *net = tu_make_net(sizes, acts, 1, MLP_LOSS_SOFTMAX_CE, MLP_INIT_GLOROT, 5);
+    mlp_net *net =
+        tu_make_net_opt(sizes, acts, 1, MLP_LOSS_SOFTMAX_CE, 5, MLP_OPT_SGD, 0.01f, 1e-4f);
     assert_non_null(net);
-    assert_int_equal(tu_set_opt(net, MLP_OPT_SGD, 0.01f, 1e-4f), MLP_OK);
     float *W = NULL, *bb = NULL;
     assert_int_equal(mlp_net_layer_params(net, 0, &W, &bb), MLP_OK);
     const float w[6] = {1000, -1000, 0, -1000, 0, 1000};
@@ -119,12 +131,8 @@ static void test_softmax_extreme_net(void **state) {
     assert_true(tu_all_finite(P, 6));
     TU_ASSERT_NEAR(P[0], 1.0, 1e-6);
     TU_ASSERT_NEAR(P[5], 1.0, 1e-6);
-    assert_int_equal(mlp_forward(net, X, 2), MLP_OK);
-    float loss = NAN;
-    assert_int_equal(mlp_backward(net, Y, &loss), MLP_OK);
-    assert_true(isfinite(loss));
+    float loss = finite_pass(net, X, Y, 2);
     assert_true(loss > 15.0f); /* -log(FLT_EPSILON) = 15.94 per row, plus L2 */
-    assert_true(tu_all_finite(mlp_net_grads(net), mlp_net_param_count(net)));
     assert_int_equal(mlp_update(net), MLP_OK);
     assert_true(tu_all_finite(mlp_net_params(net), mlp_net_param_count(net)));
     float ls = NAN;
@@ -151,11 +159,7 @@ static void test_logistic_extreme_net(void **state) {
         assert_true(tu_all_finite(P, 4));
         TU_ASSERT_NEAR(P[0], 1.0, 1e-7);
         TU_ASSERT_NEAR(P[1], 0.0, 1e-7);
-        assert_int_equal(mlp_forward(net, X, 2), MLP_OK);
-        float loss = NAN;
-        assert_int_equal(mlp_backward(net, Y, &loss), MLP_OK);
-        assert_true(isfinite(loss));
-        assert_true(tu_all_finite(mlp_net_grads(net), 4));
+        finite_pass(net, X, Y, 2);
         int32_t labels[2];
         assert_int_equal(mlp_predict_labels(net, X, 2, labels), MLP_OK);
         mlp_net_free(net);
@@ -175,12 +179,7 @@ static void test_hidden_extreme_net(void **state) {
         const float params[10] = {1000, -1000, 0, 0, 1, 0, 0, 1, 0, 0};
         assert_int_equal(mlp_net_set_params(net, params, 10), MLP_OK);
         const float X[2] = {1, -1}, Y[4] = {1, 0, 0, 1};
-        float loss = NAN;
-        assert_int_equal(mlp_forward(net, X, 2), MLP_OK);
-        assert_true(tu_all_finite(mlp_forward_output(net), 4));
-        assert_int_equal(mlp_backward(net, Y, &loss), MLP_OK);
-        assert_true(isfinite(loss));
-        assert_true(tu_all_finite(mlp_net_grads(net), 10));
+        finite_pass(net, X, Y, 2);
         mlp_net_free(net);
     }
 }

@@ -86,6 +86,14 @@ static inline double *tu_doubles(size_t n) {
         }                                                                                          \
     } while (0)
 
+/* st is MLP_OK; if not, mlp_last_error() is printed first. Needs <cmocka.h> as TU_ASSERT_NEAR. */
+#define TU_ASSERT_OK(st)                                                                           \
+    do {                                                                                           \
+        mlp_status tu_st_ = (st);                                                                  \
+        if (tu_st_ != MLP_OK) print_error("%s\n", mlp_last_error());                               \
+        assert_int_equal(tu_st_, MLP_OK);                                                          \
+    } while (0)
+
 static inline double tu_max_abs_diff(const float *a, const float *b, size_t n) {
     double m = 0.0;
     for (size_t i = 0; i < n; i++) {
@@ -108,36 +116,54 @@ static inline int tu_all_finite(const float *a, size_t n) {
     return 1;
 }
 
+/* ---- files ---- */
+/* An IDX header at p: two zero bytes, the element type, ndims, then the dims as big-endian
+ * uint32; returns its length, 4 + 4 ndims. */
+static inline size_t tu_idx_header(unsigned char *p, unsigned type, unsigned ndims,
+                                   const uint32_t *dims) {
+    p[0] = 0;
+    p[1] = 0;
+    p[2] = (unsigned char)type;
+    p[3] = (unsigned char)ndims;
+    for (unsigned i = 0; i < ndims; i++) {
+        p[4 + 4 * i] = (unsigned char)(dims[i] >> 24);
+        p[5 + 4 * i] = (unsigned char)(dims[i] >> 16);
+        p[6 + 4 * i] = (unsigned char)(dims[i] >> 8);
+        p[7 + 4 * i] = (unsigned char)dims[i];
+    }
+    return 4 + 4 * (size_t)ndims;
+}
+
 /* ---- naive references (double accumulation) ---- */
-/* C (m x n) = A (m x k) . B (k x n), all row-major; A and B given with row strides. */
-static inline void tu_gemm_ref(double *C, const float *A, size_t lda, int trans_a, const float *B,
-                               size_t ldb, int trans_b, size_t m, size_t n, size_t k) {
+/* C (m x n) = A (m x k) . B (k x n), all row-major; A and B given with row strides; with
+ * absolute, the terms' magnitudes |a|*|b| are summed instead (the scale of the rounding error of
+ * C). */
+static inline void tu_gemm_sum(double *C, const float *A, size_t lda, int trans_a, const float *B,
+                               size_t ldb, int trans_b, size_t m, size_t n, size_t k,
+                               int absolute) {
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < n; j++) {
             double s = 0.0;
             for (size_t p = 0; p < k; p++) {
                 double a = trans_a ? A[p * lda + i] : A[i * lda + p];
                 double b = trans_b ? B[j * ldb + p] : B[p * ldb + j];
-                s += a * b;
+                s += absolute ? fabs(a * b) : a * b;
             }
             C[i * n + j] = s;
         }
 }
 
-/* Same as tu_gemm_ref but with |a|*|b| summed: the scale of the rounding error of C. */
+/* C = A . B (tu_gemm_sum). */
+static inline void tu_gemm_ref(double *C, const float *A, size_t lda, int trans_a, const float *B,
+                               size_t ldb, int trans_b, size_t m, size_t n, size_t k) {
+    tu_gemm_sum(C, A, lda, trans_a, B, ldb, trans_b, m, n, k, 0);
+}
+
+/* C = |A| . |B|, the scale of the rounding error of A . B (tu_gemm_sum). */
 static inline void tu_gemm_abs_ref(double *C, const float *A, size_t lda, int trans_a,
                                    const float *B, size_t ldb, int trans_b, size_t m, size_t n,
                                    size_t k) {
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < n; j++) {
-            double s = 0.0;
-            for (size_t p = 0; p < k; p++) {
-                double a = trans_a ? A[p * lda + i] : A[i * lda + p];
-                double b = trans_b ? B[j * ldb + p] : B[p * ldb + j];
-                s += fabs(a * b);
-            }
-            C[i * n + j] = s;
-        }
+    tu_gemm_sum(C, A, lda, trans_a, B, ldb, trans_b, m, n, k, 1);
 }
 
 static inline double tu_phi(double z) {                /* standard normal density */
@@ -243,49 +269,37 @@ static inline void tu_forward_ref(double *out, const double *params, const size_
     free(z);
 }
 
-/* Data term of the training objective (the one whose gradient mlp_backward computes), in double,
- * unclipped: SOFTMAX_CE -(1/n) sum y log p; LOGISTIC -(1/n) sum [y log p + (1-y) log(1-p)];
- * SQUARED (1/(2n)) sum (p-y)^2 (not divided by k). */
+/* One element's share of a data loss, before the division by n: of the training objective (the one
+ * whose gradient mlp_backward computes; unclipped logs, SQUARED not divided by k) or, if reported,
+ * of the loss that is reported (scikit-learn's: logs clipped to [eps, 1 - eps], SQUARED divided
+ * by k). */
+static inline double tu_loss_term(double p, double y, size_t k, mlp_loss loss, int reported) {
+    const double lo = 1.1920928955078125e-07, hi = 1.0 - 1.1920928955078125e-07;
+    double c = reported ? (p < lo ? lo : (p > hi ? hi : p)) : p;
+    switch (loss) {
+    case MLP_LOSS_SOFTMAX_CE:
+        return y != 0.0 ? -(y * log(c)) : 0.0;
+    case MLP_LOSS_LOGISTIC:
+        return -(y * log(c) + (1.0 - y) * log(1.0 - c));
+    default:
+        return 0.5 * (p - y) * (p - y) / (reported ? (double)k : 1.0);
+    }
+}
+
+/* Data term of the training objective in double: SOFTMAX_CE -(1/n) sum y log p; LOGISTIC -(1/n)
+ * sum [y log p + (1-y) log(1-p)]; SQUARED (1/(2n)) sum (p-y)^2 (not divided by k). */
 static inline double tu_objective_data(const double *P, const float *Y, size_t n, size_t k,
                                        mlp_loss loss) {
     double s = 0.0;
-    for (size_t i = 0; i < n * k; i++) {
-        double p = P[i], y = Y[i];
-        switch (loss) {
-        case MLP_LOSS_SOFTMAX_CE:
-            if (y != 0.0) s -= y * log(p);
-            break;
-        case MLP_LOSS_LOGISTIC:
-            s -= y * log(p) + (1.0 - y) * log(1.0 - p);
-            break;
-        default:
-            s += 0.5 * (p - y) * (p - y);
-            break;
-        }
-    }
+    for (size_t i = 0; i < n * k; i++) s += tu_loss_term(P[i], Y[i], k, loss, 0);
     return s / (double)n;
 }
 
 /* Reported data loss (scikit-learn's): clipped logs, SQUARED divided by k too. */
 static inline double tu_reported_data(const float *P, const float *Y, size_t n, size_t k,
                                       mlp_loss loss) {
-    const double lo = 1.1920928955078125e-07, hi = 1.0 - 1.1920928955078125e-07;
     double s = 0.0;
-    for (size_t i = 0; i < n * k; i++) {
-        double p = P[i], y = Y[i];
-        double c = p < lo ? lo : (p > hi ? hi : p);
-        switch (loss) {
-        case MLP_LOSS_SOFTMAX_CE:
-            if (y != 0.0) s -= y * log(c);
-            break;
-        case MLP_LOSS_LOGISTIC:
-            s -= y * log(c) + (1.0 - y) * log(1.0 - c);
-            break;
-        default:
-            s += 0.5 * (p - y) * (p - y) / (double)k;
-            break;
-        }
-    }
+    for (size_t i = 0; i < n * k; i++) s += tu_loss_term(P[i], Y[i], k, loss, 1);
     return s / (double)n;
 }
 
@@ -330,6 +344,19 @@ static inline mlp_status tu_set_opt(mlp_net *net, mlp_optimizer_kind kind, float
     o.lr = lr;
     o.alpha = alpha;
     return mlp_net_set_optimizer(net, &o);
+}
+
+/* tu_make_net with Glorot init, then its optimizer set by tu_set_opt; NULL if either fails (the
+ * caller asserts). */
+static inline mlp_net *tu_make_net_opt(const size_t *sizes, const mlp_activation *acts,
+                                       size_t n_layers, mlp_loss loss, uint64_t seed,
+                                       mlp_optimizer_kind kind, float lr, float alpha) {
+    mlp_net *net = tu_make_net(sizes, acts, n_layers, loss, MLP_INIT_GLOROT, seed);
+    if (net && tu_set_opt(net, kind, lr, alpha) != MLP_OK) {
+        mlp_net_free(net);
+        return NULL;
+    }
+    return net;
 }
 
 #endif /* MLP_TEST_UTIL_H */

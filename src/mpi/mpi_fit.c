@@ -228,11 +228,10 @@ static double max_abs(const float *x, size_t count, double w) {
     return m;
 }
 
-static mlp_status exact_step(mpi_ctx *c, mlp_net *net, const mlp_batch *b, float *loss) {
-    static const char fn[] = "mlp_mpi_fit";
-    const size_t B = b->n, NP = c->n_params, C = c->chunk, m = ceil_div(B, C), NS = c->n_seg;
-    size_t c0, c1;
-    part_range(m, c->rank, c->size, &c0, &c1);
+/* EXACT, local part: this rank's chunks [c0, c1) of the batch, each through local_pass alone; slot
+ * ci - c0 of the store keeps the chunk's mean data gradient, its mean loss and its row count. */
+static mlp_status exact_chunks(mpi_ctx *c, mlp_net *net, const mlp_batch *b, size_t c0, size_t c1) {
+    const size_t B = b->n, NP = c->n_params, C = c->chunk;
     mlp_status st = MLP_OK;
     for (size_t ci = c0; ci < c1 && st == MLP_OK; ci++) {
         size_t r0 = ci * C, rows = B - r0 < C ? B - r0 : C, slot = ci - c0;
@@ -246,46 +245,48 @@ static mlp_status exact_step(mpi_ctx *c, mlp_net *net, const mlp_batch *b, float
             c->store_rows[slot] = rows;
         }
     }
-    const size_t local = c1 - c0;
-    /* Largest magnitude per tensor (values weighted by their chunk's rows), and the failure flag
-     * as one more maximum. */
+    return st;
+}
+
+/* seg_max[s]: the largest magnitude of tensor s (the loss last) over the local stored chunks,
+ * values weighted by their chunk's rows; seg_max[n_seg]: the failure flag, as one more maximum. */
+static void exact_maxima(mpi_ctx *c, size_t local, bool failed) {
+    const size_t NS = c->n_seg, NP = c->n_params;
     double *mx = c->seg_max;
     for (size_t s = 0; s < NS; s++) mx[s] = 0.0;
-    mx[NS] = st == MLP_OK ? 0.0 : 1.0;
-    if (st == MLP_OK) {
-        for (size_t j = 0; j < local; j++) {
-            const float *g = c->store + j * NP;
-            const double w = (double)c->store_rows[j];
-            for (size_t s = 0; s + 1 < NS; s++) {
-                double a = max_abs(g + c->seg_off[s], c->seg_len[s], w);
-                if (a > mx[s]) mx[s] = a;
-            }
-            double a = max_abs(&c->store_loss[j], 1, w);
-            if (a > mx[NS - 1]) mx[NS - 1] = a;
+    mx[NS] = failed ? 1.0 : 0.0;
+    if (failed) return;
+    for (size_t j = 0; j < local; j++) {
+        const float *g = c->store + j * NP;
+        const double w = (double)c->store_rows[j];
+        for (size_t s = 0; s + 1 < NS; s++) {
+            double a = max_abs(g + c->seg_off[s], c->seg_len[s], w);
+            if (a > mx[s]) mx[s] = a;
         }
+        double a = max_abs(&c->store_loss[j], 1, w);
+        if (a > mx[NS - 1]) mx[NS - 1] = a;
     }
-    mlp_status xs =
-        mlp_mpi_allreduce_buf(mx, NS + 1, MPI_DOUBLE, sizeof(double), MPI_MAX, c->comm, fn);
-    if (st != MLP_OK) return st;
-    if (xs != MLP_OK) return xs;
-    if (mx[NS] != 0.0)
-        return mlp_fail(MLP_ERR_MPI, "%s: the batch step failed on another rank", fn);
-    for (size_t s = 0; s < NS; s++)
-        if (!(mx[s] < INFINITY)) { /* a non-finite gradient or loss: fit() rolls back */
-            *loss = NAN;
-            return MLP_OK;
-        }
-    /* Fixed point: tensor s is scaled by 2^k_s with k_s = 62 - h - e_s, M_s < 2^e_s, m <= 2^h:
-     * every term is below 2^(62-h), a sum of m terms below 2^62. */
-    int h = 0;
-    while (((size_t)1 << h) < m) h++;
+}
+
+/* Fixed point: a tensor whose largest magnitude is M (M < 2^e) is scaled by 2^k with
+ * k = 62 - h - e, where the chunk count m <= 2^h: every term is below 2^(62-h), a sum of m terms
+ * below 2^62. */
+static int fixed_point_shift(double M, int h) {
+    int e;
+    frexp(M, &e); /* M = f * 2^e, f in [0.5, 1) */
+    return 62 - h - e;
+}
+
+/* acc = per value, the sum over the local stored chunks of value * rows * 2^k_s in int64 (the loss
+ * at acc[n_params]); tensors that are all zero stay 0. */
+static void exact_accumulate(mpi_ctx *c, size_t local, int h) {
+    const size_t NS = c->n_seg, NP = c->n_params;
+    const double *mx = c->seg_max;
     int64_t *acc = c->acc;
     memset(acc, 0, (NP + 1) * sizeof(int64_t));
     for (size_t s = 0; s < NS; s++) {
         if (mx[s] == 0.0) continue;
-        int e;
-        frexp(mx[s], &e); /* mx = f * 2^e, f in [0.5, 1) */
-        const double scale = ldexp(1.0, 62 - h - e);
+        const double scale = ldexp(1.0, fixed_point_shift(mx[s], h));
         const size_t off = c->seg_off[s], len = c->seg_len[s];
         for (size_t j = 0; j < local; j++) {
             const double w = (double)c->store_rows[j] * scale;
@@ -299,18 +300,18 @@ static mlp_status exact_step(mpi_ctx *c, mlp_net *net, const mlp_batch *b, float
             for (size_t i = 0; i < len; i++) a[i] += llrint((double)g[i] * w);
         }
     }
-    st = mlp_mpi_allreduce_buf(acc, NP + 1, MPI_INT64_T, sizeof(int64_t), MPI_SUM, c->comm, fn);
-    if (st != MLP_OK) return st;
-    /* Back to floats: the batch mean, sum * 2^-k_s / B. */
-    float *g = net->grads;
+}
+
+/* Back to floats from the reduced acc: the batch mean, sum * 2^-k_s / B, into g; returns the
+ * batch's mean data loss. */
+static double exact_unscale(const mpi_ctx *c, float *g, int h, size_t B) {
+    const size_t NS = c->n_seg, NP = c->n_params;
+    const double *mx = c->seg_max;
+    const int64_t *acc = c->acc;
     double data_loss = 0.0;
     for (size_t s = 0; s < NS; s++) {
         double inv = 0.0;
-        if (mx[s] != 0.0) {
-            int e;
-            frexp(mx[s], &e);
-            inv = ldexp(1.0, -(62 - h - e));
-        }
+        if (mx[s] != 0.0) inv = ldexp(1.0, -fixed_point_shift(mx[s], h));
         const size_t off = c->seg_off[s], len = c->seg_len[s];
         if (s == NS - 1) {
             data_loss = (double)acc[NP] * inv / (double)B;
@@ -320,7 +321,35 @@ static mlp_status exact_step(mpi_ctx *c, mlp_net *net, const mlp_batch *b, float
         for (size_t i = 0; i < len; i++)
             g[off + i] = (float)((double)acc[off + i] * inv / (double)B);
     }
-    return finish_step(net, g, data_loss, B, loss);
+    return data_loss;
+}
+
+static mlp_status exact_step(mpi_ctx *c, mlp_net *net, const mlp_batch *b, float *loss) {
+    static const char fn[] = "mlp_mpi_fit";
+    const size_t B = b->n, NP = c->n_params, m = ceil_div(B, c->chunk), NS = c->n_seg;
+    size_t c0, c1;
+    part_range(m, c->rank, c->size, &c0, &c1);
+    mlp_status st = exact_chunks(c, net, b, c0, c1);
+    exact_maxima(c, c1 - c0, st != MLP_OK);
+    const double *mx = c->seg_max;
+    mlp_status xs =
+        mlp_mpi_allreduce_buf(c->seg_max, NS + 1, MPI_DOUBLE, sizeof(double), MPI_MAX, c->comm, fn);
+    if (st != MLP_OK) return st;
+    if (xs != MLP_OK) return xs;
+    if (mx[NS] != 0.0)
+        return mlp_fail(MLP_ERR_MPI, "%s: the batch step failed on another rank", fn);
+    for (size_t s = 0; s < NS; s++)
+        if (!(mx[s] < INFINITY)) { /* a non-finite gradient or loss: fit() rolls back */
+            *loss = NAN;
+            return MLP_OK;
+        }
+    int h = 0; /* m <= 2^h */
+    while (((size_t)1 << h) < m) h++;
+    exact_accumulate(c, c1 - c0, h);
+    st = mlp_mpi_allreduce_buf(c->acc, NP + 1, MPI_INT64_T, sizeof(int64_t), MPI_SUM, c->comm, fn);
+    if (st != MLP_OK) return st;
+    double data_loss = exact_unscale(c, net->grads, h, B);
+    return finish_step(net, net->grads, data_loss, B, loss);
 }
 
 static mlp_status mpi_step(void *ctx, mlp_net *net, const mlp_batch *b, float *loss) {

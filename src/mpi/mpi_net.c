@@ -10,10 +10,28 @@
 #include <sched.h>
 #endif
 
-static mlp_status check_root(int root, int size, const char *fn) {
+/* What a call with a root checks first. */
+typedef enum net_arg {
+    NET_ARG_NONE,      /* no net argument to check */
+    NET_ARG_OUT,       /* netp must not be NULL */
+    NET_ARG_IN_AT_ROOT /* nor *netp on the root */
+} net_arg;
+
+/* Collective start of a call with a root: comm is usable (gives this rank; a failure there is
+ * returned at once, it cannot be agreed on), root is a rank of comm and netp is as `what` says;
+ * the outcome agreed by every rank. */
+static mlp_status begin_call(MPI_Comm comm, int root, mlp_net *const *netp, net_arg what,
+                             const char *fn, int *rank) {
+    int size;
+    mlp_status st = mlp_mpi_check_comm(comm, fn, rank, &size);
+    if (st != MLP_OK) return st;
     if (root < 0 || root >= size)
-        return mlp_fail(MLP_ERR_ARG, "%s: root %d is not a rank of comm (size %d)", fn, root, size);
-    return MLP_OK;
+        st = mlp_fail(MLP_ERR_ARG, "%s: root %d is not a rank of comm (size %d)", fn, root, size);
+    if (st == MLP_OK && what != NET_ARG_NONE && !netp)
+        st = mlp_fail(MLP_ERR_NULL, "%s: net is NULL", fn);
+    if (st == MLP_OK && what == NET_ARG_IN_AT_ROOT && *rank == root && !*netp)
+        st = mlp_fail(MLP_ERR_NULL, "%s: *net is NULL on the root rank %d", fn, root);
+    return mlp_mpi_agree(st, comm, fn);
 }
 
 /* Header of a broadcast net: n_layers, loss, init, seed, step, then sizes[L + 1], acts[L]. */
@@ -54,26 +72,16 @@ static mlp_status create_from_header(mlp_net **out, const uint64_t *h) {
     return st;
 }
 
-mlp_status mlp_mpi_bcast_net(mlp_net **netp, int root, MPI_Comm comm) {
-    static const char fn[] = "mlp_mpi_bcast_net";
-    int rank, size;
-    mlp_status st = mlp_mpi_check_comm(comm, fn, &rank, &size);
-    if (st != MLP_OK) return st;
-    st = check_root(root, size, fn);
-    if (st == MLP_OK && !netp) st = mlp_fail(MLP_ERR_NULL, "%s: net is NULL", fn);
-    if (st == MLP_OK && rank == root && !*netp)
-        st = mlp_fail(MLP_ERR_NULL, "%s: *net is NULL on the root rank %d", fn, root);
-    st = mlp_mpi_agree(st, comm, fn);
-    if (st != MLP_OK) return st;
-
-    /* The layer count first, then the header it sizes, then the optimizer settings. */
-    const mlp_net *src = rank == root ? *netp : NULL;
+/* Collective: the layer count first, then the header it sizes (*hp, allocated here; src is the
+ * root's net, NULL elsewhere), then the optimizer settings into *opt. */
+static mlp_status bcast_header(const mlp_net *src, int root, MPI_Comm comm, const char *fn,
+                               uint64_t **hp, mlp_optimizer *opt) {
     uint64_t L = src ? src->n_layers : 0;
-    st = mlp_mpi_check(MPI_Bcast(&L, 1, MPI_UINT64_T, root, comm), fn, "MPI_Bcast");
+    mlp_status st = mlp_mpi_check(MPI_Bcast(&L, 1, MPI_UINT64_T, root, comm), fn, "MPI_Bcast");
     if (st != MLP_OK) return st;
     size_t hn = HDR_FIXED + 2 * (size_t)L + 1;
     uint64_t *h = malloc(hn * sizeof *h);
-    mlp_optimizer opt = src ? src->opt : mlp_optimizer_default(MLP_OPT_ADAM);
+    *opt = src ? src->opt : mlp_optimizer_default(MLP_OPT_ADAM);
     st = h ? MLP_OK : mlp_fail(MLP_ERR_NOMEM, "%s: out of memory", fn);
     st = mlp_mpi_agree(st, comm, fn);
     if (st != MLP_OK) {
@@ -94,38 +102,60 @@ mlp_status mlp_mpi_bcast_net(mlp_net **netp, int root, MPI_Comm comm) {
     }
     st = mlp_mpi_bcast_buf(h, hn, MPI_UINT64_T, sizeof *h, root, comm, fn);
     if (st == MLP_OK)
-        st = mlp_mpi_check(MPI_Bcast(&opt, (int)sizeof opt, MPI_BYTE, root, comm), fn, "MPI_Bcast");
+        st = mlp_mpi_check(MPI_Bcast(opt, (int)sizeof *opt, MPI_BYTE, root, comm), fn, "MPI_Bcast");
     if (st != MLP_OK) {
         free(h);
         return st;
     }
+    *hp = h;
+    return MLP_OK;
+}
+
+/* On a receiving rank: the net to overwrite (*netp, which must have the header's layers and loss)
+ * or a new one from the header (*created set). Local. */
+static mlp_status receiving_net(mlp_net *const *netp, const uint64_t *h, const char *fn,
+                                mlp_net **net, bool *created) {
+    if (*netp) {
+        if (!same_layers(*netp, h))
+            return mlp_fail(MLP_ERR_SHAPE,
+                            "%s: this rank's net has other layers or another loss than the root's",
+                            fn);
+        *net = *netp;
+        return MLP_OK;
+    }
+    mlp_status st = create_from_header(net, h);
+    *created = st == MLP_OK;
+    return st;
+}
+
+/* Collective: the root's parameters and optimizer moments into net. */
+static mlp_status bcast_state(mlp_net *net, int root, MPI_Comm comm, const char *fn) {
+    size_t P = net->n_params;
+    mlp_status st = mlp_mpi_bcast_buf(net->params, P, MPI_FLOAT, sizeof(float), root, comm, fn);
+    if (st == MLP_OK)
+        st = mlp_mpi_bcast_buf(net->opt_m, P, MPI_FLOAT, sizeof(float), root, comm, fn);
+    if (st == MLP_OK)
+        st = mlp_mpi_bcast_buf(net->opt_v, P, MPI_FLOAT, sizeof(float), root, comm, fn);
+    return st;
+}
+
+mlp_status mlp_mpi_bcast_net(mlp_net **netp, int root, MPI_Comm comm) {
+    static const char fn[] = "mlp_mpi_bcast_net";
+    int rank;
+    mlp_status st = begin_call(comm, root, netp, NET_ARG_IN_AT_ROOT, fn, &rank);
+    if (st != MLP_OK) return st;
+
+    uint64_t *h = NULL;
+    mlp_optimizer opt;
+    st = bcast_header(rank == root ? *netp : NULL, root, comm, fn, &h, &opt);
+    if (st != MLP_OK) return st;
 
     /* Receivers: the net to overwrite, or a new one. */
     mlp_net *net = rank == root ? *netp : NULL;
     bool created = false;
-    if (rank != root) {
-        if (*netp) {
-            if (same_layers(*netp, h))
-                net = *netp;
-            else
-                st = mlp_fail(MLP_ERR_SHAPE,
-                              "%s: this rank's net has other layers or another loss than the "
-                              "root's",
-                              fn);
-        } else {
-            st = create_from_header(&net, h);
-            created = st == MLP_OK;
-        }
-    }
+    if (rank != root) st = receiving_net(netp, h, fn, &net, &created);
     st = mlp_mpi_agree(st, comm, fn);
-    if (st == MLP_OK) {
-        size_t P = net->n_params;
-        st = mlp_mpi_bcast_buf(net->params, P, MPI_FLOAT, sizeof(float), root, comm, fn);
-        if (st == MLP_OK)
-            st = mlp_mpi_bcast_buf(net->opt_m, P, MPI_FLOAT, sizeof(float), root, comm, fn);
-        if (st == MLP_OK)
-            st = mlp_mpi_bcast_buf(net->opt_v, P, MPI_FLOAT, sizeof(float), root, comm, fn);
-    }
+    if (st == MLP_OK) st = bcast_state(net, root, comm, fn);
     if (st == MLP_OK && rank != root) {
         net->opt = opt; /* validated on the root */
         net->step = h[HDR_STEP];
@@ -141,11 +171,8 @@ mlp_status mlp_mpi_bcast_net(mlp_net **netp, int root, MPI_Comm comm) {
 mlp_status mlp_mpi_save(const char *path, const mlp_net *net, const mlp_scaler *scaler, int root,
                         MPI_Comm comm) {
     static const char fn[] = "mlp_mpi_save";
-    int rank, size;
-    mlp_status st = mlp_mpi_check_comm(comm, fn, &rank, &size);
-    if (st != MLP_OK) return st;
-    st = check_root(root, size, fn);
-    st = mlp_mpi_agree(st, comm, fn);
+    int rank;
+    mlp_status st = begin_call(comm, root, NULL, NET_ARG_NONE, fn, &rank);
     if (st != MLP_OK) return st;
     int code = 0;
     if (rank == root) code = (int)mlp_model_save(path, net, scaler);
@@ -202,12 +229,8 @@ static mlp_status bcast_scaler(mlp_scaler *s, int rank, int root, MPI_Comm comm)
 mlp_status mlp_mpi_load(const char *path, mlp_net **netp, mlp_scaler *scaler, int root,
                         MPI_Comm comm) {
     static const char fn[] = "mlp_mpi_load";
-    int rank, size;
-    mlp_status st = mlp_mpi_check_comm(comm, fn, &rank, &size);
-    if (st != MLP_OK) return st;
-    st = check_root(root, size, fn);
-    if (st == MLP_OK && !netp) st = mlp_fail(MLP_ERR_NULL, "%s: net is NULL", fn);
-    st = mlp_mpi_agree(st, comm, fn);
+    int rank;
+    mlp_status st = begin_call(comm, root, netp, NET_ARG_OUT, fn, &rank);
     if (st != MLP_OK) return st;
     *netp = NULL;
     int with_scaler = rank == root && scaler != NULL;

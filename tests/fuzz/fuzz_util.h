@@ -17,6 +17,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "mlp/data.h"
+
 /* An invariant of the library's contract: a failure aborts with a message (a fuzzer crash). */
 #define FZ_CHECK(cond)                                                                             \
     do {                                                                                           \
@@ -84,6 +86,26 @@ static inline void fz_file_set_maybe_gz(fz_file *f, const void *data, size_t len
     size_t zlen = fz_gzip(data, len, &z);
     fz_file_set(f, z, zlen);
     free(z);
+}
+
+/* A dataset filled with a recognisable pattern before a read, to check that a failure leaves it
+ * untouched. */
+static inline void fz_poison(mlp_dataset *ds) {
+    memset(ds, 0xA5, sizeof *ds);
+}
+
+/* The readers' contract on failure: st is one of theirs (the I/O, format, size and memory
+ * statuses, and `other`: ARG or SHAPE, which only some readers return), *ds is still poisoned and
+ * a message is recorded. Returns whether the read failed. */
+static inline int fz_read_failed(mlp_status st, const mlp_dataset *ds, mlp_status other) {
+    if (st == MLP_OK) return 0;
+    mlp_dataset poison;
+    fz_poison(&poison);
+    FZ_CHECK(memcmp(ds, &poison, sizeof *ds) == 0);
+    FZ_CHECK(st == MLP_ERR_FORMAT || st == other || st == MLP_ERR_IO || st == MLP_ERR_NOMEM ||
+             st == MLP_ERR_OVERFLOW || st == MLP_ERR_LIMIT);
+    FZ_CHECK(mlp_last_error()[0] != '\0');
+    return 1;
 }
 
 #endif /* MLP_FUZZ_UTIL_H */

@@ -3,6 +3,7 @@
  * OUTDIR/{model_load,csv,idx,cli}/. Run by the build (the "corpus" target). */
 #define _GNU_SOURCE
 
+#include "../test_util.h"
 #include "mlp/data.h"
 #include "mlp/model.h"
 
@@ -131,28 +132,14 @@ static void csv_seeds(void) {
 }
 
 /* ---- IDX: flags, u16 images length, images, labels ---- */
-static size_t idx_header(unsigned char *p, unsigned ndims, const unsigned *dims) {
-    p[0] = 0;
-    p[1] = 0;
-    p[2] = 8;
-    p[3] = (unsigned char)ndims;
-    for (unsigned i = 0; i < ndims; i++) {
-        p[4 + 4 * i] = (unsigned char)(dims[i] >> 24);
-        p[5 + 4 * i] = (unsigned char)(dims[i] >> 16);
-        p[6 + 4 * i] = (unsigned char)(dims[i] >> 8);
-        p[7 + 4 * i] = (unsigned char)dims[i];
-    }
-    return 4 + 4 * (size_t)ndims;
-}
-
-static void idx_seed(const char *name, unsigned char flags, unsigned ndims, const unsigned *dims) {
+static void idx_seed(const char *name, unsigned char flags, unsigned ndims, const uint32_t *dims) {
     unsigned char img[512], lab[128];
-    size_t ni = idx_header(img, ndims, dims), cells = 1;
+    size_t ni = tu_idx_header(img, 0x08, ndims, dims), cells = 1;
     for (unsigned i = 0; i < ndims; i++) cells *= dims[i];
     for (size_t i = 0; i < cells; i++) img[ni + i] = (unsigned char)(i * 37 + 11);
     ni += cells;
-    unsigned n = dims[0];
-    size_t nl = idx_header(lab, 1, &n);
+    uint32_t n = dims[0];
+    size_t nl = tu_idx_header(lab, 0x08, 1, &n);
     for (unsigned i = 0; i < n; i++) lab[nl + i] = (unsigned char)(i % 10);
     nl += n;
     unsigned char b[1024];
@@ -166,7 +153,7 @@ static void idx_seed(const char *name, unsigned char flags, unsigned ndims, cons
 
 static void idx_seeds(void) {
     make_dir("idx");
-    unsigned d3[] = {4, 3, 3}, d2[] = {5, 7}, d4[] = {2, 2, 2, 3};
+    const uint32_t d3[] = {4, 3, 3}, d2[] = {5, 7}, d4[] = {2, 2, 2, 3};
     idx_seed("plain_3d", 0, 3, d3);
     idx_seed("plain_2d", 0, 2, d2);
     idx_seed("gz_images", 1, 3, d3);
@@ -174,10 +161,10 @@ static void idx_seeds(void) {
     idx_seed("gz_both_4d", 3, 4, d4);
     /* A raw gzip stream behind an unset flag: zlib's own header parsing is fuzzed too. */
     unsigned char img[64], lab[16];
-    unsigned d[] = {2, 4}, n = 2;
-    size_t ni = idx_header(img, 2, d);
+    const uint32_t d[] = {2, 4}, n = 2;
+    size_t ni = tu_idx_header(img, 0x08, 2, d);
     for (int i = 0; i < 8; i++) img[ni++] = (unsigned char)(i * 30);
-    size_t nl = idx_header(lab, 1, &n);
+    size_t nl = tu_idx_header(lab, 0x08, 1, &n);
     lab[nl++] = 1;
     lab[nl++] = 0;
     unsigned char z[256];
