@@ -1,9 +1,16 @@
 // Throughput of the mlp library (Google Benchmark). Every case sets its thread count through
 // mlp_set_num_threads and uses real time, since OpenMP and OpenBLAS threads do the work.
 //
-// Cases (the second argument is always the thread count):
+// Cases (the last argument is always the thread count):
+//   fma_peak         the FMA peak of this machine at 1 and 2 threads, measured in this process
+//                    (16 independent zmm FMA chains per thread, ymm without AVX-512): every step
+//                    and floor case reports its fraction of it as "peak" (GFLOP/s / peak at the
+//                    case's thread count), and bench/report.py its 2-thread scaling against the
+//                    peak's own 2-thread scaling
 //   digits_step      64-50-10 ReLU/softmax-CE/Adam, one training step at batch 200
 //   digits_floor     the same step's GEMMs alone (the GEMM floor)
+//   f100_step        784-100-10 at batch 200 (Fashion-MNIST's shape); f100_floor its GEMMs
+//   f256_step        784-256-128-10 at batch 256; f256_floor its GEMMs
 //   digits_epoch     one epoch over 1437 rows: gather each shuffled batch, train step
 //   digits_predict   inference at batch 1, 200, 1797
 //   big_step         784-1024-1024-10 at batch 256, one training step; big_floor its GEMMs
@@ -13,6 +20,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cblas.h>
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -20,6 +28,7 @@
 #include <cstring>
 #include <numeric>
 #include <random>
+#include <string>
 #include <vector>
 
 extern "C" {
@@ -27,6 +36,85 @@ extern "C" {
 }
 
 namespace {
+
+// ---- FMA peak ----
+
+constexpr long kFmaIters = 1 << 22;
+
+// 16 independent FMA chains of 16 floats: enough to keep two FMA ports busy through the latency.
+__attribute__((target("avx512f"))) float fma_loop_zmm(long iters, float seed) {
+    __m512 acc[16], a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+    for (int i = 0; i < 16; i++) acc[i] = _mm512_set1_ps(seed + (float)i);
+    for (long it = 0; it < iters; it++)
+        for (int i = 0; i < 16; i++) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+    __m512 s = acc[0];
+    for (int i = 1; i < 16; i++) s = _mm512_add_ps(s, acc[i]);
+    float out[16];
+    _mm512_storeu_ps(out, s);
+    return out[0] + out[15];
+}
+
+__attribute__((target("avx2,fma"))) float fma_loop_ymm(long iters, float seed) {
+    __m256 acc[16], a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+    for (int i = 0; i < 16; i++) acc[i] = _mm256_set1_ps(seed + (float)i);
+    for (long it = 0; it < iters; it++)
+        for (int i = 0; i < 16; i++) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+    float out[8];
+    __m256 s = acc[0];
+    for (int i = 1; i < 16; i++) s = _mm256_add_ps(s, acc[i]);
+    _mm256_storeu_ps(out, s);
+    return out[0] + out[7];
+}
+
+bool have_avx512() {
+    return __builtin_cpu_supports("avx512f");
+}
+
+// FLOPs of one fma_loop call on one thread.
+double fma_loop_flops(long iters) {
+    return 2.0 * (have_avx512() ? 16 : 8) * 16 * (double)iters;
+}
+
+// GFLOP/s of `threads` threads each running the loop, best of 5 (the peak is a maximum).
+double measure_peak(int threads) {
+    double best = 0.0;
+    for (int rep = 0; rep < 5; rep++) {
+        double t0 = omp_get_wtime();
+        float sink = 0.0f;
+#pragma omp parallel num_threads(threads) reduction(+ : sink)
+        sink += have_avx512() ? fma_loop_zmm(kFmaIters / 4, (float)omp_get_thread_num())
+                              : fma_loop_ymm(kFmaIters / 4, (float)omp_get_thread_num());
+        double dt = omp_get_wtime() - t0;
+        benchmark::DoNotOptimize(sink);
+        best = std::max(best, threads * fma_loop_flops(kFmaIters / 4) / dt / 1e9);
+    }
+    return best;
+}
+
+double g_peak[3]; // GFLOP/s at 1 and 2 threads, measured in main() before the cases
+
+void BM_fma_peak(benchmark::State &state) {
+    const int threads = (int)state.range(0);
+    for (auto _ : state) {
+        float sink = 0.0f;
+#pragma omp parallel num_threads(threads) reduction(+ : sink)
+        sink += have_avx512() ? fma_loop_zmm(kFmaIters / 16, (float)omp_get_thread_num())
+                              : fma_loop_ymm(kFmaIters / 16, (float)omp_get_thread_num());
+        benchmark::DoNotOptimize(sink);
+    }
+    state.counters["GFLOP/s"] =
+        benchmark::Counter(threads * fma_loop_flops(kFmaIters / 16) * state.iterations() / 1e9,
+                           benchmark::Counter::kIsRate);
+    state.SetLabel(have_avx512() ? "zmm" : "ymm");
+}
+
+// Adds the "peak" counter: this case's GFLOP/s over the FMA peak at its thread count.
+void add_peak_fraction(benchmark::State &state, int threads, double flops_per_iter) {
+    double peak = g_peak[threads < 3 ? threads : 2];
+    if (peak <= 0.0) return;
+    state.counters["peak"] = benchmark::Counter(flops_per_iter * state.iterations() / 1e9 / peak,
+                                                benchmark::Counter::kIsRate);
+}
 
 struct Net {
     mlp_net *net = nullptr;
@@ -87,6 +175,7 @@ void train_step(benchmark::State &state, std::vector<size_t> sizes, size_t n) {
         benchmark::Counter((double)n * state.iterations(), benchmark::Counter::kIsRate);
     state.counters["GFLOP/s"] = benchmark::Counter(step_flops(sizes, n) * state.iterations() / 1e9,
                                                    benchmark::Counter::kIsRate);
+    add_peak_fraction(state, (int)state.range(0), step_flops(sizes, n));
 }
 
 // The GEMMs of one training step, with the library's shapes and flags, and nothing else.
@@ -121,6 +210,7 @@ void gemm_floor(benchmark::State &state, std::vector<size_t> sizes, size_t n) {
         benchmark::Counter((double)n * state.iterations(), benchmark::Counter::kIsRate);
     state.counters["GFLOP/s"] = benchmark::Counter(step_flops(sizes, n) * state.iterations() / 1e9,
                                                    benchmark::Counter::kIsRate);
+    add_peak_fraction(state, (int)state.range(0), step_flops(sizes, n));
 }
 
 void predict(benchmark::State &state, std::vector<size_t> sizes) {
@@ -142,7 +232,22 @@ void predict(benchmark::State &state, std::vector<size_t> sizes) {
 }
 
 const std::vector<size_t> kDigits = {64, 50, 10};
+const std::vector<size_t> kF100 = {784, 100, 10};
+const std::vector<size_t> kF256 = {784, 256, 128, 10};
 const std::vector<size_t> kBig = {784, 1024, 1024, 10};
+
+void BM_f100_step(benchmark::State &s) {
+    train_step(s, kF100, 200);
+}
+void BM_f100_floor(benchmark::State &s) {
+    gemm_floor(s, kF100, 200);
+}
+void BM_f256_step(benchmark::State &s) {
+    train_step(s, kF256, 256);
+}
+void BM_f256_floor(benchmark::State &s) {
+    gemm_floor(s, kF256, 256);
+}
 
 void BM_digits_step(benchmark::State &s) {
     train_step(s, kDigits, 200);
@@ -214,6 +319,7 @@ void BM_omp_crossover(benchmark::State &state) {
 
 } // namespace
 
+BENCHMARK(BM_fma_peak)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_digits_step)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_digits_floor)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_digits_epoch)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
@@ -221,6 +327,10 @@ BENCHMARK(BM_digits_predict)
     ->ArgsProduct({{1, 200, 1797}, {1, 2}})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_f100_step)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_f100_floor)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_f256_step)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_f256_floor)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_big_step)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_big_floor)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_big_predict)
@@ -234,4 +344,18 @@ BENCHMARK(BM_omp_crossover)
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 
-BENCHMARK_MAIN();
+// The FMA peak is measured first, in this process, so that every case can report its fraction of
+// it (the second vCPU of these machines is sometimes an SMT sibling: only a peak measured in the
+// same run says what two threads can reach).
+int main(int argc, char **argv) {
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    g_peak[1] = measure_peak(1);
+    g_peak[2] = measure_peak(2);
+    benchmark::AddCustomContext("fma_peak_1t_gflops", std::to_string(g_peak[1]));
+    benchmark::AddCustomContext("fma_peak_2t_gflops", std::to_string(g_peak[2]));
+    benchmark::AddCustomContext("blas_core", mlp_blas_corename());
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}

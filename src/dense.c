@@ -27,26 +27,48 @@ static size_t round_up(size_t x, size_t unit) {
     return (x + unit - 1) / unit * unit;
 }
 
-/* Splits the grid in two along the dimension whose tiles are larger relative to the operand they
- * re-pack (splitting rows re-packs B once more, splitting columns A), while tiles stay at least
- * MLP_TILE_FLOPS and the tile count at most width. */
+/* Tile rows fall on multiples of row_unit and columns on multiples of GEMM_TILE_UNIT (the
+ * kernels' unroll) except at the matrix's end; a candidate grid pm x pn gives tiles of this
+ * size. */
+static void grid_tiles(const mlp_gemm *g, size_t pm, size_t pn, size_t row_unit, size_t *tm,
+                       size_t *tn) {
+    *tm = round_up((g->m + pm - 1) / pm, row_unit);
+    *tn = round_up((g->n + pn - 1) / pn, GEMM_TILE_UNIT);
+    if (*tm > g->m) *tm = g->m;
+    if (*tn > g->n) *tn = g->n;
+}
+
+/* Modelled time of a grid on `width` threads: rounds of the largest tile, a tile costing its
+ * area plus the re-packing of its operands (rows + columns, times the measured ratio: a 64 x 64
+ * tile pays about as much for packing as for its FMAs). */
+static double grid_cost(const mlp_gemm *g, size_t tm, size_t tn, size_t width) {
+    size_t tiles = ((g->m + tm - 1) / tm) * ((g->n + tn - 1) / tn);
+    double rounds = (double)((tiles + width - 1) / width);
+    return rounds * ((double)tm * (double)tn + 32.0 * (double)(tm + tn));
+}
+
+/* Chooses the grid of at most `width` tiles (each at least MLP_TILE_FLOPS) with the lowest
+ * modelled time on `width` threads; ties go to fewer tiles. Depends on the shape and the width
+ * only. */
 void mlp_gemm_plan(mlp_gemm *g, size_t row_unit, bool whole_rows) {
-    const size_t width = (size_t)mlp_parallel_width();
+    mlp_gemm_plan_width(g, row_unit, whole_rows, (size_t)mlp_parallel_width());
+}
+
+void mlp_gemm_plan_width(mlp_gemm *g, size_t row_unit, bool whole_rows, size_t width) {
     const double flops = 2.0 * (double)g->m * (double)g->n * (double)g->k;
-    size_t pm = 1, pn = 1;
-    while (2 * pm * pn <= width && flops / (double)(2 * pm * pn) >= MLP_TILE_FLOPS) {
-        bool rows_ok = g->m / (2 * pm) >= row_unit;
-        bool cols_ok = !whole_rows && g->n / (2 * pn) >= GEMM_TILE_UNIT;
-        if (!rows_ok && !cols_ok) break;
-        /* Prefer the split that keeps tiles squarest: it re-packs the least. */
-        bool split_rows = rows_ok && (!cols_ok || g->m / pm >= g->n / pn);
-        if (split_rows)
-            pm *= 2;
-        else
-            pn *= 2;
-    }
-    g->tm = pm == 1 ? g->m : round_up((g->m + pm - 1) / pm, row_unit);
-    g->tn = pn == 1 ? g->n : round_up((g->n + pn - 1) / pn, GEMM_TILE_UNIT);
+    if ((double)width > flops / MLP_TILE_FLOPS) width = (size_t)(flops / MLP_TILE_FLOPS);
+    if (width < 1) width = 1;
+    size_t best_m = g->m, best_n = g->n;
+    double best = grid_cost(g, g->m, g->n, width);
+    for (size_t pm = 1; pm <= width; pm++)
+        for (size_t pn = 1; pm * pn <= width && (pn == 1 || !whole_rows); pn++) {
+            size_t tm, tn;
+            grid_tiles(g, pm, pn, row_unit, &tm, &tn);
+            double cost = grid_cost(g, tm, tn, width);
+            if (cost < best) best = cost, best_m = tm, best_n = tn;
+        }
+    g->tm = best_m;
+    g->tn = best_n;
     g->tiles_m = (g->m + g->tm - 1) / g->tm;
     g->tiles_n = (g->n + g->tn - 1) / g->tn;
 }

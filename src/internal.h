@@ -24,7 +24,7 @@
 
 /* Row chunk for deterministic column sums: partial sums are taken over fixed blocks of rows and
  * then added in block order, so the result does not depend on the thread count. */
-#define MLP_COLSUM_CHUNK 64
+#define MLP_COLSUM_CHUNK 16
 
 /* ---- errors (error.c) ---- */
 /* Records a detailed message for the calling thread and returns status. */
@@ -75,12 +75,26 @@ int mlp_pass_threads(const mlp_net *net, size_t n);
  * setting to restore. */
 int mlp_blas_serial_begin(void);
 void mlp_blas_serial_end(int saved);
+/* Denormals flushed to zero (FTZ + DAZ) for the duration of a pass, on the thread that calls it;
+ * begin returns the floating-point state that end restores, so nothing leaks into the caller's
+ * code or into other users of OpenMP's pool threads. Why: on Intel cores every FMA with a denormal
+ * operand takes a microcode assist; a saturating softmax makes such values, and a training step
+ * then ran 1.9x slower (784-48-10, measured). Values below FLT_MIN (1.2e-38) do not matter to
+ * training; TensorFlow flushes them the same way. No-op off x86. */
+unsigned mlp_fp_begin(void);
+void mlp_fp_end(unsigned saved);
 
 /* ---- tiled GEMM (dense.c), row-major; each tile is one serial cblas_sgemm ---- */
 /* A tile gets at least this much work (flops): below it a tile's packing and call overhead is a
  * large share of its time. */
 #ifndef MLP_TILE_FLOPS
-#define MLP_TILE_FLOPS 4.0e6
+#define MLP_TILE_FLOPS 1.0e6
+#endif
+/* A pass uses more than one thread only if its largest GEMM has at least this many flops: the
+ * measured crossover on the 2-core machine (1 vs 2 threads, step of 784-H-10 at batch 200:
+ * 7.5 MFLOP 0.89x, 10 MFLOP 1.47x; 64-H-10 at batch 400: 6.6 MFLOP 0.88x, 9.8 MFLOP 1.16x). */
+#ifndef MLP_PAR_MIN_FLOPS
+#define MLP_PAR_MIN_FLOPS 8.0e6
 #endif
 typedef struct mlp_gemm {
     bool trans_a, trans_b;
@@ -111,6 +125,8 @@ mlp_gemm mlp_gemm_input(float *dX, const float *dZ, const float *W, size_t n, si
 /* Sets the tile grid from the shape and mlp_parallel_width: tile rows are multiples of row_unit
  * (except the last), whole_rows keeps every tile full width (for softmax). */
 void mlp_gemm_plan(mlp_gemm *g, size_t row_unit, bool whole_rows);
+/* The same for a given width (the scaling model plans for machines of other sizes). */
+void mlp_gemm_plan_width(mlp_gemm *g, size_t row_unit, bool whole_rows, size_t width);
 size_t mlp_gemm_tiles(const mlp_gemm *g);
 /* The box of tile t (0 .. tiles-1) in C. */
 mlp_box mlp_gemm_box(const mlp_gemm *g, size_t t);

@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <omp.h>
 #include <string.h>
 
 static bool in_unit(float x) {
@@ -85,9 +86,6 @@ MLP_CLONES static void sgd_slice(float *restrict p, const float *restrict g, flo
     }
 }
 
-/* Slices of this many parameters are the unit of parallel work. */
-#define OPT_SLICE 16384
-
 float mlp_optim_begin(mlp_net *net) {
     const mlp_optimizer *o = &net->opt;
     net->step++;
@@ -97,18 +95,19 @@ float mlp_optim_begin(mlp_net *net) {
     return (float)(o->lr * sqrt(1.0 - pow(o->beta2, t)) / (1.0 - pow(o->beta1, t)));
 }
 
+/* The update is elementwise, so any partition gives the same bits: each thread of the team takes
+ * one contiguous share (edges on multiples of 16 floats, one cache line). */
 void mlp_pass_update(mlp_net *net, float lr_t) {
     const mlp_optimizer *o = &net->opt;
-    const size_t count = net->n_params;
-    const long slices = (long)((count + OPT_SLICE - 1) / OPT_SLICE);
-#pragma omp for schedule(static)
-    for (long s = 0; s < slices; s++) {
-        size_t i0 = (size_t)s * OPT_SLICE, len = count - i0 < OPT_SLICE ? count - i0 : OPT_SLICE;
-        if (o->kind == MLP_OPT_ADAM)
-            adam_slice(net->params + i0, net->grads + i0, net->opt_m + i0, net->opt_v + i0, len,
-                       o->beta1, o->beta2, o->eps, lr_t);
-        else
-            sgd_slice(net->params + i0, net->grads + i0, net->opt_m + i0, len, o->momentum, lr_t,
-                      o->nesterov);
-    }
+    const size_t count = net->n_params, T = (size_t)omp_get_num_threads();
+    const size_t share = ((count + T - 1) / T + 15) & ~(size_t)15;
+    const size_t i0 = (size_t)omp_get_thread_num() * share;
+    if (i0 >= count) return;
+    const size_t len = count - i0 < share ? count - i0 : share;
+    if (o->kind == MLP_OPT_ADAM)
+        adam_slice(net->params + i0, net->grads + i0, net->opt_m + i0, net->opt_v + i0, len,
+                   o->beta1, o->beta2, o->eps, lr_t);
+    else
+        sgd_slice(net->params + i0, net->grads + i0, net->opt_m + i0, len, o->momentum, lr_t,
+                  o->nesterov);
 }

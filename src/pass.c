@@ -3,8 +3,8 @@
  * barrier ends the phase where the next one reads what it wrote. Data flow (L layers, batch n,
  * A_0 = X):
  *   forward   per layer: tiles of Z_l = A_{l-1} . W_l, each followed by bias + f_l on the tile
- *   output    per 64-row chunk: row losses, D_L = P - Y (times f' for SQUARED with a non-identity
- *             output), its column-sum partials; beside them the L2 chunks (sum of W^2)
+ *   output    per 16-row chunk (MLP_COLSUM_CHUNK): row losses, D_L = P - Y (times f' for SQUARED
+ * with a non-identity output), its column-sum partials; beside them the L2 chunks (sum of W^2)
  *   backward  per layer, one phase: tiles of dW_l = (A_{l-1}^T . D_l) / n + alpha/n W_l, tiles of
  *             D_{l-1} = (D_l . W_l^T) * f'_{l-1}(A_{l-1}) with their column-sum partials, and
  *             db_l reduced from D_l's partials
@@ -20,7 +20,7 @@ static void forward_layer(mlp_net *net, size_t l, const float *A, size_t n) {
     float *Z = net->out[l], *pre = net->pre[l];
     const float *b = net->params + ly->b_off;
     mlp_gemm g = mlp_gemm_forward(Z, A, net->params + ly->w_off, n, ly->in, ly->out);
-    mlp_gemm_plan(&g, 16, ly->act == MLP_ACT_SOFTMAX);
+    mlp_gemm_plan(&g, 8, ly->act == MLP_ACT_SOFTMAX);
     const long tiles = (long)mlp_gemm_tiles(&g);
 #pragma omp for schedule(static) nowait
     for (long t = 0; t < tiles; t++) {
@@ -138,7 +138,7 @@ static void backward_layer(mlp_net *net, size_t l, const float *X, size_t n, int
     const float *D = net->delta[cur];
     mlp_gemm gw = mlp_gemm_weights(net->grads + ly->w_off, A, D, n, ly->in, ly->out, inv_n,
                                    alpha_n != 0.0f ? 1.0f : 0.0f);
-    mlp_gemm_plan(&gw, 16, false);
+    mlp_gemm_plan(&gw, 8, false);
     mlp_gemm gi = {0};
     if (l > 0) {
         gi = mlp_gemm_input(net->delta[cur ^ 1], D, W, n, ly->in, ly->out);

@@ -6,6 +6,9 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#endif
 
 #define MAX_WIDTH 64
 
@@ -37,7 +40,7 @@ int mlp_pass_threads(const mlp_net *net, size_t n) {
         double f = 2.0 * (double)n * (double)net->layers[l].in * (double)net->layers[l].out;
         if (f > biggest) biggest = f;
     }
-    if (biggest < 2.0 * MLP_TILE_FLOPS) return 1;
+    if (biggest < MLP_PAR_MIN_FLOPS) return 1;
     const int width = mlp_parallel_width();
     return T < width ? T : width;
 }
@@ -50,4 +53,26 @@ int mlp_blas_serial_begin(void) {
 
 void mlp_blas_serial_end(int saved) {
     if (saved > 1) omp_set_num_threads(saved);
+}
+
+/* MXCSR bits: flush denormal results to zero (FTZ, bit 15) and treat denormal inputs as zero
+ * (DAZ, bit 6). */
+#define MXCSR_FTZ_DAZ 0x8040u
+
+unsigned mlp_fp_begin(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    unsigned saved = _mm_getcsr();
+    _mm_setcsr(saved | MXCSR_FTZ_DAZ);
+    return saved;
+#else
+    return 0;
+#endif
+}
+
+void mlp_fp_end(unsigned saved) {
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_setcsr(saved);
+#else
+    (void)saved;
+#endif
 }

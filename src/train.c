@@ -34,10 +34,13 @@ typedef struct step_work {
     float lr_t;
 } step_work;
 
+/* Run by every thread of the region (or the caller alone). */
 static void run_phases(mlp_net *net, const step_work *w, size_t n) {
+    unsigned fp = mlp_fp_begin();
     if (w->X) mlp_pass_forward(net, w->X, n);
     if (w->Y) mlp_pass_backward(net, w->Y, w->inv_n, w->alpha_n);
     if (w->update) mlp_pass_update(net, w->lr_t);
+    mlp_fp_end(fp);
 }
 
 /* Runs the phases on the threads the pass pays for, OpenBLAS serial in every tile. */

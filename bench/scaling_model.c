@@ -1,0 +1,249 @@
+/* Scaling model of the training step (docs/SCALING.md): for a machine of T cores (parallel width
+ * T, so GEMMs are tiled as mlp would tile them there), every task of every phase of one step is
+ * timed here at 1 thread on real buffers, the tasks of each phase are list-scheduled on T threads
+ * in the order the step hands them out (schedule(dynamic, 1): the next task to the first free
+ * thread), and the phases' makespans plus one barrier per phase give the step's time. The model
+ * at T = 2 is printed beside the step measured at 2 threads in the same process.
+ * Usage: scaling_model [reps]      (no arguments: 30 timing repetitions per task)
+ * Assumptions (see docs/SCALING.md): a task takes as long on a T-core machine as alone here
+ * (same clock, caches and memory bandwidth per core), a barrier costs the one measured here at 2
+ * threads plus 300 cycles (0.1 us) per further thread, as oneDNN's driver models it. */
+#define _POSIX_C_SOURCE 200809L
+#include "internal.h"
+
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TASKS 8192
+#define PER_THREAD_BARRIER_S 0.1e-6
+
+static int reps = 30;
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef void (*task_fn)(void *ctx, size_t t);
+
+/* Median seconds of one call of fn(ctx, t). */
+static double time_task(task_fn fn, void *ctx, size_t t) {
+    double s[64];
+    int r = reps < 64 ? reps : 64;
+    fn(ctx, t); /* warm */
+    for (int i = 0; i < r; i++) {
+        double t0 = omp_get_wtime();
+        fn(ctx, t);
+        s[i] = omp_get_wtime() - t0;
+    }
+    qsort(s, (size_t)r, sizeof s[0], cmp_double);
+    return s[r / 2];
+}
+
+/* A phase: its tasks' 1-thread times, list-scheduled on T threads. */
+typedef struct phase {
+    double cost[MAX_TASKS];
+    size_t n;
+} phase;
+
+static double makespan(const phase *p, int T) {
+    double load[64] = {0};
+    for (size_t i = 0; i < p->n; i++) {
+        int best = 0;
+        for (int t = 1; t < T; t++)
+            if (load[t] < load[best]) best = t;
+        load[best] += p->cost[i];
+    }
+    double m = 0.0;
+    for (int t = 0; t < T; t++)
+        if (load[t] > m) m = load[t];
+    return m;
+}
+
+/* ---- the step's tasks, as src/pass.c runs them ---- */
+
+typedef struct ctx {
+    mlp_net *net;
+    mlp_gemm g;
+    size_t l, n;
+    const float *A;
+} ctx;
+
+static void forward_tile(void *p, size_t t) {
+    ctx *c = p;
+    const mlp_layer *ly = &c->net->layers[c->l];
+    mlp_box x = mlp_gemm_tile(&c->g, t);
+    size_t off = x.r0 * ly->out + x.c0;
+    mlp_bias_act_block(c->net->out[c->l] + off, NULL, c->net->params + ly->b_off + x.c0, x.rows,
+                       x.cols, ly->out, ly->act);
+}
+
+static void plain_tile(void *p, size_t t) {
+    mlp_gemm_tile(&((ctx *)p)->g, t);
+}
+
+static void input_tile(void *p, size_t t) {
+    ctx *c = p;
+    const mlp_layer *ly = &c->net->layers[c->l];
+    mlp_box x = mlp_gemm_tile(&c->g, t);
+    size_t off = x.r0 * ly->in + x.c0;
+    mlp_delta_block(c->net->delta[1] + off, c->A + off, NULL, NULL, x.rows, x.cols, ly->in,
+                    c->net->layers[c->l - 1].act,
+                    c->net->colsum[1] + (x.r0 / MLP_COLSUM_CHUNK) * ly->in + x.c0, ly->in);
+}
+
+static void output_chunk(void *p, size_t ch) {
+    ctx *c = p;
+    mlp_net *net = c->net;
+    const size_t k = net->layers[net->n_layers - 1].out, r0 = ch * MLP_COLSUM_CHUNK;
+    const size_t rows = c->n - r0 < MLP_COLSUM_CHUNK ? c->n - r0 : MLP_COLSUM_CHUNK;
+    const float *P = net->out[net->n_layers - 1] + r0 * k;
+    mlp_loss_rows(P, P, rows, k, net->loss, net->row_loss + r0);
+    mlp_delta_block(net->delta[0] + r0 * k, P, P, NULL, rows, k, k, MLP_ACT_IDENTITY,
+                    net->colsum[0] + ch * k, k);
+}
+
+static void l2_all(void *p, size_t t) {
+    (void)t;
+    mlp_pass_l2(((ctx *)p)->net);
+}
+
+static void update_all(void *p, size_t t) {
+    (void)t;
+    mlp_pass_update(((ctx *)p)->net, 1e-9f);
+}
+
+static void reduce_db(void *p, size_t t) {
+    (void)t;
+    ctx *c = p;
+    const mlp_layer *ly = &c->net->layers[c->l];
+    mlp_colsum_reduce(c->net->grads + ly->b_off, c->net->colsum[0],
+                      (c->n + MLP_COLSUM_CHUNK - 1) / MLP_COLSUM_CHUNK, ly->out, 1.0f);
+}
+
+static void add_tiles(phase *ph, ctx *c, task_fn fn) {
+    for (size_t t = 0; t < mlp_gemm_tiles(&c->g) && ph->n < MAX_TASKS; t++)
+        ph->cost[ph->n++] = time_task(fn, c, t);
+}
+
+/* The phases of one step of net over n rows, tiled for width W, into ph; returns their count. */
+static size_t build_phases(mlp_net *net, const float *X, size_t n, size_t W, phase *ph, int T) {
+    const size_t L = net->n_layers;
+    size_t np = 0;
+    ctx c = {.net = net, .n = n};
+    for (size_t l = 0; l < L; l++, np++) {
+        const mlp_layer *ly = &net->layers[l];
+        c.l = l;
+        c.g = mlp_gemm_forward(net->out[l], l ? net->out[l - 1] : X, net->params + ly->w_off, n,
+                               ly->in, ly->out);
+        mlp_gemm_plan_width(&c.g, 8, ly->act == MLP_ACT_SOFTMAX, W);
+        ph[np].n = 0;
+        add_tiles(&ph[np], &c, forward_tile);
+    }
+    ph[np].n = 0; /* output: row chunks and the L2 chunks (timed together, split evenly) */
+    for (size_t ch = 0; ch * MLP_COLSUM_CHUNK < n; ch++)
+        ph[np].cost[ph[np].n++] = time_task(output_chunk, &c, ch);
+    double l2 = time_task(l2_all, &c, 0) / (double)net->l2_chunks;
+    for (size_t i = 0; i < net->l2_chunks; i++) ph[np].cost[ph[np].n++] = l2;
+    np++;
+    for (size_t l = L; l-- > 0; np++) {
+        const mlp_layer *ly = &net->layers[l];
+        const float *A = l ? net->out[l - 1] : X;
+        c.l = l;
+        c.A = A;
+        ph[np].n = 0;
+        c.g = mlp_gemm_weights(net->grads + ly->w_off, A, net->delta[0], n, ly->in, ly->out, 0.01f,
+                               1.0f);
+        mlp_gemm_plan_width(&c.g, 8, false, W);
+        add_tiles(&ph[np], &c, plain_tile);
+        if (l > 0) {
+            c.g = mlp_gemm_input(net->delta[1], net->delta[0], net->params + ly->w_off, n, ly->in,
+                                 ly->out);
+            mlp_gemm_plan_width(&c.g, MLP_COLSUM_CHUNK, false, W);
+            add_tiles(&ph[np], &c, input_tile);
+        }
+        ph[np].cost[ph[np].n++] = time_task(reduce_db, &c, 0);
+    }
+    /* update: elementwise, one equal share per thread */
+    double up = time_task(update_all, &c, 0);
+    ph[np].n = 0;
+    for (int t = 0; t < T; t++) ph[np].cost[ph[np].n++] = up / T;
+    return np + 1;
+}
+
+static double barrier_cost_2(void) {
+    const int iters = 20000;
+    double t0 = omp_get_wtime();
+#pragma omp parallel num_threads(2)
+    for (int i = 0; i < iters; i++) {
+#pragma omp barrier
+    }
+    return (omp_get_wtime() - t0) / iters;
+}
+
+static double measured_step(mlp_net *net, const float *X, const float *Y, size_t n, int T) {
+    mlp_set_num_threads(T);
+    double s[15];
+    float loss;
+    for (int r = 0; r < 15; r++) {
+        double t0 = omp_get_wtime();
+        for (int i = 0; i < 20; i++) mlp_train_step(net, X, Y, n, &loss);
+        s[r] = (omp_get_wtime() - t0) / 20;
+    }
+    qsort(s, 15, sizeof s[0], cmp_double);
+    return s[7];
+}
+
+static void model_net(const size_t *sizes, size_t L, size_t n, double b2) {
+    mlp_activation acts[8];
+    for (size_t l = 0; l < L; l++) acts[l] = l + 1 == L ? MLP_ACT_SOFTMAX : MLP_ACT_RELU;
+    mlp_net_config cfg = {L, sizes, acts, MLP_LOSS_SOFTMAX_CE, MLP_INIT_GLOROT, 1};
+    mlp_net *net;
+    if (mlp_net_create(&net, &cfg) != MLP_OK || mlp_net_reserve(net, n) != MLP_OK) exit(1);
+    const size_t d = sizes[0], k = sizes[L];
+    float *X = malloc(n * d * sizeof *X), *Y = calloc(n * k, sizeof *Y);
+    for (size_t i = 0; i < n * d; i++) X[i] = (float)((i * 7919) % 97) / 97.0f;
+    for (size_t i = 0; i < n; i++) Y[i * k + i % k] = 1.0f;
+    double meas2 = measured_step(net, X, Y, n, 2), meas1 = measured_step(net, X, Y, n, 1);
+    printf("net");
+    for (size_t l = 0; l <= L; l++) printf("%s%zu", l ? "-" : " ", sizes[l]);
+    printf(", batch %zu: measured 1T %.1f us, 2T %.1f us (%.2fx)\n", n, meas1 * 1e6, meas2 * 1e6,
+           meas1 / meas2);
+    printf("    T   step_us  speedup  efficiency   (tiles per phase)\n");
+    static phase ph[64];
+    double t1 = 0.0;
+    unsigned fp = mlp_fp_begin();
+    int saved = mlp_blas_serial_begin();
+    for (int T = 1; T <= 64; T *= 2) {
+        size_t np = build_phases(net, X, n, (size_t)T, ph, T);
+        double barrier = T == 1 ? 0.0 : b2 + PER_THREAD_BARRIER_S * (T - 2);
+        double step = barrier; /* the fork/join */
+        for (size_t p = 0; p < np; p++) step += makespan(&ph[p], T) + barrier;
+        if (T == 1) t1 = step;
+        printf("  %3d %9.1f %8.2f %10.0f%%   (", T, step * 1e6, t1 / step, 100.0 * t1 / step / T);
+        for (size_t p = 0; p < np; p++) printf("%s%zu", p ? " " : "", ph[p].n);
+        printf(")%s\n", T == 2 ? "   <- model at 2T" : "");
+    }
+    mlp_blas_serial_end(saved);
+    mlp_fp_end(fp);
+    free(X), free(Y);
+    mlp_net_free(net);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1) reps = atoi(argv[1]) > 0 ? atoi(argv[1]) : reps;
+    const double b2 = barrier_cost_2();
+    printf("OpenBLAS core %s; barrier at 2 threads %.2f us (+%.2f us per further thread, "
+           "assumed)\n",
+           mlp_blas_corename(), b2 * 1e6, PER_THREAD_BARRIER_S * 1e6);
+    static const size_t digits[] = {64, 50, 10}, f100[] = {784, 100, 10},
+                        f256[] = {784, 256, 128, 10}, big[] = {784, 1024, 1024, 10};
+    model_net(digits, 2, 200, b2);
+    model_net(f100, 2, 200, b2);
+    model_net(f256, 3, 256, b2);
+    model_net(f256, 3, 512, b2);
+    model_net(big, 3, 256, b2);
+    return 0;
+}
