@@ -16,6 +16,11 @@ for b in run["benchmarks"]:
     if b.get("aggregate_name", "median") != "median":
         continue
     name = b.get("run_name", b["name"]).replace("/real_time", "")
+    m = re.match(r"BM_fma_peak/(\d+)$", name)
+    if m and b.get("GFLOP/s"):
+        # The case's median over its repetitions beats the one-shot measurement at start-up.
+        g = b["GFLOP/s"]
+        peak[int(m.group(1))] = max(peak.get(int(m.group(1)), 0.0), g / 1e9 if g > 1e6 else g)
     m = re.match(r"BM_(\w+?)_(step|floor)/(\d+)$", name)
     if not m:
         continue

@@ -447,6 +447,41 @@ static void test_loss_definitions_agree(void **state) {
     }
 }
 
+#if defined(__x86_64__)
+#include <omp.h>
+#include <xmmintrin.h>
+/* A step flushes denormals to zero on its threads and restores each thread's floating-point state
+ * afterwards: the caller's code, and OpenMP's pool threads, see their own MXCSR again. Both the
+ * 1-thread path and a 2-thread region (a net big enough to open one). */
+static void test_fp_state_restored(void **state) {
+    (void)state;
+    static const size_t sizes[] = {256, 512, 10};
+    static const mlp_activation acts[] = {MLP_ACT_RELU, MLP_ACT_SOFTMAX};
+    const size_t n = 128;
+    mlp_net *net = tu_make_net(sizes, acts, 2, MLP_LOSS_SOFTMAX_CE, MLP_INIT_GLOROT, 1);
+    assert_non_null(net);
+    float *X = tu_floats(n * 256), *Y = tu_floats(n * 10);
+    tu_rng r;
+    tu_rng_seed(&r, 8);
+    tu_fill_uniform(X, n * 256, &r, -1, 1);
+    tu_fill_onehot(Y, NULL, n, 10, &r);
+    for (int T = 1; T <= 2; T++) {
+        assert_int_equal(mlp_set_num_threads(T), MLP_OK);
+        unsigned before[2] = {0, 0}, after[2] = {1, 1};
+#pragma omp parallel num_threads(T)
+        before[omp_get_thread_num()] = _mm_getcsr();
+        float loss;
+        assert_int_equal(mlp_train_step(net, X, Y, n, &loss), MLP_OK);
+#pragma omp parallel num_threads(T)
+        after[omp_get_thread_num()] = _mm_getcsr();
+        for (int t = 0; t < T; t++) assert_int_equal(before[t], after[t]);
+        assert_int_equal(_mm_getcsr() & 0x8040u, 0u); /* the caller never had FTZ/DAZ */
+    }
+    free(X), free(Y);
+    mlp_net_free(net);
+}
+#endif
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_version),
@@ -462,6 +497,9 @@ int main(void) {
         cmocka_unit_test(test_label_rules),
         cmocka_unit_test(test_reserve_and_grow),
         cmocka_unit_test(test_loss_definitions_agree),
+#if defined(__x86_64__)
+        cmocka_unit_test(test_fp_state_restored),
+#endif
         cmocka_unit_test(test_threads_query),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

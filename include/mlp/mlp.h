@@ -24,8 +24,12 @@
  *    `const mlp_net *` only read it and may run concurrently with each other. Calls without an
  *    object (mlp_version, mlp_strerror, mlp_optimizer_default, ...) are safe from any thread.
  *    mlp_set_num_threads is the only call that changes thread settings (see there).
- *  - Threads inside calls: GEMMs and large elementwise loops run on an OpenMP team (the calling
- *    thread's OpenMP setting); results do not depend on the thread count.
+ *  - Threads inside calls: a forward, backward, update or training step whose largest GEMM has
+ *    at least 8 MFLOP runs in one parallel region of up to the calling thread's OpenMP setting
+ *    (GEMMs cut into tiles fixed by the shapes and the machine's core count, each one serial
+ *    OpenBLAS call); smaller ones run on the calling thread. Results do not depend on the thread
+ *    count. The threads of a call compute with denormals flushed to zero (FTZ/DAZ), and restore
+ *    their floating-point state when the call returns.
  *
  * Linking: libmlp.so needs nothing else on the link line; libmlp.a needs OpenBLAS (its OpenMP
  * build), the OpenMP runtime, zlib and libm. The CMake package (mlp::mlp, mlp::mlp_static) and
