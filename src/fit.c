@@ -337,7 +337,11 @@ static mlp_status local_step(void *ctx, mlp_net *net, const mlp_batch *b, float 
     (void)ctx;
     mlp_gather_rows(b->Xb, b->X, b->rows, b->n, b->d);
     mlp_gather_rows(b->Yb, b->T, b->rows, b->n, b->k);
-    return mlp_train_step(net, b->Xb, b->Yb, b->n, loss);
+    mlp_status st = mlp_train_step(net, b->Xb, b->Yb, b->n, loss);
+    /* A step that met a non-finite value refuses it (fit checked X and Y up front, so it is
+     * divergence): the epoch loop rolls back on a non-finite loss. */
+    if (st == MLP_ERR_DIVERGED) *loss = NAN, st = MLP_OK;
+    return st;
 }
 
 mlp_status mlp_fit(mlp_net **netp, mlp_task task, const float *X, const int32_t *labels,
