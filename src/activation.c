@@ -192,6 +192,21 @@ void mlp_delta_block(float *G, const float *A, const float *Y, const float *pre,
     }
 }
 
+MLP_CLONES static float probe_rows(const float *restrict x, size_t rows, size_t cols, size_t ld) {
+    float probe = 0.0f;
+    for (size_t r = 0; r < rows; r++) {
+        const float *restrict row = x + r * ld;
+#pragma omp simd reduction(+ : probe)
+        for (size_t j = 0; j < cols; j++) probe += row[j] * 0.0f;
+    }
+    return probe;
+}
+
+bool mlp_block_finite(const float *x, size_t rows, size_t cols, size_t ld) {
+    /* x * 0 is 0 for every finite x and NaN for NaN and infinity. */
+    return probe_rows(x, rows, cols, ld) == 0.0f;
+}
+
 void mlp_colsum_reduce(float *db, const float *partials, size_t chunks, size_t m, float scale) {
     /* Chunk partials added in chunk order: the same sums for any tiling and thread count. */
     for (size_t j = 0; j < m; j++) {

@@ -152,6 +152,8 @@ void mlp_delta_block(float *G, const float *A, const float *Y, const float *pre,
 /* db (m) = scale * sum of the chunks' partials (chunks x m), added in chunk order: the same bits
  * for any tiling and thread count. */
 void mlp_colsum_reduce(float *db, const float *partials, size_t chunks, size_t m, float scale);
+/* True if every element of the rows x cols block (leading dimension ld) is finite. */
+bool mlp_block_finite(const float *x, size_t rows, size_t cols, size_t ld);
 
 /* ---- losses (loss.c) ---- */
 /* Per-row data loss of outputs P and targets Y (rows x k) into row_loss:
@@ -178,6 +180,7 @@ typedef struct mlp_pass {
     const float *x; /* input of the pending forward pass, NULL if none */
     size_t n;       /* its rows */
     bool have_grads;
+    int nonfinite; /* MLP_NONFINITE_* bits, set by any thread of the pass */
 } mlp_pass;
 
 typedef struct mlp_net {
@@ -230,8 +233,29 @@ void mlp_l2_grad(mlp_net *net, const float *src, size_t norm);
 /* Sum of squares of all weights (not biases): the chunks added in order. The one L2 definition:
  * the loss adds 0.5 * alpha * this / n. */
 double mlp_l2_sumsq(const mlp_net *net);
-/* The optimizer's update over the flat buffer, in slices (optim.c). lr_t from mlp_optim_begin. */
+/* The optimizer's update over the flat buffer, one share per thread (optim.c); lr_t from
+ * mlp_optim_begin. Flags net->pass.nonfinite if it made a parameter or moment non-finite. */
 void mlp_pass_update(mlp_net *net, float lr_t);
+/* Flags MLP_NONFINITE_GRAD if a gradient is not finite (fixed chunks shared by the team). */
+void mlp_pass_check_grads(mlp_net *net);
+/* What a pass found not finite: a loss term or gradient (before any update: the update is then
+ * skipped), or a value the update itself produced from finite gradients. Two bits, so that the
+ * update's own flag cannot change another thread's decision to update. */
+#define MLP_NONFINITE_GRAD 1
+#define MLP_NONFINITE_UPDATE 2
+static inline void mlp_pass_flag(mlp_net *net, int bit) {
+    __atomic_fetch_or(&net->pass.nonfinite, bit, __ATOMIC_RELAXED);
+}
+static inline bool mlp_pass_flagged(const mlp_net *net, int bit) {
+    return (__atomic_load_n(&net->pass.nonfinite, __ATOMIC_RELAXED) & bit) != 0;
+}
+/* ---- naming a non-finite value (nonfinite.c), on the failure path only ---- */
+/* The status and message for a step that met a non-finite value: MLP_ERR_ARG naming the row and
+ * column of X (n x input width) or Y (n x output width) if they hold one, else MLP_ERR_DIVERGED
+ * naming the first layer whose gradient (updated = false) or parameters (updated = true) are not
+ * finite, or the loss. */
+mlp_status mlp_nonfinite_status(const mlp_net *net, const float *X, const float *Y, size_t n,
+                                double loss, bool updated, const char *fn);
 
 /* ---- pass state (train.c, its only writer) ---- */
 /* BLAS dimensions are int: MLP_ERR_OVERFLOW naming fn if n or a layer width does not fit. */
@@ -271,9 +295,10 @@ mlp_status mlp_fit_with_step(mlp_net **net, mlp_task task, const float *X, const
                              mlp_batch_step_fn step, void *step_ctx);
 
 /* ---- optimizer (optim.c) ---- */
-/* Counts the update (the step count) and returns its step size (Adam's bias correction folded
- * in). One thread, before mlp_pass_update. */
-float mlp_optim_begin(mlp_net *net);
+/* The step size of the next update (Adam's bias correction for step count + 1 folded in). */
+float mlp_optim_begin(const mlp_net *net);
+/* Counts an applied update (the step count). */
+void mlp_optim_commit(mlp_net *net);
 
 /* ---- labels (one definition for train.c, fit and the CLI) ---- */
 /* A single logistic output means class 1 when it is at least this. */

@@ -64,35 +64,51 @@ uint64_t mlp_net_step_count(const mlp_net *net) {
 /* The update kernels are ISA-cloned (MLP_CLONES): at baseline x86-64, sqrt and divide are only 4
  * wide. Each call handles a contiguous slice so that OpenMP threads can share the work. */
 
-MLP_CLONES static void adam_slice(float *restrict p, const float *restrict g, float *restrict m,
-                                  float *restrict v, size_t count, float b1, float b2, float eps,
-                                  float lr_t) {
+/* The kernels return 0 when every updated value is finite, NaN otherwise: x * 0 is 0 for a
+ * finite x and NaN for NaN and infinity, so the check is one multiply-add per element in the loop
+ * that already holds the values. */
+MLP_CLONES static float adam_slice(float *restrict p, const float *restrict g, float *restrict m,
+                                   float *restrict v, size_t count, float b1, float b2, float eps,
+                                   float lr_t) {
+    float probe = 0.0f;
+#pragma omp simd reduction(+ : probe)
     for (size_t i = 0; i < count; i++) {
         float gi = g[i];
         float mi = b1 * m[i] + (1.0f - b1) * gi;
         float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        float pi = p[i] - lr_t * mi / (sqrtf(vi) + eps);
         m[i] = mi;
         v[i] = vi;
-        p[i] -= lr_t * mi / (sqrtf(vi) + eps);
+        p[i] = pi;
+        probe += (pi + vi) * 0.0f;
     }
+    return probe;
 }
 
-MLP_CLONES static void sgd_slice(float *restrict p, const float *restrict g, float *restrict m,
-                                 size_t count, float mu, float lr, bool nesterov) {
+MLP_CLONES static float sgd_slice(float *restrict p, const float *restrict g, float *restrict m,
+                                  size_t count, float mu, float lr, bool nesterov) {
+    float probe = 0.0f;
+#pragma omp simd reduction(+ : probe)
     for (size_t i = 0; i < count; i++) {
         float vel = mu * m[i] - lr * g[i];
+        float pi = p[i] + (nesterov ? mu * vel - lr * g[i] : vel);
         m[i] = vel;
-        p[i] += nesterov ? mu * vel - lr * g[i] : vel;
+        p[i] = pi;
+        probe += pi * 0.0f;
     }
+    return probe;
 }
 
-float mlp_optim_begin(mlp_net *net) {
+float mlp_optim_begin(const mlp_net *net) {
     const mlp_optimizer *o = &net->opt;
-    net->step++;
     if (o->kind != MLP_OPT_ADAM) return o->lr;
     /* Adam's bias correction folded into the step size, as scikit-learn does. */
-    const double t = (double)net->step;
+    const double t = (double)(net->step + 1);
     return (float)(o->lr * sqrt(1.0 - pow(o->beta2, t)) / (1.0 - pow(o->beta1, t)));
+}
+
+void mlp_optim_commit(mlp_net *net) {
+    net->step++;
 }
 
 /* The update is elementwise, so any partition gives the same bits: each thread of the team takes
@@ -104,10 +120,24 @@ void mlp_pass_update(mlp_net *net, float lr_t) {
     const size_t i0 = (size_t)omp_get_thread_num() * share;
     if (i0 >= count) return;
     const size_t len = count - i0 < share ? count - i0 : share;
-    if (o->kind == MLP_OPT_ADAM)
-        adam_slice(net->params + i0, net->grads + i0, net->opt_m + i0, net->opt_v + i0, len,
-                   o->beta1, o->beta2, o->eps, lr_t);
-    else
-        sgd_slice(net->params + i0, net->grads + i0, net->opt_m + i0, len, o->momentum, lr_t,
-                  o->nesterov);
+    float probe = o->kind == MLP_OPT_ADAM
+                      ? adam_slice(net->params + i0, net->grads + i0, net->opt_m + i0,
+                                   net->opt_v + i0, len, o->beta1, o->beta2, o->eps, lr_t)
+                      : sgd_slice(net->params + i0, net->grads + i0, net->opt_m + i0, len,
+                                  o->momentum, lr_t, o->nesterov);
+    if (probe != 0.0f) mlp_pass_flag(net, MLP_NONFINITE_UPDATE); /* NaN != 0 too */
+}
+
+/* Gradient chunks of this many floats are the unit of the check's parallel work. */
+#define CHECK_CHUNK 16384
+
+void mlp_pass_check_grads(mlp_net *net) {
+    const size_t count = net->n_params;
+    const long chunks = (long)((count + CHECK_CHUNK - 1) / CHECK_CHUNK);
+#pragma omp for schedule(static)
+    for (long c = 0; c < chunks; c++) {
+        size_t i0 = (size_t)c * CHECK_CHUNK,
+               len = count - i0 < CHECK_CHUNK ? count - i0 : CHECK_CHUNK;
+        if (!mlp_block_finite(net->grads + i0, 1, len, len)) mlp_pass_flag(net, MLP_NONFINITE_GRAD);
+    }
 }

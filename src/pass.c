@@ -13,6 +13,7 @@
  * width (dense.c), sums are taken over fixed chunks and added in order. */
 #include "internal.h"
 
+#include <math.h>
 #include <string.h>
 
 static void forward_layer(mlp_net *net, size_t l, const float *A, size_t n) {
@@ -57,6 +58,7 @@ static void l2_chunk(mlp_net *net, size_t c) {
     size_t i0 = (c - ly->l2_first) * MLP_L2_CHUNK, count = ly->in * ly->out - i0;
     if (count > MLP_L2_CHUNK) count = MLP_L2_CHUNK;
     net->l2_parts[c] = (double)sumsq(net->params + ly->w_off + i0, count);
+    if (!isfinite(net->l2_parts[c])) mlp_pass_flag(net, MLP_NONFINITE_GRAD);
 }
 
 void mlp_pass_l2(mlp_net *net) {
@@ -80,6 +82,8 @@ static void output_chunk(mlp_net *net, const float *Y, size_t c, size_t n) {
     const size_t rows = n - r0 < MLP_COLSUM_CHUNK ? n - r0 : MLP_COLSUM_CHUNK;
     const float *P = net->out[net->n_layers - 1] + off, *pre = net->pre[net->n_layers - 1];
     mlp_loss_rows(P, Y + off, rows, k, net->loss, net->row_loss + r0);
+    if (!mlp_block_finite(net->row_loss + r0, 1, rows, rows))
+        mlp_pass_flag(net, MLP_NONFINITE_GRAD);
     /* P - Y is the delta of the matching pairs; SQUARED through another output needs f'. */
     mlp_activation act = net->loss == MLP_LOSS_SQUARED ? out->act : MLP_ACT_IDENTITY;
     mlp_delta_block(net->delta[0] + off, P, Y + off, pre ? pre + off : NULL, rows, k, k, act,
@@ -100,10 +104,11 @@ static void output_phase(mlp_net *net, const float *Y, size_t n, bool with_l2) {
 #pragma omp barrier
 }
 
-/* A dW tile: dW = alpha_n W on the tile, then the GEMM adds inv_n A^T D (beta 1). */
-static void weight_tile(const mlp_gemm *g, size_t t, const float *W, float alpha_n) {
+/* A dW tile: dW = alpha_n W on the tile, then the GEMM adds inv_n A^T D (beta 1); then the tile,
+ * still in cache, is checked for non-finite values. */
+static void weight_tile(mlp_net *net, const mlp_gemm *g, size_t t, const float *W, float alpha_n) {
+    mlp_box x = mlp_gemm_box(g, t);
     if (alpha_n != 0.0f) {
-        mlp_box x = mlp_gemm_box(g, t);
         for (size_t i = x.r0; i < x.r0 + x.rows; i++) {
             float *restrict d = g->C + i * g->ldc + x.c0;
             const float *restrict w = W + i * g->ldc + x.c0;
@@ -112,6 +117,8 @@ static void weight_tile(const mlp_gemm *g, size_t t, const float *W, float alpha
         }
     }
     mlp_gemm_tile(g, t);
+    if (!mlp_block_finite(g->C + x.r0 * g->ldc + x.c0, x.rows, x.cols, g->ldc))
+        mlp_pass_flag(net, MLP_NONFINITE_GRAD);
 }
 
 void mlp_l2_grad(mlp_net *net, const float *src, size_t norm) {
@@ -151,7 +158,7 @@ static void backward_layer(mlp_net *net, size_t l, const float *X, size_t n, int
 #pragma omp for schedule(dynamic, 1) nowait
     for (long t = 0; t < tasks; t++) {
         if ((size_t)t < nw) {
-            weight_tile(&gw, (size_t)t, W, alpha_n);
+            weight_tile(net, &gw, (size_t)t, W, alpha_n);
         } else if ((size_t)t < nw + ni) {
             mlp_box x = mlp_gemm_tile(&gi, (size_t)t - nw);
             size_t off = x.r0 * ly->in + x.c0;
@@ -162,6 +169,8 @@ static void backward_layer(mlp_net *net, size_t l, const float *X, size_t n, int
         } else {
             size_t chunks = (n + MLP_COLSUM_CHUNK - 1) / MLP_COLSUM_CHUNK;
             mlp_colsum_reduce(net->grads + ly->b_off, net->colsum[cur], chunks, ly->out, inv_n);
+            if (!mlp_block_finite(net->grads + ly->b_off, 1, ly->out, ly->out))
+                mlp_pass_flag(net, MLP_NONFINITE_GRAD);
         }
     }
 #pragma omp barrier

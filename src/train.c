@@ -30,16 +30,19 @@ typedef struct step_work {
     const float *X; /* forward: the input (pass.n rows) */
     const float *Y; /* backward: the targets */
     float inv_n, alpha_n;
-    bool update;
+    bool check_grads; /* scan the gradients first (they may come from the caller) */
+    bool update;      /* apply the optimizer, unless a non-finite value was met before it */
     float lr_t;
 } step_work;
 
-/* Run by every thread of the region (or the caller alone). */
+/* Run by every thread of the region (or the caller alone). Every phase ends with a barrier, so
+ * all threads see the same MLP_NONFINITE_GRAD bit when they decide whether to update. */
 static void run_phases(mlp_net *net, const step_work *w, size_t n) {
     unsigned fp = mlp_fp_begin();
     if (w->X) mlp_pass_forward(net, w->X, n);
     if (w->Y) mlp_pass_backward(net, w->Y, w->inv_n, w->alpha_n);
-    if (w->update) mlp_pass_update(net, w->lr_t);
+    if (w->check_grads) mlp_pass_check_grads(net);
+    if (w->update && !mlp_pass_flagged(net, MLP_NONFINITE_GRAD)) mlp_pass_update(net, w->lr_t);
     mlp_fp_end(fp);
 }
 
@@ -57,6 +60,7 @@ static void run_rows(mlp_net *net, const step_work *w, size_t n) {
 }
 
 static void run(mlp_net *net, const step_work *w) {
+    net->pass.nonfinite = 0;
     run_rows(net, w, net->pass.n);
 }
 
@@ -119,7 +123,12 @@ mlp_status mlp_backward(mlp_net *net, const float *Y, float *loss) {
     if (st != MLP_OK) return st;
     step_work w = backward_work(net, Y, net->pass.n, true);
     run(net, &w);
-    if (loss) *loss = (float)pass_loss(net, net->opt.alpha != 0.0f);
+    const double value = pass_loss(net, net->opt.alpha != 0.0f);
+    if (mlp_pass_flagged(net, MLP_NONFINITE_GRAD)) {
+        net->pass.have_grads = false; /* mlp_update must not apply them */
+        return mlp_nonfinite_status(net, net->pass.x, Y, net->pass.n, value, false, "mlp_backward");
+    }
+    if (loss) *loss = (float)value;
     net->pass.have_grads = true;
     return MLP_OK;
 }
@@ -138,16 +147,31 @@ mlp_status mlp_backward_scaled(mlp_net *net, const float *Y, size_t norm, bool w
 void mlp_apply_grads(mlp_net *net) {
     step_work w = {.update = true, .lr_t = mlp_optim_begin(net)};
     run(net, &w);
+    mlp_optim_commit(net);
     /* The activations were computed with the old parameters. */
     mlp_pass_reset(net);
+}
+
+/* After an update phase: counts the step, ends the pass, and reports an update that made values
+ * non-finite from finite gradients. */
+static mlp_status finish_update(mlp_net *net, const char *fn) {
+    mlp_optim_commit(net);
+    mlp_pass_reset(net);
+    if (mlp_pass_flagged(net, MLP_NONFINITE_UPDATE))
+        return mlp_nonfinite_status(net, NULL, NULL, 0, NAN, true, fn);
+    return MLP_OK;
 }
 
 mlp_status mlp_update(mlp_net *net) {
     if (!net) return mlp_fail(MLP_ERR_NULL, "mlp_update: net is NULL");
     if (!net->pass.have_grads)
         return mlp_fail(MLP_ERR_STATE, "mlp_update: no gradients (call mlp_backward first)");
-    mlp_apply_grads(net);
-    return MLP_OK;
+    /* The gradients may have been rewritten by the caller since mlp_backward checked them. */
+    step_work w = {.check_grads = true, .update = true, .lr_t = mlp_optim_begin(net)};
+    run(net, &w);
+    if (mlp_pass_flagged(net, MLP_NONFINITE_GRAD))
+        return mlp_nonfinite_status(net, NULL, NULL, 0, NAN, false, "mlp_update");
+    return finish_update(net, "mlp_update");
 }
 
 /* forward + backward + update in one region: the same phases as the three calls, so the same
@@ -160,12 +184,18 @@ mlp_status mlp_train_step(mlp_net *net, const float *X, const float *Y, size_t n
     w.X = X;
     w.update = true;
     /* The loss needs the pre-update weights' L2 chunks, which the output phase computes before
-     * the update phase changes them; the step count is the update's. */
+     * the update phase changes them. A non-finite loss term or gradient skips the update (the
+     * checks ride on the passes that make them: each tile and chunk is scanned while in cache). */
     w.lr_t = mlp_optim_begin(net);
     run(net, &w);
-    if (loss) *loss = (float)pass_loss(net, net->opt.alpha != 0.0f);
-    mlp_pass_reset(net);
-    return MLP_OK;
+    const double value = pass_loss(net, net->opt.alpha != 0.0f);
+    if (mlp_pass_flagged(net, MLP_NONFINITE_GRAD)) {
+        st = mlp_nonfinite_status(net, X, Y, n, value, false, "mlp_train_step");
+        mlp_pass_reset(net);
+        return st;
+    }
+    if (loss) *loss = (float)value;
+    return finish_update(net, "mlp_train_step");
 }
 
 mlp_status mlp_loss_value(mlp_net *net, const float *X, const float *Y, size_t n, float *loss) {
