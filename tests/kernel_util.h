@@ -79,6 +79,7 @@ static inline void tk_optim_apply(mlp_net *net) {
     const float lr_t = mlp_optim_begin(net);
 #pragma omp parallel
     mlp_pass_update(net, lr_t);
+    mlp_optim_commit(net);
 }
 
 #endif /* MLP_KERNEL_UTIL_H */
