@@ -229,9 +229,11 @@ MLP_API mlp_status mlp_predict(mlp_net *net, const float *X, size_t n, float *ou
 MLP_API mlp_status mlp_predict_labels(mlp_net *net, const float *X, size_t n, int32_t *labels);
 
 /* ---------------------------------------------------------------------------------------------
- * Training. The optimizer and its state (moments, step count) live in the net. Training calls do
- * not check for divergence: a non-finite loss is returned as a value (check it with isfinite);
- * mlp_fit (fit.h) does check and stops with MLP_ERR_DIVERGED.
+ * Training. The optimizer and its state (moments, step count) live in the net. Training calls
+ * never swallow a non-finite value: a NaN or infinity in X or Y, or a loss term or gradient that
+ * is not finite, fails the call (MLP_ERR_ARG naming the row and column of X or Y, or
+ * MLP_ERR_DIVERGED naming the layer) before any parameter or optimizer state changes. The checks
+ * ride on the passes the step makes anyway (each gradient tile is scanned while in cache).
  */
 typedef enum mlp_optimizer_kind {
     MLP_OPT_SGD = 0, /* velocity = momentum*velocity - lr*g; Nesterov optional (scikit-learn's) */
@@ -273,9 +275,13 @@ MLP_API uint64_t mlp_net_step_count(const mlp_net *net);
  * SQUARED). *loss (may be NULL) receives the batch loss as scikit-learn reports it, L2 included,
  * computed before the update. Allocates nothing once the workspace holds n rows (see
  * mlp_net_reserve). Equivalent to mlp_forward + mlp_backward + mlp_update.
- * Errors: MLP_ERR_NULL (net, X or Y is NULL), MLP_ERR_ARG (n is 0), MLP_ERR_OVERFLOW (n x
- * input_size overflows, or a dimension exceeds BLAS's int range), MLP_ERR_NOMEM (growing the
- * workspace). The parameters change only on MLP_OK. */
+ * Errors: MLP_ERR_NULL (net, X or Y is NULL), MLP_ERR_ARG (n is 0; a NaN or infinity in X or Y:
+ * the message names its row and column), MLP_ERR_OVERFLOW (n x input_size overflows, or a
+ * dimension exceeds BLAS's int range), MLP_ERR_NOMEM (growing the workspace), MLP_ERR_DIVERGED (a
+ * loss term or a gradient is not finite: the message names the layer). On all of these the
+ * parameters, the optimizer state and the step count are as before the call. One case changes
+ * them: finite gradients whose update overflows (an absurd learning rate) give MLP_ERR_DIVERGED
+ * with the parameters already updated, as the message says. */
 MLP_API mlp_status mlp_train_step(mlp_net *net, const float *X, const float *Y, size_t n,
                                   float *loss);
 
@@ -300,13 +306,19 @@ MLP_API const float *mlp_forward_output(const mlp_net *net);
  * every gradient (they are not accumulated); *loss (may be NULL) receives the batch loss, L2
  * included. May be repeated; the forward pass stays pending until mlp_update.
  * Errors: MLP_ERR_NULL (net or Y is NULL), MLP_ERR_STATE (no pending forward pass: none yet, or
- * it ended with mlp_update, an inference call or a workspace growth). mlp_loss_value leaves its
- * own forward pass pending. */
+ * it ended with mlp_update, an inference call or a workspace growth), MLP_ERR_ARG (a NaN or
+ * infinity in the pass's X or in Y, named by row and column), MLP_ERR_DIVERGED (a loss term or
+ * gradient not finite, named by layer). On these failures the gradients are written but marked
+ * unusable (mlp_update then fails with MLP_ERR_STATE) and *loss is not written. mlp_loss_value
+ * leaves its own forward pass pending. */
 MLP_API mlp_status mlp_backward(mlp_net *net, const float *Y, float *loss);
 /* Applies the configured optimizer once to the gradients of the last mlp_backward and counts the
  * step (mlp_net_step_count). Ends the pending forward pass.
- * Errors: MLP_ERR_NULL (net is NULL), MLP_ERR_STATE (no mlp_backward since the last forward pass
- * or update). */
+ * The gradients are checked first (the caller may have rewritten them): a non-finite one gives
+ * MLP_ERR_DIVERGED naming its layer, and nothing changes.
+ * Errors: MLP_ERR_NULL (net is NULL), MLP_ERR_STATE (no successful mlp_backward since the last
+ * forward pass or update), MLP_ERR_DIVERGED (see above; or an update that overflowed from finite
+ * gradients, parameters changed). */
 MLP_API mlp_status mlp_update(mlp_net *net);
 
 /* Loss of a batch without training (same definition as mlp_train_step's) into *loss. Runs a
