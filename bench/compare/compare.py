@@ -26,8 +26,9 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 PY = "/usr/bin/python3"
 
 # Row = (label, worker, command template); {t} is the minimum timed seconds, {E} the epoch count
-# of scikit-learn's fit (for FANN's fixed-length fit). The first row of a workload is mlp's, the
-# base of the ratios.
+# of scikit-learn's fit (for FANN's fixed-length fit); for f100_fit, {EP} is its epoch count and
+# {IMG} / {LBL} the IDX files prepare_f100 wrote; {F100} in a title names that data. The first row
+# of a workload is mlp's, the base of the ratios.
 WORKLOADS = [
     ("digits_epoch", "digits training, steady state: samples/s (epochs over the 1437 rs42 "
      "training rows, batch 200 = 7 x 200 + 37, after 20 warm-up epochs)", [
@@ -68,9 +69,19 @@ WORKLOADS = [
         ("numpy: the step's 8 GEMMs only", "numpy", "big_gemm {t}"),
         ("mlp's GEMMs only (cblas_sgemm)", "mlp", "big_gemm {t}"),
     ]),
+    ("f100_fit", "784-100-10 fit on {F100}: training samples/s of the whole fit call ({EP} "
+     "epochs, no early stop; ReLU, softmax, Adam lr 1e-3, alpha 1e-4, batch 200, seed 42)", [
+        ("mlp (mlp_fit)", "mlp", "f100_fit {EP} {IMG} {LBL}"),
+        ("scikit-learn float32", "sklearn32", "f100_fit {EP} {IMG} {LBL}"),
+        ("scikit-learn float64", "sklearn64", "f100_fit {EP} {IMG} {LBL}"),
+        ("PyTorch", "torch", "f100_fit {EP} {IMG} {LBL}"),
+    ]),
 ]
 
 ALL_TOOLS = ["mlp", "sklearn32", "sklearn64", "torch", "numpy", "fann"]
+
+# The 784-100-10 fit: rows of Fashion-MNIST's training set and epochs (see prepare_f100).
+F100_ROWS, F100_EPOCHS = 60000, 5
 
 
 def worker_cmd(tool, threads, build_dir, data_dir):
@@ -81,13 +92,91 @@ def worker_cmd(tool, threads, build_dir, data_dir):
     return [PY, os.path.join(HERE, "py_worker.py"), tool, str(threads), data_dir]
 
 
+# The "env" setting keeps OPENBLAS_CORETYPE as the environment has it; when the environment sets
+# none (then "env" would be the same as "unset"), it runs with this core instead, so that the AVX2
+# kernels are measured beside the auto-detected ones.
+ENV_DEFAULT_CORE = "Haswell"
+
+
+def env_coretype():
+    """(value OPENBLAS_CORETYPE gets in the "env" setting, where it comes from)."""
+    ct = os.environ.get("OPENBLAS_CORETYPE")
+    if ct:
+        return ct, "environment"
+    return ENV_DEFAULT_CORE, "compare.py"
+
+
 def setting_env(threads, mode):
     env = dict(os.environ)
     for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[k] = str(threads)
     if mode == "unset":
         env.pop("OPENBLAS_CORETYPE", None)
+    else:
+        env["OPENBLAS_CORETYPE"] = env_coretype()[0]
     return env
+
+
+# ------------------------------------------------------------------------------------------------
+# f100_fit data: the first ROWS rows of Debian's Fashion-MNIST training set (dataset-fashion-mnist),
+# written once as uncompressed IDX files that every worker reads the same way; without the package,
+# a deterministic synthetic set of the same shape (784 ubyte features, 10 classes).
+
+FASHION_DIR = "/usr/share/datasets/fashion-mnist"
+
+
+def write_idx(path, arr):
+    import struct
+    import numpy as np
+    arr = np.ascontiguousarray(arr, dtype=np.uint8)
+    with open(path + ".tmp", "wb") as f:
+        f.write(bytes([0, 0, 8, arr.ndim]) + struct.pack(">" + "I" * arr.ndim, *arr.shape))
+        f.write(arr.tobytes())
+    os.replace(path + ".tmp", path)
+
+
+def synthetic_f100(rows):
+    """Class prototypes (smooth random 28x28 images) with brightness jitter and pixel noise,
+    clipped to 0..255, the same on every run. Easier than Fashion-MNIST (5 epochs reach a loss of
+    ~0.01): a stand-in for timing only, the work per epoch is the same."""
+    import numpy as np
+    rng = np.random.default_rng(20261201)
+    proto = rng.random((10, 7, 7)).repeat(4, 1).repeat(4, 2).reshape(10, 784)
+    y = rng.integers(0, 10, rows)
+    X = np.empty((rows, 784), np.uint8)
+    for s in range(0, rows, 10000):
+        e = min(rows, s + 10000)
+        v = 255 * proto[y[s:e]] * rng.uniform(0.5, 1.0, (e - s, 1))
+        v += rng.normal(0, 60, (e - s, 784))
+        X[s:e] = np.clip(v, 0, 255).astype(np.uint8)
+    return X.reshape(rows, 28, 28), y.astype(np.uint8)
+
+
+def prepare_f100(out_dir, rows):
+    """Writes out_dir/f100-{images,labels}.idx; returns (images, labels, description, note)."""
+    import gzip
+    import numpy as np
+    os.makedirs(out_dir, exist_ok=True)
+    img, lbl = (os.path.join(out_dir, f"f100-{k}.idx") for k in ("images", "labels"))
+    src = [os.path.join(FASHION_DIR, f"train-{k}.gz") for k in ("images-idx3-ubyte",
+                                                                 "labels-idx1-ubyte")]
+    if all(os.path.exists(p) for p in src):
+        with gzip.open(src[0]) as f:
+            X = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28)
+        with gzip.open(src[1]) as f:
+            y = np.frombuffer(f.read(), np.uint8, offset=8)
+        if rows > len(y):
+            raise SystemExit(f"compare.py: --f100-rows {rows} > the {len(y)} Fashion-MNIST rows")
+        desc, note = (f"Fashion-MNIST (the training set's first {rows} rows, pixels / 255)", None)
+    else:
+        X, y = synthetic_f100(rows)
+        desc = (f"SYNTHETIC data ({rows} rows, 784 features, 10 classes: Fashion-MNIST is not "
+                f"installed)")
+        note = (f"f100_fit: {FASHION_DIR} not found (apt-get install dataset-fashion-mnist); "
+                f"it ran on a deterministic synthetic 784-feature, 10-class set of {rows} rows")
+    write_idx(img, X[:rows])
+    write_idx(lbl, y[:rows])
+    return img, lbl, desc, note
 
 
 class Worker:
@@ -174,6 +263,31 @@ def fmt_ratio(r):
     return f"{r:.2f}x" if r < 10 else f"{r:.1f}x" if r < 100 else f"{r:.0f}x"
 
 
+def used_core(info):
+    """The OpenBLAS core the tools of one setting actually ran on (mlp's, else the others')."""
+    cores = [info[t].get("core", "?") for t in ALL_TOOLS if t in info and t != "fann"]
+    if "mlp" in info:
+        return info["mlp"].get("core", "?")
+    return cores[0] if len(set(cores)) == 1 else "/".join(sorted(set(cores))) or "?"
+
+
+def setting_label(meta, mode, info):
+    """A setting's heading: the kernels used, and how OPENBLAS_CORETYPE was set for them."""
+    core = used_core(info)
+    if mode == "unset":
+        return f"{core} kernels (OPENBLAS_CORETYPE unset: OpenBLAS auto-detects)"
+    ct, src = meta.get("env_coretype"), meta.get("env_coretype_from")
+    if ct is None:  # a run saved before env_coretype was recorded
+        ct = meta["machine"].get("openblas_coretype_env")
+        src = "environment" if ct else None
+    if src == "environment":
+        return f"{core} kernels (OPENBLAS_CORETYPE={ct}, as the environment sets it)"
+    if src:
+        return (f"{core} kernels (OPENBLAS_CORETYPE={ct}, set by compare.py: the environment "
+                f"sets none)")
+    return f"{core} kernels (OPENBLAS_CORETYPE not set: auto-detected)"
+
+
 def render(meta, settings, results, tools_info, fann_epochs):
     out = []
     m = meta["machine"]
@@ -192,12 +306,7 @@ def render(meta, settings, results, tools_info, fann_epochs):
     for threads, mode in settings:
         skey = f"{threads}t-{mode}"
         info = tools_info.get(skey, {})
-        ct = m["openblas_coretype_env"]
-        if mode == "env":
-            how = (f"OPENBLAS_CORETYPE={ct} (as the environment sets it)" if ct
-                   else "OPENBLAS_CORETYPE not set (auto-detected)")
-        else:
-            how = "OPENBLAS_CORETYPE unset (OpenBLAS auto-detects)"
+        how = setting_label(meta, mode, info)
         head = "headline" if threads == 1 else "min..max matters: 2-thread figures vary"
         out.append("")
         out.append(f"### {threads} thread{'s' if threads > 1 else ''}, {how} ({head})")
@@ -228,7 +337,10 @@ def render(meta, settings, results, tools_info, fann_epochs):
             if not res:
                 continue
             base = None
-            title = wl_title.replace("{E}", str(fann_epochs))
+            f1 = meta.get("f100", {})
+            title = (wl_title.replace("{E}", str(fann_epochs))
+                     .replace("{EP}", str(f1.get("epochs", "?")))
+                     .replace("{F100}", f1.get("data") or "?"))
             first = True
             for label, tool, _cmd in rows:
                 label = label.replace("{E}", str(fann_epochs))
@@ -252,6 +364,20 @@ def render(meta, settings, results, tools_info, fann_epochs):
                             f"{fmt_rate(sps)} samples/s")
                     out.append(f"| {wname} | {label} | {core} | {med:.3f} s | "
                                f"{min(secs):.3f}..{max(secs):.3f} s | {fmt_ratio(ratio)} | {note} |")
+                elif wl_key == "f100_fit":
+                    rates = [r["samples_per_s"] for r in runs]
+                    med = statistics.median(rates)
+                    if base is None:
+                        base = med
+                    secs = statistics.median(r["seconds"] for r in runs)
+                    eps = sorted({r["epochs"] for r in runs})
+                    losses = sorted({f"{r['loss']:.4f}" for r in runs})
+                    loss = losses[0] if len(losses) == 1 else f"{losses[0]}..{losses[-1]}"
+                    note = (f"{secs:.2f} s for {'/'.join(map(str, eps))} epochs x "
+                            f"{runs[0]['rows']} rows, final training loss {loss}")
+                    out.append(f"| {wname} | {label} | {core} | {fmt_rate(med)} | "
+                               f"{fmt_rate(min(rates))}..{fmt_rate(max(rates))} | "
+                               f"{fmt_ratio(base / med)} | {note} |")
                 else:
                     rates = [r["samples_per_s"] for r in runs]
                     med = statistics.median(rates)
@@ -282,17 +408,24 @@ def main():
     ap.add_argument("--data-dir", default=os.path.join(ROOT, "data"))
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--min-time", type=float, default=0.4, help="seconds per timed block")
-    ap.add_argument("--quick", action="store_true", help="2 rounds, 0.05 s blocks (~1 minute)")
+    ap.add_argument("--quick", action="store_true",
+                    help="2 rounds, 0.05 s blocks (~3 minutes: the 784-100-10 fits keep their "
+                    "length)")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--modes", default="env,unset",
-                    help="env: OPENBLAS_CORETYPE as the environment has it; unset: removed")
+                    help="env: OPENBLAS_CORETYPE as the environment has it (Haswell if it has "
+                    "none); unset: removed (OpenBLAS auto-detects)")
     ap.add_argument("--tools", default=",".join(ALL_TOOLS))
     ap.add_argument("--workloads", default=",".join(w[0] for w in WORKLOADS))
+    ap.add_argument("--f100-rows", type=int, default=F100_ROWS,
+                    help="training rows of the 784-100-10 fit (Fashion-MNIST's first rows)")
+    ap.add_argument("--f100-epochs", type=int, default=F100_EPOCHS,
+                    help="epochs of the 784-100-10 fit (run exactly: no early stop)")
     ap.add_argument("--max-foreign", type=float, default=0.15,
                     help="CPUs other processes may use during a block before it is re-run")
     ap.add_argument("--retries", type=int, default=2, help="re-runs of a block seen busy")
     ap.add_argument("--budget", type=float, default=None,
-                    help="seconds: no re-runs or waiting beyond this (default 600, quick 120)")
+                    help="seconds: no re-runs or waiting beyond this (default 720, quick 180)")
     ap.add_argument("--json", help="write raw results here (default BUILD_DIR/compare/results.json)")
     ap.add_argument("--markdown", help="also write the tables to this file")
     ap.add_argument("--render", metavar="JSON", help="only print the tables of a saved run")
@@ -308,14 +441,12 @@ def main():
     if a.quick:
         a.rounds, a.min_time = 2, 0.05
     if a.budget is None:
-        a.budget = 120.0 if a.quick else 600.0
+        a.budget = 180.0 if a.quick else 720.0
     build_dir = os.path.abspath(a.build_dir)
     data_dir = os.path.abspath(a.data_dir)
     tools = [t for t in a.tools.split(",") if t]
     wls = set(a.workloads.split(","))
     modes = [m for m in a.modes.split(",") if m]
-    if "OPENBLAS_CORETYPE" not in os.environ and "unset" in modes and "env" in modes:
-        modes.remove("unset")  # the two settings are the same
     settings = [(int(t), m) for t in a.threads.split(",") for m in modes]
 
     # Tools that cannot run here are dropped with a note.
@@ -338,9 +469,21 @@ def main():
     for n in notes:
         print("note:", n, file=sys.stderr)
 
+    # The 784-100-10 fit's data, written once (untimed) for every worker.
+    f100 = {"EP": a.f100_epochs, "IMG": "", "LBL": "", "F100": ""}
+    if "f100_fit" in wls:
+        img, lbl, desc, note = prepare_f100(os.path.join(build_dir, "compare"), a.f100_rows)
+        f100.update(IMG=img, LBL=lbl, F100=desc)
+        if note:
+            notes.append(note)
+            print("note:", note, file=sys.stderr)
+
+    ct, ct_from = env_coretype()
     meta = {"date": datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
             "machine": machine(), "rounds": a.rounds, "min_time": a.min_time,
             "command": " ".join(sys.argv), "notes": notes,
+            "env_coretype": ct, "env_coretype_from": ct_from,
+            "f100": {"rows": a.f100_rows, "epochs": a.f100_epochs, "data": f100["F100"]},
             "load_before": " ".join(open("/proc/loadavg").read().split()[:3])}
 
     # FANN's fixed-length fit runs as many epochs as scikit-learn's float64 fit (deterministic
@@ -368,7 +511,7 @@ def main():
                 k = r % len(rows) if rows else 0
                 for label, tool, cmd in rows[k:] + rows[:k]:
                     time.sleep(0.02)  # let the previous tool's spinning threads go idle
-                    res = workers[tool].ask(cmd.format(t=a.min_time, E=fann_epochs))
+                    res = workers[tool].ask(cmd.format(t=a.min_time, E=fann_epochs, **f100))
                     res["round"] = r
                     res["core"] = infos[tool].get("core", "?")
                     out.setdefault(wl_key, {})[label.replace("{E}", str(fann_epochs))] = res
@@ -390,7 +533,7 @@ def main():
             best = None
             for attempt in range(1 + a.retries):
                 elapsed = time.time() - t_start
-                avg = elapsed / done if done else 15.0
+                avg = elapsed / done if done else 25.0
                 spare = a.budget - elapsed - avg * (n_blocks - done)
                 if attempt > 0 and spare < avg:
                     break  # no time left for another attempt

@@ -5,11 +5,14 @@
  *
  *   mlp_driver THREADS DATA_DIR
  *   commands:  info | epoch MIN_S | fit | predict BATCH MIN_S | big_step MIN_S | big_gemm MIN_S
- *              | quit
+ *              | f100_fit EPOCHS IMAGES.idx LABELS.idx | quit
  *
  * Every timed block repeats a fixed unit of work (a chunk of epochs, a pass of predictions, one
  * step) until at least MIN_S seconds have passed, after a warm-up, and reports samples/s over
  * the whole block. Process start and data loading are never timed.
+ * f100_fit times one whole 784-100-10 fit of a fixed number of epochs on the IDX files that
+ * compare.py prepared (Fashion-MNIST's first rows, or its synthetic stand-in), loaded and scaled to
+ * [0, 1] once per process, untimed.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
@@ -229,6 +232,49 @@ static void cmd_big_gemm(double min_s) {
     free(D1);
 }
 
+/* 784-100-10 (ReLU, softmax; Adam, batch 200, lr 1e-3, alpha 1e-4: scikit-learn's defaults) for
+ * exactly EPOCHS epochs (tol 0, no early stop) on an IDX image/label pair, pixels scaled to
+ * [0, 1]. Times the whole mlp_fit call (net creation included); data loading is not timed. */
+static mlp_dataset f100;
+static char f100_images[4096];
+static const size_t kF100Hidden[] = {100};
+
+static void cmd_f100_fit(const char *line) {
+    unsigned long epochs = 0;
+    char images[4096], labels[4096];
+    if (sscanf(line, "%*s %lu %4095s %4095s", &epochs, images, labels) != 3 || epochs == 0) {
+        printf("{\"error\": \"usage: f100_fit EPOCHS IMAGES LABELS\"}\n");
+        return;
+    }
+    if (strcmp(images, f100_images) != 0) { /* load once per process (untimed) */
+        mlp_dataset_free(&f100);
+        CHECK(mlp_read_idx(images, labels, &f100));
+        for (size_t i = 0; i < f100.n * f100.d; i++) f100.X[i] /= 255.0f;
+        snprintf(f100_images, sizeof f100_images, "%s", images);
+    }
+    mlp_fit_options o = mlp_fit_options_default();
+    o.n_hidden = 1;
+    o.hidden = kF100Hidden;
+    o.opt = mlp_optimizer_default(MLP_OPT_ADAM);
+    o.batch_size = 200;
+    o.max_iter = epochs;
+    o.tol = 0.0f;
+    o.n_iter_no_change = 1000000000;
+    o.seed = 42;
+    mlp_net *net = NULL;
+    mlp_fit_result res;
+    double t0 = now();
+    CHECK(
+        mlp_fit(&net, MLP_TASK_CLASSIFY, f100.X, f100.labels, NULL, f100.n, f100.d, 10, &o, &res));
+    double dt = now() - t0;
+    printf("{\"seconds\": %.6g, \"epochs\": %zu, \"rows\": %zu, \"samples_per_s\": %.6g, "
+           "\"loss\": %.6g, \"fit_seconds_reported\": %.6g, \"steps\": %zu}\n",
+           dt, res.epochs, f100.n, (double)(res.epochs * f100.n) / dt, (double)res.loss,
+           res.seconds, res.steps);
+    mlp_fit_result_free(&res);
+    mlp_net_free(net);
+}
+
 int main(int argc, char **argv) {
     if (argc != 3) {
         fprintf(stderr, "usage: %s THREADS DATA_DIR\n", argv[0]);
@@ -237,7 +283,7 @@ int main(int argc, char **argv) {
     int threads = atoi(argv[1]);
     CHECK(mlp_set_num_threads(threads));
     load_digits(argv[2]);
-    char line[256];
+    static char line[16384];
     while (fgets(line, sizeof line, stdin)) {
         char cmd[32] = "";
         double a = 0.0, b = 0.0;
@@ -259,6 +305,8 @@ int main(int argc, char **argv) {
             cmd_big_step(a);
         else if (!strcmp(cmd, "big_gemm"))
             cmd_big_gemm(a);
+        else if (!strcmp(cmd, "f100_fit"))
+            cmd_f100_fit(line);
         else
             printf("{\"error\": \"unknown command %s\"}\n", cmd);
         fflush(stdout);
@@ -266,5 +314,6 @@ int main(int argc, char **argv) {
     mlp_dataset_free(&all);
     mlp_dataset_free(&train);
     mlp_dataset_free(&test);
+    mlp_dataset_free(&f100);
     return 0;
 }

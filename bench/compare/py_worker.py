@@ -7,18 +7,21 @@ stdout. compare.py starts one worker per tool with the thread count pinned in th
 is pinned again (threadpoolctl, torch.set_num_threads).
 
     py_worker.py TOOL THREADS DATA_DIR      TOOL: sklearn32 | sklearn64 | torch | numpy
-    commands: info | epoch MIN_S | fit | predict BATCH MIN_S | big_step MIN_S | big_gemm MIN_S | quit
+    commands: info | epoch MIN_S | fit | predict BATCH MIN_S | big_step MIN_S | big_gemm MIN_S
+              | f100_fit EPOCHS IMAGES.idx LABELS.idx | quit
 
 Every timed block repeats a fixed unit of work (a chunk of epochs, a pass of predictions, one
 step) until at least MIN_S seconds have passed, after a warm-up; imports, data loading and model
 construction outside the timed block are never timed (the whole-fit command times everything a
-user's fit call does, model construction included).
+user's fit call does, model construction included; so does f100_fit, whose data is read from
+compare.py's IDX files and scaled to [0, 1] once per process, untimed).
 """
 import gzip
 import json
 import math
 import os
 import re
+import struct
 import sys
 import time
 import warnings
@@ -308,11 +311,69 @@ def numpy_big_gemm(min_s):
     return timed(unit, min_s)
 
 
+# ------------------------------------------------------------------------------------------------
+# f100_fit: 784-100-10 with scikit-learn's defaults (ReLU, Adam lr 1e-3, alpha 1e-4, batch 200)
+# for exactly EPOCHS epochs on the IDX pair compare.py prepared (Fashion-MNIST's first rows or a
+# synthetic stand-in), pixels / 255 in the tool's dtype. Times the whole fit call.
+
+_F100 = {}
+
+
+def read_idx(path, ndims):
+    with open(path, "rb") as f:
+        head = f.read(4 + 4 * ndims)
+        magic = head[:4]
+        if magic[:3] != b"\x00\x00\x08" or magic[3] != ndims:
+            raise ValueError(f"{path}: not a {ndims}-D ubyte IDX file")
+        dims = struct.unpack(">" + "I" * ndims, head[4:])
+        return np.fromfile(f, dtype=np.uint8).reshape(dims)
+
+
+def f100_data(images, labels):
+    if _F100.get("path") != images:  # once per process, untimed
+        raw = read_idx(images, 3)
+        X = raw.reshape(len(raw), -1).astype(DTYPE) / DTYPE(255)
+        y = read_idx(labels, 1).astype(np.int64)
+        _F100.update(path=images, X=np.ascontiguousarray(X), y=y)
+    return _F100["X"], _F100["y"]
+
+
+def sk_f100_fit(epochs, images, labels):
+    X, y = f100_data(images, labels)
+    clf = MLPClassifier(hidden_layer_sizes=(100,), max_iter=epochs, tol=0.0,
+                        n_iter_no_change=10**9, random_state=SEED)
+    t0 = time.perf_counter()
+    clf.fit(X, y)
+    dt = time.perf_counter() - t0
+    return {"seconds": dt, "epochs": clf.n_iter_, "rows": len(y),
+            "samples_per_s": clf.n_iter_ * len(y) / dt, "loss": float(clf.loss_),
+            "dtype": str(clf.coefs_[0].dtype)}
+
+
+def torch_f100_fit(epochs, images, labels):
+    X, y = f100_data(images, labels)
+    X, y = torch.from_numpy(X), torch.from_numpy(y)
+    t0 = time.perf_counter()
+    tr = TorchTrainer([X.shape[1], 100, 10])
+    for _ in range(epochs):
+        loss = tr.epoch(X, y)
+    dt = time.perf_counter() - t0
+    return {"seconds": dt, "epochs": epochs, "rows": len(y),
+            "samples_per_s": epochs * len(y) / dt, "loss": loss}
+
+
+def f100_command(handler, args):
+    if len(args) != 3:
+        raise ValueError("usage: f100_fit EPOCHS IMAGES LABELS")
+    return handler(int(args[0]), args[1], args[2])
+
+
 def main():
     handlers = {
-        "sklearn": {"epoch": sk_epoch, "fit": sk_fit, "predict": sk_predict},
+        "sklearn": {"epoch": sk_epoch, "fit": sk_fit, "predict": sk_predict,
+                    "f100_fit": sk_f100_fit},
         "torch": {"epoch": torch_epoch, "fit": torch_fit, "predict": torch_predict,
-                  "big_step": torch_big_step},
+                  "big_step": torch_big_step, "f100_fit": torch_f100_fit},
         "numpy": {"big_gemm": numpy_big_gemm},
     }["sklearn" if TOOL.startswith("sklearn") else TOOL]
     for line in sys.stdin:
@@ -327,6 +388,8 @@ def main():
                 res = info()
             elif cmd == "predict":
                 res = handlers["predict"](int(float(args[0])), float(args[1]))
+            elif cmd == "f100_fit" and cmd in handlers:
+                res = f100_command(handlers[cmd], args)
             elif cmd in handlers:
                 res = handlers[cmd](*map(float, args))
             else:

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark of mlp against scikit-learn, PyTorch, numpy and FANN (README.md here).
 #   bash bench/compare/run.sh [--quick] [compare.py options]
-# 1. installs the peers if missing (apt-get: python3-sklearn, python3-torch, libfann-dev;
-#    root or sudo needed only then; a peer that cannot be installed is skipped with a note),
+# 1. installs the peers and the data if missing (apt-get: python3-sklearn, python3-torch,
+#    libfann-dev, dataset-fashion-mnist; root or sudo needed only then; a peer that cannot be
+#    installed is skipped with a note; without Fashion-MNIST the 784-100-10 fit runs on a
+#    deterministic synthetic set of the same shape, and the tables say so),
 # 2. builds mlp (cmake, in $BUILD_DIR, default build-cmp) and the two C drivers,
 # 3. runs compare.py with Debian's /usr/bin/python3 and prints the tables.
 set -euo pipefail
@@ -23,7 +25,8 @@ for p in cmake gcc g++ pkg-config libopenblas-openmp-dev zlib1g-dev libbenchmark
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 [ ${#need[@]} = 0 ] || apt_install "${need[@]}"
-for p in python3-sklearn python3-torch libfann-dev; do   # each alone: one failure skips one peer
+# Each alone: one failure skips one peer (or, for the data, falls back to synthetic data).
+for p in python3-sklearn python3-torch libfann-dev dataset-fashion-mnist; do
   dpkg -s "$p" >/dev/null 2>&1 || apt_install "$p"
 done
 
