@@ -115,11 +115,14 @@ typedef enum cli_role {
 } cli_role;
 
 typedef struct cli_data_opts {
-    const char *data;   /* "digits", a CSV path (plain or gzip), or an IDX images path */
-    const char *labels; /* IDX labels path; NULL for CSV */
-    long label_column;  /* CSV: 0-based, -1 = last */
-    int header;         /* CSV: 1 yes, 0 no, -1 auto */
-    int regression;     /* CSV: float targets instead of class labels */
+    const char *data;           /* "digits", a CSV path (plain or gzip), or an IDX images path */
+    const char *labels;         /* IDX labels path; NULL for CSV */
+    long label_column;          /* CSV: 0-based, -1 = last */
+    int header;                 /* CSV: 1 yes, 0 no, -1 auto */
+    int regression;             /* CSV: float targets instead of class labels */
+    const mlp_classes *classes; /* classification: the labels must be these classes (a model's,
+                                   or the training set's for a test set); NULL: the data's own */
+    int quiet; /* CSV (digits included): a read failure is not printed (mlp_last_error has it) */
 } cli_data_opts;
 
 /* The data folder: $MLP_DATA_DIR if set and non-empty; else ../share/mlp/data relative to the
@@ -134,6 +137,8 @@ int cli_load(const cli_data_opts *o, cli_role role, mlp_dataset *out);
  * of them the label column, ignored) or exactly d columns (features only). IDX needs labels (they
  * are ignored). Returns an exit code as cli_load. */
 int cli_load_features(const cli_data_opts *o, size_t d, mlp_dataset *out);
+/* The status of the last CSV read that failed quietly (cli_data_opts.quiet). */
+mlp_status cli_last_read_status(void);
 /* Describes o->data for messages, e.g. "digits (rs42 test split)". */
 const char *cli_data_label(const cli_data_opts *o, cli_role role);
 
@@ -222,7 +227,14 @@ void cli_json_bool(cli_json *j, const char *key, int v);
 void cli_json_null(cli_json *j, const char *key);
 void cli_json_sizes(cli_json *j, const char *key, const size_t *v, size_t n);
 void cli_json_strings(cli_json *j, const char *key, const char *const *v, size_t n);
+/* The class list as a JSON array: numbers for NUMBERS (and NONE), strings for NAMES. */
+void cli_json_classes(cli_json *j, const char *key, const mlp_classes *c);
 void cli_json_end(cli_json *j);
+/* One CSV field, quoted as RFC 4180 says when it holds a comma, a quote, a line end, leading or
+ * trailing blanks, or nothing. */
+void cli_csv_field(FILE *f, const char *s);
+/* The text of class i of c as one CSV field. */
+void cli_csv_class(FILE *f, const mlp_classes *c, size_t i);
 /* Shortest decimal text that reads back as v (as printf %g would, up to 17 digits). */
 void cli_format_double(char *buf, size_t cap, double v);
 void cli_format_float(char *buf, size_t cap, float v);
@@ -260,11 +272,12 @@ int cli_mpi_default_threads(const cli_mpi *m);
 mlp_status cli_mpi_fit(const cli_mpi *m, int deterministic, mlp_net **net, mlp_task task,
                        const mlp_dataset *ds, size_t n_classes_or_targets, const mlp_fit_options *o,
                        mlp_fit_result *r);
-/* mlp_model_load / mlp_model_save; under MPI rank 0 reads and broadcasts, or writes (atomically),
- * and every rank gets the same status. */
-mlp_status cli_mpi_load(const cli_mpi *m, const char *path, mlp_net **net, mlp_scaler *scaler);
+/* mlp_model_load_classes / mlp_model_save_classes; under MPI rank 0 reads and broadcasts, or
+ * writes (atomically), and every rank gets the same status. classes may be NULL. */
+mlp_status cli_mpi_load(const cli_mpi *m, const char *path, mlp_net **net, mlp_scaler *scaler,
+                        mlp_classes *classes);
 mlp_status cli_mpi_save(const cli_mpi *m, const char *path, const mlp_net *net,
-                        const mlp_scaler *scaler);
+                        const mlp_scaler *scaler, const mlp_classes *classes);
 
 /* ---- commands ---- */
 int cli_train(int argc, char **argv);

@@ -18,10 +18,11 @@ typedef struct model {
     mlp_task task;
     size_t n_classes_or_targets; /* classes (2 for one logistic output) or target columns */
     size_t d, out_width;         /* input and output widths */
+    mlp_classes classes;         /* a classifier's classes (0..K-1 for files without a list) */
 } model;
 
 static int load_model(const char *path, model *m) {
-    mlp_status st = mlp_model_load(path, &m->net, &m->scaler);
+    mlp_status st = mlp_model_load_classes(path, &m->net, &m->scaler, &m->classes);
     if (st == MLP_OK) st = mlp_task_of_net(m->net, &m->task, &m->n_classes_or_targets);
     if (st != MLP_OK) return cli_lib_error(st, "cannot load model '%s'", path);
     m->d = mlp_net_input_size(m->net);
@@ -31,6 +32,7 @@ static int load_model(const char *path, model *m) {
 
 static void model_free(model *m) {
     mlp_scaler_free(&m->scaler);
+    mlp_classes_free(&m->classes);
     mlp_net_free(m->net);
     m->net = NULL;
 }
@@ -129,6 +131,31 @@ static const cli_opt eval_opts[] = {
     CLI_OPT_ROW_HELP, CLI_OPT_ROWS_DATA, CLI_OPT_ROW_JSON, CLI_OPT_ROW_THREADS, {NULL, 0, 0, 0},
 };
 
+/* After a failed read of DATA: the error, or, when DATA reads as numbers of another width than
+ * the model's, that width (a features-only file is the usual cause). */
+static int eval_read_error(const data_cmd *c, const model *m, const cli_data_opts *o) {
+    mlp_status st = cli_last_read_status();
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", mlp_last_error());
+    cli_data_opts probe = *o;
+    probe.regression = 1;
+    probe.classes = NULL;
+    mlp_dataset ds = {0};
+    int rc = cli_load(&probe, CLI_ROLE_TEST, &ds);
+    size_t cols = ds.d + 1;
+    mlp_dataset_free(&ds);
+    if (rc == 0 && cols == m->d)
+        return cli_error("%s has %zu columns, the features of model '%s' but no label column "
+                         "(eval needs %zu: the features and the label; predict takes "
+                         "features-only files)",
+                         cli_data_label(o, CLI_ROLE_TEST), cols, c->model, m->d + 1);
+    if (rc == 0 && cols != m->d + 1)
+        return cli_error("%s has %zu features but model '%s' expects %zu",
+                         cli_data_label(o, CLI_ROLE_TEST), cols - 1, c->model, m->d);
+    return cli_error("cannot read %s: %s: %s", cli_data_label(o, CLI_ROLE_TEST), mlp_strerror(st),
+                     msg);
+}
+
 /* Loads DATA for scoring model m: class labels or targets, as the model's task says, with the
  * model's input width (and output width for targets), scaled by the model's scaler. */
 static int load_eval_data(data_cmd *c, const model *m, mlp_dataset *ds, const char **label) {
@@ -140,8 +167,11 @@ static int load_eval_data(data_cmd *c, const model *m, mlp_dataset *ds, const ch
     o->regression = m->task == MLP_TASK_REGRESS;
     if (o->regression && o->labels)
         return cli_error("'%s' is a regression model; IDX data has class labels", c->model);
+    if (!o->regression) o->classes = &m->classes; /* a label outside them is an error */
+    o->quiet = !o->labels;
     int rc = cli_load(o, CLI_ROLE_TEST, ds);
-    if (rc) return rc;
+    o->quiet = 0;
+    if (rc) return o->labels ? rc : eval_read_error(c, m, o);
     *label = cli_data_label(o, CLI_ROLE_TEST);
     if (ds->d != m->d)
         return cli_error("%s has %zu features but model '%s' expects %zu", *label, ds->d, c->model,
@@ -202,10 +232,12 @@ int cli_eval(int argc, char **argv) {
 void cli_predict_help(FILE *f) {
     fputs("Usage: mlp predict MODEL DATA [OPTIONS]\n"
           "\n"
-          "Write a saved model's predictions as CSV, one line per row of DATA, no header:\n"
-          "  classifier:            the predicted class (0-based integer)\n"
-          "  classifier --proba:    the class probabilities, comma-separated (k columns;\n"
-          "                         a binary model prints P(0),P(1))\n"
+          "Write a saved model's predictions as CSV, one line per row of DATA:\n"
+          "  classifier:            the predicted class, as the training labels wrote it\n"
+          "                         (no header)\n"
+          "  classifier --proba:    a header line naming the classes, then the class\n"
+          "                         probabilities, comma-separated (k columns; 2 for a\n"
+          "                         binary model)\n"
           "  regressor:             the predicted target(s)\n"
           "The model's stored scaler is applied to the data first.\n"
           "\n"
@@ -258,7 +290,16 @@ static void write_row(FILE *f, const float *p, const model *m, int proba) {
         for (size_t j = 0; j < w; j++)
             fprintf(f, j ? ",%d" : "%d", (int)mlp_output_label(p + j, 1));
     } else {
-        fprintf(f, "%d", (int)mlp_output_label(p, w));
+        cli_csv_class(f, &m->classes, (size_t)mlp_output_label(p, w));
+    }
+    fputc('\n', f);
+}
+
+/* --proba's header line: the class names, one per probability column. */
+static void write_proba_header(FILE *f, const model *m) {
+    for (size_t i = 0; i < m->classes.n; i++) {
+        if (i) fputc(',', f);
+        cli_csv_class(f, &m->classes, i);
     }
     fputc('\n', f);
 }
@@ -269,6 +310,7 @@ static int write_predictions(FILE *f, const model *m, const mlp_dataset *ds, int
     float *buf = malloc(chunk * m->out_width * sizeof *buf);
     if (!buf) return cli_error("out of memory for %zu x %zu predictions", chunk, m->out_width);
     int rc = 0;
+    if (proba && m->task == MLP_TASK_CLASSIFY) write_proba_header(f, m);
     for (size_t i0 = 0; i0 < ds->n && rc == 0; i0 += chunk) {
         size_t nb = ds->n - i0 < chunk ? ds->n - i0 : chunk;
         mlp_status st = mlp_predict(m->net, ds->X + i0 * m->d, nb, buf);
@@ -321,7 +363,8 @@ void cli_info_help(FILE *f) {
           "\n"
           "Options:\n"
           "  --json       print one JSON object: model, sizes, activations, loss, task,\n"
-          "               params, optimizer, lr, alpha, steps, scaler\n"
+          "               classes (classifiers), params, optimizer, lr, alpha, steps,\n"
+          "               scaler\n"
           "  -h, --help   show this help\n",
           f);
 }
@@ -372,6 +415,7 @@ static void print_info_json(const char *path, const model *m, const layers *ly) 
     cli_json_strings(&j, "activations", ly->acts, ly->n);
     cli_json_str(&j, "loss", (unsigned)loss < MLP_LOSS_COUNT ? loss_keys[loss] : "unknown");
     cli_json_str(&j, "task", task_name(m));
+    if (m->task == MLP_TASK_CLASSIFY) cli_json_classes(&j, "classes", &m->classes);
     cli_json_u64(&j, "params", mlp_net_param_count(m->net));
     cli_json_str(&j, "optimizer", cli_solver_name(opt.kind));
     cli_json_float(&j, "lr", opt.lr);
@@ -393,9 +437,14 @@ static void print_info_human(const char *path, const model *m, const layers *ly)
         printf("  %zu: %6zu -> %-6zu %-10s (%zu parameters)\n", l + 1, sizes[l], sizes[l + 1],
                ly->acts[l], sizes[l] * sizes[l + 1] + sizes[l + 1]);
     printf("Loss:          %s (%s", cli_loss_name(mlp_net_loss(m->net)), task_name(m));
-    if (m->task == MLP_TASK_CLASSIFY)
-        printf(", %zu classes)\n", count);
-    else
+    if (m->task == MLP_TASK_CLASSIFY) {
+        printf(", %zu classes)\nClasses:       ", count);
+        for (size_t i = 0; i < m->classes.n; i++) {
+            if (i) fputs(", ", stdout);
+            cli_csv_class(stdout, &m->classes, i);
+        }
+        putchar('\n');
+    } else
         printf(", %zu %s%s)\n", count, m->task == MLP_TASK_REGRESS ? "target" : "label",
                count == 1 ? "" : "s");
     printf("Parameters:    %zu\n", mlp_net_param_count(m->net));

@@ -361,31 +361,38 @@ typedef struct train_data {
     const char *train_label;     /* for messages */
     size_t n_classes_or_targets; /* classes (classification) or target columns (regression) */
     mlp_scaler scaler;
-    int scaler_loaded; /* the scaler came with --init-model: apply it, do not fit one */
+    int scaler_loaded;         /* the scaler came with --init-model: apply it, do not fit one */
+    mlp_classes model_classes; /* --init-model's classes (classification) */
 } train_data;
 
 static void train_data_free(train_data *t) {
     mlp_dataset_free(&t->train);
     mlp_dataset_free(&t->test);
     mlp_scaler_free(&t->scaler);
+    mlp_classes_free(&t->model_classes);
 }
 
 /* The training set and the test set: --test-data, the shipped digits split, or a split of
  * --data by --test-fraction. */
 static int load_sets(const train_cfg *c, train_data *t) {
     int rc;
-    const cli_data_opts *o = &c->common.data;
+    cli_data_opts ob = c->common.data;
+    const cli_data_opts *o = &ob;
+    if (c->init_model && t->model_classes.kind != MLP_CLASSES_NONE)
+        ob.classes = &t->model_classes; /* the labels must be the model's classes */
     if (c->test_data) {
         cli_data_opts to = *o;
         to.data = c->test_data;
         to.labels = c->test_labels;
         if ((rc = cli_load(o, CLI_ROLE_ALL, &t->train)) != 0) return rc;
+        if (!o->regression) to.classes = &t->train.classes; /* the training set's classes */
         if ((rc = cli_load(&to, CLI_ROLE_TEST, &t->test)) != 0) return rc;
         t->train_label = cli_data_label(o, CLI_ROLE_ALL);
         return 0;
     }
     if (cli_is_digits(o->data) && !o->labels && !c->test_fraction_given) {
         if ((rc = cli_load(o, CLI_ROLE_TRAIN, &t->train)) != 0) return rc;
+        if (!o->regression) ob.classes = &t->train.classes;
         if ((rc = cli_load(o, CLI_ROLE_TEST, &t->test)) != 0) return rc;
         t->train_label = cli_data_label(o, CLI_ROLE_TRAIN);
         return 0;
@@ -417,11 +424,13 @@ static int check_sets(const train_cfg *c, train_data *t) {
         return 0;
     }
     size_t n_classes = t->train.n_classes;
-    if (t->test.n && t->test.n_classes > n_classes) n_classes = t->test.n_classes;
-    if (n_classes < 2)
-        return cli_error("%s: classification needs at least 2 classes (labels 0 and 1), "
-                         "the largest label is %zu; use --regression for float targets",
-                         t->train_label, n_classes ? n_classes - 1 : 0);
+    if (n_classes < 2) {
+        char only[64] = "";
+        mlp_classes_name(&t->train.classes, 0, only, sizeof only);
+        return cli_error("%s: classification needs at least 2 classes, every label is '%s'; use "
+                         "--regression for float targets",
+                         t->train_label, only);
+    }
     t->n_classes_or_targets = n_classes;
     return 0;
 }
@@ -486,7 +495,10 @@ static void print_json(const train_report *p) {
     cli_json_u64(&j, "n_test", p->t->test.n);
     cli_json_u64(&j, "n_features", p->t->train.d);
     cli_json_u64(&j, "n_outputs", p->out_width);
-    if (!regression) cli_json_u64(&j, "n_classes", p->t->n_classes_or_targets);
+    if (!regression) {
+        cli_json_u64(&j, "n_classes", p->t->n_classes_or_targets);
+        cli_json_classes(&j, "classes", &p->t->train.classes);
+    }
     cli_json_sizes(&j, "hidden", o->hidden, o->n_hidden);
     cli_json_str(&j, "activation", cli_activation_name(o->activation));
     cli_json_str(&j, "solver", cli_solver_name(o->opt.kind));
@@ -553,7 +565,7 @@ static void print_human(const train_report *p) {
 /* --init-model: the warm-start net and its scaler (rank 0 reads them, every rank gets them). The
  * options then describe the model's layers, for the report. */
 static int load_init_model(train_cfg *c, train_data *t, mlp_net **net) {
-    mlp_status st = cli_mpi_load(&c->mpi, c->init_model, net, &t->scaler);
+    mlp_status st = cli_mpi_load(&c->mpi, c->init_model, net, &t->scaler, &t->model_classes);
     if (st != MLP_OK) return cli_lib_error(st, "cannot load the model '%s'", c->init_model);
     size_t L = mlp_net_n_layers(*net);
     free(c->hidden);
@@ -594,7 +606,7 @@ static int load_inputs(train_cfg *c, train_data *t, mlp_net **net) {
     rc = load_train_data(c, t);
     if (rc && c->mpi.rank == 0 && !d->regression && !d->labels &&
         cli_last_lib_status() == MLP_ERR_FORMAT)
-        fputs("mlp: hint: class labels are integers >= 0; if the label column holds float "
+        fputs("mlp: hint: class labels are integers or text; if the label column holds float "
               "targets, use --regression\n",
               stderr);
     return rc;
@@ -678,8 +690,9 @@ static int run_train(train_cfg *c) {
     if (rc == 0) rc = train(c, &t, task, &net, &r);
     if (rc == 0) rc = score_test(c, &t, task, net, &score);
     if (rc == 0 && c->common.out) {
-        mlp_status st = cli_mpi_save(&c->mpi, c->common.out, net,
-                                     c->scale != MLP_SCALE_NONE ? &t.scaler : NULL);
+        mlp_status st =
+            cli_mpi_save(&c->mpi, c->common.out, net, c->scale != MLP_SCALE_NONE ? &t.scaler : NULL,
+                         task == MLP_TASK_CLASSIFY ? &t.train.classes : NULL);
         if (st != MLP_OK) rc = cli_lib_error(st, "cannot save the model to '%s'", c->common.out);
     }
     if (rc == 0 && c->mpi.rank == 0) {

@@ -67,6 +67,17 @@ const char *cli_data_dir(void) {
     return MLP_DATA_DIR;
 }
 
+static mlp_status read_status = MLP_OK;
+
+mlp_status cli_last_read_status(void) {
+    return read_status;
+}
+
+static int quiet_failure(mlp_status st) {
+    read_status = st;
+    return CLI_EXIT_RUNTIME;
+}
+
 int cli_is_digits(const char *data) {
     return data && strcmp(data, "digits") == 0;
 }
@@ -85,7 +96,8 @@ const char *cli_data_label(const cli_data_opts *o, cli_role role) {
     return buf;
 }
 
-static int load_digits(int regression, cli_role role, mlp_dataset *out) {
+static int load_digits(const cli_data_opts *o, cli_role role, mlp_dataset *out) {
+    const int regression = o->regression;
     const char *dir = cli_data_dir();
     char path[4200];
     mlp_dataset all = {0};
@@ -93,7 +105,9 @@ static int load_digits(int regression, cli_role role, mlp_dataset *out) {
     mlp_csv_options csv = mlp_csv_options_default();
     csv.header = 0;
     csv.regression = regression;
+    csv.classes = o->classes;
     mlp_status st = mlp_read_csv(path, &csv, &all);
+    if (st != MLP_OK && o->quiet) return quiet_failure(st);
     if (st != MLP_OK)
         return cli_lib_error(st,
                              "cannot read the digits data '%s' (set MLP_DATA_DIR to the folder "
@@ -115,29 +129,72 @@ static int load_digits(int regression, cli_role role, mlp_dataset *out) {
     return 0;
 }
 
+/* IDX labels are 0..9 without a list: check them against o->classes (then the dataset gets a
+ * copy), else give the dataset the list 0..n_classes-1. */
+static int idx_classes(const cli_data_opts *o, mlp_dataset *ds) {
+    mlp_status st;
+    if (o->classes) {
+        for (size_t i = 0; i < ds->n; i++) {
+            size_t k;
+            char text[16];
+            snprintf(text, sizeof text, "%d", (int)ds->labels[i]);
+            if (!mlp_classes_find(o->classes, text, &k))
+                return cli_error("%s: label %s of image %zu is not one of the %zu classes",
+                                 o->labels, text, i, o->classes->n);
+            ds->labels[i] = (int32_t)k;
+        }
+        st = mlp_classes_copy(o->classes, &ds->classes);
+        ds->n_classes = o->classes->n;
+    } else {
+        st = mlp_classes_range(ds->n_classes, &ds->classes);
+    }
+    if (st != MLP_OK) return cli_lib_error(st, "cannot set the classes of '%s'", o->labels);
+    return 0;
+}
+
 int cli_load(const cli_data_opts *o, cli_role role, mlp_dataset *out) {
-    if (cli_is_digits(o->data) && !o->labels) return load_digits(o->regression, role, out);
+    if (cli_is_digits(o->data) && !o->labels) return load_digits(o, role, out);
     mlp_status st;
     if (o->labels) {
         st = mlp_read_idx(o->data, o->labels, out);
         if (st != MLP_OK)
             return cli_lib_error(st, "cannot read IDX data '%s' / '%s'", o->data, o->labels);
-        return 0;
+        int rc = idx_classes(o, out);
+        if (rc) mlp_dataset_free(out);
+        return rc;
     }
     mlp_csv_options csv = mlp_csv_options_default();
     csv.header = o->header;
     csv.label_column = o->label_column;
     csv.regression = o->regression;
+    csv.classes = o->regression ? NULL : o->classes;
     st = mlp_read_csv(o->data, &csv, out);
+    if (st != MLP_OK && o->quiet) return quiet_failure(st);
     if (st != MLP_OK) return cli_lib_error(st, "cannot read '%s'", o->data);
+    return 0;
+}
+
+/* Reads o's data for prediction: numbers in every column (the label column read as a target) or,
+ * when that fails, a text or integer label column (read as classes, ignored). */
+static int load_any_labels(const cli_data_opts *o, mlp_dataset *ds) {
+    cli_data_opts ro = *o;
+    ro.regression = 1; /* any number is accepted in the (ignored) label column */
+    ro.classes = NULL;
+    ro.quiet = 1;
+    int rc = cli_load(&ro, CLI_ROLE_TEST, ds);
+    if (rc == 0 || o->labels) return rc;
+    mlp_status st = cli_last_read_status();
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", mlp_last_error());
+    ro.regression = 0;
+    rc = cli_load(&ro, CLI_ROLE_TEST, ds);
+    if (rc) return cli_error("cannot read '%s': %s: %s", o->data, mlp_strerror(st), msg);
     return 0;
 }
 
 int cli_load_features(const cli_data_opts *o, size_t d, mlp_dataset *out) {
     mlp_dataset ds = {0};
-    cli_data_opts ro = *o;
-    ro.regression = 1; /* any number is accepted in the (ignored) label column */
-    int rc = cli_load(&ro, CLI_ROLE_TEST, &ds);
+    int rc = load_any_labels(o, &ds);
     if (rc) return rc;
     if (ds.d == d) {
         *out = ds;

@@ -131,6 +131,45 @@ void cli_json_strings(cli_json *j, const char *k, const char *const *v, size_t n
     fputc(']', j->f);
 }
 
+void cli_json_classes(cli_json *j, const char *k, const mlp_classes *c) {
+    key(j, k);
+    fputc('[', j->f);
+    for (size_t i = 0; i < c->n; i++) {
+        if (i) fputs(", ", j->f);
+        if (c->kind == MLP_CLASSES_NAMES) {
+            put_string(j->f, c->names[i]);
+        } else {
+            char buf[64];
+            mlp_classes_name(c, i, buf, sizeof buf);
+            fputs(buf, j->f);
+        }
+    }
+    fputc(']', j->f);
+}
+
+void cli_csv_field(FILE *f, const char *s) {
+    if (!s[0] || strpbrk(s, ",\"\r\n") || s[0] == ' ' || s[strlen(s) - 1] == ' ') {
+        fputc('"', f);
+        for (; *s; s++) {
+            if (*s == '"') fputc('"', f);
+            fputc(*s, f);
+        }
+        fputc('"', f);
+    } else {
+        fputs(s, f);
+    }
+}
+
+void cli_csv_class(FILE *f, const mlp_classes *c, size_t i) {
+    if (c->kind == MLP_CLASSES_NAMES && i < c->n) {
+        cli_csv_field(f, c->names[i]);
+        return;
+    }
+    char buf[64];
+    mlp_classes_name(c, i, buf, sizeof buf);
+    fputs(buf, f);
+}
+
 void cli_json_end(cli_json *j) {
     fputs("}\n", j->f);
 }

@@ -5,6 +5,7 @@
  * single-process library calls, and nothing here touches MPI. */
 #include "cli.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,15 +98,84 @@ mlp_status cli_mpi_fit(const cli_mpi *m, int deterministic, mlp_net **net, mlp_t
                        n_classes_or_targets, o, &mo, r);
 }
 
-mlp_status cli_mpi_load(const cli_mpi *m, const char *path, mlp_net **net, mlp_scaler *scaler) {
-    if (!m->active) return mlp_model_load(path, net, scaler);
-    return mlp_mpi_load(path, net, scaler, 0, MPI_COMM_WORLD);
+/* Sends rank 0's class list to every rank: kind and count, then the values, or the names as one
+ * buffer of NUL-terminated strings. */
+static mlp_status bcast_classes(const cli_mpi *m, mlp_classes *c) {
+    uint64_t h[3] = {0, 0, 0};
+    char *buf = NULL;
+    if (m->rank == 0) {
+        h[0] = (uint64_t)c->kind;
+        h[1] = c->n;
+        for (size_t i = 0; c->kind == MLP_CLASSES_NAMES && i < c->n; i++)
+            h[2] += strlen(c->names[i]) + 1;
+    }
+    if (MPI_Bcast(h, 3, MPI_UINT64_T, 0, MPI_COMM_WORLD) != MPI_SUCCESS || h[2] > INT_MAX ||
+        h[1] > INT_MAX)
+        return MLP_ERR_MPI;
+    int ok = 1;
+    if (m->rank != 0) {
+        memset(c, 0, sizeof *c);
+        c->kind = (mlp_class_kind)h[0];
+        c->n = (size_t)h[1];
+        if (c->kind == MLP_CLASSES_NUMBERS) c->values = malloc((c->n + 1) * sizeof(double));
+        if (c->kind == MLP_CLASSES_NAMES) c->names = calloc(c->n + 1, sizeof(char *));
+        ok = c->kind == MLP_CLASSES_NONE || c->values || c->names;
+    }
+    buf = malloc((size_t)h[2] + 1);
+    ok = ok && buf;
+    if (m->rank == 0 && buf)
+        for (size_t i = 0, at = 0; c->kind == MLP_CLASSES_NAMES && i < c->n; i++) {
+            size_t len = strlen(c->names[i]) + 1;
+            memcpy(buf + at, c->names[i], len);
+            at += len;
+        }
+    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    mlp_status st = ok ? MLP_OK : MLP_ERR_NOMEM;
+    if (ok && c->kind == MLP_CLASSES_NUMBERS)
+        st = MPI_Bcast(c->values, (int)c->n, MPI_DOUBLE, 0, MPI_COMM_WORLD) == MPI_SUCCESS
+                 ? MLP_OK
+                 : MLP_ERR_MPI;
+    if (ok && c->kind == MLP_CLASSES_NAMES)
+        st = MPI_Bcast(buf, (int)h[2], MPI_CHAR, 0, MPI_COMM_WORLD) == MPI_SUCCESS ? MLP_OK
+                                                                                   : MLP_ERR_MPI;
+    for (size_t i = 0, at = 0; st == MLP_OK && m->rank != 0 && c->names && i < c->n; i++) {
+        size_t len = strlen(buf + at) + 1;
+        if (!(c->names[i] = malloc(len))) st = MLP_ERR_NOMEM;
+        if (st == MLP_OK) memcpy(c->names[i], buf + at, len);
+        at += len;
+    }
+    free(buf);
+    if (st != MLP_OK && m->rank != 0) mlp_classes_free(c);
+    return st;
+}
+
+mlp_status cli_mpi_load(const cli_mpi *m, const char *path, mlp_net **net, mlp_scaler *scaler,
+                        mlp_classes *classes) {
+    if (!m->active) return mlp_model_load_classes(path, net, scaler, classes);
+    mlp_status st = mlp_mpi_load(path, net, scaler, 0, MPI_COMM_WORLD);
+    if (st != MLP_OK || !classes) return st;
+    /* The class list: rank 0 reads it from the same file, every rank gets it. */
+    memset(classes, 0, sizeof *classes);
+    mlp_net *tmp = NULL;
+    int code = m->rank == 0 ? (int)mlp_model_load_classes(path, &tmp, NULL, classes) : 0;
+    mlp_net_free(tmp);
+    MPI_Allreduce(MPI_IN_PLACE, &code, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (code == MLP_OK) code = (int)bcast_classes(m, classes);
+    if (code != MLP_OK) {
+        mlp_net_free(*net);
+        *net = NULL;
+        if (m->rank == 0) mlp_classes_free(classes);
+    }
+    return (mlp_status)code;
 }
 
 mlp_status cli_mpi_save(const cli_mpi *m, const char *path, const mlp_net *net,
-                        const mlp_scaler *scaler) {
-    if (!m->active) return mlp_model_save(path, net, scaler);
-    return mlp_mpi_save(path, net, scaler, 0, MPI_COMM_WORLD);
+                        const mlp_scaler *scaler, const mlp_classes *classes) {
+    if (!m->active) return mlp_model_save_classes(path, net, scaler, classes);
+    /* Rank 0 writes (atomically); every rank gets its status. */
+    int code = m->rank == 0 ? (int)mlp_model_save_classes(path, net, scaler, classes) : 0;
+    if (MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD) != MPI_SUCCESS) return MLP_ERR_MPI;
+    return (mlp_status)code;
 }
 
 #else /* no MPI: the single-process calls */
@@ -144,15 +214,16 @@ mlp_status cli_mpi_fit(const cli_mpi *m, int deterministic, mlp_net **net, mlp_t
                    r);
 }
 
-mlp_status cli_mpi_load(const cli_mpi *m, const char *path, mlp_net **net, mlp_scaler *scaler) {
+mlp_status cli_mpi_load(const cli_mpi *m, const char *path, mlp_net **net, mlp_scaler *scaler,
+                        mlp_classes *classes) {
     (void)m;
-    return mlp_model_load(path, net, scaler);
+    return mlp_model_load_classes(path, net, scaler, classes);
 }
 
 mlp_status cli_mpi_save(const cli_mpi *m, const char *path, const mlp_net *net,
-                        const mlp_scaler *scaler) {
+                        const mlp_scaler *scaler, const mlp_classes *classes) {
     (void)m;
-    return mlp_model_save(path, net, scaler);
+    return mlp_model_save_classes(path, net, scaler, classes);
 }
 
 #endif

@@ -14,6 +14,7 @@ void mlp_dataset_free(mlp_dataset *ds) {
     free(ds->X);
     free(ds->labels);
     free(ds->targets);
+    mlp_classes_free(&ds->classes);
     memset(ds, 0, sizeof *ds);
 }
 
@@ -63,7 +64,12 @@ static mlp_status gather_rows(const mlp_dataset *src, const size_t *rows, size_t
     r.X = malloc(xbytes);
     if (src->labels) r.labels = malloc(lbytes);
     if (src->targets) r.targets = malloc(tbytes);
-    if (!r.X || (src->labels && !r.labels) || (src->targets && !r.targets)) {
+    mlp_status cls = src->labels ? mlp_classes_copy(&src->classes, &r.classes) : MLP_OK;
+    if (cls != MLP_OK && cls != MLP_ERR_NOMEM) {
+        mlp_dataset_free(&r);
+        return cls;
+    }
+    if (!r.X || (src->labels && !r.labels) || (src->targets && !r.targets) || cls != MLP_OK) {
         mlp_dataset_free(&r);
         return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory for %zu rows of %zu features", fn, n,
                         src->d);

@@ -1,11 +1,13 @@
 /* CSV reader: numeric CSV files, plain or gzip (zlib reads both), streamed line by line into
  * geometrically grown arrays. Every error names the file, line and column (1-based). */
+#include "classes_internal.h"
 #include "internal.h"
 #include "mlp/data.h"
 
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -44,7 +46,9 @@ typedef struct csv_reader {
     size_t field_len; /* length of the field being read (for the 1 MiB cap) */
     size_t field_no;  /* 1-based column being read */
 
-    double *row; /* values of the current line's fields */
+    double *row;       /* values of the current line's fields */
+    field_kind *kinds; /* what each field is */
+    char **texts;      /* each field's text, blanks trimmed (NUL-terminated unless empty) */
     size_t row_cap;
 
     /* First problem found on the current line (column 0: none). */
@@ -63,7 +67,13 @@ typedef struct csv_reader {
      * rows; n_classes or n_targets are set at the end. */
     mlp_dataset ds;
     size_t cap_rows;
-    int32_t max_label;
+
+    /* Classification: every row's label as text (in one arena) and its line, turned into class
+     * indices at the end (resolve_labels). */
+    char *ltext;
+    size_t ltext_len, ltext_cap;
+    size_t *loff, *lline; /* cap_rows entries */
+    int first_label_text; /* auto header: the first row was data only for its text label */
 } csv_reader;
 
 static bool is_blank(char c) {
@@ -93,23 +103,23 @@ static mlp_status grow_row(csv_reader *r, size_t need) {
     if (!mlp_mul_ok(nc, sizeof(double), &bytes))
         return mlp_fail(MLP_ERR_OVERFLOW, "%s:%zu: too many fields", r->path, r->lineno);
     double *p = realloc(r->row, bytes);
-    if (!p)
+    if (p) r->row = p;
+    field_kind *k = p ? realloc(r->kinds, nc * sizeof *k) : NULL;
+    if (k) r->kinds = k;
+    char **t = k ? realloc(r->texts, nc * sizeof *t) : NULL;
+    if (!t)
         return mlp_fail(MLP_ERR_NOMEM, "%s:%zu: out of memory for %zu fields", r->path, r->lineno,
                         nc);
-    r->row = p;
+    r->texts = t;
     r->row_cap = nc;
     return MLP_OK;
 }
 
-/* Splits line [s, end) into fields, parsing each into r->row. Stops after max_fields + 1 fields
- * (max_fields 0: no limit) and, if fail_fast, at the first problem. Records the first problem in
- * r->bad_*; *count receives the fields parsed, *any_text whether some field was text. */
-static mlp_status split_line(csv_reader *r, char *s, char *end, size_t max_fields, bool fail_fast,
-                             size_t *count, bool *any_text) {
+/* Splits line [s, end) into fields, parsing each into r->row, r->kinds and r->texts. Stops after
+ * max_fields + 1 fields (max_fields 0: no limit). *count receives the fields parsed. */
+static mlp_status split_line(csv_reader *r, char *s, char *end, size_t max_fields, size_t *count) {
     const char delim = r->opt.delimiter;
     size_t k = 0;
-    r->bad_col = 0;
-    *any_text = false;
     for (;;) {
         char *q = memchr(s, delim, (size_t)(end - s));
         if (!q) q = end;
@@ -117,15 +127,9 @@ static mlp_status split_line(csv_reader *r, char *s, char *end, size_t max_field
         if (st != MLP_OK) return st;
         char *text = s;
         while (text < q && is_blank(*text)) text++;
-        field_kind kind = parse_field(s, q, &r->row[k]);
+        r->kinds[k] = parse_field(s, q, &r->row[k]);
+        r->texts[k] = text;
         k++;
-        if (kind == FIELD_TEXT) *any_text = true;
-        if (kind != FIELD_NUMBER && r->bad_col == 0) {
-            r->bad_col = k;
-            r->bad_kind = kind;
-            r->bad_text = text;
-            if (fail_fast) break;
-        }
         if (q == end || (max_fields && k > max_fields)) break;
         s = q + 1;
     }
@@ -133,20 +137,52 @@ static mlp_status split_line(csv_reader *r, char *s, char *end, size_t max_field
     return MLP_OK;
 }
 
+/* The label column of a row of count fields (count itself if it is out of range). */
+static size_t label_index(const csv_reader *r, size_t count) {
+    if (r->ncols) return r->label_col;
+    long lc = r->opt.label_column;
+    return lc < 0 ? count - 1 : ((unsigned long)lc < count ? (size_t)lc : count);
+}
+
+/* Records in r->bad_* the first field of count that cannot be used (column 0 if none): a
+ * non-number, except text in the label column of a classification file. */
+static void find_bad(csv_reader *r, size_t count) {
+    const size_t lc = r->opt.regression ? count : label_index(r, count);
+    r->bad_col = 0;
+    for (size_t j = 0; j < count; j++) {
+        field_kind k = r->kinds[j];
+        if (k == FIELD_NUMBER || (j == lc && (k == FIELD_TEXT || k == FIELD_RANGE))) continue;
+        r->bad_col = j + 1;
+        r->bad_kind = k;
+        r->bad_text = r->texts[j];
+        return;
+    }
+}
+
+/* Some field of count other than the label column (of a classification file) is text. */
+static bool any_text(const csv_reader *r, size_t count) {
+    const size_t lc = r->opt.regression ? count : label_index(r, count);
+    for (size_t j = 0; j < count; j++)
+        if (r->kinds[j] == FIELD_TEXT && j != lc) return true;
+    return false;
+}
+
 static mlp_status field_error(const csv_reader *r) {
     const char *p = r->path, *t = r->bad_text;
     size_t l = r->lineno, c = r->bad_col;
+    const char *more = r->bad_kind != FIELD_EMPTY && strlen(t) > CSV_SHOW ? "..." : "";
     switch (r->bad_kind) {
     case FIELD_EMPTY:
         return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: empty field", p, l, c);
     case FIELD_TEXT:
-        return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: '%.*s' is not a number", p, l, c, CSV_SHOW, t);
+        return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: '%.*s%s' is not a number", p, l, c, CSV_SHOW,
+                        t, more);
     case FIELD_NONFINITE:
-        return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: '%.*s' is not a finite number", p, l, c,
-                        CSV_SHOW, t);
+        return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: '%.*s%s' is not a finite number", p, l, c,
+                        CSV_SHOW, t, more);
     default:
-        return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: '%.*s' is beyond the range of float", p, l, c,
-                        CSV_SHOW, t);
+        return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: '%.*s%s' is beyond the range of float", p, l,
+                        c, CSV_SHOW, t, more);
     }
 }
 
@@ -172,6 +208,12 @@ static mlp_status grow_rows(csv_reader *r) {
         int32_t *lab = realloc(r->ds.labels, ybytes);
         if (!lab) goto nomem;
         r->ds.labels = lab;
+        size_t *off = realloc(r->loff, nc * sizeof *off); /* nc * 4 did not overflow: nor this */
+        if (!off) goto nomem;
+        r->loff = off;
+        size_t *ln = realloc(r->lline, nc * sizeof *ln);
+        if (!ln) goto nomem;
+        r->lline = ln;
     }
     r->cap_rows = nc;
     return MLP_OK;
@@ -206,34 +248,39 @@ static mlp_status first_data_row(csv_reader *r, size_t count) {
     return MLP_OK;
 }
 
+/* Appends the label text of the current row (NUL-terminated) to the arena. */
+static mlp_status push_label_text(csv_reader *r, const char *text) {
+    size_t len = strlen(text) + 1;
+    if (len > r->ltext_cap - r->ltext_len) {
+        size_t nc = r->ltext_cap ? r->ltext_cap : 4096;
+        while (nc - r->ltext_len < len)
+            if (!mlp_mul_ok(nc, 2, &nc))
+                return mlp_fail(MLP_ERR_OVERFLOW, "%s:%zu: labels too long", r->path, r->lineno);
+        char *t = realloc(r->ltext, nc);
+        if (!t)
+            return mlp_fail(MLP_ERR_NOMEM, "%s:%zu: out of memory for the labels", r->path,
+                            r->lineno);
+        r->ltext = t;
+        r->ltext_cap = nc;
+    }
+    memcpy(r->ltext + r->ltext_len, text, len);
+    r->loff[r->ds.n] = r->ltext_len;
+    r->lline[r->ds.n] = r->lineno;
+    r->ltext_len += len;
+    return MLP_OK;
+}
+
 /* Appends the parsed row (r->row, ncols values) to the dataset. */
 static mlp_status push_row(csv_reader *r) {
     const double *v = r->row;
     const size_t lc = r->label_col;
-    double y = v[lc];
-    int32_t label = 0;
-    if (!r->opt.regression) {
-        const char *p = r->path;
-        size_t l = r->lineno, c = lc + 1;
-        if (y != floor(y))
-            return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: label %g is not an integer", p, l, c, y);
-        if (y < 0) return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: negative label %g", p, l, c, y);
-        if (y >= (double)r->opt.max_classes)
-            return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: label %g is not below max_classes (%ld)",
-                            p, l, c, y, (long)r->opt.max_classes);
-        label = (int32_t)y;
-    }
     mlp_status st = grow_rows(r);
     if (st != MLP_OK) return st;
+    if (!r->opt.regression && (st = push_label_text(r, r->texts[lc])) != MLP_OK) return st;
     float *x = r->ds.X + r->ds.n * r->ds.d;
     for (size_t j = 0; j < lc; j++) x[j] = (float)v[j];
     for (size_t j = lc + 1; j < r->ncols; j++) x[j - 1] = (float)v[j];
-    if (r->opt.regression) {
-        r->ds.targets[r->ds.n] = (float)y;
-    } else {
-        r->ds.labels[r->ds.n] = label;
-        if (label > r->max_label) r->max_label = label;
-    }
+    if (r->opt.regression) r->ds.targets[r->ds.n] = (float)v[lc];
     r->ds.n++;
     return MLP_OK;
 }
@@ -250,7 +297,6 @@ static mlp_status process_line(csv_reader *r) {
     if (t == end) return MLP_OK; /* blank lines are skipped */
 
     size_t count = 0;
-    bool any_text = false;
     mlp_status st;
     if (!r->seen_first) {
         r->seen_first = 1;
@@ -261,29 +307,34 @@ static mlp_status process_line(csv_reader *r) {
             r->header_cols = k;
             return MLP_OK;
         }
-        st = split_line(r, s, end, 0, r->opt.header == 0, &count, &any_text);
+        st = split_line(r, s, end, 0, &count);
         if (st != MLP_OK) return st;
-        if (r->opt.header == -1 && any_text) { /* some field is text: a header */
+        if (r->opt.header == -1 && any_text(r, count)) { /* a feature field is text: a header */
             r->header_line = r->lineno;
             r->header_cols = count;
             return MLP_OK;
         }
+        find_bad(r, count);
         if (r->bad_col) return field_error(r);
         st = first_data_row(r, count);
         if (st != MLP_OK) return st;
+        r->first_label_text =
+            r->opt.header == -1 && !r->opt.regression && r->kinds[r->label_col] == FIELD_TEXT;
         return push_row(r);
     }
     if (r->ncols == 0) { /* the first data row after a header */
-        st = split_line(r, s, end, 0, true, &count, &any_text);
+        st = split_line(r, s, end, 0, &count);
         if (st != MLP_OK) return st;
+        find_bad(r, count);
         if (r->bad_col) return field_error(r);
         st = first_data_row(r, count);
         if (st != MLP_OK) return st;
         return push_row(r);
     }
-    st = split_line(r, s, end, r->ncols, true, &count, &any_text);
+    st = split_line(r, s, end, r->ncols, &count);
     if (st != MLP_OK) return st;
-    if (r->bad_col) return field_error(r);
+    find_bad(r, count);
+    if (r->bad_col && count == r->ncols) return field_error(r);
     if (count != r->ncols)
         return mlp_fail(MLP_ERR_FORMAT,
                         "%s:%zu:%zu: the row has %s%zu fields, expected %zu (as on line %zu)",
@@ -350,6 +401,9 @@ static mlp_status check_options(const mlp_csv_options *o, const char *path) {
         c == '-' || c == 'e' || c == 'E')
         return mlp_fail(MLP_ERR_ARG, "mlp_read_csv(%s): invalid delimiter 0x%02x", path,
                         (unsigned)(unsigned char)c);
+    if (!o->regression && o->classes && (unsigned)o->classes->kind >= MLP_CLASSES_COUNT)
+        return mlp_fail(MLP_ERR_ARG, "mlp_read_csv(%s): unknown class list kind %d", path,
+                        (int)o->classes->kind);
     if (!o->regression && o->max_classes < 1)
         return mlp_fail(MLP_ERR_ARG, "mlp_read_csv(%s): max_classes must be >= 1 (got %ld)", path,
                         (long)o->max_classes);
@@ -359,6 +413,11 @@ static mlp_status check_options(const mlp_csv_options *o, const char *path) {
 static void reader_free(csv_reader *r) {
     free(r->line);
     free(r->row);
+    free(r->kinds);
+    free(r->texts);
+    free(r->ltext);
+    free(r->loff);
+    free(r->lline);
     mlp_dataset_free(&r->ds);
 }
 
@@ -411,10 +470,111 @@ static mlp_status read_file(csv_reader *r) {
     return st;
 }
 
-/* Moves the rows read into *out, shrunk to their final size (keeping the larger block if that
- * fails), and frees the reader's line buffers. */
-static void take_dataset(csv_reader *r, mlp_dataset *out) {
+#define CSV_MAX_EXACT 9007199254740992.0 /* 2^53: larger integers are not exact in a double */
+
+/* Labels as numbers: *all_numbers says whether every label of rows [from, n) is one; vals gets
+ * them. */
+static void label_numbers(const csv_reader *r, size_t from, double *vals, bool *all_numbers) {
+    *all_numbers = true;
+    for (size_t i = from; i < r->ds.n && *all_numbers; i++)
+        *all_numbers = mlp_class_parse_number(r->ltext + r->loff[i], &vals[i]) != 0;
+}
+
+/* Drops the first row read (an auto-detected header whose only text was its label). */
+static void drop_first_row(csv_reader *r) {
     mlp_dataset *ds = &r->ds;
+    r->header_line = r->lline[0];
+    r->header_cols = r->ncols;
+    ds->n--;
+    memmove(ds->X, ds->X + ds->d, ds->n * ds->d * sizeof(float));
+    memmove(r->loff, r->loff + 1, ds->n * sizeof *r->loff);
+    memmove(r->lline, r->lline + 1, ds->n * sizeof *r->lline);
+}
+
+static mlp_status label_error(const csv_reader *r, size_t i, const char *what) {
+    const char *t = r->ltext + r->loff[i];
+    return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: label '%.*s%s' %s", r->path, r->lline[i],
+                    r->label_col + 1, CSV_SHOW, t, strlen(t) > CSV_SHOW ? "..." : "", what);
+}
+
+/* Maps every label onto the given class list (opt.classes). */
+static mlp_status labels_to_given(csv_reader *r, const mlp_classes *c) {
+    char what[160];
+    for (size_t i = 0; i < r->ds.n; i++) {
+        size_t k;
+        if (!mlp_classes_find(c, r->ltext + r->loff[i], &k) ||
+            (c->kind != MLP_CLASSES_NONE && k >= c->n) || k > INT32_MAX) {
+            char first[64] = "", last[64] = "";
+            mlp_classes_name(c, 0, first, sizeof first);
+            if (c->n) mlp_classes_name(c, c->n - 1, last, sizeof last);
+            if (c->kind == MLP_CLASSES_NONE)
+                snprintf(what, sizeof what, "is not a class index (an integer >= 0)");
+            else
+                snprintf(what, sizeof what, "is not one of the %zu classes (%s%s%s)", c->n, first,
+                         c->n > 2    ? " ... "
+                         : c->n == 2 ? ", "
+                                     : "",
+                         c->n > 1 ? last : "");
+            return label_error(r, i, what);
+        }
+        r->ds.labels[i] = (int32_t)k;
+        if (c->kind == MLP_CLASSES_NONE && k + 1 > r->ds.n_classes) r->ds.n_classes = k + 1;
+    }
+    mlp_status st = mlp_classes_copy(c, &r->ds.classes);
+    if (st == MLP_OK && c->kind != MLP_CLASSES_NONE) r->ds.n_classes = c->n;
+    return st;
+}
+
+/* The file's own classes: its sorted unique integers, or its sorted unique strings. */
+static mlp_status labels_to_own(csv_reader *r, double *vals) {
+    const size_t n = r->ds.n;
+    bool numbers;
+    label_numbers(r, 0, vals, &numbers);
+    mlp_status st;
+    if (numbers) {
+        for (size_t i = 0; i < n; i++)
+            if (vals[i] != floor(vals[i]) || fabs(vals[i]) > CSV_MAX_EXACT)
+                return label_error(r, i,
+                                   fabs(vals[i]) > CSV_MAX_EXACT
+                                       ? "is too large for a class label (at most 2^53)"
+                                       : "is not an integer: numeric class labels are integers "
+                                         "(use --regression for float targets)");
+        st = mlp_classes_encode_numbers(vals, n, &r->ds.classes, r->ds.labels);
+    } else {
+        const char **names = (const char **)vals; /* sizeof(double) >= sizeof(char *) */
+        for (size_t i = 0; i < n; i++) names[i] = r->ltext + r->loff[i];
+        st = mlp_classes_encode_names(names, n, &r->ds.classes, r->ds.labels);
+    }
+    if (st != MLP_OK) return st;
+    r->ds.n_classes = r->ds.classes.n;
+    if (r->ds.n_classes > (size_t)r->opt.max_classes)
+        return mlp_fail(MLP_ERR_FORMAT,
+                        "%s: %zu distinct class labels, more than max_classes (%ld)", r->path,
+                        r->ds.n_classes, (long)r->opt.max_classes);
+    return MLP_OK;
+}
+
+/* Turns the label texts into class indices and the class list. */
+static mlp_status resolve_labels(csv_reader *r) {
+    _Static_assert(sizeof(double) >= sizeof(char *), "label_numbers' buffer holds pointers");
+    double *vals = malloc((r->ds.n ? r->ds.n : 1) * sizeof *vals);
+    if (!vals) return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory for %zu labels", r->path, r->ds.n);
+    bool rest_numbers = false;
+    if (r->first_label_text && r->ds.n > 1) label_numbers(r, 1, vals, &rest_numbers);
+    if (rest_numbers) drop_first_row(r); /* "a,b,class" over numeric labels: a header */
+    mlp_status st = r->opt.classes ? labels_to_given(r, r->opt.classes) : labels_to_own(r, vals);
+    free(vals);
+    return st;
+}
+
+/* Moves the rows read into *out, shrunk to their final size (keeping the larger block if that
+ * fails), and frees the reader's buffers. */
+static mlp_status take_dataset(csv_reader *r, mlp_dataset *out) {
+    mlp_dataset *ds = &r->ds;
+    if (!r->opt.regression) {
+        mlp_status st = resolve_labels(r);
+        if (st != MLP_OK) return st;
+    }
     float *x = realloc(ds->X, ds->n * ds->d * sizeof(float));
     if (x) ds->X = x;
     if (r->opt.regression) {
@@ -424,11 +584,11 @@ static void take_dataset(csv_reader *r, mlp_dataset *out) {
     } else {
         int32_t *l = realloc(ds->labels, ds->n * sizeof(int32_t));
         if (l) ds->labels = l;
-        ds->n_classes = (size_t)r->max_label + 1;
     }
-    free(r->line);
-    free(r->row);
     *out = *ds;
+    memset(ds, 0, sizeof *ds);
+    reader_free(r);
+    return MLP_OK;
 }
 
 mlp_status mlp_read_csv(const char *path, const mlp_csv_options *opt, mlp_dataset *out) {
@@ -446,6 +606,7 @@ mlp_status mlp_read_csv(const char *path, const mlp_csv_options *opt, mlp_datase
         reader_free(&r);
         return st;
     }
-    take_dataset(&r, out);
-    return MLP_OK;
+    st = take_dataset(&r, out);
+    if (st != MLP_OK) reader_free(&r);
+    return st;
 }

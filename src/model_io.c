@@ -9,6 +9,7 @@
 
 #include "internal.h"
 #include "mlp/data.h"
+#include "mlp/fit.h"
 #include "mlp/model.h"
 
 #include <errno.h>
@@ -25,7 +26,11 @@
 
 #define MODEL_MAGIC "MLPMODEL"
 #define MODEL_MAGIC_LEN 8
-#define MODEL_VERSION 1u
+#define MODEL_VERSION 2u
+/* The class section (version 2): kind, count, then the values or the names. */
+#define MODEL_CLASS_HEAD 12u
+/* Longest class name stored (the CSV reader's longest field). */
+#define MODEL_MAX_NAME ((size_t)1 << 20)
 /* Bytes before the layer sizes: magic .. n_params (see docs/MODEL_FORMAT.md). */
 #define MODEL_FIXED_LEN 92u
 #define MODEL_CRC_LEN 4u
@@ -103,9 +108,15 @@ static void w_reserve(writer *w, size_t n) {
 }
 
 static void w_bytes(writer *w, const void *p, size_t n) {
-    w_reserve(w, n);
-    memcpy(w->buf + w->len, p, n);
-    w->len += n;
+    const unsigned char *b = p;
+    while (n > 0) {
+        w_reserve(w, n < MODEL_CHUNK ? n : MODEL_CHUNK);
+        size_t k = MODEL_CHUNK - w->len < n ? MODEL_CHUNK - w->len : n;
+        memcpy(w->buf + w->len, b, k);
+        w->len += k;
+        b += k;
+        n -= k;
+    }
 }
 
 static void w_u32(writer *w, uint32_t v) {
@@ -134,12 +145,13 @@ static void w_floats(writer *w, const float *src, size_t n) {
  * Save
  */
 
-/* File length for a net with n_layers layers, n_params parameters and a scaler of d features;
- * false if it overflows. */
-static bool model_file_len(size_t n_layers, size_t n_params, size_t d, uint64_t *len) {
-    /* All inputs are bounded by the caller (n_layers <= MODEL_MAX_LAYERS); use uint64 with
-     * overflow checks for the products that depend on n_params and d. */
-    uint64_t total = MODEL_FIXED_LEN + 12u * (uint64_t)n_layers + 8u + MODEL_CRC_LEN;
+/* File length for a net with n_layers layers, n_params parameters, a scaler of d features and a
+ * class section of class_len bytes; false if it overflows. */
+static bool model_file_len(size_t n_layers, size_t n_params, size_t d, uint64_t class_len,
+                           uint64_t *len) {
+    /* All inputs are bounded by the caller (n_layers <= MODEL_MAX_LAYERS, class_len < 2^63); use
+     * uint64 with overflow checks for the products that depend on n_params and d. */
+    uint64_t total = MODEL_FIXED_LEN + 12u * (uint64_t)n_layers + 8u + MODEL_CRC_LEN + class_len;
     uint64_t p12, d8;
     if (__builtin_mul_overflow((uint64_t)n_params, (uint64_t)12, &p12)) return false;
     if (__builtin_mul_overflow((uint64_t)d, (uint64_t)8, &d8)) return false;
@@ -215,7 +227,27 @@ static mlp_status check_net_for_save(const mlp_net *net, const mlp_scaler *scale
     return MLP_OK;
 }
 
-static void write_model(writer *w, const mlp_net *net, const mlp_scaler *sc, size_t d) {
+/* The class section: kind, count, then n f64 values or n (u32 length, bytes) names. */
+static void write_classes(writer *w, const mlp_classes *c) {
+    mlp_class_kind kind = c ? c->kind : MLP_CLASSES_NONE;
+    w_u32(w, (uint32_t)kind);
+    w_u64(w, kind == MLP_CLASSES_NONE ? 0 : (uint64_t)c->n);
+    if (kind == MLP_CLASSES_NONE) return;
+    for (size_t i = 0; i < c->n; i++) {
+        if (kind == MLP_CLASSES_NUMBERS) {
+            uint64_t u;
+            memcpy(&u, &c->values[i], sizeof u);
+            w_u64(w, u);
+        } else {
+            size_t len = strlen(c->names[i]);
+            w_u32(w, (uint32_t)len);
+            w_bytes(w, c->names[i], len);
+        }
+    }
+}
+
+static void write_model(writer *w, const mlp_net *net, const mlp_scaler *sc, size_t d,
+                        const mlp_classes *classes) {
     const mlp_optimizer *o = &net->opt;
     w_bytes(w, MODEL_MAGIC, MODEL_MAGIC_LEN);
     w_u32(w, MODEL_VERSION);
@@ -245,6 +277,7 @@ static void write_model(writer *w, const mlp_net *net, const mlp_scaler *sc, siz
         w_floats(w, sc->offset, d);
         w_floats(w, sc->scale, d);
     }
+    write_classes(w, classes);
     w_flush(w);
 }
 
@@ -279,12 +312,13 @@ static mlp_status open_temp(const char *path, char *tmp, FILE **out) {
 /* Writes the model and its CRC through w into f (the temporary file tmp), closes it durably and
  * renames it over path; on failure tmp is removed. */
 static mlp_status write_and_rename(writer *w, FILE *f, const char *tmp, const char *path,
-                                   const mlp_net *net, const mlp_scaler *scaler, size_t d) {
+                                   const mlp_net *net, const mlp_scaler *scaler, size_t d,
+                                   const mlp_classes *classes) {
     w->f = f;
     w->len = 0;
     w->crc = crc32(0L, Z_NULL, 0);
     w->err = 0;
-    write_model(w, net, scaler, d);
+    write_model(w, net, scaler, d, classes);
     unsigned char crc_bytes[MODEL_CRC_LEN];
     put_le32(crc_bytes, (uint32_t)(w->crc & 0xffffffffu));
     int err = w->err;
@@ -320,15 +354,64 @@ static mlp_status write_and_rename(writer *w, FILE *f, const char *tmp, const ch
     return MLP_OK;
 }
 
+/* Checks a class list against the net (a classifier with that many classes; sorted, unique) and
+ * computes the bytes of its section. */
+static mlp_status check_classes_for_save(const mlp_net *net, const mlp_classes *c, uint64_t *len) {
+    static const char fn[] = "mlp_model_save_classes";
+    *len = MODEL_CLASS_HEAD;
+    if (!c || c->kind == MLP_CLASSES_NONE) return MLP_OK;
+    if ((unsigned)c->kind >= MLP_CLASSES_COUNT)
+        return mlp_fail(MLP_ERR_ARG, "%s: unknown class kind %d", fn, (int)c->kind);
+    if (c->kind == MLP_CLASSES_NUMBERS ? !c->values : !c->names)
+        return mlp_fail(MLP_ERR_NULL, "%s: the class array is NULL", fn);
+    mlp_task task;
+    size_t k = 0;
+    mlp_task_of_net(net, &task, &k);
+    if (task != MLP_TASK_CLASSIFY)
+        return mlp_fail(MLP_ERR_ARG, "%s: a class list needs a classifier (the net is not one)",
+                        fn);
+    if (c->n != k)
+        return mlp_fail(MLP_ERR_SHAPE, "%s: %zu classes in the list, the net has %zu", fn, c->n, k);
+    for (size_t i = 0; i < c->n; i++) {
+        if (c->kind == MLP_CLASSES_NUMBERS) {
+            if (!isfinite(c->values[i]) || (i && !(c->values[i] > c->values[i - 1])))
+                return mlp_fail(MLP_ERR_ARG,
+                                "%s: class values are not finite and increasing "
+                                "(at %zu)",
+                                fn, i);
+            *len += 8;
+            continue;
+        }
+        if (!c->names[i]) return mlp_fail(MLP_ERR_NULL, "%s: class name %zu is NULL", fn, i);
+        size_t n = strlen(c->names[i]);
+        if (n > MODEL_MAX_NAME)
+            return mlp_fail(MLP_ERR_ARG, "%s: class name %zu is longer than %zu bytes", fn, i,
+                            MODEL_MAX_NAME);
+        if (i && strcmp(c->names[i - 1], c->names[i]) >= 0)
+            return mlp_fail(MLP_ERR_ARG, "%s: class names are not increasing (at %zu)", fn, i);
+        *len += 4 + (uint64_t)n;
+        if (*len > MODEL_MAX_FILE) break; /* too long anyway: the caller says so */
+    }
+    return MLP_OK;
+}
+
 mlp_status mlp_model_save(const char *path, const mlp_net *net, const mlp_scaler *scaler) {
+    return mlp_model_save_classes(path, net, scaler, NULL);
+}
+
+mlp_status mlp_model_save_classes(const char *path, const mlp_net *net, const mlp_scaler *scaler,
+                                  const mlp_classes *classes) {
     if (!path) return mlp_fail(MLP_ERR_NULL, "mlp_model_save: path is NULL");
     if (!net) return mlp_fail(MLP_ERR_NULL, "mlp_model_save: net is NULL");
     if (path[0] == '\0') return mlp_fail(MLP_ERR_ARG, "mlp_model_save: path is empty");
     mlp_status st = check_net_for_save(net, scaler);
+    uint64_t class_len = 0;
+    if (st == MLP_OK) st = check_classes_for_save(net, classes, &class_len);
     if (st != MLP_OK) return st;
     size_t d = (scaler && scaler->kind != MLP_SCALE_NONE) ? scaler->d : 0;
     uint64_t file_len;
-    if (!model_file_len(net->n_layers, net->n_params, d, &file_len) || file_len > MODEL_MAX_FILE)
+    if (!model_file_len(net->n_layers, net->n_params, d, class_len, &file_len) ||
+        file_len > MODEL_MAX_FILE)
         return mlp_fail(MLP_ERR_OVERFLOW,
                         "mlp_model_save: model of %zu parameters exceeds the format's 4 GiB limit",
                         net->n_params);
@@ -344,7 +427,7 @@ mlp_status mlp_model_save(const char *path, const mlp_net *net, const mlp_scaler
         memcpy(tmp + plen, suffix, sizeof suffix);
         FILE *f = NULL;
         st = open_temp(path, tmp, &f);
-        if (st == MLP_OK) st = write_and_rename(w, f, tmp, path, net, scaler, d);
+        if (st == MLP_OK) st = write_and_rename(w, f, tmp, path, net, scaler, d, classes);
     }
     free(tmp);
     free(w);
@@ -456,6 +539,7 @@ typedef struct model_header {
     size_t n_params;
     size_t *sizes;               /* n_layers + 1 */
     mlp_activation *activations; /* n_layers */
+    uint32_t version;            /* 2 has a class section after the scaler */
 } model_header;
 
 #define FMT_FAIL(...) mlp_fail(MLP_ERR_FORMAT, "mlp_model_load: " __VA_ARGS__)
@@ -527,7 +611,10 @@ static mlp_status parse_header(reader *r, model_header *h, const char *path) {
         return FMT_FAIL("'%s' is truncated (scaler)", path);
     h->d = (size_t)d64;
     need += 8 * h->d;
-    if (need != rest) return FMT_FAIL("'%s' has %zu unexpected trailing bytes", path, rest - need);
+    if (h->version >= 2 && rest - need < MODEL_CLASS_HEAD)
+        return FMT_FAIL("'%s' is truncated (classes)", path);
+    if (h->version < 2 && need != rest)
+        return FMT_FAIL("'%s' has %zu unexpected trailing bytes", path, rest - need);
     h->n_params = count;
 
     h->sizes = malloc((L + 1) * sizeof *h->sizes);
@@ -541,8 +628,9 @@ static mlp_status parse_header(reader *r, model_header *h, const char *path) {
     return MLP_OK;
 }
 
-/* Checks the magic, version and CRC of the file's bytes. */
-static mlp_status check_envelope(const unsigned char *buf, size_t len, const char *path) {
+/* Checks the magic, version and CRC of the file's bytes; *version receives the version. */
+static mlp_status check_envelope(const unsigned char *buf, size_t len, const char *path,
+                                 uint32_t *version_out) {
     size_t m = len < MODEL_MAGIC_LEN ? len : MODEL_MAGIC_LEN;
     if (memcmp(buf, MODEL_MAGIC, m) != 0) return FMT_FAIL("'%s' is not an mlp model file", path);
     if (len < MODEL_MAGIC_LEN + 4) return FMT_FAIL("'%s' is truncated (%zu bytes)", path, len);
@@ -556,6 +644,7 @@ static mlp_status check_envelope(const unsigned char *buf, size_t len, const cha
     uLong crc = crc_update(crc32(0L, Z_NULL, 0), buf, len - MODEL_CRC_LEN);
     if ((uint32_t)(crc & 0xffffffffu) != get_le32(buf + len - MODEL_CRC_LEN))
         return FMT_FAIL("'%s': checksum mismatch (corrupted)", path);
+    *version_out = version;
     return MLP_OK;
 }
 
@@ -625,7 +714,107 @@ static mlp_status read_scaler(reader *r, size_t d, const char *path, float **off
     return MLP_OK;
 }
 
+/* One stored class name at r (u32 length, bytes) into a new string, checked. */
+static mlp_status read_name(reader *r, const char *path, size_t i, char **out) {
+    uint32_t len;
+    if (!r_u32(r, &len) || len > MODEL_MAX_NAME || r->len - r->pos < len)
+        return FMT_FAIL("'%s': class name %zu is truncated or too long", path, i);
+    const unsigned char *p = r->p + r->pos;
+    if (memchr(p, 0, len)) return FMT_FAIL("'%s': class name %zu holds a NUL byte", path, i);
+    char *s = malloc((size_t)len + 1);
+    if (!s) return mlp_fail(MLP_ERR_NOMEM, "mlp_model_load: out of memory (class names)");
+    memcpy(s, p, len);
+    s[len] = '\0';
+    r->pos += len;
+    *out = s;
+    return MLP_OK;
+}
+
+/* Reads the n stored classes of kind into *c (allocated after checking the bytes are there). */
+static mlp_status read_class_list(reader *r, mlp_class_kind kind, size_t n, const char *path,
+                                  mlp_classes *c) {
+    size_t min_each = kind == MLP_CLASSES_NUMBERS ? 8 : 4;
+    if (n > (r->len - r->pos) / min_each) return FMT_FAIL("'%s' is truncated (classes)", path);
+    mlp_status st = MLP_OK;
+    memset(c, 0, sizeof *c);
+    c->kind = kind;
+    if (kind == MLP_CLASSES_NUMBERS)
+        c->values = malloc(n * sizeof *c->values);
+    else
+        c->names = calloc(n, sizeof *c->names);
+    if (kind == MLP_CLASSES_NUMBERS ? !c->values : !c->names)
+        return mlp_fail(MLP_ERR_NOMEM, "mlp_model_load: out of memory (%zu classes)", n);
+    c->n = n;
+    for (size_t i = 0; i < n && st == MLP_OK; i++) {
+        if (kind == MLP_CLASSES_NAMES) {
+            st = read_name(r, path, i, &c->names[i]);
+            if (st == MLP_OK && i && strcmp(c->names[i - 1], c->names[i]) >= 0)
+                st = FMT_FAIL("'%s': class names are not increasing (at %zu)", path, i);
+            continue;
+        }
+        uint64_t u = 0;
+        r_u64(r, &u); /* there: checked above */
+        memcpy(&c->values[i], &u, sizeof u);
+        if (!isfinite(c->values[i]) || (i && !(c->values[i] > c->values[i - 1])))
+            st = FMT_FAIL("'%s': class values are not finite and increasing (at %zu)", path, i);
+    }
+    if (st != MLP_OK) mlp_classes_free(c);
+    return st;
+}
+
+/* The class section (version 2) into *c: checked against the net (a classifier with as many
+ * classes); without one (version 1 or kind NONE) a classifier gets 0..K-1. */
+static mlp_status read_classes(reader *r, const model_header *h, const mlp_net *net,
+                               const char *path, mlp_classes *c) {
+    mlp_task task;
+    size_t k = 0;
+    mlp_task_of_net(net, &task, &k);
+    uint32_t kind = MLP_CLASSES_NONE;
+    uint64_t n = 0;
+    if (h->version >= 2) {
+        r_u32(r, &kind); /* the header check left at least MODEL_CLASS_HEAD bytes */
+        r_u64(r, &n);
+        if (kind >= MLP_CLASSES_COUNT || (kind == MLP_CLASSES_NONE && n != 0))
+            return FMT_FAIL("'%s': invalid class section (kind %" PRIu32 ")", path, kind);
+        if (kind != MLP_CLASSES_NONE && (task != MLP_TASK_CLASSIFY || n != (uint64_t)k))
+            return FMT_FAIL("'%s': %" PRIu64 " stored classes for a net of %zu %s", path, n, k,
+                            task == MLP_TASK_CLASSIFY ? "classes" : "outputs (not a classifier)");
+    }
+    mlp_status st = MLP_OK;
+    memset(c, 0, sizeof *c);
+    if (kind != MLP_CLASSES_NONE)
+        st = read_class_list(r, (mlp_class_kind)kind, (size_t)n, path, c);
+    else if (task == MLP_TASK_CLASSIFY)
+        st = mlp_classes_range(k, c);
+    if (st == MLP_OK && r->pos != r->len) {
+        mlp_classes_free(c);
+        st = FMT_FAIL("'%s' has %zu unexpected trailing bytes", path, r->len - r->pos);
+    }
+    return st;
+}
+
 mlp_status mlp_model_load(const char *path, mlp_net **net, mlp_scaler *scaler) {
+    return mlp_model_load_classes(path, net, scaler, NULL);
+}
+
+/* Hands the loaded scaler arrays and classes to the caller's structs. */
+static void give_results(const model_header *h, float **offset, float **scale, mlp_scaler *scaler,
+                         mlp_classes *cls, mlp_classes *classes) {
+    if (scaler) {
+        scaler->kind = h->scale_kind;
+        scaler->d = h->d;
+        scaler->offset = *offset;
+        scaler->scale = *scale;
+        *offset = *scale = NULL;
+    }
+    if (classes) {
+        *classes = *cls;
+        memset(cls, 0, sizeof *cls);
+    }
+}
+
+mlp_status mlp_model_load_classes(const char *path, mlp_net **net, mlp_scaler *scaler,
+                                  mlp_classes *classes) {
     if (net) *net = NULL;
     if (!path) return mlp_fail(MLP_ERR_NULL, "mlp_model_load: path is NULL");
     if (!net) return mlp_fail(MLP_ERR_NULL, "mlp_model_load: net is NULL");
@@ -638,9 +827,10 @@ mlp_status mlp_model_load(const char *path, mlp_net **net, mlp_scaler *scaler) {
     model_header h;
     memset(&h, 0, sizeof h);
     float *offset = NULL, *scale = NULL;
+    mlp_classes cls = {0};
     mlp_net *n = NULL;
     reader r = {buf, len >= MODEL_CRC_LEN ? len - MODEL_CRC_LEN : 0, 0};
-    st = check_envelope(buf, len, path);
+    st = check_envelope(buf, len, path, &h.version);
     if (st == MLP_OK) st = parse_header(&r, &h, path);
     if (st == MLP_OK) st = net_from_header(&h, path, &n);
     if (st == MLP_OK) {
@@ -649,17 +839,13 @@ mlp_status mlp_model_load(const char *path, mlp_net **net, mlp_scaler *scaler) {
         n->step = h.step;
         if (h.d) st = read_scaler(&r, h.d, path, &offset, &scale);
     }
+    if (st == MLP_OK) st = read_classes(&r, &h, n, path, &cls);
     if (st == MLP_OK) {
-        if (scaler) {
-            scaler->kind = h.scale_kind;
-            scaler->d = h.d;
-            scaler->offset = offset;
-            scaler->scale = scale;
-            offset = scale = NULL;
-        }
+        give_results(&h, &offset, &scale, scaler, &cls, classes);
         *net = n;
         n = NULL;
     }
+    mlp_classes_free(&cls);
     mlp_net_free(n);
     free(offset);
     free(scale);

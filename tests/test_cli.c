@@ -498,8 +498,10 @@ static void test_predict_digits(void **state) {
     assert_string_equal(r.out, "");
     run_free(&r);
     char *text = slurp(out);
-    assert_int_equal(count_lines(text), 360);
+    assert_int_equal(count_lines(text), 361);
     const char *p = text;
+    assert_true(strncmp(p, "0,1,2,3,4,5,6,7,8,9\n", 20) == 0); /* the header names the classes */
+    p += 20;
     for (int i = 0; i < 360; i++) {
         double sum = 0;
         for (int j = 0; j < 10; j++) {
@@ -604,10 +606,90 @@ static void test_three_class_csv(void **state) {
 
     RUN(&r, "predict", model, path, "--label-column", "0", "--proba");
     expect_code(&r, 0);
-    assert_int_equal(count_lines(r.out), 300);
+    assert_int_equal(count_lines(r.out), 301);
+    assert_true(strncmp(r.out, "0,1,2\n", 6) == 0); /* header: the classes */
     size_t commas = 0;
     for (const char *p = r.out; *p; p++) commas += *p == ',';
-    assert_int_equal(commas, 600); /* 3 probabilities per line */
+    assert_int_equal(commas, 602); /* 3 probabilities per line */
+    run_free(&r);
+}
+
+/* Writes n rows "a,b,LABEL" of well separated blobs, the label of blob c being labels[c]; with a
+ * header line if header is not NULL. */
+static void write_blobs(const char *path, const char *header, const char *const *labels, int k,
+                        int n) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    if (header) fprintf(f, "%s\n", header);
+    uint64_t s = 3;
+    for (int i = 0; i < n; i++) {
+        int c = i % k;
+        fprintf(f, "%.4f,%.4f,%s\n", c * 3.0 + unif(&s) - 0.5, -c * 2.0 + unif(&s) - 0.5,
+                labels[c]);
+    }
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Class labels of any kind: 1..3, {1, 2}, {-1, +1}, strings; the model keeps them. */
+static void test_class_labels(void **state) {
+    (void)state;
+    char path[PATH_CAP], model[PATH_CAP], bad[PATH_CAP];
+    const char *const wine[] = {"1", "2", "3"}, *const bc[] = {"2", "1"},
+                      *const pm[] = {"+1", "-1"};
+    const char *const iris[] = {"setosa", "versicolor", "virginica"};
+    run_result r;
+    write_blobs(tmp(path, "wine.csv"), NULL, wine, 3, 150);
+    RUN(&r, "train", "--data", path, "--label-column", "-1", "--hidden", "8", "--json", "--quiet",
+        "--out", tmp(model, "wine.mlp"));
+    expect_code(&r, 0);
+    expect_in(r.out, "\"n_outputs\": 3, \"n_classes\": 3, \"classes\": [1, 2, 3]");
+    run_free(&r);
+    RUN(&r, "info", model, "--json");
+    expect_in(r.out, "\"classes\": [1, 2, 3]");
+    run_free(&r);
+    RUN(&r, "info", model);
+    expect_in(r.out, "Classes:       1, 2, 3\n");
+    run_free(&r);
+    /* eval: a label the model never saw is an error naming it and its line. */
+    write_file(tmp(bad, "wine_bad.csv"), "1,2,3\n4,5,5\n", 12);
+    RUN(&r, "eval", model, bad);
+    expect_code(&r, 1);
+    expect_in(r.err, "wine_bad.csv:2:3: label '5' is not one of the 3 classes (1 ... 3)");
+    run_free(&r);
+    /* eval on a features-only file says so. */
+    write_file(bad, "1,2\n4,5\n", 8);
+    RUN(&r, "eval", model, bad);
+    expect_code(&r, 1);
+    expect_in(r.err, "has 2 columns, the features of model");
+    run_free(&r);
+    /* Two classes of any value: one logistic output. */
+    write_blobs(path, NULL, bc, 2, 100);
+    RUN(&r, "train", "--data", path, "--hidden", "8", "--json", "--quiet");
+    expect_in(r.out, "\"n_outputs\": 1, \"n_classes\": 2, \"classes\": [1, 2]");
+    run_free(&r);
+    write_blobs(path, NULL, pm, 2, 100);
+    RUN(&r, "train", "--data", path, "--hidden", "8", "--json", "--quiet");
+    expect_in(r.out, "\"n_outputs\": 1, \"n_classes\": 2, \"classes\": [-1, 1]");
+    run_free(&r);
+    /* Strings: trained, predicted and named by the model. */
+    write_blobs(path, "sl,sw,species", iris, 3, 150);
+    RUN(&r, "train", "--data", path, "--hidden", "8", "--lr", "0.01", "--json", "--quiet", "--out",
+        model);
+    expect_code(&r, 0);
+    expect_in(r.out, "\"classes\": [\"setosa\", \"versicolor\", \"virginica\"]");
+    if (!(json_number(r.out, "accuracy") > 0.9)) fail_msg("accuracy in %s", r.out);
+    run_free(&r);
+    RUN(&r, "predict", model, path);
+    expect_code(&r, 0);
+    assert_true(strncmp(r.out, "setosa\nversicolor\nvirginica\n", 28) == 0);
+    run_free(&r);
+    RUN(&r, "predict", model, path, "--proba");
+    assert_true(strncmp(r.out, "setosa,versicolor,virginica\n", 28) == 0);
+    run_free(&r);
+    write_file(bad, "1,2,setosa\n3,4,Setosa\n", 22);
+    RUN(&r, "eval", model, bad);
+    expect_code(&r, 1);
+    expect_in(r.err, "wine_bad.csv:2:3: label 'Setosa' is not one of the 3 classes");
     run_free(&r);
 }
 
@@ -704,6 +786,7 @@ int main(void) {
         cmocka_unit_test(test_regression_csv),
         cmocka_unit_test(test_three_class_csv),
         cmocka_unit_test(test_idx),
+        cmocka_unit_test(test_class_labels),
         cmocka_unit_test(test_progress_lines),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -190,11 +190,15 @@ static void test_malformed(void **state) {
         {"csv_one_column.csv", "1\n2\n", o, "csv_one_column.csv:1:1:"},
         {"csv_header_mismatch.csv", "a,b\n1,2,0\n", o, "csv_header_mismatch.csv:1:3:"},
         /* Labels. */
-        {"csv_label_neg.csv", "1,2,0\n3,4,-1\n", o, "csv_label_neg.csv:2:3: negative label"},
         {"csv_label_frac.csv", "1,2,0\n3,4,1.5\n", o,
-         "csv_label_frac.csv:2:3: label 1.5 is not an integer"},
-        {"csv_label_big.csv", "1,2,0\n3,4,65536\n", o, "csv_label_big.csv:2:3:"},
-        {"csv_label_max.csv", "1,2,2\n3,4,3\n", &v.max3, "csv_label_max.csv:2:3:"},
+         "csv_label_frac.csv:2:3: label '1.5' is not an integer"},
+        {"csv_label_big.csv", "1,2,0\n3,4,1e16\n", o,
+         "csv_label_big.csv:2:3: label '1e16' is too large"},
+        {"csv_label_nan.csv", "1,2,0\n3,4,nan\n", o,
+         "csv_label_nan.csv:2:3: 'nan' is not a finite"},
+        {"csv_label_empty.csv", "1,2,a\n3,4,\n", o, "csv_label_empty.csv:2:3: empty field"},
+        {"csv_label_max.csv", "1,2,0\n1,2,1\n1,2,2\n3,4,-3\n", &v.max3,
+         "csv_label_max.csv: 4 distinct class labels, more than max_classes (3)"},
         {"csv_label_col.csv", "x,y,z\n1,2,0\n", &v.label_col3,
          "csv_label_col.csv:2:4: label column 3"},
         /* Explicitly no header: a text first row is an error, not skipped. */
@@ -210,6 +214,140 @@ static void test_malformed(void **state) {
     dt_write(path, "csv_nul.csv", "1,2,0\n3,4\0,1\n", 13, 0);
     dt_expect(mlp_read_csv(path, o, &ds), MLP_ERR_FORMAT, "csv_nul.csv:2:2:");
     assert_true(dt_is_poisoned(&ds));
+}
+
+/* Reads text with the default options (label last) and checks the classes and the indices. */
+static void expect_classes(const char *name, const char *text, mlp_class_kind kind, size_t n_rows,
+                           const char *const *names, size_t k, const int32_t *idx) {
+    for (int gz = 0; gz <= 1; gz++) {
+        mlp_dataset ds;
+        mlp_status st = read_text(name, text, gz, NULL, &ds);
+        if (st != MLP_OK) print_error("%s: %s\n", name, mlp_last_error());
+        assert_int_equal(st, MLP_OK);
+        assert_int_equal(ds.n, n_rows);
+        assert_int_equal(ds.n_classes, k);
+        assert_int_equal(ds.classes.kind, kind);
+        assert_int_equal(ds.classes.n, k);
+        for (size_t c = 0; c < k; c++) {
+            char buf[64];
+            assert_int_equal(mlp_classes_name(&ds.classes, c, buf, sizeof buf),
+                             (int)strlen(names[c]));
+            assert_string_equal(buf, names[c]);
+        }
+        for (size_t i = 0; i < n_rows; i++) assert_int_equal(ds.labels[i], idx[i]);
+        mlp_dataset_free(&ds);
+    }
+}
+
+/* Class labels as scikit-learn takes them: any integers, or text; classes sorted unique. */
+static void test_class_labels(void **state) {
+    (void)state;
+    const char *const wine[] = {"1", "2", "3"}, *const pm[] = {"-1", "1"};
+    const char *const iris[] = {"setosa", "versicolor", "virginica"}, *const mixed[] = {"1", "a"};
+    const char *const big[] = {"-7", "0", "1000000"};
+    const int32_t i_wine[] = {2, 0, 1, 0}, i_pm[] = {1, 0, 0}, i_iris[] = {0, 2, 1, 0};
+    const int32_t i_mixed[] = {0, 1, 0}, i_big[] = {2, 0, 1};
+    expect_classes("csv_wine.csv", "1,2,3\n4,5,1\n6,7,2\n8,9,1\n", MLP_CLASSES_NUMBERS, 4, wine, 3,
+                   i_wine);
+    expect_classes("csv_pm1.csv", "1,2,+1\n3,4,-1\n5,6,-1.0\n", MLP_CLASSES_NUMBERS, 3, pm, 2,
+                   i_pm);
+    expect_classes("csv_big_labels.csv", "1,2,1000000\n3,4,-7\n5,6,0\n", MLP_CLASSES_NUMBERS, 3,
+                   big, 3, i_big);
+    expect_classes("csv_iris.csv",
+                   "sl,sw,species\n5.1,3.5,setosa\n6.3,3.3, virginica\n6.4,3.2,versicolor\n"
+                   "4.9,3,setosa\n",
+                   MLP_CLASSES_NAMES, 4, iris, 3, i_iris);
+    expect_classes("csv_iris_nohdr.csv",
+                   "5.1,3.5,setosa\n6.3,3.3,virginica\n6.4,3.2,versicolor\n4.9,3,setosa\n",
+                   MLP_CLASSES_NAMES, 4, iris, 3, i_iris);
+    expect_classes("csv_mixed.csv", "1,2,1\n3,4,a\n5,6,1\n", MLP_CLASSES_NAMES, 3, mixed, 2,
+                   i_mixed);
+    /* A header whose only text is its label column's name, over numeric labels. */
+    expect_classes("csv_numhdr.csv", "0,1,class\n4,5,3\n6,7,1\n8,9,2\n1,1,3\n", MLP_CLASSES_NUMBERS,
+                   4, wine, 3, (const int32_t[]){2, 0, 1, 2});
+}
+
+/* opt.classes: the labels must be among them (a model's classes), never a silent miss. */
+static void test_given_classes(void **state) {
+    (void)state;
+    mlp_classes wine = {0}, iris = {0};
+    const double v[] = {3, 1, 2, 1};
+    const char *const names[] = {"virginica", "setosa", "versicolor"};
+    TU_ASSERT_OK(mlp_classes_encode_numbers(v, 4, &wine, NULL));
+    TU_ASSERT_OK(mlp_classes_encode_names(names, 3, &iris, NULL));
+    mlp_csv_options o = mlp_csv_options_default();
+    o.classes = &wine;
+    mlp_dataset ds;
+    TU_ASSERT_OK(read_text("csv_given.csv", "1,2,3\n3,4,1.0\n", 0, &o, &ds));
+    assert_int_equal(ds.n_classes, 3);
+    assert_int_equal(ds.labels[0], 2);
+    assert_int_equal(ds.labels[1], 0);
+    assert_int_equal(ds.classes.kind, MLP_CLASSES_NUMBERS);
+    mlp_dataset_free(&ds);
+    expect_bad("csv_given_miss.csv", "1,2,3\n3,4,5\n", &o, MLP_ERR_FORMAT,
+               "csv_given_miss.csv:2:3: label '5' is not one of the 3 classes (1 ... 3)");
+    expect_bad("csv_given_text.csv", "1,2,3\n3,4,setosa\n", &o, MLP_ERR_FORMAT,
+               "csv_given_text.csv:2:3: label 'setosa' is not one of");
+    o.classes = &iris;
+    TU_ASSERT_OK(read_text("csv_given_iris.csv", "1,2,virginica\n3,4,setosa\n", 1, &o, &ds));
+    assert_int_equal(ds.labels[0], 2);
+    assert_int_equal(ds.labels[1], 0);
+    assert_string_equal(ds.classes.names[1], "versicolor");
+    mlp_dataset_free(&ds);
+    expect_bad("csv_given_iris_miss.csv", "1,2,virginica\n3,4,Setosa\n", &o, MLP_ERR_FORMAT,
+               "csv_given_iris_miss.csv:2:3: label 'Setosa' is not one of the 3 classes (setosa "
+               "... virginica)");
+    mlp_classes_free(&wine);
+    mlp_classes_free(&iris);
+}
+
+/* The class-list helpers of data.h. */
+static void test_class_helpers(void **state) {
+    (void)state;
+    mlp_classes c = {0}, d = {0};
+    int32_t idx[5];
+    const double y[] = {2.5, -1, 2.5, 0.0, -0.0};
+    TU_ASSERT_OK(mlp_classes_encode_numbers(y, 5, &c, idx));
+    assert_int_equal(c.n, 3);
+    assert_true(c.values[0] == -1 && c.values[1] == 0 && c.values[2] == 2.5);
+    assert_int_equal(idx[0], 2);
+    assert_int_equal(idx[4], 1);
+    char buf[8];
+    assert_int_equal(mlp_classes_name(&c, 2, buf, sizeof buf), 3);
+    assert_string_equal(buf, "2.5");
+    assert_int_equal(mlp_classes_name(&c, 3, buf, sizeof buf), -1);
+    size_t k = 9;
+    assert_true(mlp_classes_find(&c, " -1.0 ", &k) && k == 0);
+    assert_false(mlp_classes_find(&c, "7", &k));
+    assert_false(mlp_classes_find(&c, "x", &k));
+    TU_ASSERT_OK(mlp_classes_copy(&c, &d));
+    assert_true(d.values != c.values && d.n == 3 && d.values[2] == 2.5);
+    mlp_classes_free(&d);
+    mlp_classes_free(&c);
+    TU_ASSERT_OK(mlp_classes_range(4, &c));
+    assert_true(c.kind == MLP_CLASSES_NUMBERS && c.n == 4 && c.values[3] == 3.0);
+    mlp_classes_free(&c);
+    assert_null(c.values);
+    const char *const s[] = {"b", "a", "b", "B"};
+    TU_ASSERT_OK(mlp_classes_encode_names(s, 4, &c, idx));
+    assert_int_equal(c.n, 3);
+    assert_string_equal(c.names[0], "B"); /* byte order */
+    assert_int_equal(idx[0], 2);
+    assert_true(mlp_classes_find(&c, "a", &k) && k == 1);
+    TU_ASSERT_OK(mlp_classes_copy(&c, &d));
+    assert_string_equal(d.names[2], "b");
+    mlp_classes_free(&d);
+    mlp_classes_free(&c);
+    /* Errors. */
+    const double bad[] = {1, NAN};
+    assert_int_equal(mlp_classes_encode_numbers(bad, 2, &c, idx), MLP_ERR_ARG);
+    assert_int_equal(mlp_classes_encode_numbers(y, 0, &c, idx), MLP_ERR_ARG);
+    assert_int_equal(mlp_classes_encode_names(NULL, 1, &c, idx), MLP_ERR_NULL);
+    assert_int_equal(mlp_classes_copy(NULL, &c), MLP_ERR_NULL);
+    mlp_classes none = {0};
+    assert_int_equal(mlp_classes_name(&none, 7, buf, sizeof buf), 1);
+    assert_string_equal(buf, "7");
+    mlp_classes_free(NULL);
 }
 
 static void test_long_field(void **state) {
@@ -307,11 +445,12 @@ static void test_digits(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),    cmocka_unit_test(test_good_variants),
-        cmocka_unit_test(test_regression),  cmocka_unit_test(test_large),
-        cmocka_unit_test(test_malformed),   cmocka_unit_test(test_long_field),
-        cmocka_unit_test(test_args_and_io), cmocka_unit_test(test_bad_gzip),
-        cmocka_unit_test(test_digits),
+        cmocka_unit_test(test_defaults),      cmocka_unit_test(test_good_variants),
+        cmocka_unit_test(test_regression),    cmocka_unit_test(test_large),
+        cmocka_unit_test(test_malformed),     cmocka_unit_test(test_long_field),
+        cmocka_unit_test(test_args_and_io),   cmocka_unit_test(test_bad_gzip),
+        cmocka_unit_test(test_digits),        cmocka_unit_test(test_class_labels),
+        cmocka_unit_test(test_given_classes), cmocka_unit_test(test_class_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,6 +44,8 @@ enum {
     OFF_N_PARAMS = 84,
     OFF_SIZES = 92
 };
+/* Bytes of an empty class section (version 2: kind NONE, count 0), just before the CRC. */
+#define CLASS_NONE_LEN 12
 
 /* ---- helpers ---- */
 static char *path_in_dir(const char *name) {
@@ -248,6 +250,15 @@ static unsigned char *saved_bytes(const char *path, size_t *len, int with_scaler
     return tu_read_file(path, len);
 }
 
+/* The bytes of fixture 0 (3 classes, no scaler) saved with classes (NULL: none). */
+static unsigned char *saved_with_classes(const char *path, size_t *len, const mlp_classes *c) {
+    fixture f;
+    fixture_make(&f, 0);
+    assert_int_equal(mlp_model_save_classes(path, f.net, NULL, c), MLP_OK);
+    fixture_free(&f);
+    return tu_read_file(path, len);
+}
+
 /* ---- setup ---- */
 static int group_setup(void **state) {
     (void)state;
@@ -382,7 +393,7 @@ static void test_overwrite_and_deterministic(void **state) {
     unsigned char *b1 = tu_read_file(p1, &n1), *b2 = tu_read_file(p2, &n2);
     assert_int_equal(n1, n2);
     assert_memory_equal(b1, b2, n1);
-    assert_memory_equal(b1, "MLPMODEL\x01\0\0\0", 12);
+    assert_memory_equal(b1, "MLPMODEL\x02\0\0\0", 12);
     mlp_net *b = NULL;
     assert_int_equal(mlp_model_load(p1, &b, NULL), MLP_OK);
     assert_int_equal(mlp_net_n_layers(b), 3);
@@ -396,6 +407,133 @@ static void test_overwrite_and_deterministic(void **state) {
     unlink(p2);
     free(p1);
     free(p2);
+}
+
+/* Class lists: stored and given back (names and numbers), checked on save, and files without
+ * one (version 1, or saved by mlp_model_save) give 0..K-1. */
+static void test_classes_roundtrip(void **state) {
+    (void)state;
+    char *path = path_in_dir("classes.mlp");
+    const char *const names[] = {"virginica", "setosa", "a,b \"quoted\""};
+    const double values[] = {7, -1, 5};
+    mlp_classes byname = {0}, bynum = {0}, got = {0};
+    TU_ASSERT_OK(mlp_classes_encode_names(names, 3, &byname, NULL));
+    TU_ASSERT_OK(mlp_classes_encode_numbers(values, 3, &bynum, NULL));
+    const mlp_classes *lists[] = {&byname, &bynum};
+    for (int k = 0; k < 2; k++) {
+        size_t len;
+        free(saved_with_classes(path, &len, lists[k]));
+        mlp_net *net = NULL;
+        TU_ASSERT_OK(mlp_model_load_classes(path, &net, NULL, &got));
+        assert_int_equal(got.kind, lists[k]->kind);
+        assert_int_equal(got.n, 3);
+        for (size_t i = 0; i < 3; i++) {
+            if (k == 0) assert_string_equal(got.names[i], byname.names[i]);
+            if (k == 1) assert_true(got.values[i] == bynum.values[i]);
+        }
+        mlp_classes_free(&got);
+        mlp_net_free(net);
+        TU_ASSERT_OK(mlp_model_load(path, &net, NULL)); /* the old call reads it too */
+        mlp_net_free(net);
+    }
+    /* Without a list: 0..K-1. */
+    size_t len;
+    unsigned char *b = saved_with_classes(path, &len, NULL);
+    mlp_net *net = NULL;
+    TU_ASSERT_OK(mlp_model_load_classes(path, &net, NULL, &got));
+    assert_true(got.kind == MLP_CLASSES_NUMBERS && got.n == 3 && got.values[2] == 2.0);
+    mlp_classes_free(&got);
+    mlp_net_free(net);
+    /* A version 1 file (no class section) still loads, with 0..K-1. */
+    put32(b + OFF_VERSION, 1);
+    memmove(b + len - 4 - CLASS_NONE_LEN, b + len - 4, 4);
+    fix_crc(b, len - CLASS_NONE_LEN);
+    write_all(path, b, len - CLASS_NONE_LEN);
+    TU_ASSERT_OK(mlp_model_load_classes(path, &net, NULL, &got));
+    assert_true(got.kind == MLP_CLASSES_NUMBERS && got.n == 3 && got.values[0] == 0.0);
+    mlp_classes_free(&got);
+    mlp_net_free(net);
+    free(b);
+    /* Checked on save: the count, the order, the task. */
+    fixture f;
+    fixture_make(&f, 0);
+    mlp_classes two = {0};
+    TU_ASSERT_OK(mlp_classes_range(2, &two));
+    assert_int_equal(mlp_model_save_classes(path, f.net, NULL, &two), MLP_ERR_SHAPE);
+    bynum.values[0] = 9;
+    assert_int_equal(mlp_model_save_classes(path, f.net, NULL, &bynum), MLP_ERR_ARG);
+    fixture_free(&f);
+    fixture_make(&f, 1); /* a regressor */
+    assert_int_equal(mlp_model_save_classes(path, f.net, NULL, &byname), MLP_ERR_ARG);
+    TU_ASSERT_OK(mlp_model_save_classes(path, f.net, NULL, NULL));
+    TU_ASSERT_OK(mlp_model_load_classes(path, &net, NULL, &got));
+    assert_int_equal(got.kind, MLP_CLASSES_NONE);
+    mlp_net_free(net);
+    fixture_free(&f);
+    mlp_classes_free(&two);
+    mlp_classes_free(&byname);
+    mlp_classes_free(&bynum);
+    unlink(path);
+    free(path);
+}
+
+/* Hostile class sections (with a valid CRC) are format errors, never a crash or a huge alloc. */
+static void test_hostile_classes(void **state) {
+    (void)state;
+    char *src = path_in_dir("hcls_src.mlp"), *dst = path_in_dir("hcls.mlp");
+    const char *const names[] = {"ab", "cd", "ef"};
+    mlp_classes c = {0};
+    TU_ASSERT_OK(mlp_classes_encode_names(names, 3, &c, NULL));
+    size_t len;
+    unsigned char *orig = saved_with_classes(src, &len, &c);
+    const size_t sec = len - 4 - (12 + 3 * 6); /* kind, count, 3 x (u32 length + 2 bytes) */
+    unsigned char *b = tu_alloc(len, 1);
+    struct patch {
+        size_t off;
+        int width;
+        uint64_t value;
+    } patches[] = {
+        {sec, 4, MLP_CLASSES_COUNT},
+        {sec, 4, MLP_CLASSES_NONE},
+        {sec + 4, 8, 2},
+        {sec + 4, 8, UINT64_MAX},
+        {sec + 4, 8, (uint64_t)1 << 40},
+        {sec + 12, 4, 3},
+        {sec + 12, 4, 0xffffffffu},
+        {sec + 18, 4, 0},
+        {sec + 12 + 4, 4, 0x00006463u}, /* "cd": not increasing */
+    };
+    for (size_t i = 0; i < sizeof patches / sizeof patches[0]; i++) {
+        memcpy(b, orig, len);
+        if (patches[i].width == 4)
+            put32(b + patches[i].off, (uint32_t)patches[i].value);
+        else
+            put64(b + patches[i].off, patches[i].value);
+        fix_crc(b, len);
+        expect_bytes_fail(dst, b, len, MLP_ERR_FORMAT);
+    }
+    /* A NUL inside a name. */
+    memcpy(b, orig, len);
+    b[sec + 16] = 0;
+    fix_crc(b, len);
+    expect_bytes_fail(dst, b, len, MLP_ERR_FORMAT);
+    /* A version 1 file cannot carry a class section: trailing bytes. */
+    memcpy(b, orig, len);
+    put32(b + OFF_VERSION, 1);
+    fix_crc(b, len);
+    expect_bytes_fail(dst, b, len, MLP_ERR_FORMAT);
+    assert_non_null(strstr(mlp_last_error(), "trailing"));
+    write_all(dst, orig, len); /* sanity: the unpatched bytes load */
+    mlp_net *net = NULL;
+    TU_ASSERT_OK(mlp_model_load(dst, &net, NULL));
+    mlp_net_free(net);
+    mlp_classes_free(&c);
+    free(b);
+    free(orig);
+    unlink(src);
+    unlink(dst);
+    free(src);
+    free(dst);
 }
 
 /* ---- damaged files ---- */
@@ -480,10 +618,10 @@ static void test_newer_version(void **state) {
     char *src = path_in_dir("ver_src.mlp"), *dst = path_in_dir("ver.mlp");
     size_t len;
     unsigned char *b = saved_bytes(src, &len, 0);
-    put32(b + OFF_VERSION, 2);
+    put32(b + OFF_VERSION, 3);
     fix_crc(b, len);
     expect_bytes_fail(dst, b, len, MLP_ERR_FORMAT);
-    assert_non_null(strstr(mlp_last_error(), "version 2 is newer"));
+    assert_non_null(strstr(mlp_last_error(), "version 3 is newer than this library's 2"));
     /* Without fixing the CRC the version is reported too (checked before the CRC, whose place
      * a newer format may move). */
     put32(b + OFF_VERSION, 0x7fffffffu);
@@ -561,7 +699,7 @@ static void test_hostile_headers(void **state) {
 
     /* Scale 0 in the scaler (division by zero later): rejected. */
     memcpy(b, orig, len);
-    put32(b + len - 4 - 4, 0); /* last scale entry */
+    put32(b + len - 4 - CLASS_NONE_LEN - 4, 0); /* last scale entry, before the class section */
     fix_crc(b, len);
     expect_bytes_fail(dst, b, len, MLP_ERR_FORMAT);
 
@@ -717,6 +855,8 @@ int main(void) {
         cmocka_unit_test(test_flipped_byte_everywhere),
         cmocka_unit_test(test_foreign_files),
         cmocka_unit_test(test_newer_version),
+        cmocka_unit_test(test_classes_roundtrip),
+        cmocka_unit_test(test_hostile_classes),
         cmocka_unit_test(test_hostile_headers),
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_save_into_missing_directory),

@@ -14,41 +14,103 @@
 extern "C" {
 #endif
 
+/* What the class indices of a classifier stand for: the original labels, as scikit-learn's
+ * classes_. Class index i (a label in mlp_dataset.labels, a column of a softmax output, the output
+ * 1 of a one-logistic-unit net for i = 1) is values[i] or names[i]. The list is sorted: numbers in
+ * increasing numeric order, names in increasing byte order (strcmp), no duplicates. Owned by the
+ * struct: free it with mlp_classes_free. Zero-initialised = no list (kind NONE): index i is the
+ * label i itself. */
+typedef enum mlp_class_kind {
+    MLP_CLASSES_NONE = 0, /* no list: the labels are the indices 0..n-1 */
+    MLP_CLASSES_NUMBERS,  /* values[0..n): finite numbers (the CSV reader gives integers) */
+    MLP_CLASSES_NAMES,    /* names[0..n): NUL-terminated strings */
+    MLP_CLASSES_COUNT
+} mlp_class_kind;
+
+typedef struct mlp_classes {
+    mlp_class_kind kind;
+    size_t n;       /* number of classes (0 for NONE) */
+    double *values; /* NUMBERS: n increasing values; else NULL */
+    char **names;   /* NAMES: n strings in increasing strcmp order; else NULL */
+} mlp_classes;
+
+/* Frees the arrays and zeroes the struct. NULL is allowed. */
+MLP_API void mlp_classes_free(mlp_classes *c);
+/* Deep copy of src into *dst (overwritten without freeing; written only on success).
+ * Errors: MLP_ERR_NULL (src or dst is NULL, or src's arrays); MLP_ERR_ARG (unknown kind);
+ * MLP_ERR_OVERFLOW; MLP_ERR_NOMEM. */
+MLP_API mlp_status mlp_classes_copy(const mlp_classes *src, mlp_classes *dst);
+/* The list 0, 1, ..., n-1 as NUMBERS (what a model file without a class list means).
+ * Errors: MLP_ERR_NULL (out is NULL); MLP_ERR_OVERFLOW; MLP_ERR_NOMEM. */
+MLP_API mlp_status mlp_classes_range(size_t n, mlp_classes *out);
+/* scikit-learn's LabelEncoder.fit_transform: *out receives the sorted unique values of y[0..n)
+ * and indices[i] (n entries, may be NULL) the class index of y[i]. Both are written only on
+ * success. The _numbers variant needs finite values; -0.0 and 0.0 are one class.
+ * Errors: MLP_ERR_NULL (y, a string of y, or out is NULL); MLP_ERR_ARG (n is 0, a non-finite
+ * value, more than INT32_MAX classes); MLP_ERR_OVERFLOW; MLP_ERR_NOMEM. */
+MLP_API mlp_status mlp_classes_encode_numbers(const double *y, size_t n, mlp_classes *out,
+                                              int32_t *indices);
+MLP_API mlp_status mlp_classes_encode_names(const char *const *y, size_t n, mlp_classes *out,
+                                            int32_t *indices);
+/* The index of the class written as text (a number for NUMBERS and NONE, compared by value, so
+ * "1", "1.0" and " 1" are the same class; the exact string for NAMES) into *index. Returns 1 if
+ * found, 0 if text is not one of the classes (or an argument is NULL). Any thread. */
+MLP_API int mlp_classes_find(const mlp_classes *c, const char *text, size_t *index);
+/* Writes the text of class index i into buf (cap bytes, NUL-terminated): its name, its value
+ * (integers without a decimal point, else the shortest text that reads back to the double) or,
+ * for NONE, i itself. Returns the length of the full text (as snprintf: the text was cut if it is
+ * >= cap), or -1 if c is NULL or i is not a class index (i >= n for NUMBERS and NAMES). */
+MLP_API int mlp_classes_name(const mlp_classes *c, size_t i, char *buf, size_t cap);
+
 /* A dataset owned by the caller: free it with mlp_dataset_free. A zero-initialised struct is a
  * valid empty dataset. Exactly one of labels (classification) or targets (regression) is set. */
 typedef struct mlp_dataset {
     size_t n;         /* rows (samples) */
     size_t d;         /* features per row */
     float *X;         /* n x d, row-major */
-    int32_t *labels;  /* n class labels in [0, n_classes), or NULL */
-    size_t n_classes; /* 1 + the largest label (0 if labels is NULL) */
+    int32_t *labels;  /* n class indices in [0, n_classes), or NULL */
+    size_t n_classes; /* classes.n when there is a class list, else 1 + the largest label (0 if
+                         labels is NULL) */
     float *targets;   /* n x n_targets regression targets, or NULL */
     size_t n_targets;
+    mlp_classes classes; /* what the indices stand for (the CSV reader always fills it for
+                            classification; kind NONE from the IDX reader: labels are 0..9) */
 } mlp_dataset;
 
-/* Frees the arrays and zeroes the struct (it is then an empty dataset again). NULL is allowed. */
+/* Frees the arrays (the class list included) and zeroes the struct (it is then an empty dataset
+ * again). NULL is allowed. */
 MLP_API void mlp_dataset_free(mlp_dataset *ds);
 
 /* How mlp_read_csv reads a file. Start from mlp_csv_options_default() and change fields. */
 typedef struct mlp_csv_options {
-    int header;          /* 1: first row is a header, 0: no header, -1: detect (non-numeric row) */
+    int header;          /* 1: first row is a header, 0: no header, -1: detect (see below) */
     long label_column;   /* column holding the label/target; -1 means the last column */
-    int regression;      /* 0: labels are class indices (integers >= 0); 1: float targets */
+    int regression;      /* 0: class labels (integers or text); 1: float targets */
     char delimiter;      /* ',' by default */
-    int32_t max_classes; /* labels >= this are errors (default 65536) */
+    int32_t max_classes; /* more distinct class labels than this are an error (default 65536) */
+    const mlp_classes *classes; /* NULL: the classes are the file's sorted unique labels; else
+                                   every label must be one of these classes (e.g. a model's),
+                                   the indices refer to this list and the dataset gets a copy */
 } mlp_csv_options;
 
-/* header -1 (detect), label_column -1 (last), regression 0, delimiter ',', max_classes 65536.
- * Cannot fail; any thread. */
+/* header -1 (detect), label_column -1 (last), regression 0, delimiter ',', max_classes 65536,
+ * classes NULL. Cannot fail; any thread. */
 MLP_API mlp_csv_options mlp_csv_options_default(void);
 /* Reads a CSV file, plain or gzip (detected from the content): every row is the features and one
  * label (or, with regression, one target: n_targets = 1) in label_column. opt may be NULL
  * (defaults). *out is written only on success; the caller owns its arrays (mlp_dataset_free).
+ * Class labels (regression 0): when every label is a number, they must be integers (of at most
+ * 2^53 in magnitude, negative allowed) and the classes are their sorted unique values; when some
+ * label is not a number, every label is text (blanks around it trimmed) and the classes are the
+ * sorted unique strings. out->classes holds the list, out->labels the indices into it. Header
+ * detection (-1): the first row is a header when one of its feature fields is not a number, or
+ * when only its label field is text while every other label of the file is a number.
  * Errors: MLP_ERR_NULL (path or out is NULL); MLP_ERR_ARG (an option out of range, or a delimiter
  * that can be part of a number); MLP_ERR_IO (cannot open or read the file); MLP_ERR_FORMAT, with
  * file:line:column in the message (ragged rows, non-numbers, NaN/Inf, fewer than 2 columns, a
- * label column beyond the row, labels not integers in [0, max_classes), no data rows, corrupt
- * gzip); MLP_ERR_OVERFLOW (sizes); MLP_ERR_NOMEM. */
+ * label column beyond the row, a numeric label that is not an integer, more than max_classes
+ * classes, a label not among opt->classes, no data rows, corrupt gzip); MLP_ERR_OVERFLOW (sizes);
+ * MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_read_csv(const char *path, const mlp_csv_options *opt, mlp_dataset *out);
 /* Reads IDX images (ubyte, 2+ dims: n x d, or n x rows x cols ...) and labels (ubyte, 1 dim), plain
  * or gzip. Pixels become floats 0..255. Magic, dims and sizes are validated before allocating.

@@ -35,6 +35,22 @@ MLP_API mlp_status mlp_model_save(const char *path, const mlp_net *net, const ml
  * MLP_ERR_FORMAT (see above); MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_model_load(const char *path, mlp_net **net, mlp_scaler *scaler);
 
+/* As mlp_model_save, and stores the class list of a classifier: what its class indices stand for
+ * (mlp_classes, data.h; e.g. the mlp_dataset.classes it was trained on). classes may be NULL or
+ * kind NONE (nothing stored: loading gives 0..K-1). Otherwise the net must be a classifier
+ * (mlp_task_of_net gives CLASSIFY) with classes->n classes, and the list sorted and unique.
+ * Errors: those of mlp_model_save; MLP_ERR_NULL (the list's array or a name is NULL); MLP_ERR_ARG
+ * (an unknown kind, a net that is not a classifier, values not finite and increasing, names not
+ * increasing, a name over 1 MiB); MLP_ERR_SHAPE (classes->n differs from the net's classes). */
+MLP_API mlp_status mlp_model_save_classes(const char *path, const mlp_net *net,
+                                          const mlp_scaler *scaler, const mlp_classes *classes);
+/* As mlp_model_load, and gives the stored class list in *classes (may be NULL: dropped;
+ * overwritten without freeing, only on success; free it with mlp_classes_free). A classifier
+ * saved without a list (by mlp_model_save, or a version 1 file) gets the NUMBERS 0..K-1; a
+ * regressor or a multi-label net gets kind NONE. Errors: those of mlp_model_load. */
+MLP_API mlp_status mlp_model_load_classes(const char *path, mlp_net **net, mlp_scaler *scaler,
+                                          mlp_classes *classes);
+
 #ifdef __cplusplus
 }
 #endif
