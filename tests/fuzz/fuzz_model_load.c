@@ -5,10 +5,13 @@
  * past the checksum into the header and size validation, which a random mutation otherwise never
  * reaches). Invariants checked:
  *  - failure: *net is NULL, the scaler is untouched, a message is recorded;
- *  - success: the net and scaler are consistent, a prediction runs, and saving the loaded model
- *    reproduces the input byte for byte (the format has one encoding per model). */
+ *  - success: the net, scaler and class list are consistent, a prediction runs, and saving the
+ *    loaded model reproduces the input byte for byte (the format has one encoding per model): a
+ *    version 2 file with its class list (or, for a classifier stored without one, without it); a
+ *    version 1 file as the same bytes in version 2 with an empty class section. */
 #include "fuzz_util.h"
 
+#include "mlp/fit.h"
 #include "mlp/model.h"
 
 #include <cblas.h>
@@ -49,7 +52,44 @@ static unsigned char *read_back(const char *path, size_t *len) {
     return b;
 }
 
-static void check_loaded(mlp_net *net, const mlp_scaler *sc, const uint8_t *data, size_t size) {
+/* The class list fits the net: a classifier's K classes, sorted; none for other nets. */
+static void check_classes(const mlp_net *net, const mlp_classes *c) {
+    mlp_task task;
+    size_t k = 0;
+    FZ_CHECK(mlp_task_of_net(net, &task, &k) == MLP_OK);
+    if (task != MLP_TASK_CLASSIFY) {
+        FZ_CHECK(c->kind == MLP_CLASSES_NONE && c->n == 0);
+        return;
+    }
+    FZ_CHECK(c->n == k && (c->kind == MLP_CLASSES_NUMBERS || c->kind == MLP_CLASSES_NAMES));
+    for (size_t i = 1; i < c->n; i++)
+        FZ_CHECK(c->kind == MLP_CLASSES_NUMBERS ? c->values[i] > c->values[i - 1]
+                                                : strcmp(c->names[i], c->names[i - 1]) > 0);
+}
+
+/* Saving gives back the input (see the top of the file). */
+static void check_saved(mlp_net *net, const mlp_scaler *sc, const mlp_classes *classes,
+                        const uint8_t *data, size_t size) {
+    uint32_t version = (uint32_t)data[8] | (uint32_t)data[9] << 8;
+    size_t len;
+    FZ_CHECK(mlp_model_save_classes(g_save_path, net, sc, classes) == MLP_OK);
+    unsigned char *back = read_back(g_save_path, &len);
+    int same = len == size && memcmp(back, data, size) == 0;
+    free(back);
+    if (same) return;
+    FZ_CHECK(mlp_model_save(g_save_path, net, sc) == MLP_OK); /* no list stored */
+    back = read_back(g_save_path, &len);
+    if (version == 2) {
+        FZ_CHECK(len == size && memcmp(back, data, size) == 0);
+    } else {
+        FZ_CHECK(version == 1 && len == size + 12 && back[8] == 2);
+        FZ_CHECK(memcmp(back + 12, data + 12, size - 16) == 0);
+    }
+    free(back);
+}
+
+static void check_loaded(mlp_net *net, const mlp_scaler *sc, const mlp_classes *classes,
+                         const uint8_t *data, size_t size) {
     size_t L = mlp_net_n_layers(net);
     FZ_CHECK(L >= 1);
     size_t count = 0, prev_out = 0;
@@ -80,12 +120,7 @@ static void check_loaded(mlp_net *net, const mlp_scaler *sc, const uint8_t *data
     free(x);
     free(p);
 
-    /* Save reproduces the input exactly. */
-    FZ_CHECK(mlp_model_save(g_save_path, net, sc) == MLP_OK);
-    size_t len;
-    unsigned char *back = read_back(g_save_path, &len);
-    FZ_CHECK(len == size && memcmp(back, data, size) == 0);
-    free(back);
+    check_saved(net, sc, classes, data, size);
 }
 
 static void load_once(const uint8_t *data, size_t size) {
@@ -93,7 +128,8 @@ static void load_once(const uint8_t *data, size_t size) {
     mlp_net *net = (mlp_net *)(uintptr_t)1;
     float sentinel = 0.0f;
     mlp_scaler sc = {MLP_SCALE_MINMAX, 7, &sentinel, &sentinel};
-    mlp_status st = mlp_model_load(g_file.path, &net, &sc);
+    mlp_classes classes = {0};
+    mlp_status st = mlp_model_load_classes(g_file.path, &net, &sc, &classes);
     if (st != MLP_OK) {
         FZ_CHECK(net == NULL);
         FZ_CHECK(sc.kind == MLP_SCALE_MINMAX && sc.d == 7 && sc.offset == &sentinel &&
@@ -104,7 +140,9 @@ static void load_once(const uint8_t *data, size_t size) {
         return;
     }
     FZ_CHECK(net != NULL);
-    check_loaded(net, &sc, data, size);
+    check_classes(net, &classes);
+    check_loaded(net, &sc, &classes, data, size);
+    mlp_classes_free(&classes);
     mlp_scaler_free(&sc);
     mlp_net_free(net);
 }

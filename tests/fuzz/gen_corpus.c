@@ -36,6 +36,8 @@ static void write_file(const char *sub, const char *name, const void *data, size
 }
 
 /* ---- models ---- */
+static const mlp_classes *g_classes; /* the class list model_seed stores (NULL: none) */
+
 static void model_seed(const char *name, size_t L, const size_t *sizes, const mlp_activation *acts,
                        mlp_loss loss, mlp_init init, mlp_optimizer_kind kind, mlp_scale_kind sk) {
     mlp_net_config cfg = {L, sizes, acts, loss, init, 1234};
@@ -57,7 +59,7 @@ static void model_seed(const char *name, size_t L, const size_t *sizes, const ml
     if (sk != MLP_SCALE_NONE) mlp_scaler_fit(&sc, sk, X, n, d);
     char p[4096];
     snprintf(p, sizeof p, "%s/model_load/%s", g_out, name);
-    if (mlp_model_save(p, net, sk != MLP_SCALE_NONE ? &sc : NULL) != MLP_OK) {
+    if (mlp_model_save_classes(p, net, sk != MLP_SCALE_NONE ? &sc : NULL, g_classes) != MLP_OK) {
         fprintf(stderr, "%s: %s\n", name, mlp_last_error());
         exit(1);
     }
@@ -100,6 +102,22 @@ static void model_seeds(void) {
         model_seed("deep.mlp", 6, s, a, MLP_LOSS_SOFTMAX_CE, MLP_INIT_HE, MLP_OPT_ADAM,
                    MLP_SCALE_STANDARD);
     }
+    /* Class lists (format version 2): names and numbers. */
+    mlp_classes c = {0};
+    const char *const names[] = {"setosa", "versicolor", "a,\"b\""};
+    const double values[] = {-1, 1};
+    size_t s3[] = {2, 3}, s1[] = {2, 1};
+    mlp_activation soft[] = {MLP_ACT_SOFTMAX}, logi[] = {MLP_ACT_LOGISTIC};
+    if (mlp_classes_encode_names(names, 3, &c, NULL) != MLP_OK) exit(1);
+    g_classes = &c;
+    model_seed("classes_names.mlp", 1, s3, soft, MLP_LOSS_SOFTMAX_CE, MLP_INIT_GLOROT, MLP_OPT_ADAM,
+               MLP_SCALE_NONE);
+    mlp_classes_free(&c);
+    if (mlp_classes_encode_numbers(values, 2, &c, NULL) != MLP_OK) exit(1);
+    model_seed("classes_numbers.mlp", 1, s1, logi, MLP_LOSS_LOGISTIC, MLP_INIT_GLOROT, MLP_OPT_SGD,
+               MLP_SCALE_NONE);
+    mlp_classes_free(&c);
+    g_classes = NULL;
 }
 
 /* ---- CSV: 2 option bytes, then the content ---- */
@@ -129,6 +147,9 @@ static void csv_seeds(void) {
     csv_seed("max_classes", 0x00, 0x30, "1,0\n2,3\n");
     csv_seed("regression_gz", 0x0C, 0x00, "0.1,0.2,0.3,1e-7\n-0.1,0.2,5,1e7\n");
     csv_seed("pipe_label1", 0x80 | 0x40, 0x01, "9|1|8\n7|0|6\n");
+    csv_seed("text_labels", 0x00, 0x00, "sl,sw,species\n5.1,3.5,setosa\n6.2,2.9, virginica\n");
+    csv_seed("signed_labels", 0x00, 0x00, "1,2,+1\n3,4,-1\n5,6,-1.0\n");
+    csv_seed("numeric_header", 0x00, 0x00, "0,1,class\n4,5,3\n6,7,1\n");
 }
 
 /* ---- IDX: flags, u16 images length, images, labels ---- */
