@@ -100,16 +100,17 @@ if [ $fuzz_ok = 1 ]; then
 fi
 
 # ---- 2. valgrind -----------------------------------------------------------------------------
-# test_threads is left out: valgrind runs threads one at a time, which makes its concurrent
-# training take many minutes (memcheck is no race detector; ASan + UBSan run it in CI).
+# test_threads and test_determinism are left out: valgrind runs threads one at a time, which
+# makes their concurrent training (test_determinism: 8-thread teams, a barrier per phase) take
+# many minutes; memcheck is no race detector, and ASan + UBSan run both suites in CI.
 echo "=== valgrind memcheck over the unit-test suites of $BUILD"
-VG_SKIP=${MLP_VALGRIND_SKIP:-test_threads}
+VG_SKIP=${MLP_VALGRIND_SKIP:-test_threads test_determinism}
 VG_LOG_DIR="$BUILD/valgrind"
 mkdir -p "$VG_LOG_DIR"
 rm -f "$VG_LOG_DIR"/*.log "$VG_LOG_DIR"/*.rc
 # The slowest suites first, so that the others fill the second core meanwhile.
 suites=()
-for name in test_determinism test_fit test_cli; do
+for name in test_fit test_cli test_model_io; do
   [ -x "$BUILD/tests/$name" ] && [[ " $VG_SKIP " != *" $name "* ]] && suites+=("$name")
 done
 for exe in "$BUILD"/tests/test_*; do
