@@ -110,7 +110,7 @@ mkdir -p "$VG_LOG_DIR"
 rm -f "$VG_LOG_DIR"/*.log "$VG_LOG_DIR"/*.rc
 # The slowest suites first, so that the others fill the second core meanwhile.
 suites=()
-for name in test_fit test_cli test_model_io; do
+for name in test_net test_cli test_fit; do
   [ -x "$BUILD/tests/$name" ] && [[ " $VG_SKIP " != *" $name "* ]] && suites+=("$name")
 done
 for exe in "$BUILD"/tests/test_*; do
