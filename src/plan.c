@@ -45,6 +45,11 @@ int mlp_pass_threads(const mlp_net *net, size_t n) {
     return T < width ? T : width;
 }
 
+int mlp_net_step_threads(const mlp_net *net, size_t n) {
+    if (!net || n == 0) return 0;
+    return mlp_pass_threads(net, n);
+}
+
 int mlp_blas_serial_begin(void) {
     int saved = omp_in_parallel() ? 1 : omp_get_max_threads();
     if (saved > 1) omp_set_num_threads(1);

@@ -342,6 +342,11 @@ MLP_API mlp_status mlp_loss_value(mlp_net *net, const float *X, const float *Y, 
 MLP_API mlp_status mlp_set_num_threads(int n);
 /* Threads that the next parallel region of the calling thread will use (omp_get_max_threads). */
 MLP_API int mlp_get_num_threads(void);
+/* Threads a training step (or forward pass) of net over batches of n rows uses when called from
+ * this thread: 1 when its largest GEMM is below 8 MFLOP (too small to share: the digits net) or
+ * when called inside a parallel region, else min(mlp_get_num_threads(), the machine's cores).
+ * 0 for a NULL net or n = 0. Reads net only. */
+MLP_API int mlp_net_step_threads(const mlp_net *net, size_t n);
 /* OpenBLAS kernel family in use, e.g. "Haswell" or "Cooperlake". Static string, never NULL. */
 MLP_API const char *mlp_blas_corename(void);
 /* 1 if the OpenBLAS linked at run time is its OpenMP build (shares OpenMP's pool with mlp),
