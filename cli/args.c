@@ -292,6 +292,24 @@ int cli_parse_header(const char *cmd, const char *flag, const char *s, int *out)
     return 0;
 }
 
+int cli_parse_delimiter(const char *cmd, const char *flag, const char *s, char *out) {
+    if (strcmp(s, "auto") == 0) {
+        *out = MLP_CSV_DETECT;
+    } else if (strcmp(s, "tab") == 0 || strcmp(s, "\\t") == 0 || strcmp(s, "\t") == 0) {
+        *out = '\t';
+    } else if (strcmp(s, "space") == 0 || strcmp(s, "whitespace") == 0 || strcmp(s, " ") == 0) {
+        *out = ' ';
+    } else if (strlen(s) == 1 && !strchr("0123456789.+-eE\"\r\n", s[0])) {
+        *out = s[0];
+    } else {
+        return cli_usage_error(cmd,
+                               "--%s: '%s' is not a delimiter (auto, ',', ';', tab, space, or one "
+                               "character that cannot be part of a number)",
+                               flag, s);
+    }
+    return 0;
+}
+
 /* ---- options shared by the commands ---- */
 
 void cli_common_init(cli_common *c) {
@@ -313,6 +331,10 @@ int cli_common_option(const char *cmd, int id, const char *name, const char *v, 
         return cli_parse_column(cmd, name, v, &c->data.label_column);
     case CLI_OPT_HEADER:
         return cli_parse_header(cmd, name, v, &c->data.header);
+    case CLI_OPT_DELIMITER:
+        return cli_parse_delimiter(cmd, name, v, &c->data.delimiter);
+    case CLI_OPT_SKIP_ROWS:
+        return cli_parse_size(cmd, name, v, 0, SIZE_MAX, &c->data.skip_rows);
     case CLI_OPT_THREADS:
         return cli_parse_int(cmd, name, v, 1, 4096, &c->threads);
     case CLI_OPT_JSON:

@@ -44,6 +44,14 @@ mlp_status cli_last_lib_status(void);
 int cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
 /* "mlp: warning: <msg>". */
 void cli_warn(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* "mlp: cannot read WHAT: <mlp_strerror(st)>: DETAIL" (a saved mlp_last_error), with the path
+ * alias applied; returns CLI_EXIT_RUNTIME. */
+int cli_read_error(mlp_status st, const char *what, const char *detail);
+/* "mlp: note: <msg>" (rank 0 only). */
+void cli_note(const char *fmt, ...) CLI_PRINTF(1, 2);
+/* Messages printed by cli_lib_error show `shown` where the library's message says `real` (the
+ * temporary copy of standard input). One pair; real NULL clears it. */
+void cli_set_path_alias(const char *real, const char *shown);
 /* Flushes stdout (and closes it if it is FILE *f != stdout); reports a write error. Returns an exit
  * code. */
 int cli_finish_output(FILE *f, const char *name);
@@ -94,6 +102,9 @@ int cli_parse_hidden(const char *cmd, const char *s, size_t **widths, size_t *n)
 int cli_parse_column(const char *cmd, const char *flag, const char *s, long *out);
 /* yes | no | auto -> 1 | 0 | -1. */
 int cli_parse_header(const char *cmd, const char *flag, const char *s, int *out);
+/* auto (MLP_CSV_DETECT), tab or \t, space or whitespace (' '), or one character that cannot be
+ * part of a number. */
+int cli_parse_delimiter(const char *cmd, const char *flag, const char *s, char *out);
 
 /* Names of enums, for output. */
 const char *cli_activation_name(mlp_activation a);
@@ -123,6 +134,9 @@ typedef struct cli_data_opts {
     const mlp_classes *classes; /* classification: the labels must be these classes (a model's,
                                    or the training set's for a test set); NULL: the data's own */
     int quiet; /* CSV (digits included): a read failure is not printed (mlp_last_error has it) */
+    char delimiter;   /* CSV: MLP_CSV_DETECT (0, the default), ' ' (whitespace) or a character */
+    size_t skip_rows; /* CSV: lines skipped at the start */
+    int no_notes;     /* do not print "delimiter detected" notes (train --quiet) */
 } cli_data_opts;
 
 /* The data folder: $MLP_DATA_DIR if set and non-empty; else ../share/mlp/data relative to the
@@ -150,6 +164,8 @@ enum {
     CLI_OPT_LABELS,       /* --labels PATH: IDX labels */
     CLI_OPT_LABEL_COLUMN, /* --label-column N|last */
     CLI_OPT_HEADER,       /* --header yes|no|auto */
+    CLI_OPT_DELIMITER,    /* --delimiter C|tab|space|auto */
+    CLI_OPT_SKIP_ROWS,    /* --skip-rows N */
     CLI_OPT_THREADS,      /* --threads N */
     CLI_OPT_JSON,         /* --json */
     CLI_OPT_OUT,          /* -o, --out PATH */
@@ -161,7 +177,9 @@ enum {
 #define CLI_OPT_ROW_HELP    {"help", 'h', 0, CLI_OPT_HELP}
 #define CLI_OPT_ROWS_DATA   {"labels", 0, 1, CLI_OPT_LABELS},             \
                             {"label-column", 0, 1, CLI_OPT_LABEL_COLUMN}, \
-                            {"header", 0, 1, CLI_OPT_HEADER}
+                            {"header", 0, 1, CLI_OPT_HEADER},             \
+                            {"delimiter", 0, 1, CLI_OPT_DELIMITER},       \
+                            {"skip-rows", 0, 1, CLI_OPT_SKIP_ROWS}
 #define CLI_OPT_ROW_THREADS {"threads", 0, 1, CLI_OPT_THREADS}
 #define CLI_OPT_ROW_JSON    {"json", 0, 0, CLI_OPT_JSON}
 #define CLI_OPT_ROW_OUT     {"out", 'o', 1, CLI_OPT_OUT}

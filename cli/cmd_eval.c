@@ -110,13 +110,16 @@ void cli_eval_help(FILE *f) {
           "regressor. The model's stored scaler is applied to the data first.\n"
           "\n"
           "DATA is 'digits' (the shipped rs42 test split, 360 rows), a CSV file (plain or\n"
-          "gzip; its label column holds the class or the target), or IDX images with\n"
-          "--labels.\n"
+          "gzip; its label column holds the class or the target; '-' for standard input),\n"
+          "or IDX images with --labels. A label that is not one of the model's classes is\n"
+          "an error.\n"
           "\n"
           "Options:\n"
           "  --labels PATH          IDX labels file (makes DATA an IDX images file)\n"
           "  --label-column N       CSV: 0-based label column, or 'last' (default last)\n"
           "  --header yes|no|auto   CSV header row (default auto)\n"
+          "  --delimiter C          CSV: ',', ';', tab, space or auto (default auto)\n"
+          "  --skip-rows N          CSV: skip the first N lines\n"
           "  --threads N            OpenMP + OpenBLAS threads\n"
           "  --json                 print one JSON object: accuracy (or r2), n, correct,\n"
           "                         model, data\n"
@@ -140,6 +143,7 @@ static int eval_read_error(const data_cmd *c, const model *m, const cli_data_opt
     cli_data_opts probe = *o;
     probe.regression = 1;
     probe.classes = NULL;
+    probe.quiet = probe.no_notes = 1;
     mlp_dataset ds = {0};
     int rc = cli_load(&probe, CLI_ROLE_TEST, &ds);
     size_t cols = ds.d + 1;
@@ -152,8 +156,7 @@ static int eval_read_error(const data_cmd *c, const model *m, const cli_data_opt
     if (rc == 0 && cols != m->d + 1)
         return cli_error("%s has %zu features but model '%s' expects %zu",
                          cli_data_label(o, CLI_ROLE_TEST), cols - 1, c->model, m->d);
-    return cli_error("cannot read %s: %s: %s", cli_data_label(o, CLI_ROLE_TEST), mlp_strerror(st),
-                     msg);
+    return cli_read_error(st, cli_data_label(o, CLI_ROLE_TEST), msg);
 }
 
 /* Loads DATA for scoring model m: class labels or targets, as the model's task says, with the
@@ -242,7 +245,8 @@ void cli_predict_help(FILE *f) {
           "The model's stored scaler is applied to the data first.\n"
           "\n"
           "DATA is 'digits' (the shipped rs42 test split, 360 rows), a CSV file (plain or\n"
-          "gzip), or IDX images with --labels (the labels are read but not used).\n"
+          "gzip; '-' for standard input), or IDX images with --labels (the labels are read\n"
+          "but not used).\n"
           "A CSV may hold the model's input width + 1 columns (one is the label column,\n"
           "chosen by --label-column, and is ignored) or exactly the input width (features\n"
           "only, nothing ignored). Other widths are an error. A features-only CSV needs at\n"
@@ -254,6 +258,8 @@ void cli_predict_help(FILE *f) {
           "  --labels PATH          IDX labels file (makes DATA an IDX images file)\n"
           "  --label-column N       CSV: 0-based label column, or 'last' (default last)\n"
           "  --header yes|no|auto   CSV header row (default auto)\n"
+          "  --delimiter C          CSV: ',', ';', tab, space or auto (default auto)\n"
+          "  --skip-rows N          CSV: skip the first N lines\n"
           "  --threads N            OpenMP + OpenBLAS threads\n"
           "  -h, --help             show this help\n"
           "\n"

@@ -30,7 +30,15 @@ static void help_data(FILE *f) {
           "                         --test-fraction is given\n"
           "  --label-column N       CSV: 0-based column of the label/target, or 'last'\n"
           "                         (default last)\n"
-          "  --header yes|no|auto   CSV: first row is a header (default auto: a row with text)\n"
+          "  --header yes|no|auto   CSV: first row is a header (default auto: a row with text\n"
+          "                         in a feature column, or a count header like\n"
+          "                         '150,4,setosa,...')\n"
+          "  --delimiter C          CSV: ',', ';', tab, space (runs of spaces and tabs), any\n"
+          "                         other character, or auto (default: detected from the\n"
+          "                         first lines, with a note when it is not ',')\n"
+          "  --skip-rows N          CSV: skip the first N lines (default 0); lines starting\n"
+          "                         with '#' are always skipped; fields may be \"quoted\"\n"
+          "  Class labels may be any integers or text; '-' as a path reads standard input.\n"
           "  --regression           CSV: the label column holds float targets; train a\n"
           "                         regressor (identity output, squared error) and report R^2\n"
           "  --scale none|standard|minmax\n"
@@ -245,6 +253,7 @@ static int run_option(train_cfg *c, int id, const char *name, const char *v) {
         break;
     case OPT_QUIET:
         c->quiet = 1;
+        c->common.data.no_notes = 1;
         break;
     default:
         return cli_usage_error(cmd, "internal error: option %d", id);

@@ -4,6 +4,7 @@
  * the exit code returned. */
 #include "cli.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,11 +153,52 @@ static int idx_classes(const cli_data_opts *o, mlp_dataset *ds) {
     return 0;
 }
 
+static char stdin_copy[4096];
+
+static void remove_stdin_copy(void) {
+    if (stdin_copy[0]) unlink(stdin_copy);
+}
+
+/* The data file of path: for "-", a temporary copy of standard input (made once, removed at
+ * exit; error messages show "-"), so that it can be read more than once. NULL after an error
+ * (printed). */
+static const char *data_path(const char *path) {
+    if (strcmp(path, "-") != 0) return path;
+    if (stdin_copy[0]) return stdin_copy;
+    const char *dir = getenv("TMPDIR");
+    snprintf(stdin_copy, sizeof stdin_copy, "%s/mlp-stdin-XXXXXX", dir && dir[0] ? dir : "/tmp");
+    int fd = mkstemp(stdin_copy);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (!f) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        if (fd >= 0) unlink(stdin_copy);
+        stdin_copy[0] = '\0';
+        cli_error("cannot copy standard input to a temporary file: %s", strerror(e));
+        return NULL;
+    }
+    atexit(remove_stdin_copy);
+    char buf[65536];
+    size_t k;
+    int bad = 0;
+    while ((k = fread(buf, 1, sizeof buf, stdin)) > 0) bad |= fwrite(buf, 1, k, f) != k;
+    bad |= ferror(stdin);
+    bad |= fclose(f) != 0;
+    if (bad) {
+        cli_error("cannot copy standard input to '%s'", stdin_copy);
+        return NULL;
+    }
+    cli_set_path_alias(stdin_copy, "-");
+    return stdin_copy;
+}
+
 int cli_load(const cli_data_opts *o, cli_role role, mlp_dataset *out) {
     if (cli_is_digits(o->data) && !o->labels) return load_digits(o, role, out);
+    const char *path = data_path(o->data);
+    if (!path) return CLI_EXIT_RUNTIME;
     mlp_status st;
     if (o->labels) {
-        st = mlp_read_idx(o->data, o->labels, out);
+        st = mlp_read_idx(path, o->labels, out);
         if (st != MLP_OK)
             return cli_lib_error(st, "cannot read IDX data '%s' / '%s'", o->data, o->labels);
         int rc = idx_classes(o, out);
@@ -168,7 +210,16 @@ int cli_load(const cli_data_opts *o, cli_role role, mlp_dataset *out) {
     csv.label_column = o->label_column;
     csv.regression = o->regression;
     csv.classes = o->regression ? NULL : o->classes;
-    st = mlp_read_csv(o->data, &csv, out);
+    csv.delimiter = o->delimiter;
+    csv.skip_rows = o->skip_rows;
+    char used = ',';
+    csv.delimiter_used = &used;
+    st = mlp_read_csv(path, &csv, out);
+    if (st == MLP_OK && o->delimiter == MLP_CSV_DETECT && used != ',' && !o->no_notes)
+        cli_note("'%s': detected the delimiter %s (set it with --delimiter)", o->data,
+                 used == '\t'  ? "tab"
+                 : used == ' ' ? "whitespace (runs of spaces and tabs)"
+                               : "';'");
     if (st != MLP_OK && o->quiet) return quiet_failure(st);
     if (st != MLP_OK) return cli_lib_error(st, "cannot read '%s'", o->data);
     return 0;
@@ -188,7 +239,7 @@ static int load_any_labels(const cli_data_opts *o, mlp_dataset *ds) {
     snprintf(msg, sizeof msg, "%s", mlp_last_error());
     ro.regression = 0;
     rc = cli_load(&ro, CLI_ROLE_TEST, ds);
-    if (rc) return cli_error("cannot read '%s': %s: %s", o->data, mlp_strerror(st), msg);
+    if (rc) return cli_read_error(st, o->data, msg);
     return 0;
 }
 

@@ -12,6 +12,12 @@ static void vprint(const char *prefix, const char *fmt, va_list ap) {
     vfprintf(stderr, fmt, ap);
 }
 
+/* The prefix of vprint alone. */
+static void vprint_plain(const char *prefix) {
+    fputs(prefix, stderr);
+    if (cli_rank > 0) fprintf(stderr, "rank %d: ", cli_rank);
+}
+
 /* What cli_last_lib_status reports: set by every error printer below. */
 static mlp_status last_lib_status = MLP_OK;
 
@@ -33,6 +39,25 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
     return CLI_EXIT_USAGE;
 }
 
+static const char *alias_real, *alias_shown;
+
+void cli_set_path_alias(const char *real, const char *shown) {
+    alias_real = real;
+    alias_shown = shown;
+}
+
+/* s with every alias_real replaced by alias_shown. */
+static void put_aliased(const char *s) {
+    size_t n = alias_real ? strlen(alias_real) : 0;
+    const char *hit;
+    while (n && (hit = strstr(s, alias_real))) {
+        fwrite(s, 1, (size_t)(hit - s), stderr);
+        fputs(alias_shown, stderr);
+        s = hit + n;
+    }
+    fputs(s, stderr);
+}
+
 int cli_lib_error(mlp_status st, const char *fmt, ...) {
     last_lib_status = st;
     va_list ap;
@@ -40,7 +65,9 @@ int cli_lib_error(mlp_status st, const char *fmt, ...) {
     vprint("mlp: ", fmt, ap);
     va_end(ap);
     const char *detail = mlp_last_error();
-    fprintf(stderr, ": %s%s%s\n", mlp_strerror(st), detail[0] ? ": " : "", detail);
+    fprintf(stderr, ": %s%s", mlp_strerror(st), detail[0] ? ": " : "");
+    put_aliased(detail);
+    fputc('\n', stderr);
     return CLI_EXIT_RUNTIME;
 }
 
@@ -59,6 +86,25 @@ void cli_warn(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vprint("mlp: warning: ", fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+int cli_read_error(mlp_status st, const char *what, const char *detail) {
+    last_lib_status = st;
+    vprint_plain("mlp: cannot read ");
+    put_aliased(what);
+    fprintf(stderr, ": %s: ", mlp_strerror(st));
+    put_aliased(detail);
+    fputc('\n', stderr);
+    return CLI_EXIT_RUNTIME;
+}
+
+void cli_note(const char *fmt, ...) {
+    if (cli_rank > 0) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vprint("mlp: note: ", fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
 }

@@ -1,6 +1,9 @@
-/* CSV reader: numeric CSV files, plain or gzip (zlib reads both), streamed line by line into
- * geometrically grown arrays. Every error names the file, line and column (1-based). */
+/* CSV reader: CSV files, plain or gzip (zlib reads both), streamed line by line into
+ * geometrically grown arrays: numeric features, a numeric or text label column; RFC 4180 quotes,
+ * any one-character delimiter or whitespace, detected from the first lines on request; skipped
+ * leading lines and comment lines. Every error names the file, line and column (1-based). */
 #include "classes_internal.h"
+#include "csv_internal.h"
 #include "internal.h"
 #include "mlp/data.h"
 
@@ -15,6 +18,7 @@
 #define CSV_CHUNK 65536u                /* bytes per gzread */
 #define CSV_FIELD_MAX ((size_t)1 << 20) /* longest accepted field: 1 MiB */
 #define CSV_SHOW 40                     /* characters of a bad field quoted in messages */
+#define CSV_DETECT_LINES 20             /* data lines read before the delimiter is detected */
 
 mlp_csv_options mlp_csv_options_default(void) {
     mlp_csv_options o;
@@ -24,6 +28,7 @@ mlp_csv_options mlp_csv_options_default(void) {
     o.regression = 0;
     o.delimiter = ',';
     o.max_classes = 65536;
+    o.comment = '#';
     return o;
 }
 
@@ -33,7 +38,8 @@ typedef enum field_kind {
     FIELD_EMPTY,      /* nothing (or only blanks) */
     FIELD_TEXT,       /* not a number */
     FIELD_NONFINITE,  /* nan, inf, or a number beyond double range */
-    FIELD_RANGE       /* finite as double but beyond float range */
+    FIELD_RANGE,      /* finite as double but beyond float range */
+    FIELD_BAD_QUOTE   /* a quote left open, or text after the closing quote */
 } field_kind;
 
 typedef struct csv_reader {
@@ -42,9 +48,19 @@ typedef struct csv_reader {
 
     char *line; /* current line, NUL-terminated; line_cap >= line_len + 1 */
     size_t line_len, line_cap;
-    size_t lineno;    /* 1-based number of the current line */
-    size_t field_len; /* length of the field being read (for the 1 MiB cap) */
-    size_t field_no;  /* 1-based column being read */
+    size_t lineno;      /* 1-based number of the current line */
+    size_t field_len;   /* length of the field being read (for the 1 MiB cap) */
+    size_t field_no;    /* 1-based column being read */
+    char delim;         /* the delimiter (CSV_WHITESPACE: runs of blanks); 0 until detected */
+    bool in_quotes;     /* the line read so far ends inside a quoted field */
+    bool field_start;   /* ... at the start of a field (only blanks since its delimiter) */
+    bool closed;        /* ... just after a closing quote (a quote now is an escaped "") */
+    size_t extra_lines; /* line ends inside quotes in the current record */
+
+    /* Delimiter detection: the first data lines, kept until CSV_DETECT_LINES are read. */
+    char *stash;
+    size_t stash_len, stash_cap, n_stash;
+    size_t stash_off[CSV_DETECT_LINES], stash_size[CSV_DETECT_LINES], stash_line[CSV_DETECT_LINES];
 
     double *row;       /* values of the current line's fields */
     field_kind *kinds; /* what each field is */
@@ -74,17 +90,16 @@ typedef struct csv_reader {
     size_t ltext_len, ltext_cap;
     size_t *loff, *lline; /* cap_rows entries */
     int first_label_text; /* auto header: the first row was data only for its text label */
+    bool header_number;   /* auto header: the header's first field is a number */
 } csv_reader;
 
 static bool is_blank(char c) {
-    return c == ' ' || c == '\t' || c == '\r';
+    return csv_is_blank(c);
 }
 
+/* The field [a, b) (trimmed and NUL-terminated) as a number. */
 static field_kind parse_field(char *a, char *b, double *v) {
-    while (a < b && is_blank(*a)) a++;
-    while (b > a && is_blank(b[-1])) b--;
     if (a == b) return FIELD_EMPTY;
-    *b = '\0'; /* inside the line buffer: at most overwrites this field's delimiter or the end */
     char *e = NULL;
     double x = strtod(a, &e);
     if (e != b) return FIELD_TEXT;
@@ -118,20 +133,22 @@ static mlp_status grow_row(csv_reader *r, size_t need) {
 /* Splits line [s, end) into fields, parsing each into r->row, r->kinds and r->texts. Stops after
  * max_fields + 1 fields (max_fields 0: no limit). *count receives the fields parsed. */
 static mlp_status split_line(csv_reader *r, char *s, char *end, size_t max_fields, size_t *count) {
-    const char delim = r->opt.delimiter;
+    const char delim = r->delim;
+    const bool ws = delim == CSV_WHITESPACE;
     size_t k = 0;
+    if (ws) s = mlp_csv_skip_blanks(s, end);
     for (;;) {
-        char *q = memchr(s, delim, (size_t)(end - s));
-        if (!q) q = end;
         mlp_status st = grow_row(r, k + 1);
         if (st != MLP_OK) return st;
-        char *text = s;
-        while (text < q && is_blank(*text)) text++;
-        r->kinds[k] = parse_field(s, q, &r->row[k]);
-        r->texts[k] = text;
+        csv_field f;
+        char *q = mlp_csv_next_field(s, end, delim, &f);
+        *f.text_end = '\0'; /* at most over this field's delimiter (already passed) or the end */
+        r->kinds[k] = f.bad_quote ? FIELD_BAD_QUOTE : parse_field(f.text, f.text_end, &r->row[k]);
+        r->texts[k] = f.text;
         k++;
         if (q == end || (max_fields && k > max_fields)) break;
         s = q + 1;
+        if (ws && (s = mlp_csv_skip_blanks(s, end)) == end) break;
     }
     *count = k;
     return MLP_OK;
@@ -167,19 +184,56 @@ static bool any_text(const csv_reader *r, size_t count) {
     return false;
 }
 
-static mlp_status field_error(const csv_reader *r) {
+static const char *delim_name(char c) {
+    switch (c) {
+    case '\t':
+        return "tab";
+    case CSV_WHITESPACE:
+        return "whitespace";
+    case ',':
+        return "','";
+    case ';':
+        return "';'";
+    default:
+        return "that delimiter";
+    }
+}
+
+/* A line read as one field (text) that holds another usual delimiter: say so. */
+static void one_field_hint(const csv_reader *r, const char *text, char *buf, size_t cap) {
+    static const char cand[] = {';', '\t', ',', CSV_WHITESPACE};
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof cand; i++)
+        if (cand[i] != r->delim && strchr(text, cand[i])) {
+            snprintf(buf, cap,
+                     " (the line is one field with %s in it: the file is probably %s-separated, "
+                     "not %s-separated; set the delimiter or detect it)",
+                     delim_name(cand[i]), delim_name(cand[i]), delim_name(r->delim));
+            return;
+        }
+}
+
+/* The problem in r->bad_* on a line of count fields. */
+static mlp_status field_error(const csv_reader *r, size_t count) {
     const char *p = r->path, *t = r->bad_text;
     size_t l = r->lineno, c = r->bad_col;
     const char *more = r->bad_kind != FIELD_EMPTY && strlen(t) > CSV_SHOW ? "..." : "";
+    char hint[200] = "";
+    if (count == 1 && r->bad_kind == FIELD_TEXT) one_field_hint(r, t, hint, sizeof hint);
     switch (r->bad_kind) {
     case FIELD_EMPTY:
         return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: empty field", p, l, c);
     case FIELD_TEXT:
-        return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: '%.*s%s' is not a number", p, l, c, CSV_SHOW,
-                        t, more);
+        return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: '%.*s%s' is not a number%s", p, l, c, CSV_SHOW,
+                        t, more, hint);
     case FIELD_NONFINITE:
         return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: '%.*s%s' is not a finite number", p, l, c,
                         CSV_SHOW, t, more);
+    case FIELD_BAD_QUOTE:
+        return mlp_fail(MLP_ERR_FORMAT,
+                        "%s:%zu:%zu: '%.*s%s': a quote is not closed, or text follows the "
+                        "closing quote",
+                        p, l, c, CSV_SHOW, t, more);
     default:
         return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: '%.*s%s' is beyond the range of float", p, l,
                         c, CSV_SHOW, t, more);
@@ -224,17 +278,23 @@ nomem:
 
 /* Sets up the columns from the first data row (count fields). */
 static mlp_status first_data_row(csv_reader *r, size_t count) {
-    if (r->header_line && r->header_cols != count)
+    /* A detected first line that starts with a number is a count header ("178,13,class_0,
+     * class_1,class_2" over 14 columns): its width does not matter */
+    bool count_header = r->opt.header == -1 && r->header_number;
+    if (r->header_line && r->header_cols != count && !count_header)
         return mlp_fail(MLP_ERR_FORMAT,
                         "%s:%zu:%zu: the header has %zu fields but line %zu (the first data row) "
                         "has %zu",
                         r->path, r->header_line,
                         (r->header_cols < count ? r->header_cols : count) + 1, r->header_cols,
                         r->lineno, count);
-    if (count < 2)
+    if (count < 2) {
+        char hint[200];
+        one_field_hint(r, r->texts[0], hint, sizeof hint);
         return mlp_fail(MLP_ERR_FORMAT,
-                        "%s:%zu:1: only one column; need at least one feature and a label", r->path,
-                        r->lineno);
+                        "%s:%zu:1: only one column; need at least one feature and a label%s",
+                        r->path, r->lineno, hint);
+    }
     long lc = r->opt.label_column;
     if (lc >= 0 && (unsigned long)lc >= count)
         return mlp_fail(MLP_ERR_FORMAT,
@@ -285,62 +345,166 @@ static mlp_status push_row(csv_reader *r) {
     return MLP_OK;
 }
 
-/* Handles the complete current line (r->line, r->line_len). */
-static mlp_status process_line(csv_reader *r) {
-    char *s = r->line, *end = r->line + r->line_len;
-    *end = '\0';
-    if (r->lineno == 1 && r->line_len >= 3 && (unsigned char)s[0] == 0xEF &&
-        (unsigned char)s[1] == 0xBB && (unsigned char)s[2] == 0xBF)
+/* Where line [s, end) (line number lineno) starts after a UTF-8 byte order mark, or NULL when it
+ * is skipped: within skip_rows, blank, or a comment. */
+static char *line_content(const csv_reader *r, char *s, char *end, size_t lineno) {
+    if (lineno == 1 && end - s >= 3 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB &&
+        (unsigned char)s[2] == 0xBF)
         s += 3; /* UTF-8 byte order mark */
+    if (lineno <= r->opt.skip_rows) return NULL;
     const char *t = s;
     while (t < end && is_blank(*t)) t++;
-    if (t == end) return MLP_OK; /* blank lines are skipped */
+    if (t == end || (r->opt.comment && *t == r->opt.comment)) return NULL;
+    return s;
+}
 
+/* The first data line [s, end), after a header or none. */
+static mlp_status first_line(csv_reader *r, char *s, char *end) {
     size_t count = 0;
-    mlp_status st;
-    if (!r->seen_first) {
-        r->seen_first = 1;
-        if (r->opt.header == 1) {
-            size_t k = 1;
-            for (const char *p = s; (p = memchr(p, r->opt.delimiter, (size_t)(end - p))); p++) k++;
-            r->header_line = r->lineno;
-            r->header_cols = k;
-            return MLP_OK;
-        }
-        st = split_line(r, s, end, 0, &count);
-        if (st != MLP_OK) return st;
-        if (r->opt.header == -1 && any_text(r, count)) { /* a feature field is text: a header */
-            r->header_line = r->lineno;
-            r->header_cols = count;
-            return MLP_OK;
-        }
-        find_bad(r, count);
-        if (r->bad_col) return field_error(r);
-        st = first_data_row(r, count);
-        if (st != MLP_OK) return st;
-        r->first_label_text =
-            r->opt.header == -1 && !r->opt.regression && r->kinds[r->label_col] == FIELD_TEXT;
-        return push_row(r);
+    const bool first = !r->seen_first;
+    r->seen_first = 1;
+    if (first && r->opt.header == 1) {
+        r->header_line = r->lineno;
+        r->header_cols = mlp_csv_count_fields(s, end, r->delim);
+        return MLP_OK;
     }
-    if (r->ncols == 0) { /* the first data row after a header */
-        st = split_line(r, s, end, 0, &count);
-        if (st != MLP_OK) return st;
-        find_bad(r, count);
-        if (r->bad_col) return field_error(r);
-        st = first_data_row(r, count);
-        if (st != MLP_OK) return st;
-        return push_row(r);
+    mlp_status st = split_line(r, s, end, 0, &count);
+    if (st != MLP_OK) return st;
+    if (first && r->opt.header == -1 && any_text(r, count)) { /* a feature is text: a header */
+        r->header_line = r->lineno;
+        r->header_cols = count;
+        r->header_number = r->kinds[0] == FIELD_NUMBER;
+        return MLP_OK;
     }
-    st = split_line(r, s, end, r->ncols, &count);
+    long lc = r->opt.label_column;
+    if (first && r->opt.header == -1 && lc >= 0 && (unsigned long)lc >= count) {
+        r->header_line = r->lineno; /* too narrow for the label column: a count header */
+        r->header_cols = count;
+        r->header_number = r->kinds[0] == FIELD_NUMBER;
+        return MLP_OK;
+    }
+    find_bad(r, count);
+    if (r->bad_col) return field_error(r, count);
+    if ((st = first_data_row(r, count)) != MLP_OK) return st;
+    r->first_label_text =
+        first && r->opt.header == -1 && !r->opt.regression && r->kinds[r->label_col] == FIELD_TEXT;
+    return push_row(r);
+}
+
+/* Auto header: the first line was read as data, but the second has at least twice its fields, or
+ * more fields when the first ended in text ("150,setosa"): the first was a count header. Forgets
+ * it. */
+static void first_row_was_header(csv_reader *r) {
+    r->header_line = r->first_line;
+    r->header_cols = r->ncols;
+    r->header_number = true; /* every field of it was read as data */
+    r->ncols = 0;
+    r->ds.n = 0;
+    r->ltext_len = 0;
+    r->first_label_text = 0;
+    r->cap_rows = 0; /* the rows are re-sized for the new width (realloc keeps the blocks) */
+}
+
+/* Handles the complete current line (r->line, r->line_len). */
+static mlp_status process_line(csv_reader *r) {
+    char *end = r->line + r->line_len;
+    *end = '\0';
+    char *s = line_content(r, r->line, end, r->lineno);
+    if (!s) return MLP_OK;
+    if (r->ncols && r->ds.n == 1 && r->opt.header == -1 && !r->header_line) {
+        size_t n2 = mlp_csv_count_fields(s, end, r->delim); /* "1797,64" over 65 columns */
+        if (n2 >= 2 * r->ncols || (n2 > r->ncols && r->first_label_text)) first_row_was_header(r);
+    }
+    if (r->ncols == 0) return first_line(r, s, end);
+    size_t count = 0;
+    mlp_status st = split_line(r, s, end, r->ncols, &count);
     if (st != MLP_OK) return st;
     find_bad(r, count);
-    if (r->bad_col && count == r->ncols) return field_error(r);
+    if (r->bad_col && (count == r->ncols || r->bad_kind == FIELD_BAD_QUOTE))
+        return field_error(r, count);
     if (count != r->ncols)
         return mlp_fail(MLP_ERR_FORMAT,
                         "%s:%zu:%zu: the row has %s%zu fields, expected %zu (as on line %zu)",
                         r->path, r->lineno, (count < r->ncols ? count : r->ncols) + 1,
                         count < r->ncols ? "" : "at least ", count, r->ncols, r->first_line);
     return push_row(r);
+}
+
+/* ---- delimiter detection: the first data lines wait in r->stash ---- */
+
+/* Decides the delimiter from the stashed lines, then handles them. */
+static mlp_status finish_detect(csv_reader *r) {
+    const char *lines[CSV_DETECT_LINES];
+    size_t lens[CSV_DETECT_LINES];
+    for (size_t i = 0; i < r->n_stash; i++) {
+        char *a = r->stash + r->stash_off[i], *e = a + r->stash_size[i];
+        lines[i] = line_content(r, a, e, r->stash_line[i]);
+        lens[i] = (size_t)(e - lines[i]);
+    }
+    r->delim = mlp_csv_detect_delimiter(lines, lens, r->n_stash);
+    const size_t lineno = r->lineno;
+    mlp_status st = MLP_OK;
+    for (size_t i = 0; i < r->n_stash && st == MLP_OK; i++) {
+        size_t len = r->stash_size[i];
+        memcpy(r->line, r->stash + r->stash_off[i], len + 1); /* line_cap >= any line's */
+        r->line_len = len;
+        r->lineno = r->stash_line[i];
+        st = process_line(r);
+    }
+    r->lineno = lineno;
+    r->n_stash = 0;
+    return st;
+}
+
+/* Keeps the current line (a data line) for detection; detects after CSV_DETECT_LINES. */
+static mlp_status stash_line(csv_reader *r) {
+    size_t len = r->line_len + 1;
+    if (len > r->stash_cap - r->stash_len) {
+        size_t nc = r->stash_cap ? r->stash_cap : 4096;
+        while (nc - r->stash_len < len)
+            if (!mlp_mul_ok(nc, 2, &nc))
+                return mlp_fail(MLP_ERR_OVERFLOW, "%s:%zu: lines too long", r->path, r->lineno);
+        char *t = realloc(r->stash, nc);
+        if (!t) return mlp_fail(MLP_ERR_NOMEM, "%s:%zu: out of memory", r->path, r->lineno);
+        r->stash = t;
+        r->stash_cap = nc;
+    }
+    r->line[r->line_len] = '\0';
+    memcpy(r->stash + r->stash_len, r->line, len);
+    r->stash_off[r->n_stash] = r->stash_len;
+    r->stash_size[r->n_stash] = r->line_len;
+    r->stash_line[r->n_stash++] = r->lineno;
+    r->stash_len += len;
+    return r->n_stash == CSV_DETECT_LINES ? finish_detect(r) : MLP_OK;
+}
+
+/* c separates fields: the delimiter, or (not yet detected) any usual one. */
+static bool ends_field(const csv_reader *r, char c) {
+    if (r->delim == CSV_WHITESPACE) return c == ' ' || c == '\t';
+    if (r->delim) return c == r->delim;
+    return c == ',' || c == ';' || c == '\t' || c == ' ';
+}
+
+/* Follows the quotes of the line read so far (only a quote at the start of a field opens one,
+ * as RFC 4180 has it; "" inside is a quote), so that a line end inside quotes is data. */
+static void track_quotes(csv_reader *r, char c) {
+    if (r->in_quotes) {
+        if (c == '"') {
+            r->in_quotes = false;
+            r->closed = true;
+        }
+        return;
+    }
+    if (c == '"' && (r->field_start || r->closed)) {
+        r->in_quotes = true;
+        r->closed = false;
+        return;
+    }
+    r->closed = false;
+    if (ends_field(r, c))
+        r->field_start = true;
+    else if (!is_blank(c))
+        r->field_start = false;
 }
 
 /* Appends bytes [p, p + len) (no newline among them) to the current line. */
@@ -360,12 +524,12 @@ static mlp_status append_bytes(csv_reader *r, const unsigned char *p, size_t len
         r->line = l;
         r->line_cap = nc;
     }
-    const char delim = r->opt.delimiter;
     char *dst = r->line + r->line_len;
     for (size_t i = 0; i < len; i++) {
         char c = (char)p[i];
         dst[i] = c;
-        if (c == delim) {
+        track_quotes(r, c);
+        if (!r->in_quotes && ends_field(r, c)) {
             r->field_len = 0;
             r->field_no++;
         } else if (++r->field_len > CSV_FIELD_MAX) {
@@ -378,11 +542,18 @@ static mlp_status append_bytes(csv_reader *r, const unsigned char *p, size_t len
 }
 
 static mlp_status end_line(csv_reader *r) {
-    mlp_status st = process_line(r);
+    mlp_status st = MLP_OK;
+    if (r->delim == 0 && line_content(r, r->line, r->line + r->line_len, r->lineno))
+        st = stash_line(r); /* a data line, while the delimiter is not known */
+    else
+        st = process_line(r);
     r->line_len = 0;
     r->field_len = 0;
     r->field_no = 1;
-    r->lineno++;
+    r->lineno += 1 + r->extra_lines;
+    r->extra_lines = 0;
+    r->in_quotes = r->closed = false;
+    r->field_start = true;
     return st;
 }
 
@@ -397,10 +568,15 @@ static mlp_status check_options(const mlp_csv_options *o, const char *path) {
         return mlp_fail(MLP_ERR_ARG, "mlp_read_csv(%s): regression must be 0 or 1 (got %d)", path,
                         o->regression);
     char c = o->delimiter;
-    if (c == '\0' || c == '\n' || c == '\r' || (c >= '0' && c <= '9') || c == '.' || c == '+' ||
+    if (c == '\n' || c == '\r' || c == '"' || (c >= '0' && c <= '9') || c == '.' || c == '+' ||
         c == '-' || c == 'e' || c == 'E')
         return mlp_fail(MLP_ERR_ARG, "mlp_read_csv(%s): invalid delimiter 0x%02x", path,
                         (unsigned)(unsigned char)c);
+    char m = o->comment;
+    if (m && (m == c || m == '\n' || m == '"' || m == ' ' || m == '\t' || (m >= '0' && m <= '9') ||
+              m == '.' || m == '+' || m == '-'))
+        return mlp_fail(MLP_ERR_ARG, "mlp_read_csv(%s): invalid comment character 0x%02x", path,
+                        (unsigned)(unsigned char)m);
     if (!o->regression && o->classes && (unsigned)o->classes->kind >= MLP_CLASSES_COUNT)
         return mlp_fail(MLP_ERR_ARG, "mlp_read_csv(%s): unknown class list kind %d", path,
                         (int)o->classes->kind);
@@ -411,6 +587,7 @@ static mlp_status check_options(const mlp_csv_options *o, const char *path) {
 }
 
 static void reader_free(csv_reader *r) {
+    free(r->stash);
     free(r->line);
     free(r->row);
     free(r->kinds);
@@ -437,7 +614,12 @@ static mlp_status read_lines(csv_reader *r, gzFile f, unsigned char *buf) {
         while (p < e && st == MLP_OK) {
             const unsigned char *nl = memchr(p, '\n', (size_t)(e - p));
             st = append_bytes(r, p, (size_t)((nl ? nl : e) - p));
-            if (st == MLP_OK && nl) st = end_line(r);
+            if (st == MLP_OK && nl && r->in_quotes) { /* a line end inside quotes is data */
+                st = append_bytes(r, (const unsigned char *)"\n", 1);
+                r->extra_lines++;
+            } else if (st == MLP_OK && nl) {
+                st = end_line(r);
+            }
             p = nl ? nl + 1 : e;
         }
         if (st != MLP_OK) return st;
@@ -458,6 +640,7 @@ static mlp_status read_file(csv_reader *r) {
         st = mlp_fail(MLP_ERR_NOMEM, "%s: out of memory", r->path);
     else
         st = read_lines(r, f, buf);
+    if (st == MLP_OK && r->delim == 0) st = finish_detect(r); /* fewer lines than the sample */
     free(buf);
     gzclose(f);
     if (st == MLP_OK && r->ds.n == 0) {
@@ -601,6 +784,8 @@ mlp_status mlp_read_csv(const char *path, const mlp_csv_options *opt, mlp_datase
     if (st != MLP_OK) return st;
     r.lineno = 1;
     r.field_no = 1;
+    r.field_start = true;
+    r.delim = r.opt.delimiter; /* 0: detected from the first lines */
     st = read_file(&r);
     if (st != MLP_OK) {
         reader_free(&r);
@@ -608,5 +793,6 @@ mlp_status mlp_read_csv(const char *path, const mlp_csv_options *opt, mlp_datase
     }
     st = take_dataset(&r, out);
     if (st != MLP_OK) reader_free(&r);
+    if (st == MLP_OK && r.opt.delimiter_used) *r.opt.delimiter_used = r.delim;
     return st;
 }

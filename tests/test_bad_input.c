@@ -370,10 +370,16 @@ static void test_csv_unsupported(void **state) {
     char p[512];
     mlp_dataset ds;
     path_of(p, sizeof p, "quoted.csv");
-    write_text(p, "\"1\",\"2\",\"0\"\n");
-    expect(mlp_read_csv(p, NULL, &ds), MLP_ERR_FORMAT, "no data rows after the header");
-    write_text(p, "a,b,c\n\"1\",2,0\n");
-    expect(mlp_read_csv(p, NULL, &ds), MLP_ERR_FORMAT, "'\"1\"' is not a number");
+    /* Quotes are RFC 4180's: a quoted number is a number; an open quote is an error. */
+    write_text(p, "\"1\",\"2\",\"0\"\n3,4,1\n");
+    expect(mlp_read_csv(p, NULL, &ds), MLP_OK, NULL);
+    assert_true(ds.n == 2 && ds.X[0] == 1.0f && ds.X[1] == 2.0f && ds.labels[0] == 0);
+    mlp_dataset_free(&ds);
+    write_text(p, "a,b,c\n\"1,2,0\n");
+    expect(mlp_read_csv(p, NULL, &ds), MLP_ERR_FORMAT,
+           "quoted.csv:2:1: '1,2,0\n': a quote is not closed");
+    write_text(p, "a,b,c\n\"1\"x,2,0\n");
+    expect(mlp_read_csv(p, NULL, &ds), MLP_ERR_FORMAT, "text follows the closing quote");
     /* UTF-16 (a NUL after every byte) */
     static const char utf16[] = {'1', 0, ',', 0, '2', 0, '\n', 0};
     FILE *f = fopen(p, "wb");

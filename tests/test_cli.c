@@ -76,7 +76,10 @@ static void run_free(run_result *r) {
     r->out = r->err = NULL;
 }
 
-/* Runs the binary with args (NULL-terminated, without argv[0]); stdin is /dev/null, stdout and
+/* The standard input of the next runs (RUN_IN sets it for one). */
+static const char *g_stdin = "/dev/null";
+
+/* Runs the binary with args (NULL-terminated, without argv[0]); stdin is g_stdin, stdout and
  * stderr go to files that are read back. */
 static int run(run_result *r, const char *const *args) {
     char out_path[PATH_CAP], err_path[PATH_CAP];
@@ -93,7 +96,7 @@ static int run(run_result *r, const char *const *args) {
 
     posix_spawn_file_actions_t fa;
     assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
-    assert_int_equal(posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0), 0);
+    assert_int_equal(posix_spawn_file_actions_addopen(&fa, 0, g_stdin, O_RDONLY, 0), 0);
     assert_int_equal(
         posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644), 0);
     assert_int_equal(
@@ -111,6 +114,13 @@ static int run(run_result *r, const char *const *args) {
 }
 
 #define RUN(r, ...) run((r), (const char *const[]){__VA_ARGS__, NULL})
+/* RUN with standard input read from the file in. */
+#define RUN_IN(in, r, ...)                                                                         \
+    do {                                                                                           \
+        g_stdin = (in);                                                                            \
+        RUN(r, __VA_ARGS__);                                                                       \
+        g_stdin = "/dev/null";                                                                     \
+    } while (0)
 
 static void expect_code(const run_result *r, int code) {
     if (r->code != code)
@@ -693,6 +703,79 @@ static void test_class_labels(void **state) {
     run_free(&r);
 }
 
+/* Writes the blobs of write_blobs (labels 1..3) with delimiter sep (a string) and an optional
+ * first line. */
+static void write_blobs_sep(const char *path, const char *first, const char *sep) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    if (first) fprintf(f, "%s\n", first);
+    uint64_t s = 9;
+    for (int i = 0; i < 150; i++) {
+        int c = i % 3;
+        fprintf(f, "%.4f%s%.4f%s%d\n", c * 3.0 + unif(&s) - 0.5, sep, -c * 2.0 + unif(&s) - 0.5,
+                sep, c + 1);
+    }
+    assert_int_equal(fclose(f), 0);
+}
+
+/* CSV dialects: detected (and said so) or given; skipped lines; standard input. */
+static void test_dialects(void **state) {
+    (void)state;
+    char path[PATH_CAP], model[PATH_CAP];
+    run_result r;
+    const char *want = "\"n_classes\": 3, \"classes\": [1, 2, 3]";
+    write_blobs_sep(tmp(path, "semi.csv"), "a;b;class", ";");
+    RUN(&r, "train", "--data", path, "--hidden", "8", "--json");
+    expect_code(&r, 0);
+    expect_in(r.out, want);
+    expect_in(r.err, "mlp: note: '");
+    expect_in(r.err, "semi.csv': detected the delimiter ';' (set it with --delimiter)");
+    run_free(&r);
+    RUN(&r, "train", "--data", path, "--delimiter", ";", "--hidden", "8", "--json", "--quiet");
+    expect_code(&r, 0);
+    expect_in(r.out, want);
+    assert_string_equal(r.err, "");
+    run_free(&r);
+    write_blobs_sep(tmp(path, "spaces.txt"), NULL, "   ");
+    RUN(&r, "train", "--data", path, "--hidden", "8", "--json", "--quiet");
+    expect_in(r.out, want);
+    run_free(&r);
+    RUN(&r, "train", "--data", path, "--delimiter", "space", "--hidden", "8", "--json", "--quiet");
+    expect_in(r.out, want);
+    run_free(&r);
+    RUN(&r, "train", "--data", path, "--delimiter", ",", "--quiet");
+    expect_code(&r, 1);
+    expect_in(r.err, "the file is probably whitespace-separated, not ','-separated");
+    run_free(&r);
+    /* A count header: skipped by --skip-rows 1, or recognised. */
+    write_blobs_sep(tmp(path, "counted.csv"), "150,2,one,two", ",");
+    RUN(&r, "train", "--data", path, "--skip-rows", "1", "--hidden", "8", "--json", "--quiet");
+    expect_in(r.out, "\"n_train\": 120, \"n_test\": 30, \"n_features\": 2");
+    run_free(&r);
+    RUN(&r, "train", "--data", path, "--hidden", "8", "--json", "--quiet", "--out",
+        tmp(model, "counted.mlp"));
+    expect_in(r.out, "\"n_train\": 120, \"n_test\": 30, \"n_features\": 2");
+    run_free(&r);
+    /* Standard input, for train and predict. */
+    RUN_IN(path, &r, "train", "--data", "-", "--hidden", "8", "--json", "--quiet");
+    expect_code(&r, 0);
+    expect_in(r.out, want);
+    run_free(&r);
+    RUN_IN(path, &r, "predict", model, "-");
+    expect_code(&r, 0);
+    assert_int_equal(count_lines(r.out), 150);
+    run_free(&r);
+    write_file(path, "1,2,3\n4,x,1\n", 12);
+    RUN_IN(path, &r, "eval", model, "-");
+    expect_code(&r, 1);
+    expect_in(r.err, "-:2:2: 'x' is not a number");
+    run_free(&r);
+    RUN(&r, "train", "--delimiter", "7");
+    expect_code(&r, 2);
+    expect_in(r.err, "--delimiter: '7' is not a delimiter");
+    run_free(&r);
+}
+
 static void put_be32(unsigned char *p, uint32_t v) {
     p[0] = (unsigned char)(v >> 24);
     p[1] = (unsigned char)(v >> 16);
@@ -787,6 +870,7 @@ int main(void) {
         cmocka_unit_test(test_three_class_csv),
         cmocka_unit_test(test_idx),
         cmocka_unit_test(test_class_labels),
+        cmocka_unit_test(test_dialects),
         cmocka_unit_test(test_progress_lines),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

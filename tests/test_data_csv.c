@@ -350,6 +350,93 @@ static void test_class_helpers(void **state) {
     mlp_classes_free(NULL);
 }
 
+/* Reads text with opt (delimiter detected unless opt says otherwise), expects check_small's data
+ * and the delimiter used. */
+static void expect_dialect(const char *name, const char *text, mlp_csv_options opt, char want) {
+    for (int gz = 0; gz <= 1; gz++) {
+        char used = 'x';
+        opt.delimiter_used = &used;
+        mlp_dataset ds;
+        mlp_status st = read_text(name, text, gz, &opt, &ds);
+        if (st != MLP_OK) print_error("%s (gz %d): %s\n", name, gz, mlp_last_error());
+        assert_int_equal(st, MLP_OK);
+        check_small(&ds);
+        mlp_dataset_free(&ds);
+        if (opt.delimiter == MLP_CSV_DETECT) assert_int_equal(used, want);
+    }
+}
+
+/* CSV as users bring it: semicolons, tabs, runs of spaces, quotes, comments, skipped lines, count
+ * headers, CRLF and a byte order mark; the delimiter detected or given. */
+static void test_dialects(void **state) {
+    (void)state;
+    mlp_csv_options d = mlp_csv_options_default(), ws = d, skip1 = d;
+    d.delimiter = MLP_CSV_DETECT;
+    ws.delimiter = ' ';
+    skip1.delimiter = MLP_CSV_DETECT;
+    skip1.skip_rows = 1;
+    expect_dialect("d_comma.csv", "1.5,2,0\n-3,4e-3,2\n5,6,1\n", d, ',');
+    expect_dialect("d_comma_sp.csv", "x, y, label\n1.5, 2, 0\n-3, 4e-3, 2\n5, 6, 1\n", d, ',');
+    expect_dialect("d_semi.csv", "x;y;label\r\n1.5;2;0\r\n-3;4e-3;2\r\n5;6;1\r\n", d, ';');
+    expect_dialect("d_tab.csv", "\xEF\xBB\xBFx\ty\tl\n1.5\t2\t0\n-3\t4e-3\t2\n5\t6\t1\n", d, '\t');
+    expect_dialect("d_spaces.csv", "  1.5   2  0\n-3 4e-3\t 2 \n\n 5 6    1\n", d, ' ');
+    expect_dialect("d_spaces_given.csv", "  1.5   2  0\n-3 4e-3\t 2 \n 5 6    1\n", ws, 'x');
+    expect_dialect("d_quotes.csv",
+                   "\"x\",\"y, z\",\"l\"\n\"1.5\",2,\"0\"\n-3,\" 4e-3 \",2\n5,6,1\n", d, ',');
+    expect_dialect("d_comments.csv", "# made by hand\n1.5,2,0\n  # more\n-3,4e-3,2\n5,6,1\n", d,
+                   ',');
+    expect_dialect("d_skip.csv", "a line of text; with, all sorts\n1.5;2;0\n-3;4e-3;2\n5;6;1\n",
+                   skip1, ';');
+    /* Count headers: scikit-learn's "n_samples,n_features,class names", or two numbers. */
+    expect_dialect("d_count_hdr.csv", "3,class_0\n1.5,2,0\n-3,4e-3,2\n5,6,1\n", d, ',');
+    mlp_dataset ds;
+    TU_ASSERT_OK(read_text("d_count_num.csv", "2,4\n1,2,3,0\n4,5,6,1\n", 1, &d, &ds));
+    assert_true(ds.n == 2 && ds.d == 3 && ds.X[3] == 4.0f && ds.labels[1] == 1);
+    mlp_dataset_free(&ds);
+    mlp_csv_options lc3 = d;
+    lc3.label_column = 3;
+    TU_ASSERT_OK(read_text("d_count_lc.csv", "2,4\n1,2,3,0\n4,5,6,1\n", 0, &lc3, &ds));
+    assert_true(ds.n == 2 && ds.d == 3 && ds.labels[0] == 0);
+    mlp_dataset_free(&ds);
+    /* Quoted labels: the delimiter and line ends inside quotes, "" for a quote. */
+    TU_ASSERT_OK(read_text("d_qlabels.csv",
+                           "1,2,\"a, \"\"b\"\"\"\n3,4,\"two\nlines\"\n5,6,x\n7,8,y\n", 0, &d, &ds));
+    assert_int_equal(ds.n, 4);
+    assert_string_equal(ds.classes.names[0], "a, \"b\"");
+    assert_string_equal(ds.classes.names[1], "two\nlines");
+    assert_int_equal(ds.labels[2], 2);
+    mlp_dataset_free(&ds);
+    /* Line numbers stay right after a record over two lines. */
+    expect_bad("d_qline.csv", "1,2,\"a\nb\"\n3,x,b\n", &d, MLP_ERR_FORMAT, "d_qline.csv:3:2: 'x'");
+}
+
+/* Messages that point at the real problem. */
+static void test_dialect_errors(void **state) {
+    (void)state;
+    const mlp_csv_options o = mlp_csv_options_default();
+    expect_bad("e_spaces.csv", "48 1 21.6 87.0 183 103.2 70.0 3.0 3.8918\n", &o, MLP_ERR_FORMAT,
+               "e_spaces.csv:1:1: only one column; need at least one feature and a label (the "
+               "line is one field with whitespace in it: the file is probably "
+               "whitespace-separated, not ','-separated");
+    expect_bad("e_semi.csv", "1;2;3\n", &o, MLP_ERR_FORMAT,
+               "the file is probably ';'-separated, not ','-separated");
+    expect_bad("e_long.csv", "1,2,0\n3,abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz,1\n",
+               &o, MLP_ERR_FORMAT,
+               "e_long.csv:2:2: 'abcdefghijklmnopqrstuvwxyzabcdefghijklmn...' is not");
+    expect_bad("e_quote.csv", "1,2,0\n3,\"4,1\n", &o, MLP_ERR_FORMAT,
+               "e_quote.csv:2:2: '4,1\n': a quote is not closed");
+    expect_bad("e_after.csv", "1,2,0\n3,\"4\"5,1\n", &o, MLP_ERR_FORMAT,
+               "e_after.csv:2:2: '4': a quote is not closed, or text follows the closing quote");
+    expect_bad("e_hdr.csv", "a,b\n1,2,0\n", &o, MLP_ERR_FORMAT,
+               "e_hdr.csv:1:3: the header has 2 fields");
+    mlp_csv_options bad = o;
+    bad.comment = ',';
+    expect_bad("e_opt.csv", "1,2,0\n", &bad, MLP_ERR_ARG, "comment character");
+    bad = o;
+    bad.delimiter = '"';
+    expect_bad("e_opt.csv", "1,2,0\n", &bad, MLP_ERR_ARG, "invalid delimiter");
+}
+
 static void test_long_field(void **state) {
     (void)state;
     size_t len = ((size_t)1 << 20) + 10;
@@ -451,6 +538,7 @@ int main(void) {
         cmocka_unit_test(test_args_and_io),   cmocka_unit_test(test_bad_gzip),
         cmocka_unit_test(test_digits),        cmocka_unit_test(test_class_labels),
         cmocka_unit_test(test_given_classes), cmocka_unit_test(test_class_helpers),
+        cmocka_unit_test(test_dialects),      cmocka_unit_test(test_dialect_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,31 +86,43 @@ typedef struct mlp_csv_options {
     int header;          /* 1: first row is a header, 0: no header, -1: detect (see below) */
     long label_column;   /* column holding the label/target; -1 means the last column */
     int regression;      /* 0: class labels (integers or text); 1: float targets */
-    char delimiter;      /* ',' by default */
+    char delimiter;      /* ',' by default; ' ': whitespace (runs of spaces and tabs separate
+                            fields, blanks around a line ignored); MLP_CSV_DETECT: detected */
     int32_t max_classes; /* more distinct class labels than this are an error (default 65536) */
     const mlp_classes *classes; /* NULL: the classes are the file's sorted unique labels; else
                                    every label must be one of these classes (e.g. a model's),
                                    the indices refer to this list and the dataset gets a copy */
+    size_t skip_rows;           /* lines skipped at the start of the file, whatever they hold (0) */
+    char comment; /* lines whose first non-blank character is this are skipped ('#'; 0: none) */
+    char *delimiter_used; /* if not NULL, receives the delimiter read with (the detected one),
+                             on success */
 } mlp_csv_options;
 
+/* mlp_csv_options.delimiter: detect it from the first 20 data lines: tab, ';', ',' or whitespace,
+ * the first (in this order) that splits them all (the first line, which may be a header, aside)
+ * into the same number of fields, at least 2. */
+#define MLP_CSV_DETECT '\0'
+
 /* header -1 (detect), label_column -1 (last), regression 0, delimiter ',', max_classes 65536,
- * classes NULL. Cannot fail; any thread. */
+ * classes NULL, skip_rows 0, comment '#', delimiter_used NULL. Cannot fail; any thread. */
 MLP_API mlp_csv_options mlp_csv_options_default(void);
 /* Reads a CSV file, plain or gzip (detected from the content): every row is the features and one
  * label (or, with regression, one target: n_targets = 1) in label_column. opt may be NULL
- * (defaults). *out is written only on success; the caller owns its arrays (mlp_dataset_free).
- * Class labels (regression 0): when every label is a number, they must be integers (of at most
- * 2^53 in magnitude, negative allowed) and the classes are their sorted unique values; when some
- * label is not a number, every label is text (blanks around it trimmed) and the classes are the
- * sorted unique strings. out->classes holds the list, out->labels the indices into it. Header
- * detection (-1): the first row is a header when one of its feature fields is not a number, or
- * when only its label field is text while every other label of the file is a number.
- * Errors: MLP_ERR_NULL (path or out is NULL); MLP_ERR_ARG (an option out of range, or a delimiter
- * that can be part of a number); MLP_ERR_IO (cannot open or read the file); MLP_ERR_FORMAT, with
- * file:line:column in the message (ragged rows, non-numbers, NaN/Inf, fewer than 2 columns, a
- * label column beyond the row, a numeric label that is not an integer, more than max_classes
- * classes, a label not among opt->classes, no data rows, corrupt gzip); MLP_ERR_OVERFLOW (sizes);
- * MLP_ERR_NOMEM. */
+ * (defaults). Fields may be quoted as RFC 4180 says ("a,b", "say ""hi""", line ends inside
+ * quotes); CRLF line ends, a UTF-8 byte order mark, blank lines and comment lines are accepted.
+ * *out is written only on success; the caller owns its arrays (mlp_dataset_free). Class labels
+ * (regression 0): when every label is a number, they must be integers (of at most 2^53 in
+ * magnitude, negative allowed) and the classes are their sorted unique values; when some label is
+ * not a number, every label is text (blanks around it trimmed) and the classes are the sorted
+ * unique strings. out->classes holds the list, out->labels the indices into it. Header detection
+ * (-1): the first row is a header when one of its feature fields is not a number, or when only its
+ * label field is text while every other label of the file is a number, or (a count header such as
+ * "150,4,setosa,...") when it has fewer fields than the data rows. Errors: MLP_ERR_NULL (path or
+ * out is NULL); MLP_ERR_ARG (an option out of range, or a delimiter that can be part of a number);
+ * MLP_ERR_IO (cannot open or read the file); MLP_ERR_FORMAT, with file:line:column in the message
+ * (ragged rows, non-numbers, NaN/Inf, fewer than 2 columns, a label column beyond the row, a
+ * numeric label that is not an integer, more than max_classes classes, a label not among
+ * opt->classes, no data rows, corrupt gzip); MLP_ERR_OVERFLOW (sizes); MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_read_csv(const char *path, const mlp_csv_options *opt, mlp_dataset *out);
 /* Reads IDX images (ubyte, 2+ dims: n x d, or n x rows x cols ...) and labels (ubyte, 1 dim), plain
  * or gzip. Pixels become floats 0..255. Magic, dims and sizes are validated before allocating.

@@ -150,6 +150,11 @@ static void csv_seeds(void) {
     csv_seed("text_labels", 0x00, 0x00, "sl,sw,species\n5.1,3.5,setosa\n6.2,2.9, virginica\n");
     csv_seed("signed_labels", 0x00, 0x00, "1,2,+1\n3,4,-1\n5,6,-1.0\n");
     csv_seed("numeric_header", 0x00, 0x00, "0,1,class\n4,5,3\n6,7,1\n");
+    csv_seed("detect_semicolon", 0x50, 0x00, "a;b;c\r\n1;2;x\r\n3;4;y\r\n");
+    csv_seed("detect_spaces", 0x50, 0x00, "# comment\n  1   2\t0\n 3 4 1\n");
+    csv_seed("detect_quotes", 0x50, 0x00, "\"a\",\"b, c\"\n\"1\",\"x\"\"y\"\n2,\"two\nlines\"\n");
+    csv_seed("count_header", 0x50, 0x00, "3,2,c0,c1\n1,2,0\n3,4,1\n5,6,0\n");
+    csv_seed("count_numbers", 0x00, 0x00, "2,4\n1,2,3,0\n4,5,6,1\n");
 }
 
 /* ---- IDX: flags, u16 images length, images, labels ---- */

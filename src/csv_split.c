@@ -1,0 +1,163 @@
+/* Splitting CSV lines into fields: RFC 4180 quotes (a field in double quotes may hold the
+ * delimiter, line ends and "" for a quote), whitespace mode, and the detection of the delimiter
+ * from the first lines of a file. */
+#include "csv_internal.h"
+
+#include <string.h>
+
+char *mlp_csv_skip_blanks(char *s, char *end) {
+    while (s < end && csv_is_blank(*s)) s++;
+    return s;
+}
+
+static bool is_delim(char c, char delim) {
+    return delim == CSV_WHITESPACE ? csv_is_blank(c) : c == delim;
+}
+
+/* The quoted field whose opening quote is at s: unquotes it in place into f and returns the
+ * position after what follows the closing quote (blanks) up to the delimiter or end. */
+static char *quoted_field(char *s, char *end, char delim, csv_field *f) {
+    char *src = s + 1, *dst = s + 1;
+    f->quoted = true;
+    f->text = dst;
+    for (;;) {
+        if (src == end) { /* the quote is never closed */
+            f->bad_quote = true;
+            f->text_end = dst;
+            return end;
+        }
+        if (*src == '"') {
+            if (src + 1 < end && src[1] == '"') {
+                *dst++ = '"';
+                src += 2;
+                continue;
+            }
+            break;
+        }
+        *dst++ = *src++;
+    }
+    f->text_end = dst;
+    src++; /* the closing quote */
+    while (src < end && !is_delim(*src, delim) && csv_is_blank(*src)) src++;
+    if (src < end && !is_delim(*src, delim)) { /* text after the closing quote */
+        f->bad_quote = true;
+        while (src < end && !is_delim(*src, delim)) src++;
+    }
+    return src;
+}
+
+char *mlp_csv_next_field(char *s, char *end, char delim, csv_field *f) {
+    f->quoted = f->bad_quote = false;
+    char *a = s;
+    while (a < end && csv_is_blank(*a) && !is_delim(*a, delim)) a++;
+    char *q;
+    if (a < end && *a == '"') {
+        q = quoted_field(a, end, delim, f);
+    } else {
+        q = a;
+        if (delim == CSV_WHITESPACE)
+            while (q < end && !csv_is_blank(*q)) q++;
+        else if (!(q = memchr(a, delim, (size_t)(end - a))))
+            q = end;
+        f->text = a;
+        f->text_end = q;
+    }
+    char *b = f->text_end;
+    char *t = f->text;
+    while (t < b && csv_is_blank(*t)) t++;
+    while (b > t && csv_is_blank(b[-1])) b--;
+    f->text = t;
+    f->text_end = b;
+    return q;
+}
+
+size_t mlp_csv_count_fields(const char *s, const char *end, char delim) {
+    size_t k = 0;
+    bool quoted = false;
+    const char *p = s;
+    if (delim == CSV_WHITESPACE) {
+        bool in_field = false;
+        for (; p < end; p++) {
+            if (*p == '"') quoted = !quoted;
+            bool sep = !quoted && csv_is_blank(*p);
+            if (!sep && !in_field) k++;
+            in_field = !sep;
+        }
+        return k;
+    }
+    for (k = 1; p < end; p++) {
+        if (*p == '"') quoted = !quoted;
+        if (!quoted && *p == delim) k++;
+    }
+    return k;
+}
+
+/* c separates fields of another candidate than delim (blanks inside a field count for tab and
+ * the one-character delimiters). */
+static bool other_delim(char c, char delim) {
+    if (delim == CSV_WHITESPACE) return c == ',' || c == ';';
+    return c != delim && (c == ',' || c == ';' || c == '\t' || c == ' ');
+}
+
+/* Fields of line [s, end) with delim that hold no other candidate delimiter (quotes respected,
+ * blanks around a field ignored). */
+static size_t clean_fields(const char *s, const char *end, char delim) {
+    size_t clean = 0;
+    bool quoted = false, bad = false, any = false;
+    size_t blanks = 0; /* blanks seen since the last other character of the field */
+    for (const char *p = s;; p++) {
+        bool at_end = p == end;
+        char c = at_end ? '\0' : *p;
+        if (!at_end && c == '"') quoted = !quoted;
+        bool sep = at_end || (!quoted && (delim == CSV_WHITESPACE ? csv_is_blank(c) : c == delim));
+        if (sep) {
+            if (any && !bad) clean++;
+            bad = any = false;
+            blanks = 0;
+            if (at_end) return clean;
+            continue;
+        }
+        if (quoted || c == '"') {
+            any = true;
+        } else if (csv_is_blank(c)) {
+            blanks++;
+        } else {
+            if (any && blanks && other_delim(' ', delim)) bad = true; /* a blank inside */
+            if (other_delim(c, delim)) bad = true;
+            any = true;
+            blanks = 0;
+        }
+    }
+}
+
+char mlp_csv_detect_delimiter(const char *const *lines, const size_t *lens, size_t n) {
+    static const char cand[] = {'\t', ';', ',', CSV_WHITESPACE};
+    if (n == 0) return ',';
+    size_t from = n > 1 ? 1 : 0; /* the first line may be a header of another width */
+    char best = 0;
+    size_t best_score = 0;
+    for (size_t c = 0; c < sizeof cand; c++) {
+        size_t want = mlp_csv_count_fields(lines[from], lines[from] + lens[from], cand[c]);
+        bool same = want >= 2;
+        size_t score = 0;
+        for (size_t i = from; i < n && same; i++) {
+            same = mlp_csv_count_fields(lines[i], lines[i] + lens[i], cand[c]) == want;
+            score += clean_fields(lines[i], lines[i] + lens[i], cand[c]);
+        }
+        if (same && score > best_score) {
+            best = cand[c];
+            best_score = score;
+        }
+    }
+    if (best) return best;
+    size_t most = 1;
+    best = ',';
+    for (size_t c = 0; c < sizeof cand; c++) {
+        size_t k = mlp_csv_count_fields(lines[n - 1], lines[n - 1] + lens[n - 1], cand[c]);
+        if (k > most) {
+            most = k;
+            best = cand[c];
+        }
+    }
+    return best;
+}
