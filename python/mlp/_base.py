@@ -1,0 +1,304 @@
+"""What MLPClassifier and MLPRegressor share: parameters, their checks, the call of mlp_fit,
+the fitted attributes, pickling through the library's model bytes."""
+import ctypes
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from . import _lib
+
+_SKLEARN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+_MLP_ACTIVATIONS = ("leaky_relu", "gelu")  # mlp's own, beyond scikit-learn's four
+_NO_STOP = 2 ** 62  # n_iter_no_change that the stopping rule can never exceed
+
+
+class BaseMLP(BaseEstimator):
+    """scikit-learn 1.2's BaseMultilayerPerceptron parameters, on libmlp's mlp_fit."""
+
+    _task = None  # set by the subclasses
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 threads=None):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.threads = threads
+
+    # ---------------------------------------------------------------------------------------
+    # parameters
+    def _hidden(self):
+        h = self.hidden_layer_sizes
+        if isinstance(h, numbers.Integral):
+            h = [h]
+        try:
+            h = [int(v) for v in h]
+        except TypeError:
+            raise ValueError("hidden_layer_sizes must be an int or a sequence of ints, got %r"
+                             % (self.hidden_layer_sizes,)) from None
+        if any(v <= 0 for v in h):
+            raise ValueError("hidden_layer_sizes must be > 0, got %s." % h)
+        return h
+
+    def _check_params(self, incremental):
+        if self.solver == "lbfgs":
+            raise NotImplementedError(
+                "solver='lbfgs' is not supported by mlp: libmlp has the 'adam' and 'sgd' "
+                "solvers only")
+        if self.solver not in ("adam", "sgd"):
+            raise ValueError("The solver '%s' is not supported. Supported solvers are "
+                             "'adam' and 'sgd' (scikit-learn's 'lbfgs' is not in mlp)."
+                             % (self.solver,))
+        if self.activation not in _SKLEARN_ACTIVATIONS + _MLP_ACTIVATIONS:
+            raise ValueError("The activation '%s' is not supported. Supported activations "
+                             "are %s." % (self.activation,
+                                          list(_SKLEARN_ACTIVATIONS + _MLP_ACTIVATIONS)))
+        if self.learning_rate not in _lib.LR:
+            raise ValueError("learning rate %s is not supported. " % (self.learning_rate,))
+
+        def num(name, lo, lo_open=False, hi=None, hi_open=False, integral=False):
+            v = getattr(self, name)
+            kind = numbers.Integral if integral else numbers.Real
+            if isinstance(v, bool) or not isinstance(v, kind) or not np.isfinite(v):
+                raise ValueError("%s must be a finite %s, got %r"
+                                 % (name, "integer" if integral else "number", v))
+            if (v <= lo if lo_open else v < lo) or (hi is not None and
+                                                     (v >= hi if hi_open else v > hi)):
+                raise ValueError("%s must be %s %s%s, got %r" % (
+                    name, ">" if lo_open else ">=", lo,
+                    "" if hi is None else " and %s %s" % ("<" if hi_open else "<=", hi), v))
+
+        num("alpha", 0.0)
+        num("learning_rate_init", 0.0, lo_open=True)
+        num("power_t", 0.0)
+        num("max_iter", 1, integral=True)
+        num("tol", 0.0)
+        num("momentum", 0.0, hi=1.0, hi_open=True)
+        num("validation_fraction", 0.0, lo_open=True, hi=1.0, hi_open=True)
+        num("beta_1", 0.0, hi=1.0, hi_open=True)
+        num("beta_2", 0.0, hi=1.0, hi_open=True)
+        num("epsilon", 0.0, lo_open=True)
+        num("n_iter_no_change", 1, integral=True)
+        num("max_fun", 1, integral=True)
+        if not (self.batch_size == "auto" or
+                (isinstance(self.batch_size, numbers.Integral) and self.batch_size >= 1)):
+            raise ValueError("batch_size must be 'auto' or an integer >= 1, got %r"
+                             % (self.batch_size,))
+        if self.threads is not None and not (isinstance(self.threads, numbers.Integral)
+                                             and self.threads >= 1):
+            raise ValueError("threads must be None or an integer >= 1, got %r" % (self.threads,))
+        return self._hidden()
+
+    def _options(self, hidden, max_iter, incremental, seed):
+        o = _lib.lib.mlp_fit_options_default()
+        self._hidden_buf = (ctypes.c_size_t * max(1, len(hidden)))(*hidden)
+        o.n_hidden = len(hidden)
+        o.hidden = self._hidden_buf
+        o.activation = _lib.ACT[self.activation]
+        o.opt.kind = _lib.OPT_ADAM if self.solver == "adam" else _lib.OPT_SGD
+        o.opt.lr = self.learning_rate_init
+        o.opt.alpha = self.alpha
+        o.opt.momentum = self.momentum
+        o.opt.nesterov = 1 if self.nesterovs_momentum else 0
+        o.opt.beta1 = self.beta_1
+        o.opt.beta2 = self.beta_2
+        o.opt.eps = self.epsilon
+        o.batch_size = 0 if self.batch_size == "auto" else int(self.batch_size)
+        o.schedule = _lib.LR[self.learning_rate]
+        o.power_t = self.power_t
+        o.max_iter = max_iter
+        o.shuffle = 1 if self.shuffle else 0
+        o.seed = seed
+        o.tol = self.tol
+        # partial_fit: one epoch that the tol / n_iter_no_change rule cannot stop, no early
+        # stopping (as scikit-learn's partial_fit)
+        o.n_iter_no_change = _NO_STOP if incremental else int(self.n_iter_no_change)
+        o.early_stopping = 1 if (self.early_stopping and not incremental) else 0
+        o.validation_fraction = self.validation_fraction
+        return o
+
+    def _draw_seed(self):
+        rs = self.random_state
+        if isinstance(rs, numbers.Integral) and not isinstance(rs, bool):
+            return int(rs)  # random_state=42 is the C library's seed 42 (the CLI's --seed 42)
+        return int(check_random_state(rs).randint(0, 2 ** 32 - 1))
+
+    # ---------------------------------------------------------------------------------------
+    # training
+    def _run_fit(self, X, labels, Y, k, incremental):
+        """mlp_fit on X (float32, C order) with labels (int32) or Y (float32): a new net, or the
+        current one continued (warm start / partial_fit)."""
+        hidden = self._check_params(incremental)
+        continuing = (incremental or self.warm_start) and getattr(self, "_net", None) is not None
+        if not continuing:
+            self._seed = self._draw_seed()
+            self.n_iter_ = 0
+            self.t_ = 0
+            self.loss_curve_ = []
+            self.best_loss_ = np.inf
+            self.validation_scores_ = [] if self.early_stopping else None
+            self.best_validation_score_ = -np.inf if self.early_stopping else None
+            self._no_improvement_count = 0
+        max_iter = 1 if incremental else int(self.max_iter)
+        # a continued fit shuffles with another seed than the previous calls
+        seed = (self._seed + self.n_iter_) % 2 ** 64
+        opts = self._options(hidden, max_iter, incremental, seed)
+        if self.verbose:
+            def report(info, user):
+                print("Iteration %d, loss = %.8f" % (self.n_iter_ + info.contents.epoch,
+                                                     info.contents.loss))
+                return 0
+            opts.callback = _lib.EPOCH_CALLBACK(report)
+
+        n, d = X.shape
+        net = ctypes.c_void_p(self._net.ptr if continuing else None)
+        res = _lib.FitResult()
+        f32 = ctypes.POINTER(ctypes.c_float)
+        xp = X.ctypes.data_as(f32)
+        lp = labels.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)) if labels is not None else None
+        yp = Y.ctypes.data_as(f32) if Y is not None else None
+        old_threads = None
+        if self.threads is not None:
+            old_threads = _lib.lib.mlp_get_num_threads()
+            _lib.check(_lib.lib.mlp_set_num_threads(int(self.threads)), "mlp_set_num_threads")
+        try:
+            # ctypes releases the GIL for the whole call
+            st = _lib.lib.mlp_fit(ctypes.byref(net), self._task, xp, lp, yp, n, d, k,
+                                  ctypes.byref(opts), ctypes.byref(res))
+        finally:
+            if old_threads is not None:
+                _lib.lib.mlp_set_num_threads(old_threads)
+        try:
+            if st != 0:
+                msg = _lib.lib.mlp_last_error().decode("utf-8", "replace")
+                if st == _lib.ERR_DIVERGED and not continuing and net.value:
+                    _lib.lib.mlp_net_free(net)
+                raise _lib.MLPError(st, "mlp_fit", msg)
+            if not continuing:
+                self._net = _lib.Net(net.value)
+            epochs = res.epochs
+            curve = [float(v) for v in np.ctypeslib.as_array(res.loss_curve, (epochs,))] \
+                if epochs else []
+            self.loss_curve_.extend(curve)
+            self.loss_ = float(res.loss)
+            self.n_iter_ += int(epochs)
+            self.t_ += int(res.n_train) * int(epochs)
+            if opts.early_stopping:
+                vals = [float(v) for v in np.ctypeslib.as_array(res.val_scores, (epochs,))]
+                self.validation_scores_.extend(vals)
+                self.best_validation_score_ = max(self.best_validation_score_,
+                                                  float(res.best_val_score))
+                self.best_loss_ = None  # as scikit-learn with early stopping
+            else:
+                if self.best_loss_ is None:
+                    self.best_loss_ = np.inf
+                self.best_loss_ = min(self.best_loss_, float(res.best_loss))
+            self._fit_seconds = float(res.seconds)
+        finally:
+            _lib.lib.mlp_fit_result_free(ctypes.byref(res))
+        self._hidden_buf = None
+        layers = self._net.layers()
+        self.n_layers_ = len(layers) + 1
+        self.n_outputs_ = layers[-1][1]
+        self.out_activation_ = layers[-1][2]
+        if (not incremental and not res.converged and not res.stopped_by_callback
+                and not opts.early_stopping and epochs == max_iter):
+            warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and the "
+                          "optimization hasn't converged yet." % max_iter, ConvergenceWarning, stacklevel=3)
+        elif (not incremental and opts.early_stopping and not res.converged
+              and epochs == max_iter):
+            warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and the "
+                          "optimization hasn't converged yet." % max_iter, ConvergenceWarning, stacklevel=3)
+        return self
+
+    # ---------------------------------------------------------------------------------------
+    # inference
+    def _forward(self, X):
+        """Outputs of the net for X (validated float32 C-order), n x n_outputs_ float32."""
+        out = np.empty((X.shape[0], self.n_outputs_), dtype=np.float32)
+        if X.shape[0] == 0:
+            return out
+        f32 = ctypes.POINTER(ctypes.c_float)
+        _lib.check(_lib.lib.mlp_predict(self._net.ptr, X.ctypes.data_as(f32), X.shape[0],
+                                        out.ctypes.data_as(f32)), "mlp_predict")
+        return out
+
+    def _validate_predict(self, X):
+        """(X as float32 C-order dense array, the dtype outputs are returned in: float32 for a
+        float32 X, else float64, as scikit-learn's outputs follow X's dtype)."""
+        check_is_fitted(self, "n_outputs_")
+        out = np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+        X = self._validate_data(X, accept_sparse=["csr", "csc", "coo"], dtype=np.float32,
+                                order="C", reset=False)
+        return self._dense(X), out
+
+    @staticmethod
+    def _dense(X):
+        """A sparse X becomes a dense float32 array (mlp computes on dense rows)."""
+        if hasattr(X, "toarray"):
+            return np.ascontiguousarray(X.toarray(), dtype=np.float32)
+        return X
+
+    # ---------------------------------------------------------------------------------------
+    # fitted weights, as scikit-learn's (copies of the net's flat parameters)
+    @property
+    def coefs_(self):
+        self._require_net("coefs_")
+        return [self._net.layer_params(l)[0] for l in range(self.n_layers_ - 1)]
+
+    @property
+    def intercepts_(self):
+        self._require_net("intercepts_")
+        return [self._net.layer_params(l)[1] for l in range(self.n_layers_ - 1)]
+
+    def _require_net(self, name):
+        if getattr(self, "_net", None) is None:
+            raise AttributeError("%s is not fitted yet: it has no attribute %r"
+                                 % (type(self).__name__, name))
+
+    # ---------------------------------------------------------------------------------------
+    # pickling: the net travels as the bytes of its model file (mlp_model_save), which carry
+    # the weights and the optimizer settings and state
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_hidden_buf", None)
+        net = state.pop("_net", None)
+        if net is not None:
+            state["_net_bytes"] = net.to_bytes()
+        return state
+
+    def __setstate__(self, state):
+        state = dict(state)
+        data = state.pop("_net_bytes", None)
+        self.__dict__.update(state)
+        if data is not None:
+            self._net = _lib.Net.from_bytes(data)

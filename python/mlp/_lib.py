@@ -1,0 +1,192 @@
+"""ctypes binding of libmlp.so: the few calls and structs the estimators use.
+
+The library is found, in this order: the file named by the MLP_LIBRARY environment variable;
+libmlp.so* next to this file (where scripts/python.sh and pyproject.toml put it); the system's
+libmlp (ctypes.util.find_library("mlp"), for example after `cmake --install`).
+
+ctypes.CDLL releases the GIL for the duration of every foreign call, so a long mlp_fit in one
+Python thread does not block other Python threads (tests/test_threads.py checks it).
+"""
+import ctypes
+import ctypes.util
+import glob
+import os
+import tempfile
+
+__all__ = ["lib", "MLPError", "check", "Net", "FitOptions", "FitResult", "Optimizer",
+           "EPOCH_CALLBACK", "EpochInfo", "library_path"]
+
+# Enums of mlp.h / fit.h (the values are part of the C API).
+ACT = {"identity": 0, "relu": 1, "logistic": 2, "tanh": 3, "softmax": 4, "leaky_relu": 5,
+       "gelu": 6}
+ACT_NAME = {v: k for k, v in ACT.items()}
+OPT_SGD, OPT_ADAM = 0, 1
+LR = {"constant": 0, "invscaling": 1, "adaptive": 2}
+TASK_CLASSIFY, TASK_MULTILABEL, TASK_REGRESS = 0, 1, 2
+ERR_DIVERGED = 9
+
+
+def _find_library():
+    env = os.environ.get("MLP_LIBRARY")
+    if env:
+        return env
+    here = os.path.dirname(os.path.abspath(__file__))
+    local = sorted(glob.glob(os.path.join(here, "libmlp.so*")), key=len)
+    if local:
+        return local[0]
+    found = ctypes.util.find_library("mlp")
+    if found:
+        return found
+    raise ImportError(
+        "mlp: libmlp.so not found: not next to the package (%s), MLP_LIBRARY is not set and "
+        "ctypes.util.find_library('mlp') finds nothing; run `bash scripts/python.sh` in the mlp "
+        "repository or see docs/PYTHON.md" % here)
+
+
+library_path = _find_library()
+lib = ctypes.CDLL(library_path)
+
+
+class Optimizer(ctypes.Structure):
+    _fields_ = [("kind", ctypes.c_int), ("lr", ctypes.c_float), ("alpha", ctypes.c_float),
+                ("momentum", ctypes.c_float), ("nesterov", ctypes.c_int),
+                ("beta1", ctypes.c_float), ("beta2", ctypes.c_float), ("eps", ctypes.c_float)]
+
+
+class EpochInfo(ctypes.Structure):
+    _fields_ = [("epoch", ctypes.c_size_t), ("loss", ctypes.c_float),
+                ("val_score", ctypes.c_float), ("seconds", ctypes.c_double),
+                ("samples_per_s", ctypes.c_double)]
+
+
+EPOCH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(EpochInfo), ctypes.c_void_p)
+
+
+class FitOptions(ctypes.Structure):
+    _fields_ = [("n_hidden", ctypes.c_size_t), ("hidden", ctypes.POINTER(ctypes.c_size_t)),
+                ("activation", ctypes.c_int), ("opt", Optimizer),
+                ("batch_size", ctypes.c_size_t), ("schedule", ctypes.c_int),
+                ("power_t", ctypes.c_float), ("max_iter", ctypes.c_size_t),
+                ("shuffle", ctypes.c_int), ("seed", ctypes.c_uint64), ("tol", ctypes.c_float),
+                ("n_iter_no_change", ctypes.c_size_t), ("early_stopping", ctypes.c_int),
+                ("validation_fraction", ctypes.c_float), ("init", ctypes.c_int),
+                ("callback", EPOCH_CALLBACK), ("user", ctypes.c_void_p)]
+
+
+class FitResult(ctypes.Structure):
+    _fields_ = [("epochs", ctypes.c_size_t), ("converged", ctypes.c_int),
+                ("stopped_by_callback", ctypes.c_int), ("loss", ctypes.c_float),
+                ("best_loss", ctypes.c_float), ("best_val_score", ctypes.c_float),
+                ("loss_curve", ctypes.POINTER(ctypes.c_float)),
+                ("val_scores", ctypes.POINTER(ctypes.c_float)), ("steps", ctypes.c_size_t),
+                ("seconds", ctypes.c_double), ("samples_per_s", ctypes.c_double),
+                ("batch_size", ctypes.c_size_t), ("n_train", ctypes.c_size_t),
+                ("n_val", ctypes.c_size_t)]
+
+
+_p = ctypes.c_void_p
+_fp = ctypes.POINTER(ctypes.c_float)
+_sz = ctypes.c_size_t
+_st = ctypes.c_int
+
+
+def _sig(name, restype, *argtypes):
+    f = getattr(lib, name)
+    f.restype = restype
+    f.argtypes = list(argtypes)
+    return f
+
+
+_sig("mlp_version", ctypes.c_char_p)
+_sig("mlp_strerror", ctypes.c_char_p, ctypes.c_int)
+_sig("mlp_last_error", ctypes.c_char_p)
+_sig("mlp_net_free", None, _p)
+_sig("mlp_net_n_layers", _sz, _p)
+_sig("mlp_net_input_size", _sz, _p)
+_sig("mlp_net_output_size", _sz, _p)
+_sig("mlp_net_layer_shape", _st, _p, _sz, ctypes.POINTER(_sz), ctypes.POINTER(_sz),
+     ctypes.POINTER(ctypes.c_int))
+_sig("mlp_net_layer_params", _st, _p, _sz, ctypes.POINTER(_fp), ctypes.POINTER(_fp))
+_sig("mlp_net_step_count", ctypes.c_uint64, _p)
+_sig("mlp_predict", _st, _p, _fp, _sz, _fp)
+_sig("mlp_fit_options_default", FitOptions)
+_sig("mlp_fit_result_free", None, ctypes.POINTER(FitResult))
+_sig("mlp_fit", _st, ctypes.POINTER(_p), ctypes.c_int, _fp, ctypes.POINTER(ctypes.c_int32), _fp,
+     _sz, _sz, _sz, ctypes.POINTER(FitOptions), ctypes.POINTER(FitResult))
+_sig("mlp_model_save", _st, ctypes.c_char_p, _p, _p)
+_sig("mlp_model_load", _st, ctypes.c_char_p, ctypes.POINTER(_p), _p)
+_sig("mlp_set_num_threads", _st, ctypes.c_int)
+_sig("mlp_get_num_threads", ctypes.c_int)
+
+
+class MLPError(RuntimeError):
+    """A libmlp call failed: .status is the mlp_status, the message mlp_last_error()'s."""
+
+    def __init__(self, status, where, message):
+        self.status = status
+        super().__init__("%s: %s: %s" % (where, lib.mlp_strerror(status).decode(), message))
+
+
+def check(status, where):
+    if status != 0:
+        raise MLPError(status, where, lib.mlp_last_error().decode("utf-8", "replace"))
+
+
+def version():
+    return lib.mlp_version().decode()
+
+
+class Net:
+    """Owns one mlp_net* (freed with mlp_net_free when this object goes)."""
+
+    __slots__ = ("ptr",)
+
+    def __init__(self, ptr):
+        self.ptr = ptr
+
+    def __del__(self):
+        if self.ptr:
+            lib.mlp_net_free(self.ptr)
+            self.ptr = None
+
+    def layers(self):
+        """[(in, out, activation name)] per weight layer."""
+        out = []
+        for l in range(lib.mlp_net_n_layers(self.ptr)):
+            i, o, a = _sz(), _sz(), ctypes.c_int()
+            check(lib.mlp_net_layer_shape(self.ptr, l, ctypes.byref(i), ctypes.byref(o),
+                                          ctypes.byref(a)), "mlp_net_layer_shape")
+            out.append((i.value, o.value, ACT_NAME.get(a.value, str(a.value))))
+        return out
+
+    def layer_params(self, layer):
+        """(W, b) of one layer, copied out as numpy float32 arrays of shapes (in, out), (out,)."""
+        import numpy as np
+        i, o, _ = self.layers()[layer]
+        W, b = _fp(), _fp()
+        check(lib.mlp_net_layer_params(self.ptr, layer, ctypes.byref(W), ctypes.byref(b)),
+              "mlp_net_layer_params")
+        return (np.ctypeslib.as_array(W, shape=(i, o)).copy(),
+                np.ctypeslib.as_array(b, shape=(o,)).copy())
+
+    def step_count(self):
+        return int(lib.mlp_net_step_count(self.ptr))
+
+    def to_bytes(self):
+        """The model file of mlp_model_save, as bytes (through a temporary file: the C API has
+        no in-memory save)."""
+        with tempfile.TemporaryDirectory(prefix="mlp-") as d:
+            path = os.path.join(d, "net.mlp")
+            check(lib.mlp_model_save(path.encode(), self.ptr, None), "mlp_model_save")
+            with open(path, "rb") as f:
+                return f.read()
+
+    @classmethod
+    def from_bytes(cls, data):
+        with tempfile.TemporaryDirectory(prefix="mlp-") as d:
+            path = os.path.join(d, "net.mlp")
+            with open(path, "wb") as f:
+                f.write(data)
+            ptr = _p()
+            check(lib.mlp_model_load(path.encode(), ctypes.byref(ptr), None), "mlp_model_load")
+            return cls(ptr.value)
