@@ -91,7 +91,8 @@ static void input_tile(void *p, size_t t) {
     size_t off = x.r0 * ly->in + x.c0;
     mlp_delta_block(c->net->delta[1] + off, c->A + off, NULL, NULL, x.rows, x.cols, ly->in,
                     c->net->layers[c->l - 1].act,
-                    c->net->colsum[1] + (x.r0 / MLP_COLSUM_CHUNK) * ly->in + x.c0, ly->in);
+                    c->net->colsum[1] + (x.r0 / MLP_COLSUM_CHUNK) * ly->in + x.c0, ly->in, NULL,
+                    1.0f);
 }
 
 static void output_chunk(void *p, size_t ch) {
@@ -102,7 +103,7 @@ static void output_chunk(void *p, size_t ch) {
     const float *P = net->out[net->n_layers - 1] + r0 * k;
     mlp_loss_rows(P, P, rows, k, net->loss, net->row_loss + r0);
     mlp_delta_block(net->delta[0] + r0 * k, P, P, NULL, rows, k, k, MLP_ACT_IDENTITY,
-                    net->colsum[0] + ch * k, k);
+                    net->colsum[0] + ch * k, k, NULL, 1.0f);
 }
 
 static void l2_all(void *p, size_t t) {

@@ -9,6 +9,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 #define LEAKY_SLOPE 0.01f
@@ -152,6 +153,69 @@ MLP_CLONES static void backward_rows(float *restrict G, const float *restrict A,
     }
 }
 
+/* G = G * mask * f'(a) for a hidden layer with dropout: A holds the dropped, rescaled outputs
+ * (A = f(z) * mask, mask = 0 or 1/keep), so the derivatives that are functions of the output take
+ * it unscaled, a = A * keep (where the unit was dropped, mask = 0 ends the product anyway). */
+MLP_CLONES static void dropout_rows(float *restrict G, const float *restrict A,
+                                    const float *restrict mask, const float *restrict pre,
+                                    size_t rows, size_t m, size_t ld, mlp_activation act,
+                                    float keep) {
+    for (size_t i = 0; i < rows; i++) {
+        float *restrict g = G + i * ld;
+        const float *restrict a = A + i * ld, *restrict k = mask + i * ld;
+        for (size_t j = 0; j < m; j++) {
+            float u = a[j] * keep, d;
+            switch (act) {
+            case MLP_ACT_RELU:
+                d = u > 0.0f ? 1.0f : 0.0f;
+                break;
+            case MLP_ACT_LEAKY_RELU:
+                d = u > 0.0f ? 1.0f : LEAKY_SLOPE;
+                break;
+            case MLP_ACT_LOGISTIC:
+                d = u * (1.0f - u);
+                break;
+            case MLP_ACT_TANH:
+                d = 1.0f - u * u;
+                break;
+            case MLP_ACT_GELU: {
+                float z = pre[i * ld + j];
+                d = 0.5f * (1.0f + erff(z * INV_SQRT2)) + z * INV_SQRT_2PI * expf(-0.5f * z * z);
+                break;
+            }
+            default:
+                d = 1.0f;
+                break;
+            }
+            g[j] *= k[j] * d;
+        }
+    }
+}
+
+/* Hash of (key, i) to 32 uniform bits: splitmix64's finalizer. Counter-based, so a mask element
+ * depends on its position and the key only, never on which thread draws it. */
+static inline uint32_t mask_bits(uint64_t key, uint64_t i) {
+    uint64_t z = key + (i + 1) * 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return (uint32_t)((z ^ (z >> 31)) >> 32);
+}
+
+void mlp_dropout_block(float *A, float *mask, size_t rows, size_t cols, size_t ld, size_t index0,
+                       uint64_t key, float p) {
+    /* Drop when the 32 bits fall below p * 2^32; keep with weight 1/(1-p) (inverted dropout). */
+    const uint32_t cut = (uint32_t)((double)p * 4294967296.0);
+    const float scale = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < rows; i++) {
+        float *restrict a = A + i * ld, *restrict k = mask + i * ld;
+        const uint64_t base = index0 + i * ld;
+        for (size_t j = 0; j < cols; j++) {
+            k[j] = mask_bits(key, base + j) < cut ? 0.0f : scale;
+            a[j] *= k[j];
+        }
+    }
+}
+
 /* p (m) = sum of the rows of G (rows x m, leading dimension ld), row by row. */
 MLP_CLONES static void sum_rows(float *restrict p, const float *restrict G, size_t rows, size_t m,
                                 size_t ld) {
@@ -181,12 +245,16 @@ void mlp_bias_act_block(float *Z, float *pre, const float *b, size_t rows, size_
 }
 
 void mlp_delta_block(float *G, const float *A, const float *Y, const float *pre, size_t rows,
-                     size_t cols, size_t ld, mlp_activation act, float *partials, size_t ldp) {
+                     size_t cols, size_t ld, mlp_activation act, float *partials, size_t ldp,
+                     const float *mask, float keep) {
     const size_t C = MLP_COLSUM_CHUNK;
     for (size_t r0 = 0; r0 < rows; r0 += C) {
         size_t n = rows - r0 < C ? rows - r0 : C, off = r0 * ld;
         if (Y) sub_rows(G + off, A + off, Y + off, n, cols, ld);
-        if (act != MLP_ACT_IDENTITY)
+        if (mask)
+            dropout_rows(G + off, A + off, mask + off, pre ? pre + off : NULL, n, cols, ld, act,
+                         keep);
+        else if (act != MLP_ACT_IDENTITY)
             backward_rows(G + off, A + off, pre ? pre + off : NULL, n, cols, ld, act);
         sum_rows(partials + (r0 / C) * ldp, G + off, n, cols, ld);
     }

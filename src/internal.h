@@ -148,7 +148,14 @@ bool mlp_act_needs_pre(mlp_activation act);
  * Output layer: Y = targets, A = P (act IDENTITY for the matching loss pairs). Hidden layer:
  * Y = NULL, G = D . W^T, A = the layer's output. */
 void mlp_delta_block(float *G, const float *A, const float *Y, const float *pre, size_t rows,
-                     size_t cols, size_t ld, mlp_activation act, float *partials, size_t ldp);
+                     size_t cols, size_t ld, mlp_activation act, float *partials, size_t ldp,
+                     const float *mask, float keep);
+/* Inverted dropout on a block of a layer's outputs: mask (same layout) receives 0 or 1/(1-p) per
+ * element, drawn from (key, index0 + row * ld + col) alone, and A is multiplied by it. With a
+ * mask, mlp_delta_block computes G * mask * f'(A * keep), keep = 1 - p (A holds the rescaled
+ * outputs). */
+void mlp_dropout_block(float *A, float *mask, size_t rows, size_t cols, size_t ld, size_t index0,
+                       uint64_t key, float p);
 /* db (m) = scale * sum of the chunks' partials (chunks x m), added in chunk order: the same bits
  * for any tiling and thread count. */
 void mlp_colsum_reduce(float *db, const float *partials, size_t chunks, size_t m, float scale);
@@ -173,6 +180,7 @@ typedef struct mlp_layer {
     mlp_activation act;
     size_t w_off, b_off; /* offsets of W and b in the flat parameter/gradient buffers */
     size_t l2_first;     /* index of this layer's first L2 chunk (MLP_L2_CHUNK weights each) */
+    float dropout;       /* probability of dropping each output of this (hidden) layer */
 } mlp_layer;
 
 /* The pending forward/backward pair. Only train.c writes it (mlp_pass_reset elsewhere). */
@@ -180,6 +188,7 @@ typedef struct mlp_pass {
     const float *x; /* input of the pending forward pass, NULL if none */
     size_t n;       /* its rows */
     bool have_grads;
+    bool dropout;  /* the forward pass applied dropout (a training pass of a net that has it) */
     int nonfinite; /* MLP_NONFINITE_* bits, set by any thread of the pass */
 } mlp_pass;
 
@@ -205,6 +214,7 @@ typedef struct mlp_net {
     float *ws;        /* one allocation carved into the views below */
     float **out;      /* n_layers: layer outputs A_l (n x out_l); out[L-1] is the net's output */
     float **pre;      /* n_layers: pre-activations, only for layers with mlp_act_needs_pre */
+    float **mask;     /* n_layers: dropout masks (0 or 1/keep), only for layers with dropout */
     float *delta[2];  /* ping-pong n x max_width buffers for backward deltas */
     float *colsum[2]; /* ping-pong column-sum partials of the deltas (chunks x max_width) */
     float *row_loss;  /* n */
@@ -220,8 +230,9 @@ mlp_status mlp_check_batch(const mlp_net *net, const void *X, size_t n, const ch
 /* ---- passes (pass.c): the phases of a step, run by every thread of a region (or serially) ---- */
 /* Weights per L2 chunk: the sum of squares is taken per chunk and the chunks added in order. */
 #define MLP_L2_CHUNK 16384
-/* Forward pass of n rows of X through every layer into the workspace. */
-void mlp_pass_forward(mlp_net *net, const float *X, size_t n);
+/* Forward pass of n rows of X through every layer into the workspace; with training, the hidden
+ * layers' dropout is applied (masks keyed by the net's seed, its step count and the layer). */
+void mlp_pass_forward(mlp_net *net, const float *X, size_t n, bool training);
 /* Output delta, row losses and the L2 chunks, then the layers' gradients, from the pending
  * forward pass of n rows; the L2 gradient term alpha_n * W is included when alpha_n != 0. */
 void mlp_pass_backward(mlp_net *net, const float *Y, float inv_n, float alpha_n);
@@ -260,8 +271,8 @@ mlp_status mlp_nonfinite_status(const mlp_net *net, const float *X, const float 
 /* ---- pass state (train.c, its only writer) ---- */
 /* BLAS dimensions are int: MLP_ERR_OVERFLOW naming fn if n or a layer width does not fit. */
 mlp_status mlp_check_int_dims(const mlp_net *net, size_t n, const char *fn);
-/* Forward pass of n rows (the workspace holds them) on the threads it pays for, without touching
- * the pass state: for inference, which calls mlp_pass_reset first. */
+/* Forward pass of n rows (the workspace holds them, no dropout) on the threads it pays for,
+ * without touching the pass state: for inference, which calls mlp_pass_reset first. */
 void mlp_run_forward(mlp_net *net, const float *X, size_t n);
 /* Ends the pending forward/backward pass (the workspace or the parameters changed). */
 void mlp_pass_reset(mlp_net *net);

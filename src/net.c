@@ -107,6 +107,7 @@ static void shape_layer(const shape *sh, size_t l, mlp_layer *ly) {
     ly->in = sh->layers ? sh->layers[l].in : sh->sizes[l];
     ly->out = sh->layers ? sh->layers[l].out : sh->sizes[l + 1];
     ly->act = sh->layers ? sh->layers[l].act : sh->acts[l];
+    ly->dropout = sh->layers ? sh->layers[l].dropout : 0.0f;
 }
 
 /* Allocates the layer table, the parameter-sized buffers and the L2 chunk sums for a shape. */
@@ -118,7 +119,8 @@ static mlp_status alloc_net(mlp_net **out, const shape *sh) {
     net->layers = calloc(L, sizeof *net->layers);
     net->out = calloc(L, sizeof *net->out);
     net->pre = calloc(L, sizeof *net->pre);
-    if (!net->layers || !net->out || !net->pre) goto nomem;
+    net->mask = calloc(L, sizeof *net->mask);
+    if (!net->layers || !net->out || !net->pre || !net->mask) goto nomem;
     size_t off = 0, l2 = 0;
     for (size_t l = 0; l < L; l++) {
         mlp_layer *ly = &net->layers[l];
@@ -192,6 +194,7 @@ void mlp_net_free(mlp_net *net) {
     free(net->ws);
     free(net->out);
     free(net->pre);
+    free(net->mask);
     free(net);
 }
 
@@ -226,6 +229,7 @@ static size_t ws_per_row(const mlp_net *net, size_t *maxw) {
     for (size_t l = 0; l < net->n_layers; l++) {
         size_t w = net->layers[l].out;
         per_row += mlp_act_needs_pre(net->layers[l].act) ? 2 * w : w;
+        if (net->layers[l].dropout > 0.0f) per_row += w; /* its mask */
         if (w > *maxw) *maxw = w;
     }
     return per_row + 2 * *maxw; /* the two delta buffers */
@@ -239,6 +243,11 @@ static void carve_workspace(mlp_net *net, float *p, size_t n, size_t maxw, size_
         net->pre[l] = NULL;
         if (mlp_act_needs_pre(net->layers[l].act)) {
             net->pre[l] = p;
+            p += n * w;
+        }
+        net->mask[l] = NULL;
+        if (net->layers[l].dropout > 0.0f) {
+            net->mask[l] = p;
             p += n * w;
         }
     }
@@ -379,6 +388,34 @@ mlp_status mlp_net_set_params(mlp_net *net, const float *src, size_t count) {
     mlp_status st = check_copy(net, src, count, "mlp_net_set_params");
     if (st == MLP_OK) memcpy(net->params, src, count * sizeof(float));
     return st;
+}
+
+/* ---- dropout ---- */
+
+mlp_status mlp_net_set_dropout(mlp_net *net, size_t layer, float p) {
+    mlp_status st = check_layer(net, layer, "mlp_net_set_dropout");
+    if (st != MLP_OK) return st;
+    if (layer + 1 == net->n_layers)
+        return mlp_fail(MLP_ERR_ARG,
+                        "mlp_net_set_dropout: layer %zu is the output layer; dropout applies to "
+                        "hidden layers (0 .. %zu)",
+                        layer, net->n_layers - 1);
+    if (!(p >= 0.0f && p < 1.0f))
+        return mlp_fail(MLP_ERR_ARG, "mlp_net_set_dropout: p = %g, must be in [0, 1)", (double)p);
+    mlp_layer *ly = &net->layers[layer];
+    if ((ly->dropout > 0.0f) != (p > 0.0f)) {
+        /* The layer gains or loses its mask buffer: the next call lays out a new workspace. */
+        free(net->ws);
+        net->ws = NULL;
+        net->cap = 0;
+        mlp_pass_reset(net);
+    }
+    ly->dropout = p;
+    return MLP_OK;
+}
+
+float mlp_net_dropout(const mlp_net *net, size_t layer) {
+    return net && layer < net->n_layers ? net->layers[layer].dropout : 0.0f;
 }
 
 /* ---- training state ---- */

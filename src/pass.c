@@ -3,6 +3,7 @@
  * barrier ends the phase where the next one reads what it wrote. Data flow (L layers, batch n,
  * A_0 = X):
  *   forward   per layer: tiles of Z_l = A_{l-1} . W_l, each followed by bias + f_l on the tile
+ *             (and, in training, the layer's dropout mask)
  *   output    per 16-row chunk (MLP_COLSUM_CHUNK): row losses, D_L = P - Y (times f' for SQUARED
  * with a non-identity output), its column-sum partials; beside them the L2 chunks (sum of W^2)
  *   backward  per layer, one phase: tiles of dW_l = (A_{l-1}^T . D_l) / n + alpha/n W_l, tiles of
@@ -16,27 +17,38 @@
 #include <math.h>
 #include <string.h>
 
-static void forward_layer(mlp_net *net, size_t l, const float *A, size_t n) {
+/* The key of layer l's dropout masks in the current step: the seed, the step count and the layer,
+ * mixed, so that every step and layer draws other masks and a rerun draws the same. */
+static uint64_t mask_key(const mlp_net *net, size_t l) {
+    return (net->seed ^ 0xd50f0a7d50f0a7d5ULL) + 0x9e3779b97f4a7c15ULL * (net->step + 1) +
+           0xbf58476d1ce4e5b9ULL * (uint64_t)(l + 1);
+}
+
+static void forward_layer(mlp_net *net, size_t l, const float *A, size_t n, bool dropout) {
     const mlp_layer *ly = &net->layers[l];
     float *Z = net->out[l], *pre = net->pre[l];
     const float *b = net->params + ly->b_off;
     mlp_gemm g = mlp_gemm_forward(Z, A, net->params + ly->w_off, n, ly->in, ly->out);
     mlp_gemm_plan(&g, 8, ly->act == MLP_ACT_SOFTMAX);
     const long tiles = (long)mlp_gemm_tiles(&g);
+    const uint64_t key = dropout ? mask_key(net, l) : 0;
 #pragma omp for schedule(static) nowait
     for (long t = 0; t < tiles; t++) {
         mlp_box x = mlp_gemm_tile(&g, (size_t)t);
         size_t off = x.r0 * ly->out + x.c0;
         mlp_bias_act_block(Z + off, pre ? pre + off : NULL, b + x.c0, x.rows, x.cols, ly->out,
                            ly->act);
+        if (dropout)
+            mlp_dropout_block(Z + off, net->mask[l] + off, x.rows, x.cols, ly->out, off, key,
+                              ly->dropout);
     }
 #pragma omp barrier
 }
 
-void mlp_pass_forward(mlp_net *net, const float *X, size_t n) {
+void mlp_pass_forward(mlp_net *net, const float *X, size_t n, bool training) {
     const float *A = X;
     for (size_t l = 0; l < net->n_layers; l++) {
-        forward_layer(net, l, A, n);
+        forward_layer(net, l, A, n, training && net->layers[l].dropout > 0.0f);
         A = net->out[l];
     }
 }
@@ -87,7 +99,7 @@ static void output_chunk(mlp_net *net, const float *Y, size_t c, size_t n) {
     /* P - Y is the delta of the matching pairs; SQUARED through another output needs f'. */
     mlp_activation act = net->loss == MLP_LOSS_SQUARED ? out->act : MLP_ACT_IDENTITY;
     mlp_delta_block(net->delta[0] + off, P, Y + off, pre ? pre + off : NULL, rows, k, k, act,
-                    net->colsum[0] + c * k, k);
+                    net->colsum[0] + c * k, k, NULL, 1.0f);
 }
 
 /* One task list: the output's row chunks, then the L2 chunks (when alpha is used). */
@@ -153,6 +165,10 @@ static void backward_layer(mlp_net *net, size_t l, const float *X, size_t n, int
     }
     const mlp_activation prev_act = l > 0 ? net->layers[l - 1].act : MLP_ACT_IDENTITY;
     const float *prev_pre = l > 0 ? net->pre[l - 1] : NULL;
+    /* The previous layer's outputs were dropped in this pass: its delta takes the mask. */
+    const bool masked = l > 0 && net->pass.dropout && net->layers[l - 1].dropout > 0.0f;
+    const float *prev_mask = masked ? net->mask[l - 1] : NULL;
+    const float keep = masked ? 1.0f - net->layers[l - 1].dropout : 1.0f;
     const size_t nw = mlp_gemm_tiles(&gw), ni = l > 0 ? mlp_gemm_tiles(&gi) : 0;
     const long tasks = (long)(nw + ni + 1);
 #pragma omp for schedule(dynamic, 1) nowait
@@ -165,7 +181,7 @@ static void backward_layer(mlp_net *net, size_t l, const float *X, size_t n, int
             mlp_delta_block(net->delta[cur ^ 1] + off, A + off, NULL,
                             prev_pre ? prev_pre + off : NULL, x.rows, x.cols, ly->in, prev_act,
                             net->colsum[cur ^ 1] + (x.r0 / MLP_COLSUM_CHUNK) * ly->in + x.c0,
-                            ly->in);
+                            ly->in, prev_mask ? prev_mask + off : NULL, keep);
         } else {
             size_t chunks = (n + MLP_COLSUM_CHUNK - 1) / MLP_COLSUM_CHUNK;
             mlp_colsum_reduce(net->grads + ly->b_off, net->colsum[cur], chunks, ly->out, inv_n);

@@ -28,6 +28,7 @@ void mlp_pass_reset(mlp_net *net) {
 /* What one call runs inside its region; NULL parts are skipped. */
 typedef struct step_work {
     const float *X; /* forward: the input (pass.n rows) */
+    bool training;  /* forward: apply dropout */
     const float *Y; /* backward: the targets */
     float inv_n, alpha_n;
     bool check_grads; /* scan the gradients first (they may come from the caller) */
@@ -39,7 +40,7 @@ typedef struct step_work {
  * all threads see the same MLP_NONFINITE_GRAD bit when they decide whether to update. */
 static void run_phases(mlp_net *net, const step_work *w, size_t n) {
     unsigned fp = mlp_fp_begin();
-    if (w->X) mlp_pass_forward(net, w->X, n);
+    if (w->X) mlp_pass_forward(net, w->X, n, w->training);
     if (w->Y) mlp_pass_backward(net, w->Y, w->inv_n, w->alpha_n);
     if (w->check_grads) mlp_pass_check_grads(net);
     if (w->update && !mlp_pass_flagged(net, MLP_NONFINITE_GRAD)) mlp_pass_update(net, w->lr_t);
@@ -69,7 +70,14 @@ void mlp_run_forward(mlp_net *net, const float *X, size_t n) {
     run_rows(net, &w, n);
 }
 
-static mlp_status begin_forward(mlp_net *net, const float *X, size_t n, const char *fn) {
+static bool has_dropout(const mlp_net *net) {
+    for (size_t l = 0; l < net->n_layers; l++)
+        if (net->layers[l].dropout > 0.0f) return true;
+    return false;
+}
+
+static mlp_status begin_forward(mlp_net *net, const float *X, size_t n, bool training,
+                                const char *fn) {
     mlp_status st = mlp_check_batch(net, X, n, fn);
     if (st == MLP_OK) st = mlp_check_int_dims(net, n, fn);
     if (st == MLP_OK) st = mlp_net_grow_workspace(net, n);
@@ -77,15 +85,21 @@ static mlp_status begin_forward(mlp_net *net, const float *X, size_t n, const ch
     net->pass.x = X;
     net->pass.n = n;
     net->pass.have_grads = false;
+    net->pass.dropout = training && has_dropout(net);
+    return MLP_OK;
+}
+
+/* The training forward pass (dropout on); mlp_loss_value runs it without. */
+static mlp_status forward(mlp_net *net, const float *X, size_t n, bool training, const char *fn) {
+    mlp_status st = begin_forward(net, X, n, training, fn);
+    if (st != MLP_OK) return st;
+    step_work w = {.X = X, .training = training};
+    run(net, &w);
     return MLP_OK;
 }
 
 mlp_status mlp_forward(mlp_net *net, const float *X, size_t n) {
-    mlp_status st = begin_forward(net, X, n, "mlp_forward");
-    if (st != MLP_OK) return st;
-    step_work w = {.X = X};
-    run(net, &w);
-    return MLP_OK;
+    return forward(net, X, n, true, "mlp_forward");
 }
 
 const float *mlp_forward_output(const mlp_net *net) {
@@ -178,10 +192,11 @@ mlp_status mlp_update(mlp_net *net) {
  * bits, with one fork/join instead of three. */
 mlp_status mlp_train_step(mlp_net *net, const float *X, const float *Y, size_t n, float *loss) {
     if (net && !Y) return mlp_fail(MLP_ERR_NULL, "mlp_train_step: targets Y are NULL");
-    mlp_status st = begin_forward(net, X, n, "mlp_train_step");
+    mlp_status st = begin_forward(net, X, n, true, "mlp_train_step");
     if (st != MLP_OK) return st;
     step_work w = backward_work(net, Y, n, true);
     w.X = X;
+    w.training = true;
     w.update = true;
     /* The loss needs the pre-update weights' L2 chunks, which the output phase computes before
      * the update phase changes them. A non-finite loss term or gradient skips the update (the
@@ -201,7 +216,7 @@ mlp_status mlp_train_step(mlp_net *net, const float *X, const float *Y, size_t n
 mlp_status mlp_loss_value(mlp_net *net, const float *X, const float *Y, size_t n, float *loss) {
     if (net && !Y) return mlp_fail(MLP_ERR_NULL, "mlp_loss_value: targets Y are NULL");
     if (net && !loss) return mlp_fail(MLP_ERR_NULL, "mlp_loss_value: loss is NULL");
-    mlp_status st = mlp_forward(net, X, n);
+    mlp_status st = forward(net, X, n, false, "mlp_loss_value");
     if (st != MLP_OK) return st;
     const mlp_layer *out = &net->layers[net->n_layers - 1];
     mlp_loss_rows(net->out[net->n_layers - 1], Y, n, out->out, net->loss, net->row_loss);

@@ -49,7 +49,7 @@ static inline void tk_delta(float *G, const float *A, const float *Y, const floa
                             size_t m, mlp_activation act) {
     float *partials = malloc(tk_chunks(n) * m * sizeof(float));
     if (!partials) abort();
-    mlp_delta_block(G, A, Y, pre, n, m, m, act, partials, m);
+    mlp_delta_block(G, A, Y, pre, n, m, m, act, partials, m, NULL, 1.0f);
     free(partials);
 }
 
@@ -65,7 +65,7 @@ static inline void tk_loss_delta(float *D, const float *P, const float *Y, size_
 /* db = scale * column sums of G: the chunk partials, then their ordered sum. */
 static inline void tk_colsum(float *db, float *G, size_t n, size_t m, float scale,
                              float *partials) {
-    mlp_delta_block(G, G, NULL, NULL, n, m, m, MLP_ACT_IDENTITY, partials, m);
+    mlp_delta_block(G, G, NULL, NULL, n, m, m, MLP_ACT_IDENTITY, partials, m, NULL, 1.0f);
     mlp_colsum_reduce(db, partials, tk_chunks(n), m, scale);
 }
 

@@ -173,8 +173,8 @@ static void test_zero_and_excess_sizes(void **state) {
  * faked (white-box) so that the test needs no 6 GB of memory: no parameter is ever read. */
 static void test_model_too_large_for_format(void **state) {
     (void)state;
-    mlp_layer layers[2] = {{1u << 15, 1u << 14, MLP_ACT_RELU, 0, 0, 0},
-                           {1u << 14, 1u << 4, MLP_ACT_SOFTMAX, 0, 0, 0}};
+    mlp_layer layers[2] = {{1u << 15, 1u << 14, MLP_ACT_RELU, 0, 0, 0, 0.0f},
+                           {1u << 14, 1u << 4, MLP_ACT_SOFTMAX, 0, 0, 0, 0.0f}};
     float dummy = 0.0f;
     mlp_net fake;
     memset(&fake, 0, sizeof fake);

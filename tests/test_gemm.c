@@ -384,7 +384,7 @@ static void test_delta_block(void **state) {
             }
             size_t off = r0 * ld + c0;
             mlp_delta_block(G + off, A + off, with_y ? Y + off : NULL, pre + off, rows, cols, ld,
-                            act, part + c0, ld);
+                            act, part + c0, ld, NULL, 1.0f);
             for (size_t i = 0; i < n * ld; i++)
                 if (!(fabs((double)G[i] - want[i]) <= 1e-5 * (1.0 + fabs(want[i])))) {
                     print_error("%s y=%d element %zu: got %.9g want %.9g\n", "delta_block", with_y,

@@ -203,6 +203,20 @@ MLP_API mlp_status mlp_net_layer_grads(mlp_net *net, size_t layer, float **dW, f
 MLP_API mlp_status mlp_net_get_params(const mlp_net *net, float *dst, size_t count);
 MLP_API mlp_status mlp_net_set_params(mlp_net *net, const float *src, size_t count);
 
+/* Dropout on the outputs of hidden layer `layer` (0 .. n_layers-2): during training passes
+ * (mlp_train_step, mlp_forward) each output is zeroed with probability p and the others are
+ * scaled by 1/(1-p) (inverted dropout); inference (mlp_predict*) and mlp_loss_value see the whole
+ * layer. The masks come from a counter-based generator keyed by the net's seed, its step count
+ * and the layer, so a run is reproducible and independent of the thread count; two forward passes
+ * before an update use the same masks. 0 (the default) turns it off. Not stored in model files.
+ * Changing whether a layer has dropout ends a pending pass and makes the next call allocate the
+ * workspace again.
+ * Errors: MLP_ERR_NULL (net is NULL), MLP_ERR_ARG (layer out of range or the output layer, p not
+ * in [0, 1)). */
+MLP_API mlp_status mlp_net_set_dropout(mlp_net *net, size_t layer, float p);
+/* The layer's dropout probability; 0 for a NULL net or a layer out of range. */
+MLP_API float mlp_net_dropout(const mlp_net *net, size_t layer);
+
 /* Sizes the workspace for batches of up to max_batch rows, in one allocation. Calls with larger
  * batches grow it themselves (one allocation each time); it never shrinks. Call this once up
  * front so that no training step allocates. Growing it discards a pending forward pass (a
@@ -294,8 +308,9 @@ MLP_API mlp_status mlp_train_step(mlp_net *net, const float *X, const float *Y, 
  * write mlp_net_params directly; then call mlp_forward again, since the pending pass used the old
  * parameters.
  *
- * mlp_forward: forward pass of n rows of X (n x input_size); the output is mlp_forward_output.
- * Replaces any pending pass.
+ * mlp_forward: training forward pass of n rows of X (n x input_size), with the hidden layers'
+ * dropout if any (mlp_net_set_dropout); the output is mlp_forward_output. Replaces any pending
+ * pass.
  * Errors: MLP_ERR_NULL (net or X is NULL), MLP_ERR_ARG (n is 0), MLP_ERR_OVERFLOW (n x input_size
  * overflows, or a dimension exceeds BLAS's int range), MLP_ERR_NOMEM (growing the workspace). */
 MLP_API mlp_status mlp_forward(mlp_net *net, const float *X, size_t n);
