@@ -1,0 +1,100 @@
+"""Pickling through the library's model bytes; warm_start and partial_fit continue the net and
+its optimizer state."""
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+from mlp import MLPClassifier, MLPRegressor
+
+
+@pytest.fixture(scope="module")
+def fitted(digits_rs42):
+    X_train, X_test, y_train, _ = digits_rs42
+    return MLPClassifier(hidden_layer_sizes=(50,), max_iter=500, random_state=42).fit(
+        X_train, y_train), X_test
+
+
+def test_pickle_bit_for_bit(fitted):
+    clf, X_test = fitted
+    clone = pickle.loads(pickle.dumps(clf))
+    assert clone._net.ptr != clf._net.ptr
+    a, b = clf.predict_proba(X_test), clone.predict_proba(X_test)
+    assert a.tobytes() == b.tobytes()
+    assert np.array_equal(clf.predict(X_test), clone.predict(X_test))
+    for w, w2 in zip(clf.coefs_ + clf.intercepts_, clone.coefs_ + clone.intercepts_):
+        assert w.tobytes() == w2.tobytes()
+    assert clone.loss_curve_ == clf.loss_curve_ and clone.n_iter_ == clf.n_iter_
+    assert clone.get_params() == clf.get_params()
+    # the optimizer state travels too (Adam's step count)
+    assert clone._net.step_count() == clf._net.step_count() > 0
+    # copies go through the same bytes: each owns its own net
+    deep = copy.deepcopy(clf)
+    assert deep._net.ptr != clf._net.ptr
+    assert deep.predict_proba(X_test).tobytes() == a.tobytes()
+
+
+def test_unfitted_pickles():
+    clf = pickle.loads(pickle.dumps(MLPClassifier(hidden_layer_sizes=(7, 3))))
+    assert clf.hidden_layer_sizes == (7, 3)
+
+
+def test_regressor_pickle():
+    rng = np.random.RandomState(0)
+    X = rng.randn(100, 5)
+    y = X @ rng.randn(5, 2)
+    reg = MLPRegressor(max_iter=50, random_state=0).fit(X, y)
+    clone = pickle.loads(pickle.dumps(reg))
+    assert reg.predict(X).tobytes() == clone.predict(X).tobytes()
+
+
+def test_warm_start_continues(digits_rs42):
+    X, _, y, _ = digits_rs42
+    clf = MLPClassifier(hidden_layer_sizes=(20,), max_iter=5, random_state=0)
+    with pytest.warns(Warning):
+        clf.fit(X, y)
+    steps = clf._net.step_count()
+    assert steps == 5 * 8  # 1437 rows: 8 minibatches per epoch
+    coefs = clf.coefs_
+    clf.set_params(warm_start=True)
+    with pytest.warns(Warning):
+        clf.fit(X, y)
+    assert clf._net.step_count() == 2 * steps  # Adam's state continued, not reset
+    assert clf.n_iter_ == 10 and len(clf.loss_curve_) == 10
+    assert not np.array_equal(coefs[0], clf.coefs_[0])
+    # without warm_start a new net
+    clf.set_params(warm_start=False)
+    with pytest.warns(Warning):
+        clf.fit(X, y)
+    assert clf._net.step_count() == steps and clf.n_iter_ == 5
+
+
+def test_partial_fit(digits_rs42):
+    X, X_test, y, y_test = digits_rs42
+    clf = MLPClassifier(hidden_layer_sizes=(50,), random_state=0)
+    with pytest.raises(ValueError, match="classes"):
+        clf.partial_fit(X, y)
+    clf.partial_fit(X[:700], y[:700], classes=np.arange(10))
+    assert clf.n_iter_ == 1 and clf._net.step_count() == 4
+    for _ in range(30):
+        clf.partial_fit(X, y)
+    assert clf.n_iter_ == 31 and clf._net.step_count() == 4 + 30 * 8
+    assert clf.score(X_test, y_test) > 0.9
+    # a pickled model continues the same way as the original
+    clone = pickle.loads(pickle.dumps(clf))
+    clf.partial_fit(X, y)
+    clone.partial_fit(X, y)
+    assert clf.predict_proba(X_test).tobytes() == clone.predict_proba(X_test).tobytes()
+    with pytest.raises(ValueError, match="not in classes"):
+        clf.partial_fit(X[:5], np.array([0, 1, 2, 3, 11]))
+
+
+def test_partial_fit_regressor():
+    rng = np.random.RandomState(0)
+    X = rng.randn(200, 4)
+    y = X.sum(axis=1)
+    reg = MLPRegressor(hidden_layer_sizes=(16,), learning_rate_init=0.01, random_state=0)
+    for _ in range(50):
+        reg.partial_fit(X, y)
+    assert reg.n_iter_ == 50 and reg.score(X, y) > 0.9
