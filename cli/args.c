@@ -271,15 +271,58 @@ int cli_parse_hidden(const char *cmd, const char *s, size_t **widths, size_t *n)
     return 0;
 }
 
-int cli_parse_column(const char *cmd, const char *flag, const char *s, long *out) {
-    if (strcmp(s, "last") == 0 || strcmp(s, "-1") == 0) {
-        *out = -1;
-        return 0;
+#define CLI_MAX_LABEL_COLUMNS 4096
+
+/* One item of a --label-column list at s: "last", N, -N or A-B, into cols (appending at *n). */
+static int parse_column_item(const char *cmd, const char *flag, const char *s, long *cols,
+                             size_t *n) {
+    char *end;
+    errno = 0;
+    long a = strcmp(s, "last") == 0 ? -1 : strtol(s, &end, 10), b = a;
+    if (strcmp(s, "last") != 0) {
+        if (end == s || errno || (*end && (*end != '-' || a < 0 || s[0] == '+')))
+            return cli_usage_error(cmd,
+                                   "--%s: '%s' is not a column (0-based N, -N from the end, "
+                                   "'last', or a range A-B)",
+                                   flag, s);
+        if (*end == '-') {
+            const char *e2 = end + 1;
+            errno = 0;
+            b = strtol(e2, &end, 10);
+            if (end == e2 || *end || errno || b < a || e2[0] == '-' || e2[0] == '+')
+                return cli_usage_error(cmd, "--%s: '%s' is not a range A-B with 0 <= A <= B", flag,
+                                       s);
+        }
     }
-    size_t v = 0;
-    int rc = cli_parse_size(cmd, flag, s, 0, (size_t)LONG_MAX, &v);
-    if (rc) return rc;
-    *out = (long)v;
+    for (long c = a; c <= b; c++) {
+        if (*n == CLI_MAX_LABEL_COLUMNS)
+            return cli_usage_error(cmd, "--%s: more than %d columns", flag, CLI_MAX_LABEL_COLUMNS);
+        for (size_t i = 0; i < *n; i++)
+            if (cols[i] == c) return cli_usage_error(cmd, "--%s: column %ld given twice", flag, c);
+        cols[(*n)++] = c;
+    }
+    return 0;
+}
+
+int cli_parse_columns(const char *cmd, const char *flag, const char *s, cli_data_opts *o) {
+    static long cols[CLI_MAX_LABEL_COLUMNS];
+    char item[64];
+    size_t n = 0;
+    for (const char *p = s;;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == 0 || len >= sizeof item)
+            return cli_usage_error(cmd, "--%s: '%s' is not a column list", flag, s);
+        memcpy(item, p, len);
+        item[len] = '\0';
+        int rc = parse_column_item(cmd, flag, item, cols, &n);
+        if (rc) return rc;
+        if (!comma) break;
+        p = comma + 1;
+    }
+    o->label_column = cols[0];
+    o->label_columns = n > 1 ? cols : NULL;
+    o->n_label_columns = n > 1 ? n : 0;
     return 0;
 }
 
@@ -328,7 +371,7 @@ int cli_common_option(const char *cmd, int id, const char *name, const char *v, 
         c->data.labels = v;
         return 0;
     case CLI_OPT_LABEL_COLUMN:
-        return cli_parse_column(cmd, name, v, &c->data.label_column);
+        return cli_parse_columns(cmd, name, v, &c->data);
     case CLI_OPT_HEADER:
         return cli_parse_header(cmd, name, v, &c->data.header);
     case CLI_OPT_DELIMITER:

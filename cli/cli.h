@@ -98,8 +98,11 @@ int cli_parse_choice(const char *cmd, const char *flag, const char *s, const cha
 /* "50", "50,30", or "none" / "0" / "" for no hidden layer. *widths is malloc'd (may be NULL when
  * *n == 0). */
 int cli_parse_hidden(const char *cmd, const char *s, size_t **widths, size_t *n);
-/* A 0-based column index or "last" (-1). */
-int cli_parse_column(const char *cmd, const char *flag, const char *s, long *out);
+struct cli_data_opts;
+/* --label-column: one column (0-based, negative from the end, or "last") into o->label_column,
+ * or a list of them and ranges ("3,4,5", "3-5", "0,-1") into o->label_columns (storage of
+ * args.c, kept until the next call). */
+int cli_parse_columns(const char *cmd, const char *flag, const char *s, struct cli_data_opts *o);
 /* yes | no | auto -> 1 | 0 | -1. */
 int cli_parse_header(const char *cmd, const char *flag, const char *s, int *out);
 /* auto (MLP_CSV_DETECT), tab or \t, space or whitespace (' '), or one character that cannot be
@@ -128,7 +131,10 @@ typedef enum cli_role {
 typedef struct cli_data_opts {
     const char *data;           /* "digits", a CSV path (plain or gzip), or an IDX images path */
     const char *labels;         /* IDX labels path; NULL for CSV */
-    long label_column;          /* CSV: 0-based, -1 = last */
+    long label_column;          /* CSV: 0-based; negative from the end, -1 = last */
+    const long *label_columns;  /* CSV: several label/target columns (n_label_columns > 1) */
+    size_t n_label_columns;     /* 0: label_column alone */
+    int multilabel;             /* CSV: the label columns are 0/1 targets */
     int header;                 /* CSV: 1 yes, 0 no, -1 auto */
     int regression;             /* CSV: float targets instead of class labels */
     const mlp_classes *classes; /* classification: the labels must be these classes (a model's,
@@ -151,6 +157,9 @@ int cli_load(const cli_data_opts *o, cli_role role, mlp_dataset *out);
  * of them the label column, ignored) or exactly d columns (features only). IDX needs labels (they
  * are ignored). Returns an exit code as cli_load. */
 int cli_load_features(const cli_data_opts *o, size_t d, mlp_dataset *out);
+/* For a model of k > 1 target outputs: the label columns are the last k unless --label-column
+ * said otherwise. */
+void cli_default_label_columns(cli_data_opts *o, size_t k);
 /* The status of the last CSV read that failed quietly (cli_data_opts.quiet). */
 mlp_status cli_last_read_status(void);
 /* Describes o->data for messages, e.g. "digits (rs42 test split)". */

@@ -142,20 +142,22 @@ static int eval_read_error(const data_cmd *c, const model *m, const cli_data_opt
     snprintf(msg, sizeof msg, "%s", mlp_last_error());
     cli_data_opts probe = *o;
     probe.regression = 1;
+    probe.multilabel = 0;
     probe.classes = NULL;
     probe.quiet = probe.no_notes = 1;
     mlp_dataset ds = {0};
     int rc = cli_load(&probe, CLI_ROLE_TEST, &ds);
-    size_t cols = ds.d + 1;
+    size_t k = ds.n_targets ? ds.n_targets : 1, cols = ds.d + k;
     mlp_dataset_free(&ds);
     if (rc == 0 && cols == m->d)
         return cli_error("%s has %zu columns, the features of model '%s' but no label column "
-                         "(eval needs %zu: the features and the label; predict takes "
+                         "(eval needs %zu: the features and the label%s; predict takes "
                          "features-only files)",
-                         cli_data_label(o, CLI_ROLE_TEST), cols, c->model, m->d + 1);
-    if (rc == 0 && cols != m->d + 1)
+                         cli_data_label(o, CLI_ROLE_TEST), cols, c->model, m->d + k,
+                         k > 1 ? "s" : "");
+    if (rc == 0 && cols != m->d + k)
         return cli_error("%s has %zu features but model '%s' expects %zu",
-                         cli_data_label(o, CLI_ROLE_TEST), cols - 1, c->model, m->d);
+                         cli_data_label(o, CLI_ROLE_TEST), cols - k, c->model, m->d);
     return cli_read_error(st, cli_data_label(o, CLI_ROLE_TEST), msg);
 }
 
@@ -163,14 +165,13 @@ static int eval_read_error(const data_cmd *c, const model *m, const cli_data_opt
  * model's input width (and output width for targets), scaled by the model's scaler. */
 static int load_eval_data(data_cmd *c, const model *m, mlp_dataset *ds, const char **label) {
     cli_data_opts *o = &c->common.data;
-    if (m->task == MLP_TASK_MULTILABEL)
-        return cli_error("'%s' is a multi-label model (%zu logistic outputs); eval scores "
-                         "classifiers and regressors only",
-                         c->model, m->out_width);
     o->regression = m->task == MLP_TASK_REGRESS;
-    if (o->regression && o->labels)
-        return cli_error("'%s' is a regression model; IDX data has class labels", c->model);
-    if (!o->regression) o->classes = &m->classes; /* a label outside them is an error */
+    o->multilabel = m->task == MLP_TASK_MULTILABEL;
+    if ((o->regression || o->multilabel) && o->labels)
+        return cli_error("'%s' is a %s model; IDX data has class labels", c->model,
+                         o->regression ? "regression" : "multi-label");
+    if (m->task == MLP_TASK_CLASSIFY) o->classes = &m->classes; /* others are an error */
+    if (m->task != MLP_TASK_CLASSIFY) cli_default_label_columns(o, m->out_width);
     o->quiet = !o->labels;
     int rc = cli_load(o, CLI_ROLE_TEST, ds);
     o->quiet = 0;
@@ -179,10 +180,21 @@ static int load_eval_data(data_cmd *c, const model *m, mlp_dataset *ds, const ch
     if (ds->d != m->d)
         return cli_error("%s has %zu features but model '%s' expects %zu", *label, ds->d, c->model,
                          m->d);
-    if (o->regression && ds->n_targets != m->out_width)
+    if ((o->regression || o->multilabel) && ds->n_targets != m->out_width)
         return cli_error("%s has %zu targets but model '%s' has %zu outputs", *label, ds->n_targets,
                          c->model, m->out_width);
     return apply_scaler(&m->scaler, ds);
+}
+
+static mlp_status score_eval(const model *m, const mlp_dataset *ds, double *score) {
+    switch (m->task) {
+    case MLP_TASK_REGRESS:
+        return mlp_score_r2(m->net, ds->X, ds->targets, ds->n, score);
+    case MLP_TASK_MULTILABEL:
+        return mlp_score_subset_accuracy(m->net, ds->X, ds->targets, ds->n, score);
+    default:
+        return mlp_score_accuracy(m->net, ds->X, ds->labels, ds->n, score);
+    }
 }
 
 static void print_eval(const data_cmd *c, const char *label, size_t n, double score) {
@@ -215,9 +227,7 @@ int cli_eval(int argc, char **argv) {
     if (rc == 0) rc = load_eval_data(&c, &m, &ds, &label);
     if (rc == 0) {
         double score;
-        mlp_status st = c.common.data.regression
-                            ? mlp_score_r2(m.net, ds.X, ds.targets, ds.n, &score)
-                            : mlp_score_accuracy(m.net, ds.X, ds.labels, ds.n, &score);
+        mlp_status st = score_eval(&m, &ds, &score);
         if (st != MLP_OK) {
             rc = cli_lib_error(st, "cannot score %s", label);
         } else {
@@ -342,6 +352,8 @@ int cli_predict(int argc, char **argv) {
     out = c.common.out;
     if (rc == 0 && c.proba && m.task == MLP_TASK_REGRESS)
         rc = cli_usage_error("predict", "--proba: '%s' is a regression model", c.model);
+    if (rc == 0 && m.task != MLP_TASK_CLASSIFY)
+        cli_default_label_columns(&c.common.data, m.out_width);
     if (rc == 0) rc = cli_load_features(&c.common.data, m.d, &ds);
     if (rc == 0) rc = apply_scaler(&m.scaler, &ds);
     if (rc == 0) {

@@ -28,8 +28,9 @@ static void help_data(FILE *f) {
           "                         digits uses the shipped scikit-learn split\n"
           "                         train_test_split(test_size=0.2, random_state=42) unless\n"
           "                         --test-fraction is given\n"
-          "  --label-column N       CSV: 0-based column of the label/target, or 'last'\n"
-          "                         (default last)\n"
+          "  --label-column N       CSV: 0-based column of the label/target (negative: from\n"
+          "                         the end; default last); a list or range (3,4,5 or 3-5)\n"
+          "                         of target columns with --regression or --multilabel\n"
           "  --header yes|no|auto   CSV: first row is a header (default auto: a row with text\n"
           "                         in a feature column, or a count header like\n"
           "                         '150,4,setosa,...')\n"
@@ -39,6 +40,8 @@ static void help_data(FILE *f) {
           "  --skip-rows N          CSV: skip the first N lines (default 0); lines starting\n"
           "                         with '#' are always skipped; fields may be \"quoted\"\n"
           "  Class labels may be any integers or text; '-' as a path reads standard input.\n"
+          "  --multilabel           CSV: the label columns hold 0/1 labels (multi-label\n"
+          "                         classification: logistic outputs, exact-match accuracy)\n"
           "  --regression           CSV: the label column holds float targets; train a\n"
           "                         regressor (identity output, squared error) and report R^2\n"
           "  --scale none|standard|minmax\n"
@@ -133,6 +136,7 @@ enum {
     OPT_TEST_LABELS,
     OPT_TEST_FRACTION,
     OPT_REGRESSION,
+    OPT_MULTILABEL,
     OPT_SCALE,
     OPT_HIDDEN,
     OPT_ACTIVATION,
@@ -169,6 +173,7 @@ static const cli_opt train_opts[] = {
     {"test-labels", 0, 1, OPT_TEST_LABELS},
     {"test-fraction", 0, 1, OPT_TEST_FRACTION},
     {"regression", 0, 0, OPT_REGRESSION},
+    {"multilabel", 0, 0, OPT_MULTILABEL},
     {"scale", 0, 1, OPT_SCALE},
     {"hidden", 0, 1, OPT_HIDDEN},
     {"activation", 0, 1, OPT_ACTIVATION},
@@ -228,6 +233,9 @@ static int run_option(train_cfg *c, int id, const char *name, const char *v) {
         return cli_parse_double(cmd, name, v, 0.0, 1.0, 0, 1, &c->test_fraction);
     case OPT_REGRESSION:
         c->common.data.regression = 1;
+        break;
+    case OPT_MULTILABEL:
+        c->common.data.multilabel = 1;
         break;
     case OPT_SCALE:
         c->scale_given = 1;
@@ -329,8 +337,16 @@ static int check_train_args(const train_cfg *c) {
         return cli_usage_error(cmd, "IDX training data: --test-data needs --test-labels");
     if (c->test_data && c->test_fraction_given)
         return cli_usage_error(cmd, "--test-data and --test-fraction exclude each other");
-    if (d->regression && (d->labels || c->test_labels))
-        return cli_usage_error(cmd, "--regression needs CSV data (IDX labels are classes)");
+    if ((d->regression || d->multilabel) && (d->labels || c->test_labels))
+        return cli_usage_error(cmd, "--%s needs CSV data (IDX labels are classes)",
+                               d->regression ? "regression" : "multilabel");
+    if (d->regression && d->multilabel)
+        return cli_usage_error(cmd, "--regression and --multilabel exclude each other");
+    if (d->n_label_columns > 1 && !d->regression && !d->multilabel)
+        return cli_usage_error(cmd,
+                               "--label-column: %zu columns are several targets: add --regression "
+                               "(float targets) or --multilabel (0/1 labels)",
+                               d->n_label_columns);
     int rc = cli_common_check(cmd, &c->common);
     if (rc) return rc;
     if (c->init_model) {
@@ -394,14 +410,14 @@ static int load_sets(const train_cfg *c, train_data *t) {
         to.data = c->test_data;
         to.labels = c->test_labels;
         if ((rc = cli_load(o, CLI_ROLE_ALL, &t->train)) != 0) return rc;
-        if (!o->regression) to.classes = &t->train.classes; /* the training set's classes */
+        if (!o->regression && !o->multilabel) to.classes = &t->train.classes; /* training set's */
         if ((rc = cli_load(&to, CLI_ROLE_TEST, &t->test)) != 0) return rc;
         t->train_label = cli_data_label(o, CLI_ROLE_ALL);
         return 0;
     }
     if (cli_is_digits(o->data) && !o->labels && !c->test_fraction_given) {
         if ((rc = cli_load(o, CLI_ROLE_TRAIN, &t->train)) != 0) return rc;
-        if (!o->regression) ob.classes = &t->train.classes;
+        if (!o->regression && !o->multilabel) ob.classes = &t->train.classes;
         if ((rc = cli_load(o, CLI_ROLE_TEST, &t->test)) != 0) return rc;
         t->train_label = cli_data_label(o, CLI_ROLE_TRAIN);
         return 0;
@@ -425,7 +441,7 @@ static int check_sets(const train_cfg *c, train_data *t) {
     if (t->test.n && t->test.d != t->train.d)
         return cli_error("the test set has %zu features but the training set has %zu", t->test.d,
                          t->train.d);
-    if (c->common.data.regression) {
+    if (c->common.data.regression || c->common.data.multilabel) {
         t->n_classes_or_targets = t->train.n_targets;
         if (t->test.n && t->test.n_targets != t->train.n_targets)
             return cli_error("the test set has %zu targets but the training set has %zu",
@@ -486,7 +502,7 @@ static const char *stop_reason(const mlp_fit_result *r) {
 static void print_json(const train_report *p) {
     const train_cfg *c = p->c;
     const mlp_fit_options *o = &c->fit;
-    const int regression = c->common.data.regression;
+    const int regression = c->common.data.regression, multilabel = c->common.data.multilabel;
     cli_json j;
     cli_json_begin(&j, stdout);
     cli_json_double(&j, regression ? "r2" : "accuracy", p->score);
@@ -499,12 +515,15 @@ static void print_json(const train_report *p) {
     cli_json_u64(&j, "threads", (uint64_t)mlp_get_num_threads());
     cli_json_str(&j, "blas_core", mlp_blas_corename());
     cli_json_bool(&j, "blas_openmp", mlp_blas_is_openmp());
-    cli_json_str(&j, "task", regression ? "regression" : "classification");
+    cli_json_str(&j, "task",
+                 regression   ? "regression"
+                 : multilabel ? "multilabel"
+                              : "classification");
     cli_json_u64(&j, "n_train", p->t->train.n);
     cli_json_u64(&j, "n_test", p->t->test.n);
     cli_json_u64(&j, "n_features", p->t->train.d);
     cli_json_u64(&j, "n_outputs", p->out_width);
-    if (!regression) {
+    if (!regression && !multilabel) {
         cli_json_u64(&j, "n_classes", p->t->n_classes_or_targets);
         cli_json_classes(&j, "classes", &p->t->train.classes);
     }
@@ -613,7 +632,7 @@ static int load_inputs(train_cfg *c, train_data *t, mlp_net **net) {
     int rc = c->init_model ? load_init_model(c, t, net) : 0;
     if (rc) return rc;
     rc = load_train_data(c, t);
-    if (rc && c->mpi.rank == 0 && !d->regression && !d->labels &&
+    if (rc && c->mpi.rank == 0 && !d->regression && !d->multilabel && !d->labels &&
         cli_last_lib_status() == MLP_ERR_FORMAT)
         fputs("mlp: hint: class labels are integers or text; if the label column holds float "
               "targets, use --regression\n",
@@ -634,9 +653,10 @@ static void announce(const train_cfg *c, const train_data *t, mlp_task task, siz
             "samples; %s%d threads, OpenBLAS %s\n",
             arch, cli_activation_name(c->fit.activation), cli_solver_name(c->fit.opt.kind),
             t->train_label, t->train.n, t->train.d, count,
-            task == MLP_TASK_CLASSIFY ? "classes"
-            : count == 1              ? "target"
-                                      : "targets",
+            task == MLP_TASK_CLASSIFY     ? "classes"
+            : task == MLP_TASK_MULTILABEL ? "0/1 labels"
+            : count == 1                  ? "target"
+                                          : "targets",
             t->test.n, par, mlp_get_num_threads(), mlp_blas_corename());
 }
 
@@ -654,6 +674,9 @@ static int train(train_cfg *c, const train_data *t, mlp_task task, mlp_net **net
                                 t->n_classes_or_targets, &c->fit, r);
     cli_interrupt_restore();
     cli_progress_finish(&prog);
+    if ((st == MLP_OK || st == MLP_ERR_DIVERGED) && c->fit.batch_size > r->batch_size)
+        cli_warn("--batch-size %zu is more than the %zu rows trained on: each batch was all %zu",
+                 c->fit.batch_size, r->n_train, r->batch_size);
     if (st == MLP_OK) return 0;
     if (!root) return CLI_EXIT_RUNTIME;
     if (st != MLP_ERR_DIVERGED) return cli_lib_error(st, "training failed");
@@ -669,9 +692,12 @@ static int score_test(const train_cfg *c, const train_data *t, mlp_task task, ml
     int rc = 0;
     *score = NAN;
     if (t->test.n && c->mpi.rank == 0) {
+        const mlp_dataset *te = &t->test;
         mlp_status st = task == MLP_TASK_CLASSIFY
-                            ? mlp_score_accuracy(net, t->test.X, t->test.labels, t->test.n, score)
-                            : mlp_score_r2(net, t->test.X, t->test.targets, t->test.n, score);
+                            ? mlp_score_accuracy(net, te->X, te->labels, te->n, score)
+                        : task == MLP_TASK_MULTILABEL
+                            ? mlp_score_subset_accuracy(net, te->X, te->targets, te->n, score)
+                            : mlp_score_r2(net, te->X, te->targets, te->n, score);
         if (st != MLP_OK) rc = cli_lib_error(st, "cannot score the test set");
     }
     return cli_mpi_agree(&c->mpi, rc);
@@ -683,7 +709,9 @@ static int run_train(train_cfg *c) {
     mlp_net *net = NULL;
     mlp_fit_result r;
     memset(&r, 0, sizeof r);
-    const mlp_task task = c->common.data.regression ? MLP_TASK_REGRESS : MLP_TASK_CLASSIFY;
+    const mlp_task task = c->common.data.regression   ? MLP_TASK_REGRESS
+                          : c->common.data.multilabel ? MLP_TASK_MULTILABEL
+                                                      : MLP_TASK_CLASSIFY;
     size_t out_width = 0;
     double score = NAN;
     int rc = set_up_threads(c);

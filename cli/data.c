@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -208,6 +209,9 @@ int cli_load(const cli_data_opts *o, cli_role role, mlp_dataset *out) {
     mlp_csv_options csv = mlp_csv_options_default();
     csv.header = o->header;
     csv.label_column = o->label_column;
+    csv.label_columns = o->label_columns;
+    csv.n_label_columns = o->n_label_columns;
+    csv.multilabel = o->multilabel;
     csv.regression = o->regression;
     csv.classes = o->regression ? NULL : o->classes;
     csv.delimiter = o->delimiter;
@@ -225,60 +229,103 @@ int cli_load(const cli_data_opts *o, cli_role role, mlp_dataset *out) {
     return 0;
 }
 
-/* Reads o's data for prediction: numbers in every column (the label column read as a target) or,
- * when that fails, a text or integer label column (read as classes, ignored). */
-static int load_any_labels(const cli_data_opts *o, mlp_dataset *ds) {
+/* Reads o's data for prediction: numbers in every column (the label columns read as targets);
+ * when that fails, with the last column alone as the label (a features-only file of a
+ * several-target model); then a text or integer label column (read as classes, ignored). *used
+ * receives the options of the read that worked. */
+static int load_any_labels(const cli_data_opts *o, mlp_dataset *ds, cli_data_opts *used) {
     cli_data_opts ro = *o;
     ro.regression = 1; /* any number is accepted in the (ignored) label column */
+    ro.multilabel = 0;
     ro.classes = NULL;
     ro.quiet = 1;
+    *used = ro;
     int rc = cli_load(&ro, CLI_ROLE_TEST, ds);
     if (rc == 0 || o->labels) return rc;
     mlp_status st = cli_last_read_status();
     char msg[1024];
     snprintf(msg, sizeof msg, "%s", mlp_last_error());
+    if (ro.n_label_columns) {
+        ro.n_label_columns = 0;
+        ro.label_columns = NULL;
+        ro.label_column = -1;
+        *used = ro;
+        if (cli_load(&ro, CLI_ROLE_TEST, ds) == 0) return 0;
+    }
     ro.regression = 0;
+    *used = ro;
     rc = cli_load(&ro, CLI_ROLE_TEST, ds);
     if (rc) return cli_read_error(st, o->data, msg);
     return 0;
 }
 
+/* Column c (negative: from the end) of rows of width columns; width itself if out of range. */
+static size_t column_index(long c, size_t width) {
+    if (c < 0) return (unsigned long)-c <= width ? width - (size_t)-c : width;
+    return (size_t)c < width ? (size_t)c : width;
+}
+
+/* Features only: the k columns read as targets are features; puts them back in place (rows of
+ * d = ds->d + k columns). */
+static int put_back_columns(const cli_data_opts *o, size_t d, mlp_dataset *ds) {
+    const size_t k = ds->n_targets;
+    bool *is_t = calloc(d, sizeof *is_t);
+    size_t *which = malloc(d * sizeof *which);
+    float *X = malloc(ds->n * d * sizeof *X);
+    if (!is_t || !which || !X) {
+        free(is_t);
+        free(which);
+        free(X);
+        return cli_error("out of memory for %zu x %zu features", ds->n, d);
+    }
+    for (size_t t = 0; t < k; t++) {
+        size_t j = column_index(k > 1 ? o->label_columns[t] : o->label_column, d);
+        if (j < d) is_t[j] = true, which[j] = t;
+    }
+    for (size_t i = 0; i < ds->n; i++) {
+        const float *src = ds->X + i * ds->d;
+        for (size_t j = 0, f = 0; j < d; j++)
+            X[i * d + j] = is_t[j] ? ds->targets[i * k + which[j]] : src[f++];
+    }
+    free(is_t);
+    free(which);
+    free(ds->X);
+    ds->X = X;
+    ds->d = d;
+    return 0;
+}
+
 int cli_load_features(const cli_data_opts *o, size_t d, mlp_dataset *out) {
     mlp_dataset ds = {0};
-    int rc = load_any_labels(o, &ds);
+    cli_data_opts used;
+    int rc = load_any_labels(o, &ds, &used);
     if (rc) return rc;
+    int csv = !o->labels && !cli_is_digits(o->data);
+    if (ds.d != d && csv && ds.targets && ds.d + ds.n_targets == d) {
+        rc = put_back_columns(&used, d, &ds);
+        if (rc) mlp_dataset_free(&ds);
+        if (rc) return rc;
+    }
     if (ds.d == d) {
         *out = ds;
         return 0;
     }
-    int csv = !o->labels && !cli_is_digits(o->data);
-    if (csv && ds.d + 1 == d && ds.targets && ds.n_targets == 1) {
-        /* Features only: the column read as the label is a feature; put it back in place. */
-        size_t lc = o->label_column < 0 ? d - 1 : (size_t)o->label_column;
-        float *X = malloc(ds.n * d * sizeof *X);
-        if (!X) {
-            mlp_dataset_free(&ds);
-            return cli_error("out of memory for %zu x %zu features", ds.n, d);
-        }
-        for (size_t i = 0; i < ds.n; i++) {
-            const float *src = ds.X + i * ds.d;
-            float *dst = X + i * d;
-            memcpy(dst, src, lc * sizeof *dst);
-            dst[lc] = ds.targets[i];
-            memcpy(dst + lc + 1, src + lc, (ds.d - lc) * sizeof *dst);
-        }
-        free(ds.X);
-        ds.X = X;
-        ds.d = d;
-        *out = ds;
-        return 0;
-    }
-    size_t have = ds.d;
+    size_t have = ds.d, k = ds.targets ? ds.n_targets : 1;
     mlp_dataset_free(&ds);
     if (csv)
         return cli_error("'%s' has %zu columns but the model expects %zu features (give %zu "
-                         "feature columns, or %zu with a label column)",
-                         o->data, have + 1, d, d, d + 1);
+                         "feature columns, or %zu with the label column%s)",
+                         o->data, have + k, d, d, d + k, k > 1 ? "s" : "");
     return cli_error("%s has %zu features but the model expects %zu",
                      cli_data_label(o, CLI_ROLE_TEST), have, d);
+}
+
+static long default_cols[4096];
+
+void cli_default_label_columns(cli_data_opts *o, size_t k) {
+    if (k < 2 || o->n_label_columns || o->label_column != -1 || k > 4096) return;
+    for (size_t i = 0; i < k; i++) default_cols[i] = -(long)(k - i);
+    o->label_columns = default_cols;
+    o->n_label_columns = k;
+    o->label_column = default_cols[0];
 }

@@ -78,6 +78,10 @@ typedef struct csv_reader {
     size_t ncols;       /* fields per data row (0 until the first data row) */
     size_t first_line;  /* line of the first data row */
     size_t label_col;   /* 0-based */
+    bool targets;       /* float targets (regression, multilabel) instead of class labels */
+    size_t n_t;         /* target columns (targets mode) */
+    size_t *tcols;      /* their 0-based indexes, in the order given */
+    bool *is_t;         /* ncols flags: column j is a target */
 
     /* The rows read so far: n, d (ncols - 1), X and labels or targets, in arrays of cap_rows
      * rows; n_classes or n_targets are set at the end. */
@@ -154,17 +158,48 @@ static mlp_status split_line(csv_reader *r, char *s, char *end, size_t max_field
     return MLP_OK;
 }
 
+/* Column c (negative: from the end, -1 the last) of a row of count fields into *j; false if it
+ * is out of range. */
+static bool resolve_col(long c, size_t count, size_t *j) {
+    if (c < 0 && (unsigned long)-(c + 1) < count) {
+        *j = count - (size_t) - (c + 1) - 1;
+        return true;
+    }
+    if (c >= 0 && (unsigned long)c < count) {
+        *j = (size_t)c;
+        return true;
+    }
+    return false;
+}
+
 /* The label column of a row of count fields (count itself if it is out of range). */
 static size_t label_index(const csv_reader *r, size_t count) {
     if (r->ncols) return r->label_col;
-    long lc = r->opt.label_column;
-    return lc < 0 ? count - 1 : ((unsigned long)lc < count ? (size_t)lc : count);
+    size_t j;
+    return resolve_col(r->opt.label_column, count, &j) ? j : count;
+}
+
+/* The label or target columns given (one label_column, or the label_columns list). */
+static size_t n_cols_given(const mlp_csv_options *o) {
+    return o->n_label_columns ? o->n_label_columns : 1;
+}
+
+static long col_given(const mlp_csv_options *o, size_t i) {
+    return o->n_label_columns ? o->label_columns[i] : o->label_column;
+}
+
+/* Every label or target column is within a row of count fields. */
+static bool columns_fit(const csv_reader *r, size_t count) {
+    size_t j;
+    for (size_t i = 0; i < n_cols_given(&r->opt); i++)
+        if (!resolve_col(col_given(&r->opt, i), count, &j)) return false;
+    return true;
 }
 
 /* Records in r->bad_* the first field of count that cannot be used (column 0 if none): a
  * non-number, except text in the label column of a classification file. */
 static void find_bad(csv_reader *r, size_t count) {
-    const size_t lc = r->opt.regression ? count : label_index(r, count);
+    const size_t lc = r->targets ? count : label_index(r, count);
     r->bad_col = 0;
     for (size_t j = 0; j < count; j++) {
         field_kind k = r->kinds[j];
@@ -178,7 +213,7 @@ static void find_bad(csv_reader *r, size_t count) {
 
 /* Some field of count other than the label column (of a classification file) is text. */
 static bool any_text(const csv_reader *r, size_t count) {
-    const size_t lc = r->opt.regression ? count : label_index(r, count);
+    const size_t lc = r->targets ? count : label_index(r, count);
     for (size_t j = 0; j < count; j++)
         if (r->kinds[j] == FIELD_TEXT && j != lc) return true;
     return false;
@@ -246,7 +281,8 @@ static mlp_status grow_rows(csv_reader *r) {
     size_t nc, xbytes, ybytes;
     if (!mlp_mul_ok(r->cap_rows ? r->cap_rows : 256, 2, &nc) || !mlp_mul_ok(nc, r->ds.d, &xbytes) ||
         !mlp_mul_ok(xbytes, sizeof(float), &xbytes) ||
-        !mlp_mul_ok(nc, sizeof(float), &ybytes)) /* int32_t and float have the same size */
+        !mlp_mul_ok(nc, r->targets ? r->n_t : 1, &ybytes) ||
+        !mlp_mul_ok(ybytes, sizeof(float), &ybytes)) /* int32_t and float have the same size */
         return mlp_fail(MLP_ERR_OVERFLOW, "%s:%zu: too many cells (%zu rows x %zu columns)",
                         r->path, r->lineno, r->ds.n, r->ncols);
     mlp_status st = mlp_check_alloc(xbytes, r->path);
@@ -254,7 +290,7 @@ static mlp_status grow_rows(csv_reader *r) {
     float *x = realloc(r->ds.X, xbytes);
     if (!x) goto nomem;
     r->ds.X = x;
-    if (r->opt.regression) {
+    if (r->targets) {
         float *t = realloc(r->ds.targets, ybytes);
         if (!t) goto nomem;
         r->ds.targets = t;
@@ -276,6 +312,32 @@ nomem:
                     r->lineno, nc, r->ncols);
 }
 
+/* Targets mode: the target columns of rows of count fields (checked to be in range). */
+static mlp_status set_up_targets(csv_reader *r, size_t count) {
+    const size_t k = n_cols_given(&r->opt);
+    size_t *t = realloc(r->tcols, k * sizeof *t);
+    if (t) r->tcols = t;
+    bool *f = t ? realloc(r->is_t, count * sizeof *f) : NULL;
+    if (!f) return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory for %zu columns", r->path, count);
+    r->is_t = f;
+    memset(f, 0, count * sizeof *f);
+    for (size_t i = 0; i < k; i++) {
+        resolve_col(col_given(&r->opt, i), count, &t[i]);
+        if (f[t[i]])
+            return mlp_fail(MLP_ERR_FORMAT,
+                            "%s:%zu:%zu: column %zu is given twice as a label column (as %ld)",
+                            r->path, r->lineno, t[i] + 1, t[i], col_given(&r->opt, i));
+        f[t[i]] = true;
+    }
+    if (k >= count)
+        return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:1: all %zu columns are label columns: no features",
+                        r->path, r->lineno, count);
+    r->n_t = k;
+    r->ds.d = count - k;
+    r->label_col = t[0];
+    return MLP_OK;
+}
+
 /* Sets up the columns from the first data row (count fields). */
 static mlp_status first_data_row(csv_reader *r, size_t count) {
     /* A detected first line that starts with a number is a count header ("178,13,class_0,
@@ -295,16 +357,21 @@ static mlp_status first_data_row(csv_reader *r, size_t count) {
                         "%s:%zu:1: only one column; need at least one feature and a label%s",
                         r->path, r->lineno, hint);
     }
-    long lc = r->opt.label_column;
-    if (lc >= 0 && (unsigned long)lc >= count)
-        return mlp_fail(MLP_ERR_FORMAT,
-                        "%s:%zu:%ld: label column %ld (0-based) is out of range: the row has %zu "
-                        "columns",
-                        r->path, r->lineno, lc + 1, lc, count);
+    for (size_t i = 0; i < n_cols_given(&r->opt); i++) {
+        long lc = col_given(&r->opt, i);
+        size_t j;
+        if (!resolve_col(lc, count, &j))
+            return mlp_fail(MLP_ERR_FORMAT,
+                            "%s:%zu:%zu: label column %ld (0-based%s) is out of range: the row has "
+                            "%zu columns",
+                            r->path, r->lineno, lc >= 0 ? (size_t)lc + 1 : count, lc,
+                            lc < 0 ? ", from the end" : "", count);
+    }
+    if (!r->targets) resolve_col(r->opt.label_column, count, &r->label_col);
     r->ncols = count;
-    r->ds.d = count - 1;
-    r->label_col = lc < 0 ? count - 1 : (size_t)lc;
     r->first_line = r->lineno;
+    if (r->targets) return set_up_targets(r, count);
+    r->ds.d = count - 1;
     return MLP_OK;
 }
 
@@ -330,17 +397,34 @@ static mlp_status push_label_text(csv_reader *r, const char *text) {
     return MLP_OK;
 }
 
+/* Targets mode: the row's features and targets (multi-label ones checked to be 0 or 1). */
+static mlp_status push_targets(csv_reader *r) {
+    const double *v = r->row;
+    float *x = r->ds.X + r->ds.n * r->ds.d, *y = r->ds.targets + r->ds.n * r->n_t;
+    for (size_t j = 0, k = 0; j < r->ncols; j++)
+        if (!r->is_t[j]) x[k++] = (float)v[j];
+    for (size_t i = 0; i < r->n_t; i++) {
+        double t = v[r->tcols[i]];
+        if (r->opt.multilabel && t != 0.0 && t != 1.0)
+            return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: multi-label target '%.*s' is not 0 or 1",
+                            r->path, r->lineno, r->tcols[i] + 1, CSV_SHOW, r->texts[r->tcols[i]]);
+        y[i] = (float)t;
+    }
+    r->ds.n++;
+    return MLP_OK;
+}
+
 /* Appends the parsed row (r->row, ncols values) to the dataset. */
 static mlp_status push_row(csv_reader *r) {
     const double *v = r->row;
     const size_t lc = r->label_col;
     mlp_status st = grow_rows(r);
     if (st != MLP_OK) return st;
-    if (!r->opt.regression && (st = push_label_text(r, r->texts[lc])) != MLP_OK) return st;
+    if (r->targets) return push_targets(r);
+    if ((st = push_label_text(r, r->texts[lc])) != MLP_OK) return st;
     float *x = r->ds.X + r->ds.n * r->ds.d;
     for (size_t j = 0; j < lc; j++) x[j] = (float)v[j];
     for (size_t j = lc + 1; j < r->ncols; j++) x[j - 1] = (float)v[j];
-    if (r->opt.regression) r->ds.targets[r->ds.n] = (float)v[lc];
     r->ds.n++;
     return MLP_OK;
 }
@@ -376,8 +460,7 @@ static mlp_status first_line(csv_reader *r, char *s, char *end) {
         r->header_number = r->kinds[0] == FIELD_NUMBER;
         return MLP_OK;
     }
-    long lc = r->opt.label_column;
-    if (first && r->opt.header == -1 && lc >= 0 && (unsigned long)lc >= count) {
+    if (first && r->opt.header == -1 && !columns_fit(r, count)) {
         r->header_line = r->lineno; /* too narrow for the label column: a count header */
         r->header_cols = count;
         r->header_number = r->kinds[0] == FIELD_NUMBER;
@@ -387,7 +470,7 @@ static mlp_status first_line(csv_reader *r, char *s, char *end) {
     if (r->bad_col) return field_error(r, count);
     if ((st = first_data_row(r, count)) != MLP_OK) return st;
     r->first_label_text =
-        first && r->opt.header == -1 && !r->opt.regression && r->kinds[r->label_col] == FIELD_TEXT;
+        first && r->opt.header == -1 && !r->targets && r->kinds[r->label_col] == FIELD_TEXT;
     return push_row(r);
 }
 
@@ -561,12 +644,25 @@ static mlp_status check_options(const mlp_csv_options *o, const char *path) {
     if (o->header < -1 || o->header > 1)
         return mlp_fail(MLP_ERR_ARG, "mlp_read_csv(%s): header must be -1, 0 or 1 (got %d)", path,
                         o->header);
-    if (o->label_column < -1)
-        return mlp_fail(MLP_ERR_ARG, "mlp_read_csv(%s): label_column must be >= -1 (got %ld)", path,
-                        o->label_column);
     if (o->regression != 0 && o->regression != 1)
         return mlp_fail(MLP_ERR_ARG, "mlp_read_csv(%s): regression must be 0 or 1 (got %d)", path,
                         o->regression);
+    if ((o->multilabel != 0 && o->multilabel != 1) || (o->multilabel && o->regression))
+        return mlp_fail(MLP_ERR_ARG,
+                        "mlp_read_csv(%s): multilabel must be 0 or 1, and not with "
+                        "regression",
+                        path);
+    if (o->n_label_columns && !o->label_columns)
+        return mlp_fail(MLP_ERR_ARG, "mlp_read_csv(%s): label_columns is NULL", path);
+    if (o->n_label_columns > 1 && !o->regression && !o->multilabel)
+        return mlp_fail(MLP_ERR_ARG,
+                        "mlp_read_csv(%s): %zu label columns need regression or multilabel", path,
+                        o->n_label_columns);
+    for (size_t i = 0; i < o->n_label_columns; i++)
+        for (size_t j = 0; j < i; j++)
+            if (o->label_columns[i] == o->label_columns[j])
+                return mlp_fail(MLP_ERR_ARG, "mlp_read_csv(%s): label column %ld given twice", path,
+                                o->label_columns[i]);
     char c = o->delimiter;
     if (c == '\n' || c == '\r' || c == '"' || (c >= '0' && c <= '9') || c == '.' || c == '+' ||
         c == '-' || c == 'e' || c == 'E')
@@ -577,7 +673,8 @@ static mlp_status check_options(const mlp_csv_options *o, const char *path) {
               m == '.' || m == '+' || m == '-'))
         return mlp_fail(MLP_ERR_ARG, "mlp_read_csv(%s): invalid comment character 0x%02x", path,
                         (unsigned)(unsigned char)m);
-    if (!o->regression && o->classes && (unsigned)o->classes->kind >= MLP_CLASSES_COUNT)
+    if (!o->regression && !o->multilabel && o->classes &&
+        (unsigned)o->classes->kind >= MLP_CLASSES_COUNT)
         return mlp_fail(MLP_ERR_ARG, "mlp_read_csv(%s): unknown class list kind %d", path,
                         (int)o->classes->kind);
     if (!o->regression && o->max_classes < 1)
@@ -587,6 +684,8 @@ static mlp_status check_options(const mlp_csv_options *o, const char *path) {
 }
 
 static void reader_free(csv_reader *r) {
+    free(r->tcols);
+    free(r->is_t);
     free(r->stash);
     free(r->line);
     free(r->row);
@@ -754,16 +853,16 @@ static mlp_status resolve_labels(csv_reader *r) {
  * fails), and frees the reader's buffers. */
 static mlp_status take_dataset(csv_reader *r, mlp_dataset *out) {
     mlp_dataset *ds = &r->ds;
-    if (!r->opt.regression) {
+    if (!r->targets) {
         mlp_status st = resolve_labels(r);
         if (st != MLP_OK) return st;
     }
     float *x = realloc(ds->X, ds->n * ds->d * sizeof(float));
     if (x) ds->X = x;
-    if (r->opt.regression) {
-        float *t = realloc(ds->targets, ds->n * sizeof(float));
+    if (r->targets) {
+        float *t = realloc(ds->targets, ds->n * r->n_t * sizeof(float));
         if (t) ds->targets = t;
-        ds->n_targets = 1;
+        ds->n_targets = r->n_t;
     } else {
         int32_t *l = realloc(ds->labels, ds->n * sizeof(int32_t));
         if (l) ds->labels = l;
@@ -786,6 +885,7 @@ mlp_status mlp_read_csv(const char *path, const mlp_csv_options *opt, mlp_datase
     r.field_no = 1;
     r.field_start = true;
     r.delim = r.opt.delimiter; /* 0: detected from the first lines */
+    r.targets = r.opt.regression || r.opt.multilabel;
     st = read_file(&r);
     if (st != MLP_OK) {
         reader_free(&r);

@@ -67,6 +67,19 @@ mlp_status mlp_score_accuracy(mlp_net *net, const float *X, const int32_t *label
     return MLP_OK;
 }
 
+mlp_status mlp_score_subset_accuracy(mlp_net *net, const float *X, const float *Y, size_t n,
+                                     double *accuracy) {
+    if (!Y || !accuracy)
+        return mlp_fail(MLP_ERR_NULL, "mlp_score_subset_accuracy: %s is NULL",
+                        !Y ? "Y" : "accuracy");
+    float *out;
+    mlp_status st = predict_all(net, X, n, &out, "mlp_score_subset_accuracy");
+    if (st != MLP_OK) return st;
+    *accuracy = mlp_accuracy_of(out, n, mlp_net_output_size(net), NULL, Y);
+    free(out);
+    return MLP_OK;
+}
+
 mlp_status mlp_score_r2(mlp_net *net, const float *X, const float *Y, size_t n, double *r2) {
     if (!Y || !r2) return mlp_fail(MLP_ERR_NULL, "mlp_score_r2: %s is NULL", !Y ? "Y" : "r2");
     float *out;

@@ -776,6 +776,67 @@ static void test_dialects(void **state) {
     run_free(&r);
 }
 
+/* Several targets: a list or range of label columns for regression and multi-label. */
+static void test_targets(void **state) {
+    (void)state;
+    char path[PATH_CAP], model[PATH_CAP], feat[PATH_CAP];
+    FILE *f = fopen(tmp(path, "targets.csv"), "w"), *g = fopen(tmp(feat, "targets_x.csv"), "w");
+    assert_true(f && g);
+    uint64_t s = 5;
+    for (int i = 0; i < 200; i++) {
+        double a = unif(&s), b = unif(&s);
+        fprintf(f, "%.4f,%.4f,%.4f,%.4f,%.4f,%d,%d\n", a, b, a + b, a - b, 2 * a, a > 0.5, b > 0.5);
+        fprintf(g, "%.4f,%.4f\n", a, b);
+    }
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(fclose(g), 0);
+    run_result r;
+    RUN(&r, "train", "--data", path, "--label-column", "2,3,4", "--regression", "--json", "--quiet",
+        "--out", tmp(model, "targets.mlp"));
+    expect_code(&r, 0);
+    expect_in(r.out, "\"task\": \"regression\"");
+    expect_in(r.out, "\"n_features\": 4, \"n_outputs\": 3");
+    run_free(&r);
+    RUN(&r, "train", "--data", path, "--label-column", "2-4", "--regression", "--json", "--quiet");
+    expect_in(r.out, "\"n_features\": 4, \"n_outputs\": 3");
+    run_free(&r);
+    RUN(&r, "eval", model, path, "--label-column", "2-4");
+    expect_code(&r, 0);
+    expect_in(r.out, "R^2: ");
+    run_free(&r);
+    RUN(&r, "train", "--data", path, "--label-column", "2,3", "--quiet");
+    expect_code(&r, 2);
+    expect_in(r.err, "--label-column: 2 columns are several targets: add --regression");
+    run_free(&r);
+    /* Multi-label: the last two columns (a range given from the end: -2,-1). */
+    RUN(&r, "train", "--data", path, "--label-column", "-2,-1", "--multilabel", "--hidden", "16",
+        "--lr", "0.01", "--json", "--quiet", "--out", model);
+    expect_code(&r, 0);
+    expect_in(r.out, "\"task\": \"multilabel\"");
+    expect_in(r.out, "\"n_features\": 5, \"n_outputs\": 2");
+    run_free(&r);
+    RUN(&r, "eval", model, path, "--json"); /* the last 2 columns by default */
+    expect_code(&r, 0);
+    expect_in(r.out, "\"accuracy\": ");
+    run_free(&r);
+    RUN(&r, "info", model);
+    expect_in(r.out, "multi-label classification, 2 labels");
+    run_free(&r);
+    RUN(&r, "predict", model, path);
+    expect_code(&r, 0);
+    assert_int_equal(count_lines(r.out), 200);
+    assert_true((r.out[0] == '0' || r.out[0] == '1') && r.out[1] == ',' && r.out[3] == '\n');
+    run_free(&r);
+    /* A clipped batch size is said once. */
+    RUN(&r, "train", "--data", feat, "--regression", "--batch-size", "5000", "--max-iter", "2",
+        "--quiet");
+    expect_code(&r, 0);
+    expect_in(r.err, "mlp: warning: --batch-size 5000 is more than the 160 rows trained on: each "
+                     "batch was all 160\n");
+    assert_null(strstr(strstr(r.err, "--batch-size") + 1, "--batch-size"));
+    run_free(&r);
+}
+
 static void put_be32(unsigned char *p, uint32_t v) {
     p[0] = (unsigned char)(v >> 24);
     p[1] = (unsigned char)(v >> 16);
@@ -871,6 +932,7 @@ int main(void) {
         cmocka_unit_test(test_idx),
         cmocka_unit_test(test_class_labels),
         cmocka_unit_test(test_dialects),
+        cmocka_unit_test(test_targets),
         cmocka_unit_test(test_progress_lines),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -437,6 +437,51 @@ static void test_dialect_errors(void **state) {
     expect_bad("e_opt.csv", "1,2,0\n", &bad, MLP_ERR_ARG, "invalid delimiter");
 }
 
+/* Several target columns: regression and multi-label; columns counted from the end. */
+static void test_targets(void **state) {
+    (void)state;
+    const char *text = "a,b,y1,y2,y3\n1,2,0.5,1,-3\n4,5,1.5,0,7\n";
+    mlp_csv_options o = mlp_csv_options_default();
+    const long mid[] = {2, 3, 4}, back[] = {-1, -3}, twice[] = {4, -1}, all[] = {0, 1, 2, 3, 4};
+    o.regression = 1;
+    o.label_columns = mid;
+    o.n_label_columns = 3;
+    mlp_dataset ds;
+    TU_ASSERT_OK(read_text("t_reg3.csv", text, 1, &o, &ds));
+    assert_true(ds.n == 2 && ds.d == 2 && ds.n_targets == 3 && !ds.labels);
+    assert_true(ds.targets[0] == 0.5f && ds.targets[2] == -3.0f && ds.targets[5] == 7.0f);
+    assert_true(ds.X[2] == 4.0f && ds.X[3] == 5.0f);
+    mlp_dataset_free(&ds);
+    o.label_columns = back; /* in the order given: y3, y1 */
+    o.n_label_columns = 2;
+    TU_ASSERT_OK(read_text("t_back.csv", text, 0, &o, &ds));
+    assert_true(ds.d == 3 && ds.n_targets == 2 && ds.targets[0] == -3.0f && ds.targets[1] == 0.5f);
+    assert_true(ds.X[2] == 1.0f); /* y2 is a feature */
+    mlp_dataset_free(&ds);
+    o.label_columns = twice;
+    expect_bad("t_twice.csv", text, &o, MLP_ERR_FORMAT, "t_twice.csv:2:5: column 4 is given twice");
+    o.label_columns = all;
+    o.n_label_columns = 5;
+    expect_bad("t_all.csv", "1,2,3,4,5\n", &o, MLP_ERR_FORMAT, "no features");
+    /* Multi-label: 0/1 columns. */
+    const long two[] = {-2, -1};
+    mlp_csv_options m = mlp_csv_options_default();
+    m.multilabel = 1;
+    m.label_columns = two;
+    m.n_label_columns = 2;
+    TU_ASSERT_OK(read_text("t_ml.csv", "x,l1,l2\n0.5,1,0\n-1,0,0\n2,1,1\n", 0, &m, &ds));
+    assert_true(ds.n == 3 && ds.d == 1 && ds.n_targets == 2 && ds.targets[5] == 1.0f);
+    mlp_dataset_free(&ds);
+    expect_bad("t_ml_bad.csv", "0.5,1,0\n-1,0,2\n", &m, MLP_ERR_FORMAT,
+               "t_ml_bad.csv:2:3: multi-label target '2' is not 0 or 1");
+    /* One label column from the end, for classification too. */
+    mlp_csv_options c = mlp_csv_options_default();
+    c.label_column = -3;
+    TU_ASSERT_OK(read_text("t_neg.csv", "7,1,2\n8,3,4\n", 0, &c, &ds));
+    assert_true(ds.d == 2 && ds.classes.n == 2 && ds.classes.values[1] == 8.0 && ds.X[0] == 1.0f);
+    mlp_dataset_free(&ds);
+}
+
 static void test_long_field(void **state) {
     (void)state;
     size_t len = ((size_t)1 << 20) + 10;
@@ -469,8 +514,21 @@ static void test_args_and_io(void **state) {
     bad.header = 2;
     dt_expect(mlp_read_csv(path, &bad, &ds), MLP_ERR_ARG, "header");
     bad = o;
-    bad.label_column = -2;
-    dt_expect(mlp_read_csv(path, &bad, &ds), MLP_ERR_ARG, "label_column");
+    bad.label_column = -4; /* from the end: beyond a row of 3 */
+    bad.header = 0;        /* (auto would take the narrow line for a count header) */
+    dt_expect(mlp_read_csv(path, &bad, &ds), MLP_ERR_FORMAT,
+              "label column -4 (0-based, from the end) is out of range: the row has 3 columns");
+    bad = o;
+    bad.n_label_columns = 2;
+    dt_expect(mlp_read_csv(path, &bad, &ds), MLP_ERR_ARG, "label_columns is NULL");
+    const long two[] = {0, 1}, dup[] = {1, 1};
+    bad.label_columns = two;
+    dt_expect(mlp_read_csv(path, &bad, &ds), MLP_ERR_ARG, "2 label columns need regression");
+    bad.regression = 1;
+    bad.label_columns = dup;
+    dt_expect(mlp_read_csv(path, &bad, &ds), MLP_ERR_ARG, "label column 1 given twice");
+    bad.multilabel = 1;
+    dt_expect(mlp_read_csv(path, &bad, &ds), MLP_ERR_ARG, "not with regression");
     bad = o;
     bad.delimiter = '\n';
     dt_expect(mlp_read_csv(path, &bad, &ds), MLP_ERR_ARG, "delimiter");
@@ -539,6 +597,7 @@ int main(void) {
         cmocka_unit_test(test_digits),        cmocka_unit_test(test_class_labels),
         cmocka_unit_test(test_given_classes), cmocka_unit_test(test_class_helpers),
         cmocka_unit_test(test_dialects),      cmocka_unit_test(test_dialect_errors),
+        cmocka_unit_test(test_targets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

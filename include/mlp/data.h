@@ -84,7 +84,7 @@ MLP_API void mlp_dataset_free(mlp_dataset *ds);
 /* How mlp_read_csv reads a file. Start from mlp_csv_options_default() and change fields. */
 typedef struct mlp_csv_options {
     int header;          /* 1: first row is a header, 0: no header, -1: detect (see below) */
-    long label_column;   /* column holding the label/target; -1 means the last column */
+    long label_column;   /* column holding the label/target; negative: from the end (-1 the last) */
     int regression;      /* 0: class labels (integers or text); 1: float targets */
     char delimiter;      /* ',' by default; ' ': whitespace (runs of spaces and tabs separate
                             fields, blanks around a line ignored); MLP_CSV_DETECT: detected */
@@ -94,8 +94,13 @@ typedef struct mlp_csv_options {
                                    the indices refer to this list and the dataset gets a copy */
     size_t skip_rows;           /* lines skipped at the start of the file, whatever they hold (0) */
     char comment; /* lines whose first non-blank character is this are skipped ('#'; 0: none) */
-    char *delimiter_used; /* if not NULL, receives the delimiter read with (the detected one),
-                             on success */
+    char *delimiter_used;      /* if not NULL, receives the delimiter read with (the detected one),
+                                  on success */
+    const long *label_columns; /* n_label_columns > 0: these columns (negative: from the end) are
+                                  the targets, in this order, instead of label_column; more than
+                                  one needs regression or multilabel */
+    size_t n_label_columns;
+    int multilabel; /* 1: the label columns are 0/1 targets (multi-label classification) */
 } mlp_csv_options;
 
 /* mlp_csv_options.delimiter: detect it from the first 20 data lines: tab, ';', ',' or whitespace,
@@ -104,10 +109,12 @@ typedef struct mlp_csv_options {
 #define MLP_CSV_DETECT '\0'
 
 /* header -1 (detect), label_column -1 (last), regression 0, delimiter ',', max_classes 65536,
- * classes NULL, skip_rows 0, comment '#', delimiter_used NULL. Cannot fail; any thread. */
+ * classes NULL, skip_rows 0, comment '#', delimiter_used NULL, no label_columns, multilabel 0.
+ * Cannot fail; any thread. */
 MLP_API mlp_csv_options mlp_csv_options_default(void);
 /* Reads a CSV file, plain or gzip (detected from the content): every row is the features and one
- * label (or, with regression, one target: n_targets = 1) in label_column. opt may be NULL
+ * label in label_column (or, with regression or multilabel, targets: n_targets = the label
+ * columns, as floats in out->targets, multi-label ones 0 or 1). opt may be NULL
  * (defaults). Fields may be quoted as RFC 4180 says ("a,b", "say ""hi""", line ends inside
  * quotes); CRLF line ends, a UTF-8 byte order mark, blank lines and comment lines are accepted.
  * *out is written only on success; the caller owns its arrays (mlp_dataset_free). Class labels

@@ -165,6 +165,11 @@ MLP_API mlp_status mlp_fit(mlp_net **net, mlp_task task, const float *X, const i
 MLP_API mlp_status mlp_score_accuracy(mlp_net *net, const float *X, const int32_t *labels, size_t n,
                                       double *accuracy);
 MLP_API mlp_status mlp_score_r2(mlp_net *net, const float *X, const float *Y, size_t n, double *r2);
+/* Multi-label accuracy as scikit-learn's accuracy_score on indicator matrices (subset accuracy):
+ * the fraction of rows whose every output, thresholded at 0.5, equals Y's 0/1 entry (Y is n x
+ * output_size). Same rules and errors as mlp_score_accuracy (Y instead of labels). */
+MLP_API mlp_status mlp_score_subset_accuracy(mlp_net *net, const float *X, const float *Y, size_t n,
+                                             double *accuracy);
 
 #ifdef __cplusplus
 }
