@@ -125,7 +125,11 @@ MLP_API mlp_fit_options mlp_fit_options_default(void);
 MLP_API void mlp_fit_result_free(mlp_fit_result *result);
 
 /* Trains on X (n x d) with targets; n_classes_or_targets is what the targets span:
- *  CLASSIFY:   labels (n int32 in [0, n_classes_or_targets)), at least 2 classes; Y ignored
+ *  CLASSIFY:   labels (n int32 in [0, n_classes_or_targets)), at least 2 classes; Y ignored.
+ *              These are class indices: for labels of any kind (1..3, -1/+1, strings) take the
+ *              indices and the class list of mlp_read_csv (mlp_dataset.classes) or of
+ *              mlp_classes_encode_numbers / _encode_names (data.h), as scikit-learn's classes_;
+ *              mlp_model_save_classes keeps the list with the net
  *  MULTILABEL: Y (n x n_classes_or_targets) of 0/1;  REGRESS: Y (n x n_classes_or_targets)
  *              floats; labels ignored
  * A created network has the options' hidden layers and the task's output layer and loss
