@@ -120,9 +120,9 @@ class BaseMLP(BaseEstimator):
 
     def _options(self, hidden, max_iter, incremental, seed):
         o = _lib.lib.mlp_fit_options_default()
-        self._hidden_buf = (ctypes.c_size_t * max(1, len(hidden)))(*hidden)
         o.n_hidden = len(hidden)
-        o.hidden = self._hidden_buf
+        # ctypes keeps the array alive as long as the struct (its _objects)
+        o.hidden = (ctypes.c_size_t * max(1, len(hidden)))(*hidden)
         o.activation = _lib.ACT[self.activation]
         o.opt.kind = _lib.OPT_ADAM if self.solver == "adam" else _lib.OPT_SGD
         o.opt.lr = self.learning_rate_init
@@ -159,7 +159,17 @@ class BaseMLP(BaseEstimator):
         current one continued (warm start / partial_fit)."""
         hidden = self._check_params(incremental)
         continuing = (incremental or self.warm_start) and getattr(self, "_net", None) is not None
-        if not continuing:
+        if continuing:
+            layers = self._net.layers()
+            have = [out for _, out, _ in layers[:-1]]
+            acts = {a for _, _, a in layers[:-1]}
+            if have != hidden or (hidden and acts != {self.activation}):
+                raise ValueError(
+                    "warm_start / partial_fit continue the fitted net (hidden layers %s, "
+                    "activation %s); hidden_layer_sizes=%s, activation=%r differ: fit with "
+                    "warm_start=False for a new net" % (have, sorted(acts) or None, hidden,
+                                                        self.activation))
+        else:
             self._seed = self._draw_seed()
             self.n_iter_ = 0
             self.t_ = 0
@@ -225,17 +235,11 @@ class BaseMLP(BaseEstimator):
             self._fit_seconds = float(res.seconds)
         finally:
             _lib.lib.mlp_fit_result_free(ctypes.byref(res))
-        self._hidden_buf = None
         layers = self._net.layers()
         self.n_layers_ = len(layers) + 1
         self.n_outputs_ = layers[-1][1]
         self.out_activation_ = layers[-1][2]
-        if (not incremental and not res.converged and not res.stopped_by_callback
-                and not opts.early_stopping and epochs == max_iter):
-            warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and the "
-                          "optimization hasn't converged yet." % max_iter, ConvergenceWarning, stacklevel=3)
-        elif (not incremental and opts.early_stopping and not res.converged
-              and epochs == max_iter):
+        if not incremental and not res.converged and epochs == max_iter:
             warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and the "
                           "optimization hasn't converged yet." % max_iter, ConvergenceWarning, stacklevel=3)
         return self
@@ -290,7 +294,6 @@ class BaseMLP(BaseEstimator):
     # the weights and the optimizer settings and state
     def __getstate__(self):
         state = self.__dict__.copy()
-        state.pop("_hidden_buf", None)
         net = state.pop("_net", None)
         if net is not None:
             state["_net_bytes"] = net.to_bytes()

@@ -98,3 +98,15 @@ def test_partial_fit_regressor():
     for _ in range(50):
         reg.partial_fit(X, y)
     assert reg.n_iter_ == 50 and reg.score(X, y) > 0.9
+
+
+def test_warm_start_refuses_other_layers(digits_rs42):
+    X, _, y, _ = digits_rs42
+    clf = MLPClassifier(hidden_layer_sizes=(20,), max_iter=3, warm_start=True, random_state=0)
+    clf.fit(X, y)
+    clf.set_params(hidden_layer_sizes=(30,))
+    with pytest.raises(ValueError, match="warm_start"):
+        clf.fit(X, y)
+    clf.set_params(hidden_layer_sizes=(20,), activation="tanh")
+    with pytest.raises(ValueError, match="warm_start"):
+        clf.fit(X, y)
