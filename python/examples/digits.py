@@ -2,7 +2,10 @@
 layer's overhead over the C library's mlp_fit. Run from the repository root after
 `bash scripts/python.sh`:
 
-    .venv/bin/python python/examples/digits.py [--rounds 7] [--cli build-python/cli/mlp]
+    .venv/bin/python python/examples/digits.py [--rounds 7] [--threads 1] [--cli build-python/cli/mlp]
+
+--threads n (default 1) limits OpenMP and BLAS to n threads in this process (threadpoolctl: both
+estimators) and passes --threads n to the C tool; --threads 0 leaves every thread setting alone.
 
 1. The example (only the import differs from scikit-learn's):
        X, y = load_digits(return_X_y=True)
@@ -46,7 +49,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--cli", default="build-python/cli/mlp")
+    ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args()
+    if a.threads > 0:
+        from threadpoolctl import threadpool_limits
+        limits = threadpool_limits(a.threads)  # noqa: F841 (kept for the whole run)
+    cli_threads = ["--threads", str(a.threads)] if a.threads > 0 else []
     warnings.simplefilter("ignore")
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=42)
@@ -59,14 +67,15 @@ def main():
         t, acc_sk, sk = fit_time(SkMLPClassifier, X_train, y_train, X_test, y_test)
         theirs.append(t)
         out = subprocess.run([a.cli, "train", "--data", "digits", "--hidden", "50", "--max-iter",
-                              "500", "--seed", "42", "--json"], check=True, capture_output=True,
+                              "500", "--seed", "42", "--json"] + cli_threads, check=True, capture_output=True,
                              text=True).stdout
         rep = json.loads(out.strip().splitlines()[-1])
         cli.append(rep["seconds"])
 
     med = statistics.median
-    print("mlp %s (%s), scikit-learn %s, %d rounds, medians"
-          % (mlp.__version__, mlp._lib.library_path, __import__("sklearn").__version__, a.rounds))
+    print("mlp %s (%s), scikit-learn %s, %d rounds, medians, threads %s"
+          % (mlp.__version__, mlp._lib.library_path, __import__("sklearn").__version__, a.rounds,
+             a.threads if a.threads > 0 else "unset"))
     print("founding example: mlp.MLPClassifier     accuracy %.2f%% (%d epochs)  fit %.4f s"
           % (100 * acc_ours, clf.n_iter_, med(ours)))
     print("                  sklearn MLPClassifier accuracy %.2f%% (%d epochs)  fit %.4f s"
