@@ -2,7 +2,7 @@
 # Installs the Python package `mlp` (python/) into .venv at the repository root:
 #  1. the Debian packages it needs, if missing (quietly, through scripts/setup.sh: its apt log
 #     goes to MLP_SETUP_LOG, default ${TMPDIR:-/tmp}/mlp-setup-apt.log);
-#  2. builds libmlp in build-python (Release; tests, bench and examples off);
+#  2. builds libmlp and the mlp tool in build-python (Release; tests, bench and examples off);
 #  3. creates .venv (python3 -m venv --system-site-packages: numpy, scikit-learn and pytest come
 #     from Debian) and installs the package into it offline, libmlp.so.0 copied next to it.
 # Then: .venv/bin/python -c "import mlp; print(mlp.__version__)"
@@ -18,7 +18,7 @@ log=${TMPDIR:-/tmp}/mlp-python-build.log
 echo "python: building libmlp in $dir (log: $log)"
 if ! { nice -n 19 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DMLP_BUILD_TESTS=OFF \
          -DMLP_BUILD_BENCH=OFF -DMLP_BUILD_EXAMPLES=OFF &&
-       nice -n 19 cmake --build "$dir" --target mlp_shared -j2; } >"$log" 2>&1; then
+       nice -n 19 cmake --build "$dir" --target mlp_shared mlp_cli -j2; } >"$log" 2>&1; then
   echo "python: building libmlp failed; the end of $log:" >&2
   tail -n 20 "$log" >&2
   exit 1
@@ -46,4 +46,4 @@ fi
 rm -rf python/build python/*.egg-info
 root=$PWD
 (cd / && "$root/.venv/bin/python" -c \
-  'import mlp; print("python: mlp", mlp.__version__, "installed in .venv; library", mlp._lib.library_path)')
+  'import mlp; print("python: mlp", mlp.__version__, "in .venv; library", mlp._lib.library_path)')

@@ -2,7 +2,9 @@
 layer's overhead over the C library's mlp_fit. Run from the repository root after
 `bash scripts/python.sh`:
 
-    .venv/bin/python python/examples/digits.py [--rounds 7] [--threads 1] [--cli build-python/cli/mlp]
+    .venv/bin/python python/examples/digits.py [--rounds 7] [--threads 1] [--cli PATH]
+
+--cli: the mlp tool (default build-python/cli/mlp, which scripts/python.sh builds).
 
 --threads n (default 1) limits OpenMP and BLAS to n threads in this process (threadpoolctl: both
 estimators) and passes --threads n to the C tool; --threads 0 leaves every thread setting alone.
@@ -67,8 +69,8 @@ def main():
         t, acc_sk, sk = fit_time(SkMLPClassifier, X_train, y_train, X_test, y_test)
         theirs.append(t)
         out = subprocess.run([a.cli, "train", "--data", "digits", "--hidden", "50", "--max-iter",
-                              "500", "--seed", "42", "--json"] + cli_threads, check=True, capture_output=True,
-                             text=True).stdout
+                              "500", "--seed", "42", "--json"] + cli_threads,
+                             check=True, capture_output=True, text=True).stdout
         rep = json.loads(out.strip().splitlines()[-1])
         cli.append(rep["seconds"])
 

@@ -241,7 +241,8 @@ class BaseMLP(BaseEstimator):
         self.out_activation_ = layers[-1][2]
         if not incremental and not res.converged and epochs == max_iter:
             warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and the "
-                          "optimization hasn't converged yet." % max_iter, ConvergenceWarning, stacklevel=3)
+                          "optimization hasn't converged yet." % max_iter, ConvergenceWarning,
+                          stacklevel=3)
         return self
 
     # ---------------------------------------------------------------------------------------

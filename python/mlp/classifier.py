@@ -95,8 +95,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
         return self._run_fit(X, labels, Y, k, incremental=True)
 
     def predict_proba(self, X):
-        """Class probabilities, (n_samples, n_classes) (float32 for a float32 X, else float64); for multi-label, the
-        probability of each label."""
+        """Class probabilities, (n_samples, n_classes), float32 for a float32 X, else float64;
+        for multi-label, the probability of each label."""
         X, dtype = self._validate_predict(X)
         p = self._forward(X).astype(dtype, copy=False)
         if self.n_outputs_ == 1 and not self._multilabel:

@@ -11,7 +11,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     Parameters are scikit-learn's MLPRegressor's (same names, same defaults), plus ``threads``.
     Squared-error loss, identity outputs; y may be 1-D or 2-D (one output per column).
-    Computation is float32 (predictions are returned in float64 unless X is float32). See docs/PYTHON.md.
+    Computation is float32 (predictions are returned in float64 unless X is float32).
+    See docs/PYTHON.md.
     """
 
     _task = _lib.TASK_REGRESS
@@ -23,7 +24,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return self._dense(X), Y
 
     def fit(self, X, y):
-        """Fit the model to X (n_samples, n_features) and y (n_samples,) or (n_samples, n_targets)."""
+        """Fit the model to X (n_samples, n_features), y (n_samples,) or (n_samples, n_targets)."""
         continuing = self.warm_start and getattr(self, "_net", None) is not None
         X, Y = self._validate_xy(X, y, reset=not continuing)
         return self._run_fit(X, None, Y, Y.shape[1], incremental=False)
@@ -38,7 +39,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
         return self._run_fit(X, None, Y, Y.shape[1], incremental=True)
 
     def predict(self, X):
-        """Predictions (float32 for a float32 X, else float64): (n_samples,) for one output, else (n_samples, n_outputs)."""
+        """Predictions, float32 for a float32 X, else float64: (n_samples,) for one output,
+        else (n_samples, n_outputs)."""
         X, dtype = self._validate_predict(X)
         p = self._forward(X).astype(dtype, copy=False)
         return p.ravel() if p.shape[1] == 1 else p
