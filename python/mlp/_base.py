@@ -169,22 +169,22 @@ class BaseMLP(BaseEstimator):
                     "activation %s); hidden_layer_sizes=%s, activation=%r differ: fit with "
                     "warm_start=False for a new net" % (have, sorted(acts) or None, hidden,
                                                         self.activation))
+        # what the previous calls accumulated (scikit-learn's attributes continue across
+        # warm-start fits and partial_fit calls); assigned back only when mlp_fit succeeds
+        if continuing:
+            prev = dict(seed=self._seed, n_iter=self.n_iter_, t=self.t_,
+                        curve=list(self.loss_curve_), best_loss=self.best_loss_,
+                        vals=self.validation_scores_, best_val=self.best_validation_score_)
         else:
-            self._seed = self._draw_seed()
-            self.n_iter_ = 0
-            self.t_ = 0
-            self.loss_curve_ = []
-            self.best_loss_ = np.inf
-            self.validation_scores_ = [] if self.early_stopping else None
-            self.best_validation_score_ = -np.inf if self.early_stopping else None
-            self._no_improvement_count = 0
+            prev = dict(seed=self._draw_seed(), n_iter=0, t=0, curve=[], best_loss=None,
+                        vals=None, best_val=None)
         max_iter = 1 if incremental else int(self.max_iter)
         # a continued fit shuffles with another seed than the previous calls
-        seed = (self._seed + self.n_iter_) % 2 ** 64
+        seed = (prev["seed"] + prev["n_iter"]) % 2 ** 64
         opts = self._options(hidden, max_iter, incremental, seed)
         if self.verbose:
             def report(info, user):
-                print("Iteration %d, loss = %.8f" % (self.n_iter_ + info.contents.epoch,
+                print("Iteration %d, loss = %.8f" % (prev["n_iter"] + info.contents.epoch,
                                                      info.contents.loss))
                 return 0
             opts.callback = _lib.EPOCH_CALLBACK(report)
@@ -215,23 +215,26 @@ class BaseMLP(BaseEstimator):
                 raise _lib.MLPError(st, "mlp_fit", msg)
             if not continuing:
                 self._net = _lib.Net(net.value)
-            epochs = res.epochs
-            curve = [float(v) for v in np.ctypeslib.as_array(res.loss_curve, (epochs,))] \
-                if epochs else []
-            self.loss_curve_.extend(curve)
+            epochs = int(res.epochs)
+            self._seed = prev["seed"]
+            self.loss_curve_ = prev["curve"] + [
+                float(v) for v in np.ctypeslib.as_array(res.loss_curve, (epochs,))]
             self.loss_ = float(res.loss)
-            self.n_iter_ += int(epochs)
-            self.t_ += int(res.n_train) * int(epochs)
+            self.n_iter_ = prev["n_iter"] + epochs
+            self.t_ = prev["t"] + int(res.n_train) * epochs
             if opts.early_stopping:
-                vals = [float(v) for v in np.ctypeslib.as_array(res.val_scores, (epochs,))]
-                self.validation_scores_.extend(vals)
-                self.best_validation_score_ = max(self.best_validation_score_,
-                                                  float(res.best_val_score))
+                self.validation_scores_ = list(prev["vals"] or []) + [
+                    float(v) for v in np.ctypeslib.as_array(res.val_scores, (epochs,))]
+                best = prev["best_val"]
+                self.best_validation_score_ = float(res.best_val_score) if best is None \
+                    else max(best, float(res.best_val_score))
                 self.best_loss_ = None  # as scikit-learn with early stopping
             else:
-                if self.best_loss_ is None:
-                    self.best_loss_ = np.inf
-                self.best_loss_ = min(self.best_loss_, float(res.best_loss))
+                self.validation_scores_ = prev["vals"]
+                self.best_validation_score_ = prev["best_val"]
+                best = prev["best_loss"]
+                self.best_loss_ = float(res.best_loss) if best is None \
+                    else min(best, float(res.best_loss))
             self._fit_seconds = float(res.seconds)
         finally:
             _lib.lib.mlp_fit_result_free(ctypes.byref(res))

@@ -6,7 +6,7 @@ import pickle
 import numpy as np
 import pytest
 
-from mlp import MLPClassifier, MLPRegressor
+from mlp import MLPClassifier, MLPError, MLPRegressor
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +110,13 @@ def test_warm_start_refuses_other_layers(digits_rs42):
     clf.set_params(hidden_layer_sizes=(20,), activation="tanh")
     with pytest.raises(ValueError, match="warm_start"):
         clf.fit(X, y)
+
+
+def test_failed_fit_keeps_the_fitted_model(digits_rs42):
+    X, X_test, y, _ = digits_rs42
+    clf = MLPClassifier(hidden_layer_sizes=(20,), max_iter=30, random_state=0).fit(X, y)
+    before = (clf.n_iter_, list(clf.loss_curve_), clf.predict_proba(X_test).tobytes())
+    clf.set_params(learning_rate_init=1e30, solver="sgd", momentum=0.0)
+    with pytest.raises(MLPError, match="diverged"):
+        clf.fit(X, y)
+    assert (clf.n_iter_, list(clf.loss_curve_), clf.predict_proba(X_test).tobytes()) == before
