@@ -7,7 +7,7 @@ Binding: ctypes over libmlp.so (mlp._lib); docs/PYTHON.md in the mlp repository.
 from . import _lib
 from .classifier import MLPClassifier
 from .regressor import MLPRegressor
-from ._lib import MLPError
+from ._lib import MLPDivergedError, MLPError
 
 __version__ = _lib.version()
-__all__ = ["MLPClassifier", "MLPRegressor", "MLPError", "__version__"]
+__all__ = ["MLPClassifier", "MLPRegressor", "MLPError", "MLPDivergedError", "__version__"]

@@ -212,7 +212,8 @@ class BaseMLP(BaseEstimator):
                 msg = _lib.lib.mlp_last_error().decode("utf-8", "replace")
                 if st == _lib.ERR_DIVERGED and not continuing and net.value:
                     _lib.lib.mlp_net_free(net)
-                raise _lib.MLPError(st, "mlp_fit", msg)
+                err = _lib.MLPDivergedError if st == _lib.ERR_DIVERGED else _lib.MLPError
+                raise err(st, "mlp_fit", msg)
             if not continuing:
                 self._net = _lib.Net(net.value)
             epochs = int(res.epochs)

@@ -13,7 +13,7 @@ import glob
 import os
 import tempfile
 
-__all__ = ["lib", "MLPError", "check", "Net", "FitOptions", "FitResult", "Optimizer",
+__all__ = ["lib", "MLPError", "MLPDivergedError", "check", "Net", "FitOptions", "FitResult", "Optimizer",
            "EPOCH_CALLBACK", "EpochInfo", "library_path"]
 
 # Enums of mlp.h / fit.h (the values are part of the C API).
@@ -125,6 +125,11 @@ class MLPError(RuntimeError):
     def __init__(self, status, where, message):
         self.status = status
         super().__init__("%s: %s: %s" % (where, lib.mlp_strerror(status).decode(), message))
+
+
+class MLPDivergedError(MLPError, ValueError):
+    """mlp_fit diverged (MLP_ERR_DIVERGED): a ValueError, as scikit-learn's "Solver produced
+    non-finite parameter weights"."""
 
 
 def check(status, where):

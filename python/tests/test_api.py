@@ -4,7 +4,7 @@ import time
 
 import numpy as np
 import pytest
-from sklearn.model_selection import GridSearchCV
+from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.neural_network import MLPClassifier as SkMLPClassifier
 from sklearn.neural_network import MLPRegressor as SkMLPRegressor
 from sklearn.pipeline import make_pipeline
@@ -106,6 +106,8 @@ def test_pipeline_gridsearch(digits_rs42):
     assert len(grid.cv_results_["params"]) == 4
     assert grid.score(X_test, y_test) > 0.9
     assert isinstance(grid.best_estimator_[-1], MLPClassifier)
+    scores = cross_val_score(MLPClassifier(hidden_layer_sizes=(50,), random_state=0), X, y, cv=3)
+    assert scores.shape == (3,) and scores.min() > 0.9
 
 
 def test_gil_released_during_fit(digits_rs42):
