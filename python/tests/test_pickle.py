@@ -121,3 +121,18 @@ def test_failed_fit_keeps_the_fitted_model(digits_rs42):
         clf.fit(X, y)
     assert isinstance(e.value, ValueError)  # as scikit-learn's non-finite weights error
     assert (clf.n_iter_, list(clf.loss_curve_), clf.predict_proba(X_test).tobytes()) == before
+
+
+def test_unpickled_in_another_process(fitted, tmp_path):
+    """The pickle carries the model bytes: a fresh interpreter predicts the same bits."""
+    import subprocess
+    import sys
+    clf, X_test = fitted
+    (tmp_path / "m.pkl").write_bytes(pickle.dumps(clf))
+    np.save(tmp_path / "X.npy", X_test)
+    code = ("import pickle, sys, numpy as np; d = sys.argv[1]; "
+            "m = pickle.load(open(d + '/m.pkl', 'rb')); "
+            "sys.stdout.buffer.write(m.predict_proba(np.load(d + '/X.npy')).tobytes())")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True,
+                         capture_output=True).stdout
+    assert out == clf.predict_proba(X_test).tobytes()
