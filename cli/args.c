@@ -272,6 +272,7 @@ int cli_parse_hidden(const char *cmd, const char *s, size_t **widths, size_t *n)
 }
 
 #define CLI_MAX_LABEL_COLUMNS 4096
+#define CLI_MAX_COLUMN (1L << 40) /* far beyond any CSV row (the reader caps a line) */
 
 /* One item of a --label-column list at s: "last", N, -N or A-B, into cols (appending at *n). */
 static int parse_column_item(const char *cmd, const char *flag, const char *s, long *cols,
@@ -294,9 +295,12 @@ static int parse_column_item(const char *cmd, const char *flag, const char *s, l
                                        s);
         }
     }
+    if (a > CLI_MAX_COLUMN || b > CLI_MAX_COLUMN || a < -CLI_MAX_COLUMN)
+        return cli_usage_error(cmd, "--%s: '%s' is beyond the largest column (%ld)", flag, s,
+                               CLI_MAX_COLUMN);
+    if (b - a >= CLI_MAX_LABEL_COLUMNS - (long)*n) /* bounded: no overflow below */
+        return cli_usage_error(cmd, "--%s: more than %d columns", flag, CLI_MAX_LABEL_COLUMNS);
     for (long c = a; c <= b; c++) {
-        if (*n == CLI_MAX_LABEL_COLUMNS)
-            return cli_usage_error(cmd, "--%s: more than %d columns", flag, CLI_MAX_LABEL_COLUMNS);
         for (size_t i = 0; i < *n; i++)
             if (cols[i] == c) return cli_usage_error(cmd, "--%s: column %ld given twice", flag, c);
         cols[(*n)++] = c;

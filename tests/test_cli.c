@@ -808,6 +808,18 @@ static void test_targets(void **state) {
     expect_code(&r, 2);
     expect_in(r.err, "--label-column: 2 columns are several targets: add --regression");
     run_free(&r);
+    /* Found by fuzz_cli: the largest long as a column (an overflow in the range loop). */
+    RUN(&r, "train", "--label-column", "9223372036854775807");
+    expect_code(&r, 2);
+    expect_in(r.err, "is beyond the largest column");
+    run_free(&r);
+    RUN(&r, "train", "--label-column", "0-9223372036854775807");
+    expect_code(&r, 2);
+    run_free(&r);
+    RUN(&r, "train", "--label-column", "1,1");
+    expect_code(&r, 2);
+    expect_in(r.err, "--label-column: column 1 given twice");
+    run_free(&r);
     /* Multi-label: the last two columns (a range given from the end: -2,-1). */
     RUN(&r, "train", "--data", path, "--label-column", "-2,-1", "--multilabel", "--hidden", "16",
         "--lr", "0.01", "--json", "--quiet", "--out", model);
