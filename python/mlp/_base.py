@@ -28,7 +28,7 @@ class BaseMLP(BaseEstimator):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 threads=None):
+                 threads=None, dropout=0.0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -53,6 +53,7 @@ class BaseMLP(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.threads = threads
+        self.dropout = dropout
 
     # ---------------------------------------------------------------------------------------
     # parameters
@@ -116,7 +117,22 @@ class BaseMLP(BaseEstimator):
         if self.threads is not None and not (isinstance(self.threads, numbers.Integral)
                                              and self.threads >= 1):
             raise ValueError("threads must be None or an integer >= 1, got %r" % (self.threads,))
-        return self._hidden()
+        hidden = self._hidden()
+        self._dropout_rates(hidden)
+        return hidden
+
+    def _dropout_rates(self, hidden):
+        """dropout (mlp's own parameter): one probability for every hidden layer, or one per
+        hidden layer; each in [0, 1)."""
+        p = self.dropout
+        rates = [p] * len(hidden) if isinstance(p, numbers.Real) else list(p)
+        if len(rates) != len(hidden):
+            raise ValueError("dropout must be a number or one per hidden layer (%d), got %r"
+                             % (len(hidden), p))
+        for r in rates:
+            if isinstance(r, bool) or not isinstance(r, numbers.Real) or not 0.0 <= r < 1.0:
+                raise ValueError("dropout probabilities must be in [0, 1), got %r" % (p,))
+        return [float(r) for r in rates]
 
     def _options(self, hidden, max_iter, incremental, seed):
         o = _lib.lib.mlp_fit_options_default()
@@ -190,7 +206,14 @@ class BaseMLP(BaseEstimator):
             opts.callback = _lib.EPOCH_CALLBACK(report)
 
         n, d = X.shape
-        net = ctypes.c_void_p(self._net.ptr if continuing else None)
+        rates = self._dropout_rates(hidden)
+        own = None  # a net created here for dropout (mlp_fit_options has no dropout field)
+        if continuing:
+            self._net.set_dropout(rates)
+        elif any(rates):
+            own = _lib.Net.create(d, hidden, self.activation, self._task, k, opts.init, seed)
+            own.set_dropout(rates)
+        net = ctypes.c_void_p(self._net.ptr if continuing else own.ptr if own else None)
         res = _lib.FitResult()
         f32 = ctypes.POINTER(ctypes.c_float)
         xp = X.ctypes.data_as(f32)
@@ -210,12 +233,13 @@ class BaseMLP(BaseEstimator):
         try:
             if st != 0:
                 msg = _lib.lib.mlp_last_error().decode("utf-8", "replace")
-                if st == _lib.ERR_DIVERGED and not continuing and net.value:
+                if st == _lib.ERR_DIVERGED and not continuing and not own and net.value:
                     _lib.lib.mlp_net_free(net)
                 err = _lib.MLPDivergedError if st == _lib.ERR_DIVERGED else _lib.MLPError
                 raise err(st, "mlp_fit", msg)
             if not continuing:
-                self._net = _lib.Net(net.value)
+                self._net = own if own else _lib.Net(net.value)
+            self._dropout = rates
             epochs = int(res.epochs)
             self._seed = prev["seed"]
             self.loss_curve_ = prev["curve"] + [
@@ -310,3 +334,6 @@ class BaseMLP(BaseEstimator):
         self.__dict__.update(state)
         if data is not None:
             self._net = _lib.Net.from_bytes(data)
+            # dropout is not in model files: set it again
+            if any(getattr(self, "_dropout", ())):
+                self._net.set_dropout(self._dropout)

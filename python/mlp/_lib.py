@@ -84,6 +84,12 @@ class FitResult(ctypes.Structure):
                 ("n_val", ctypes.c_size_t)]
 
 
+class NetConfig(ctypes.Structure):
+    _fields_ = [("n_layers", ctypes.c_size_t), ("sizes", ctypes.POINTER(ctypes.c_size_t)),
+                ("activations", ctypes.POINTER(ctypes.c_int)), ("loss", ctypes.c_int),
+                ("init", ctypes.c_int), ("seed", ctypes.c_uint64)]
+
+
 _p = ctypes.c_void_p
 _fp = ctypes.POINTER(ctypes.c_float)
 _sz = ctypes.c_size_t
@@ -116,6 +122,11 @@ _sig("mlp_fit", _st, ctypes.POINTER(_p), ctypes.c_int, _fp, ctypes.POINTER(ctype
 _sig("mlp_model_save", _st, ctypes.c_char_p, _p, _p)
 _sig("mlp_model_load", _st, ctypes.c_char_p, ctypes.POINTER(_p), _p)
 _sig("mlp_set_num_threads", _st, ctypes.c_int)
+_sig("mlp_net_create", _st, ctypes.POINTER(_p), ctypes.POINTER(NetConfig))
+_sig("mlp_task_output", _st, ctypes.c_int, _sz, ctypes.POINTER(ctypes.c_int),
+     ctypes.POINTER(ctypes.c_int), ctypes.POINTER(_sz))
+_sig("mlp_net_set_dropout", _st, _p, _sz, ctypes.c_float)
+_sig("mlp_net_dropout", ctypes.c_float, _p, _sz)
 _sig("mlp_get_num_threads", ctypes.c_int)
 
 
@@ -153,6 +164,30 @@ class Net:
         if self.ptr:
             lib.mlp_net_free(self.ptr)
             self.ptr = None
+
+    @classmethod
+    def create(cls, d, hidden, activation, task, k, init, seed):
+        """The net mlp_fit would create (fit.c's create_net): d inputs, the hidden layers with
+        one activation, the task's output layer and loss (mlp_task_output)."""
+        out_act, loss, width = ctypes.c_int(), ctypes.c_int(), _sz()
+        check(lib.mlp_task_output(task, k, ctypes.byref(out_act), ctypes.byref(loss),
+                                  ctypes.byref(width)), "mlp_task_output")
+        L = len(hidden) + 1
+        sizes = (_sz * (L + 1))(d, *hidden, width.value)
+        acts = (ctypes.c_int * L)(*([ACT[activation]] * len(hidden) + [out_act.value]))
+        cfg = NetConfig(L, sizes, acts, loss.value, init, seed)
+        ptr = _p()
+        check(lib.mlp_net_create(ctypes.byref(ptr), ctypes.byref(cfg)), "mlp_net_create")
+        return cls(ptr.value)
+
+    def set_dropout(self, rates):
+        """Dropout probability of each hidden layer (mlp_net_set_dropout; not in model files)."""
+        for l, p in enumerate(rates):
+            check(lib.mlp_net_set_dropout(self.ptr, l, float(p)), "mlp_net_set_dropout")
+
+    def dropout(self):
+        return [float(lib.mlp_net_dropout(self.ptr, l))
+                for l in range(lib.mlp_net_n_layers(self.ptr) - 1)]
 
     def layers(self):
         """[(in, out, activation name)] per weight layer."""

@@ -24,6 +24,7 @@ def test_version():
 def test_same_parameters_as_sklearn(Ours, Theirs):
     ours, theirs = Ours().get_params(), Theirs().get_params()
     assert ours.pop("threads") is None
+    assert ours.pop("dropout") == 0.0
     assert ours == theirs
 
 
@@ -38,6 +39,8 @@ def test_same_parameters_as_sklearn(Ours, Theirs):
     ({"alpha": -1.0}, ValueError),
     ({"max_iter": 0}, ValueError),
     ({"threads": 0}, ValueError),
+    ({"dropout": 1.0}, ValueError),
+    ({"dropout": [0.1, 0.1]}, ValueError),  # one hidden layer
 ])
 def test_unsupported_values_raise_at_fit(params, error):
     X, y = np.random.RandomState(0).randn(20, 3), np.arange(20) % 2
@@ -147,3 +150,22 @@ def test_gil_released_during_fit(digits_rs42):
         t.join()
     assert a.predict_proba(X).tobytes() == est.predict_proba(X).tobytes()
     assert b.predict_proba(X).tobytes() == est.predict_proba(X).tobytes()
+
+
+def test_dropout(digits_rs42):
+    """mlp's dropout parameter: the net is created in Python (mlp_net_create, as mlp_fit's own
+    create_net) to set mlp_net_set_dropout before mlp_fit; a negligible rate trains the same
+    bits as no dropout, so that net is the one mlp_fit would have made."""
+    import pickle
+    X, X_test, y, y_test = digits_rs42
+    base = MLPClassifier(hidden_layer_sizes=(50,), max_iter=500, random_state=42).fit(X, y)
+    tiny = MLPClassifier(hidden_layer_sizes=(50,), max_iter=500, random_state=42,
+                         dropout=1e-9).fit(X, y)
+    assert tiny.predict_proba(X_test).tobytes() == base.predict_proba(X_test).tobytes()
+    drop = MLPClassifier(hidden_layer_sizes=(100,), max_iter=500, random_state=42,
+                         dropout=0.2).fit(X, y)
+    assert drop._net.dropout() == [pytest.approx(0.2)]
+    assert drop.score(X_test, y_test) >= 0.965
+    assert drop.predict_proba(X_test).tobytes() != base.predict_proba(X_test).tobytes()
+    clone = pickle.loads(pickle.dumps(drop))  # model files do not keep dropout: set again
+    assert clone._net.dropout() == [pytest.approx(0.2)]
