@@ -13,8 +13,8 @@ import glob
 import os
 import tempfile
 
-__all__ = ["lib", "MLPError", "MLPDivergedError", "check", "Net", "FitOptions", "FitResult", "Optimizer",
-           "EPOCH_CALLBACK", "EpochInfo", "library_path"]
+__all__ = ["lib", "MLPError", "MLPDivergedError", "check", "Net", "FitOptions", "FitResult",
+           "Optimizer", "NetConfig", "EPOCH_CALLBACK", "EpochInfo", "library_path"]
 
 # Enums of mlp.h / fit.h (the values are part of the C API).
 ACT = {"identity": 0, "relu": 1, "logistic": 2, "tanh": 3, "softmax": 4, "leaky_relu": 5,
