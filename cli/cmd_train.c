@@ -493,6 +493,7 @@ typedef struct train_report {
     const mlp_fit_result *r;
     double score; /* NaN: no test set */
     size_t out_width;
+    int step_threads; /* threads a training step of this net used (mlp_net_step_threads) */
 } train_report;
 
 static const char *stop_reason(const mlp_fit_result *r) {
@@ -513,6 +514,7 @@ static void print_json(const train_report *p) {
     cli_json_double(&j, "seconds", p->r->seconds);
     cli_json_double(&j, "samples_per_s", p->r->samples_per_s);
     cli_json_u64(&j, "threads", (uint64_t)mlp_get_num_threads());
+    cli_json_u64(&j, "step_threads", (uint64_t)p->step_threads);
     cli_json_str(&j, "blas_core", mlp_blas_corename());
     cli_json_bool(&j, "blas_openmp", mlp_blas_is_openmp());
     cli_json_str(&j, "task",
@@ -550,6 +552,25 @@ static void print_json(const train_report *p) {
     cli_json_end(&j);
 }
 
+/* The thread setting, and what a step of this net used of it when that was less. */
+static void print_threads(const train_report *p) {
+    const train_cfg *c = p->c;
+    const int set = mlp_get_num_threads(), used = p->step_threads;
+    if (c->mpi.active) {
+        printf("Threads:        %d per rank x %d MPI ranks%s (OpenBLAS core %s)\n", set,
+               c->mpi.size, c->deterministic ? ", deterministic" : "", mlp_blas_corename());
+    } else if (used == 1 && set > 1) {
+        printf("Threads:        %d, 1 per step: this net's steps are too small to share "
+               "(OpenBLAS core %s)\n",
+               set, mlp_blas_corename());
+    } else if (used < set) {
+        printf("Threads:        %d, %d per step: the machine's cores (OpenBLAS core %s)\n", set,
+               used, mlp_blas_corename());
+    } else {
+        printf("Threads:        %d (OpenBLAS core %s)\n", set, mlp_blas_corename());
+    }
+}
+
 static void print_human(const train_report *p) {
     const train_cfg *c = p->c;
     const mlp_fit_result *r = p->r;
@@ -579,13 +600,7 @@ static void print_human(const train_report *p) {
     printf("Final loss:     %.6g\n", (double)r->loss);
     cli_format_rate(rate, sizeof rate, r->samples_per_s);
     printf("Training time:  %.3f s (%s samples/s)\n", r->seconds, rate);
-    if (c->mpi.active)
-        printf("Threads:        %d per rank x %d MPI ranks%s (OpenBLAS core %s)\n",
-               mlp_get_num_threads(), c->mpi.size, c->deterministic ? ", deterministic" : "",
-               mlp_blas_corename());
-    else
-        printf("Threads:        %d (OpenBLAS core %s)\n", mlp_get_num_threads(),
-               mlp_blas_corename());
+    print_threads(p);
     if (c->init_model) printf("Started from:   %s\n", c->init_model);
     if (c->common.out) printf("Model saved:    %s\n", c->common.out);
 }
@@ -733,7 +748,12 @@ static int run_train(train_cfg *c) {
         if (st != MLP_OK) rc = cli_lib_error(st, "cannot save the model to '%s'", c->common.out);
     }
     if (rc == 0 && c->mpi.rank == 0) {
-        train_report rep = {.c = c, .t = &t, .r = &r, .score = score, .out_width = out_width};
+        train_report rep = {.c = c,
+                            .t = &t,
+                            .r = &r,
+                            .score = score,
+                            .out_width = out_width,
+                            .step_threads = mlp_net_step_threads(net, r.batch_size)};
         if (c->common.json)
             print_json(&rep);
         else
