@@ -63,6 +63,8 @@ static void help_training(FILE *f) {
             "  --solver adam|sgd      optimizer (default adam)\n"
             "  --lr X                 initial learning rate (default %g)\n"
             "  --alpha X              L2 penalty (default %g)\n"
+            "  --dropout P            dropout on every hidden layer in [0, 1) (mlp's own;\n"
+            "                         default 0)\n"
             "  --batch-size N|auto    minibatch size (default auto = min(200, n_train))\n"
             "  --max-iter N           maximum epochs (default %zu)\n"
             "  --tol X                improvement tolerance of the stopping rule (default %g)\n"
@@ -159,7 +161,8 @@ enum {
     OPT_EARLY_STOPPING,
     OPT_VALIDATION_FRACTION,
     OPT_NO_SHUFFLE,
-    OPT_SEED
+    OPT_SEED,
+    OPT_DROPOUT
 };
 
 static const cli_opt train_opts[] = {
@@ -192,6 +195,7 @@ static const cli_opt train_opts[] = {
     {"validation-fraction", 0, 1, OPT_VALIDATION_FRACTION},
     {"no-shuffle", 0, 0, OPT_NO_SHUFFLE},
     {"seed", 0, 1, OPT_SEED},
+    {"dropout", 0, 1, OPT_DROPOUT},
     {"init-model", 0, 1, OPT_INIT_MODEL},
     {"deterministic", 0, 0, OPT_DETERMINISTIC},
     {"quiet", 'q', 0, OPT_QUIET},
@@ -315,6 +319,8 @@ static int loop_option(mlp_fit_options *f, int id, const char *name, const char 
         return 0;
     case OPT_SEED:
         return cli_parse_u64(cmd, name, v, &f->seed);
+    case OPT_DROPOUT:
+        return cli_parse_float(cmd, name, v, 0.0, 1.0, 0, 1, &f->dropout);
     default:
         return cli_usage_error(cmd, "internal error: option %d", id);
     }

@@ -27,7 +27,8 @@ mlp_fit_options mlp_fit_options_default(void) {
                          .validation_fraction = 0.1f,
                          .init = MLP_INIT_GLOROT,
                          .callback = NULL,
-                         .user = NULL};
+                         .user = NULL,
+                         .dropout = 0.0f};
     return o;
 }
 
@@ -126,6 +127,9 @@ static mlp_status check_options(const mlp_fit_options *o, size_t n, size_t *n_va
                         (int)o->schedule);
     if (!(o->power_t >= 0.0f) || !isfinite(o->power_t))
         return mlp_fail(MLP_ERR_ARG, "mlp_fit: power_t must be finite and >= 0");
+    if (!(o->dropout >= 0.0f && o->dropout < 1.0f))
+        return mlp_fail(MLP_ERR_ARG, "mlp_fit: dropout = %g, must be in [0, 1)",
+                        (double)o->dropout);
     *n_val = 0;
     if (!o->early_stopping) return MLP_OK;
     if (!(o->validation_fraction > 0.0f && o->validation_fraction < 1.0f))
@@ -312,6 +316,10 @@ static mlp_status fit_setup(mlp_fit_state *s, mlp_net **net, bool *created, cons
     /* Also room for scoring the validation rows (mlp_predict works in chunks of at least 1024
      * rows, or the workspace's size), so that nothing is allocated inside the epoch loop. */
     const size_t ws_rows = s->n_val < 1024 ? s->n_val : 1024;
+    /* Dropout before the reservation: it decides the workspace's layout. Cannot fail here (the
+     * probability was checked, the layers are hidden ones). */
+    for (size_t l = 0; o->dropout > 0.0f && l + 1 < mlp_net_n_layers(*net); l++)
+        (void)mlp_net_set_dropout(*net, l, o->dropout);
     st = mlp_net_reserve(*net, s->batch > ws_rows ? s->batch : ws_rows);
     if (st == MLP_OK) st = mlp_net_set_optimizer(*net, &o->opt);
     s->lr = o->opt.lr;

@@ -654,9 +654,41 @@ static void null_names_and_tiny_lr(void **state) {
     blobs_free(&b);
 }
 
+/* options.dropout sets dropout on every hidden layer of the trained net: the run is
+ * reproducible, differs from one without dropout, still learns, and a probability outside [0, 1)
+ * is refused before anything is created. */
+static void fit_dropout(void **state) {
+    (void)state;
+    enum { N = 150 };
+    float X[N * 4];
+    int32_t y[N];
+    make_blobs(X, y, N, 1);
+    mlp_fit_options o = small_options();
+    o.opt.lr = 1e-2f;
+    o.dropout = 0.25f;
+    mlp_net *a = NULL, *b = NULL, *none = NULL;
+    assert_int_equal(mlp_fit(&a, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &o, NULL), MLP_OK);
+    assert_int_equal(mlp_fit(&b, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &o, NULL), MLP_OK);
+    assert_true(mlp_net_dropout(a, 0) == 0.25f);
+    const size_t np = mlp_net_param_count(a);
+    assert_memory_equal(mlp_net_params(a), mlp_net_params(b), np * sizeof(float));
+    o.dropout = 0.0f;
+    assert_int_equal(mlp_fit(&none, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &o, NULL), MLP_OK);
+    assert_true(memcmp(mlp_net_params(a), mlp_net_params(none), np * sizeof(float)) != 0);
+    double acc;
+    assert_int_equal(mlp_score_accuracy(a, X, y, N, &acc), MLP_OK);
+    assert_true(acc >= 0.9);
+    mlp_net *bad = NULL;
+    o.dropout = 1.0f;
+    assert_int_equal(mlp_fit(&bad, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &o, NULL), MLP_ERR_ARG);
+    assert_null(bad);
+    mlp_net_free(a), mlp_net_free(b), mlp_net_free(none);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fit_converges),
+        cmocka_unit_test(fit_dropout),
         cmocka_unit_test(fit_digits_rs42),
         cmocka_unit_test(early_stopping_restores_best),
         cmocka_unit_test(warm_start_continues),

@@ -94,6 +94,9 @@ typedef struct mlp_fit_options {
     mlp_init init;               /* default GLOROT (scikit-learn's) */
     mlp_epoch_callback callback; /* may be NULL */
     void *user;                  /* passed to callback */
+    float dropout; /* mlp's own (scikit-learn has none): dropout probability set on every hidden
+                      layer (mlp_net_set_dropout) before training, in [0, 1); default 0 leaves
+                      the net as it is (a created net has none) */
 } mlp_fit_options;
 
 /* What mlp_fit reports. The two arrays are owned by the struct: free them with

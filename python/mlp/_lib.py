@@ -70,7 +70,8 @@ class FitOptions(ctypes.Structure):
                 ("shuffle", ctypes.c_int), ("seed", ctypes.c_uint64), ("tol", ctypes.c_float),
                 ("n_iter_no_change", ctypes.c_size_t), ("early_stopping", ctypes.c_int),
                 ("validation_fraction", ctypes.c_float), ("init", ctypes.c_int),
-                ("callback", EPOCH_CALLBACK), ("user", ctypes.c_void_p)]
+                ("callback", EPOCH_CALLBACK), ("user", ctypes.c_void_p),
+                ("dropout", ctypes.c_float)]
 
 
 class FitResult(ctypes.Structure):
