@@ -270,6 +270,25 @@ MLP_CLONES static float probe_rows(const float *restrict x, size_t rows, size_t 
     return probe;
 }
 
+MLP_CLONES static float add_scaled_probe(float *restrict D, const float *restrict W, float c,
+                                         size_t rows, size_t cols, size_t ld) {
+    float probe = 0.0f;
+    for (size_t r = 0; r < rows; r++) {
+        float *restrict d = D + r * ld;
+        const float *restrict w = W + r * ld;
+#pragma omp simd reduction(+ : probe)
+        for (size_t j = 0; j < cols; j++) {
+            d[j] += c * w[j];
+            probe += d[j] * 0.0f;
+        }
+    }
+    return probe;
+}
+
+bool mlp_add_scaled_finite(float *D, const float *W, float c, size_t rows, size_t cols, size_t ld) {
+    return add_scaled_probe(D, W, c, rows, cols, ld) == 0.0f;
+}
+
 bool mlp_block_finite(const float *x, size_t rows, size_t cols, size_t ld) {
     /* x * 0 is 0 for every finite x and NaN for NaN and infinity. */
     return probe_rows(x, rows, cols, ld) == 0.0f;

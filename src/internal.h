@@ -161,6 +161,9 @@ void mlp_dropout_block(float *A, float *mask, size_t rows, size_t cols, size_t l
 void mlp_colsum_reduce(float *db, const float *partials, size_t chunks, size_t m, float scale);
 /* True if every element of the rows x cols block (leading dimension ld) is finite. */
 bool mlp_block_finite(const float *x, size_t rows, size_t cols, size_t ld);
+/* D += c * W on a block (both with leading dimension ld) and true if every result is finite: the
+ * L2 gradient term and the finiteness check in the one pass over a fresh dW tile. */
+bool mlp_add_scaled_finite(float *D, const float *W, float c, size_t rows, size_t cols, size_t ld);
 
 /* ---- losses (loss.c) ---- */
 /* Per-row data loss of outputs P and targets Y (rows x k) into row_loss:

@@ -6,7 +6,8 @@
  *             (and, in training, the layer's dropout mask)
  *   output    per 16-row chunk (MLP_COLSUM_CHUNK): row losses, D_L = P - Y (times f' for SQUARED
  * with a non-identity output), its column-sum partials; beside them the L2 chunks (sum of W^2)
- *   backward  per layer, one phase: tiles of dW_l = (A_{l-1}^T . D_l) / n + alpha/n W_l, tiles of
+ *   backward  per layer, one phase: tiles of dW_l = (A_{l-1}^T . D_l) / n, then + alpha/n W_l
+ *             and the finiteness check in one pass over the tile; tiles of
  *             D_{l-1} = (D_l . W_l^T) * f'_{l-1}(A_{l-1}) with their column-sum partials, and
  *             db_l reduced from D_l's partials
  *   update    slices of the flat parameter buffer (optim.c)
@@ -116,21 +117,15 @@ static void output_phase(mlp_net *net, const float *Y, size_t n, bool with_l2) {
 #pragma omp barrier
 }
 
-/* A dW tile: dW = alpha_n W on the tile, then the GEMM adds inv_n A^T D (beta 1); then the tile,
- * still in cache, is checked for non-finite values. */
+/* A dW tile: the GEMM writes inv_n A^T D, then one pass over the tile while it is in cache adds
+ * the L2 term alpha_n W and checks that every value is finite. */
 static void weight_tile(mlp_net *net, const mlp_gemm *g, size_t t, const float *W, float alpha_n) {
-    mlp_box x = mlp_gemm_box(g, t);
-    if (alpha_n != 0.0f) {
-        for (size_t i = x.r0; i < x.r0 + x.rows; i++) {
-            float *restrict d = g->C + i * g->ldc + x.c0;
-            const float *restrict w = W + i * g->ldc + x.c0;
-#pragma omp simd
-            for (size_t j = 0; j < x.cols; j++) d[j] = alpha_n * w[j];
-        }
-    }
-    mlp_gemm_tile(g, t);
-    if (!mlp_block_finite(g->C + x.r0 * g->ldc + x.c0, x.rows, x.cols, g->ldc))
-        mlp_pass_flag(net, MLP_NONFINITE_GRAD);
+    mlp_box x = mlp_gemm_tile(g, t);
+    const size_t off = x.r0 * g->ldc + x.c0;
+    bool finite = alpha_n != 0.0f
+                      ? mlp_add_scaled_finite(g->C + off, W + off, alpha_n, x.rows, x.cols, g->ldc)
+                      : mlp_block_finite(g->C + off, x.rows, x.cols, g->ldc);
+    if (!finite) mlp_pass_flag(net, MLP_NONFINITE_GRAD);
 }
 
 void mlp_l2_grad(mlp_net *net, const float *src, size_t norm) {
@@ -155,8 +150,7 @@ static void backward_layer(mlp_net *net, size_t l, const float *X, size_t n, int
     const mlp_layer *ly = &net->layers[l];
     const float *A = l == 0 ? X : net->out[l - 1], *W = net->params + ly->w_off;
     const float *D = net->delta[cur];
-    mlp_gemm gw = mlp_gemm_weights(net->grads + ly->w_off, A, D, n, ly->in, ly->out, inv_n,
-                                   alpha_n != 0.0f ? 1.0f : 0.0f);
+    mlp_gemm gw = mlp_gemm_weights(net->grads + ly->w_off, A, D, n, ly->in, ly->out, inv_n, 0.0f);
     mlp_gemm_plan(&gw, 8, false);
     mlp_gemm gi = {0};
     if (l > 0) {
