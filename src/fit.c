@@ -175,9 +175,12 @@ static void *fit_alloc(size_t count, size_t size, const char *what, mlp_status *
 /* Checks X and the targets and builds T (n x out_width). */
 static mlp_status build_targets(mlp_fit_state *s, const mlp_fit_data *in) {
     const size_t n = in->n, d = in->d, w = s->out_width;
-    for (size_t i = 0; i < n * d; i++)
-        if (!isfinite(in->X[i]))
-            return mlp_fail(MLP_ERR_ARG, "mlp_fit: X[%zu][%zu] is not finite", i / d, i % d);
+    /* The vectorised check first (47M values on Fashion-MNIST); the scalar search only to name
+     * the cell. */
+    if (!mlp_block_finite(in->X, 1, n * d, n * d))
+        for (size_t i = 0; i < n * d; i++)
+            if (!isfinite(in->X[i]))
+                return mlp_fail(MLP_ERR_ARG, "mlp_fit: X[%zu][%zu] is not finite", i / d, i % d);
     mlp_status st = MLP_OK;
     s->T = fit_alloc(n * w, sizeof(float), "mlp_fit: the target matrix", &st);
     if (st != MLP_OK) return st;
