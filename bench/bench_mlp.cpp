@@ -161,14 +161,22 @@ double step_flops(const std::vector<size_t> &sizes, size_t n) {
     return f;
 }
 
-void train_step(benchmark::State &state, std::vector<size_t> sizes, size_t n) {
+// weighted: the same step with per-row sample weights (mlp_train_step_weighted), which scale the
+// output delta as it is made: the cost of the weights is this minus the plain step.
+void train_step(benchmark::State &state, std::vector<size_t> sizes, size_t n,
+                bool weighted = false) {
     if (!setup_threads(state, (int)state.range(0))) return;
     Net net(sizes, 42);
     Batch b(n, sizes.front(), sizes.back(), 1);
+    std::vector<float> w(n);
+    for (size_t i = 0; i < n; i++) w[i] = 0.5f + (float)(i % 3);
     mlp_net_reserve(net.net, n);
     float loss = 0.0f;
     for (auto _ : state) {
-        mlp_train_step(net.net, b.X.data(), b.Y.data(), n, &loss);
+        if (weighted)
+            mlp_train_step_weighted(net.net, b.X.data(), b.Y.data(), w.data(), n, &loss);
+        else
+            mlp_train_step(net.net, b.X.data(), b.Y.data(), n, &loss);
         benchmark::DoNotOptimize(loss);
     }
     state.counters["samples/s"] =
@@ -252,6 +260,9 @@ void BM_f256_floor(benchmark::State &s) {
 void BM_digits_step(benchmark::State &s) {
     train_step(s, kDigits, 200);
 }
+void BM_digits_step_weighted(benchmark::State &s) {
+    train_step(s, kDigits, 200, true);
+}
 void BM_digits_floor(benchmark::State &s) {
     gemm_floor(s, kDigits, 200);
 }
@@ -321,6 +332,7 @@ void BM_omp_crossover(benchmark::State &state) {
 
 BENCHMARK(BM_fma_peak)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_digits_step)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_digits_step_weighted)->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_digits_floor)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_digits_epoch)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_digits_predict)

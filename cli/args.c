@@ -14,7 +14,7 @@
 /* Indexed by the enum values, NULL-terminated. */
 static const char *const cli_activation_names[] = {"identity", "relu",       "logistic", "tanh",
                                                    "softmax",  "leaky_relu", "gelu",     NULL};
-static const char *const cli_solver_names[] = {"sgd", "adam", NULL};
+static const char *const cli_solver_names[] = {"sgd", "adam", "lbfgs", NULL};
 static const char *const cli_scale_names[] = {"none", "standard", "minmax", NULL};
 static const char *const cli_schedule_names[] = {"constant", "invscaling", "adaptive", NULL};
 

@@ -3,6 +3,8 @@
  *   args.c      option scanning and strict value parsing (usage errors: exit 2)
  *   data.c      loading datasets: the shipped digits set, CSV, IDX, feature-only CSVs
  *   progress.c  the per-epoch progress display (stderr) and Ctrl-C handling
+ *   history.c   train --history: the per-epoch record, written as CSV or JSON
+ *   weights.c   train --sample-weight / --weight-column: reading the weights, following the split
  *   json.c      the one-line JSON writer
  *   cmd_train.c `mlp train`
  *   mpi.c       `mpirun -np P mlp train` (builds with MLP_WITH_MPI; else single-process stubs)
@@ -34,6 +36,10 @@
 
 /* ---- errors (main.c) ---- */
 /* "mlp: <msg>" and a hint to run `mlp CMD --help`; returns CLI_EXIT_USAGE. cmd may be NULL. */
+/* blas_kernels.c: re-executes the tool with OPENBLAS_CORETYPE set when OpenBLAS fell back to its
+ * Prescott kernels on a CPU that has AVX2 or AVX-512 (returns when there is nothing to do, or the
+ * exec failed). Called first thing in main. MLP_KEEP_BLAS_KERNELS=1 turns it off. */
+void cli_pick_blas_kernels(char **argv);
 int cli_usage_error(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
 /* "mlp: <msg>: <mlp_strerror(st)>: <mlp_last_error()>"; returns CLI_EXIT_RUNTIME. */
 int cli_lib_error(mlp_status st, const char *fmt, ...) CLI_PRINTF(2, 3);
@@ -162,6 +168,9 @@ int cli_load_features(const cli_data_opts *o, size_t d, mlp_dataset *out);
 void cli_default_label_columns(cli_data_opts *o, size_t k);
 /* The status of the last CSV read that failed quietly (cli_data_opts.quiet). */
 mlp_status cli_last_read_status(void);
+/* The rows of the shipped digits split of role (TRAIN or TEST) among the n rows of digits
+ * (*rows malloc'd). Returns an exit code as cli_load. */
+int cli_digits_split_rows(cli_role role, size_t n, size_t **rows, size_t *count);
 /* Describes o->data for messages, e.g. "digits (rs42 test split)". */
 const char *cli_data_label(const cli_data_opts *o, cli_role role);
 
@@ -214,6 +223,42 @@ int cli_common_check(const char *cmd, const cli_common *c);
 /* mlp_set_num_threads(threads) unless it is 0. Returns 0 or an exit code. */
 int cli_apply_threads(int threads);
 
+/* ---- history (history.c) ---- */
+typedef struct cli_history {
+    mlp_epoch_info *rows; /* one per finished epoch */
+    size_t n, cap;
+    int failed; /* out of memory while recording */
+} cli_history;
+
+#define CLI_HISTORY_CSV 0
+#define CLI_HISTORY_JSON 1
+/* CLI_HISTORY_CSV for a path ending in .csv, CLI_HISTORY_JSON for .json, else -1. */
+int cli_history_format(const char *path);
+/* Appends an epoch; -1 when out of memory (then h->failed is set and writing fails). */
+int cli_history_add(cli_history *h, const mlp_epoch_info *info);
+void cli_history_free(cli_history *h);
+/* Writes h to path (format by the extension) atomically: a temporary file next to it, flushed to
+ * disk and renamed over it. Returns 0 or an exit code (the error printed). */
+int cli_history_write(const cli_history *h, const char *path);
+
+/* ---- sample weights (weights.c); each returns 0 or an exit code, the error printed ---- */
+/* Reads path: one weight (a finite number >= 0) per line for each of the n rows; *w is
+ * malloc'd. Errors name the file and the line. */
+int cli_weights_read(const char *path, size_t n, float **w);
+/* --weight-column's value: a 0-based column (negative: from the end), "last", or else a header
+ * name (*name = s, resolved by cli_weights_take_column). */
+int cli_weights_parse_column(const char *s, long *col, const char **name);
+/* Takes column col (or the header column name, if not NULL) of the CSV file o->data out of ds's
+ * features (ds as cli_load read it with o) into *w (malloc'd, ds->n weights). */
+int cli_weights_take_column(const cli_data_opts *o, long col, const char *name, mlp_dataset *ds,
+                            float **w);
+/* The same, dropping the values (the test set's copy of the column). */
+int cli_weights_drop_column(const cli_data_opts *o, long col, const char *name, mlp_dataset *ds);
+/* *out (malloc'd) = w[rows[i]] for i < n. */
+int cli_weights_subset(const float *w, const size_t *rows, size_t n, float **out);
+/* The training side of the n weights as mlp_dataset_split(fraction, seed) splits n rows. */
+int cli_weights_split(const float *w, size_t n, double fraction, uint64_t seed, float **train_w);
+
 /* ---- progress (progress.c) ---- */
 typedef struct cli_progress {
     int enabled; /* 0: --quiet */
@@ -223,7 +268,8 @@ typedef struct cli_progress {
     double last_draw;    /* monotonic time of the last terminal redraw */
     mlp_epoch_info last; /* most recent epoch */
     int have_last;
-    int line_open; /* the terminal line needs a newline before other output */
+    int line_open;        /* the terminal line needs a newline before other output */
+    cli_history *history; /* if not NULL, every epoch is recorded in it */
 } cli_progress;
 
 void cli_progress_init(cli_progress *p, int enabled, size_t max_iter);
@@ -253,6 +299,8 @@ void cli_json_u64(cli_json *j, const char *key, uint64_t v);
 void cli_json_bool(cli_json *j, const char *key, int v);
 void cli_json_null(cli_json *j, const char *key);
 void cli_json_sizes(cli_json *j, const char *key, const size_t *v, size_t n);
+/* Floats as a JSON array (non-finite ones as null). */
+void cli_json_floats(cli_json *j, const char *key, const float *v, size_t n);
 void cli_json_strings(cli_json *j, const char *key, const char *const *v, size_t n);
 /* The class list as a JSON array: numbers for NUMBERS (and NONE), strings for NAMES. */
 void cli_json_classes(cli_json *j, const char *key, const mlp_classes *c);

@@ -47,6 +47,14 @@ static void help_data(FILE *f) {
           "  --scale none|standard|minmax\n"
           "                         input scaling fitted on the training set and saved with the\n"
           "                         model (default none, as scikit-learn's digits example)\n"
+          "  --sample-weight FILE   per-row weights of the loss (scikit-learn's fit(...,\n"
+          "                         sample_weight)): a text file of one number >= 0 per row\n"
+          "                         of --data, in its row order; they follow the rows through\n"
+          "                         the test split. The validation score and loss of\n"
+          "                         --early-stopping are weighted too; the test score is not\n"
+          "  --weight-column C      CSV: take the weights from column C (0-based, negative\n"
+          "                         from the end, 'last', or a header name) instead; the\n"
+          "                         column is not a feature (and is dropped from --test-data)\n"
           "\n",
           f);
 }
@@ -60,7 +68,11 @@ static void help_training(FILE *f) {
             "                         no hidden layer (default 100)\n"
             "  --activation NAME      hidden activation: relu, logistic, tanh, identity,\n"
             "                         leaky_relu, gelu (default relu)\n"
-            "  --solver adam|sgd      optimizer (default adam)\n"
+            "  --solver adam|sgd|lbfgs\n"
+            "                         optimizer (default adam); lbfgs is full-batch L-BFGS\n"
+            "                         (--max-iter counts its iterations; no batches, schedules\n"
+            "                         or early stopping, as in scikit-learn)\n"
+            "  --max-fun N            lbfgs: most loss evaluations (default %zu)\n"
             "  --lr X                 initial learning rate (default %g)\n"
             "  --alpha X              L2 penalty (default %g)\n"
             "  --dropout P            dropout on every hidden layer in [0, 1) (mlp's own;\n"
@@ -75,6 +87,10 @@ static void help_training(FILE *f) {
             "  --power-t X            sgd invscaling exponent (default %g)\n"
             "  --early-stopping       hold out --validation-fraction of the training set and\n"
             "                         stop on its score; keeps the best weights\n"
+            "  --early-stopping-metric score|loss\n"
+            "                         what early stopping watches: the validation score\n"
+            "                         (default, scikit-learn's) or the validation loss (mlp's\n"
+            "                         own: stops when it does not fall by --tol)\n"
             "  --validation-fraction F  (default %g)\n"
             "  --no-shuffle           do not reshuffle the training set every epoch\n"
             "  --seed N               seed of initialisation, shuffling and splits (default 0;\n"
@@ -86,8 +102,9 @@ static void help_training(FILE *f) {
             "  --threads N            OpenMP + OpenBLAS threads (default: OMP_NUM_THREADS or\n"
             "                         all cores; under MPI: cores / ranks on the node)\n"
             "\n",
-            (double)d.opt.lr, (double)d.opt.alpha, d.max_iter, (double)d.tol, d.n_iter_no_change,
-            (double)d.opt.momentum, (double)d.power_t, (double)d.validation_fraction);
+            d.max_fun, (double)d.opt.lr, (double)d.opt.alpha, d.max_iter, (double)d.tol,
+            d.n_iter_no_change, (double)d.opt.momentum, (double)d.power_t,
+            (double)d.validation_fraction);
 }
 
 /* MPI, output, progress, JSON, examples. */
@@ -102,6 +119,8 @@ static void help_output(FILE *f) {
           "  -o, --out MODEL        save the trained model (and its scaler) to MODEL\n"
           "  --json                 print one JSON object (last line of stdout) instead of\n"
           "                         the human-readable result\n"
+          "  --history FILE         write each epoch's losses, validation score, learning\n"
+          "                         rate and time to FILE (.csv or .json; atomically)\n"
           "  -q, --quiet            no progress or summary on stderr (warnings and errors\n"
           "                         are still shown)\n"
           "  -h, --help             show this help\n"
@@ -113,7 +132,8 @@ static void help_output(FILE *f) {
           "\n"
           "JSON keys: accuracy (or r2), loss, epochs, converged, stopped, seconds,\n"
           "samples_per_s, threads, blas_core, n_train, n_test, n_features, n_outputs,\n"
-          "hidden, activation, solver, seed, ... (see docs/CLI.md). With no test set,\n"
+          "hidden, activation, solver, seed, ... (see docs/CLI.md); with early stopping\n"
+          "also best_val_score, best_val_loss and val_losses. With no test set,\n"
           "accuracy/r2 is null.\n"
           "\n"
           "Examples:\n"
@@ -145,6 +165,9 @@ enum {
     OPT_INIT_MODEL,
     OPT_DETERMINISTIC,
     OPT_QUIET,
+    OPT_SAMPLE_WEIGHT,
+    OPT_WEIGHT_COLUMN,
+    OPT_HISTORY,
     /* the optimizer: mlp_fit_options.opt (optimizer_option) */
     OPT_SOLVER,
     OPT_LR,
@@ -162,7 +185,9 @@ enum {
     OPT_VALIDATION_FRACTION,
     OPT_NO_SHUFFLE,
     OPT_SEED,
-    OPT_DROPOUT
+    OPT_DROPOUT,
+    OPT_MAX_FUN,
+    OPT_ES_METRIC
 };
 
 static const cli_opt train_opts[] = {
@@ -199,6 +224,11 @@ static const cli_opt train_opts[] = {
     {"init-model", 0, 1, OPT_INIT_MODEL},
     {"deterministic", 0, 0, OPT_DETERMINISTIC},
     {"quiet", 'q', 0, OPT_QUIET},
+    {"sample-weight", 0, 1, OPT_SAMPLE_WEIGHT},
+    {"weight-column", 0, 1, OPT_WEIGHT_COLUMN},
+    {"history", 0, 1, OPT_HISTORY},
+    {"max-fun", 0, 1, OPT_MAX_FUN},
+    {"early-stopping-metric", 0, 1, OPT_ES_METRIC},
     {NULL, 0, 0, 0},
 };
 
@@ -214,6 +244,11 @@ typedef struct train_cfg {
     const char *init_model;                   /* warm start from this model file */
     int deterministic;                        /* MPI: MLP_MPI_EXACT */
     int hidden_given, act_given, scale_given; /* excluded by --init-model */
+    const char *sample_weight;                /* --sample-weight FILE */
+    const char *weight_name;                  /* --weight-column by header name */
+    long weight_col;                          /* --weight-column by index */
+    int weight_col_given;
+    const char *history; /* --history FILE (.csv or .json) */
     cli_mpi mpi;
 } train_cfg;
 
@@ -266,6 +301,15 @@ static int run_option(train_cfg *c, int id, const char *name, const char *v) {
     case OPT_QUIET:
         c->quiet = 1;
         c->common.data.no_notes = 1;
+        break;
+    case OPT_SAMPLE_WEIGHT:
+        c->sample_weight = v;
+        break;
+    case OPT_WEIGHT_COLUMN:
+        c->weight_col_given = 1;
+        return cli_weights_parse_column(v, &c->weight_col, &c->weight_name);
+    case OPT_HISTORY:
+        c->history = v;
         break;
     default:
         return cli_usage_error(cmd, "internal error: option %d", id);
@@ -321,6 +365,15 @@ static int loop_option(mlp_fit_options *f, int id, const char *name, const char 
         return cli_parse_u64(cmd, name, v, &f->seed);
     case OPT_DROPOUT:
         return cli_parse_float(cmd, name, v, 0.0, 1.0, 0, 1, &f->dropout);
+    case OPT_MAX_FUN:
+        return cli_parse_size(cmd, name, v, 1, SIZE_MAX, &f->max_fun);
+    case OPT_ES_METRIC: {
+        static const char *const metrics[] = {"score", "loss", NULL};
+        int m = 0;
+        int rc = cli_parse_choice(cmd, name, v, metrics, &m);
+        f->early_stopping_metric = m == 1 ? MLP_STOP_LOSS : MLP_STOP_SCORE;
+        return rc;
+    }
     default:
         return cli_usage_error(cmd, "internal error: option %d", id);
     }
@@ -331,6 +384,21 @@ static int train_option(train_cfg *c, int id, const char *name, const char *v) {
     if (id >= OPT_BATCH_SIZE) return loop_option(&c->fit, id, name, v);
     if (id >= OPT_SOLVER) return optimizer_option(&c->fit.opt, id, name, v);
     return run_option(c, id, name, v);
+}
+
+/* --sample-weight, --weight-column and --history. */
+static int check_weight_args(const train_cfg *c) {
+    const cli_data_opts *d = &c->common.data;
+    if (c->sample_weight && c->weight_col_given)
+        return cli_usage_error(cmd, "--sample-weight and --weight-column exclude each other");
+    if (c->sample_weight && c->sample_weight[0] == '\0')
+        return cli_usage_error(cmd, "--sample-weight: empty path");
+    if (c->weight_col_given && d->labels)
+        return cli_usage_error(cmd, "--weight-column needs CSV data (use --sample-weight with "
+                                    "IDX files)");
+    if (c->history && cli_history_format(c->history) < 0)
+        return cli_usage_error(cmd, "--history: '%s' must end in .csv or .json", c->history);
+    return 0;
 }
 
 /* Combinations of options that exclude each other. */
@@ -361,6 +429,8 @@ static int check_train_args(const train_cfg *c) {
             return cli_usage_error(cmd, "--init-model: the layers and the scaler come from the "
                                         "model; drop --hidden, --activation and --scale");
     }
+    rc = check_weight_args(c);
+    if (rc) return rc;
     if (c->deterministic && !cli_mpi_available())
         return cli_usage_error(cmd, "--deterministic needs an mlp built with MPI support "
                                     "(cmake -DMLP_WITH_MPI=ON)");
@@ -394,6 +464,7 @@ typedef struct train_data {
     mlp_scaler scaler;
     int scaler_loaded;         /* the scaler came with --init-model: apply it, do not fit one */
     mlp_classes model_classes; /* --init-model's classes (classification) */
+    float *weights;            /* train.n sample weights, or NULL */
 } train_data;
 
 static void train_data_free(train_data *t) {
@@ -401,6 +472,45 @@ static void train_data_free(train_data *t) {
     mlp_dataset_free(&t->test);
     mlp_scaler_free(&t->scaler);
     mlp_classes_free(&t->model_classes);
+    free(t->weights);
+}
+
+/* The weights of the n rows of all, the data file as read (before any split): --sample-weight's
+ * file, or --weight-column taken out of all's features. *w stays NULL without weights. */
+static int data_weights(const train_cfg *c, const cli_data_opts *o, mlp_dataset *all, float **w) {
+    if (c->sample_weight) return cli_weights_read(c->sample_weight, all->n, w);
+    if (c->weight_col_given)
+        return cli_weights_take_column(o, c->weight_col, c->weight_name, all, w);
+    return 0;
+}
+
+/* One side of the shipped digits split of all (and of its weights w, if any). */
+static int digits_side(const mlp_dataset *all, const float *w, cli_role role, mlp_dataset *ds,
+                       float **ws) {
+    size_t *rows = NULL, n = 0;
+    int rc = cli_digits_split_rows(role, all->n, &rows, &n);
+    if (rc == 0) {
+        mlp_status st = mlp_dataset_subset(all, rows, n, ds);
+        if (st != MLP_OK) rc = cli_lib_error(st, "cannot split the digits data");
+    }
+    if (rc == 0 && w && ws) rc = cli_weights_subset(w, rows, n, ws);
+    free(rows);
+    return rc;
+}
+
+/* The shipped digits split with sample weights: the weights are given for all rows of the data
+ * file, so it is read whole and both sides are taken from it by the split's row files. */
+static int load_digits_weighted(const train_cfg *c, const cli_data_opts *o, train_data *t) {
+    mlp_dataset all = {0};
+    float *w = NULL;
+    int rc = cli_load(o, CLI_ROLE_ALL, &all);
+    if (rc == 0) rc = data_weights(c, o, &all, &w);
+    if (rc == 0) rc = digits_side(&all, w, CLI_ROLE_TRAIN, &t->train, &t->weights);
+    if (rc == 0) rc = digits_side(&all, NULL, CLI_ROLE_TEST, &t->test, NULL);
+    t->train_label = cli_data_label(o, CLI_ROLE_TRAIN);
+    free(w);
+    mlp_dataset_free(&all);
+    return rc;
 }
 
 /* The training set and the test set: --test-data, the shipped digits split, or a split of
@@ -416,11 +526,18 @@ static int load_sets(const train_cfg *c, train_data *t) {
         to.data = c->test_data;
         to.labels = c->test_labels;
         if ((rc = cli_load(o, CLI_ROLE_ALL, &t->train)) != 0) return rc;
+        if ((rc = data_weights(c, o, &t->train, &t->weights)) != 0) return rc;
         if (!o->regression && !o->multilabel) to.classes = &t->train.classes; /* training set's */
         if ((rc = cli_load(&to, CLI_ROLE_TEST, &t->test)) != 0) return rc;
+        if (c->weight_col_given &&
+            (rc = cli_weights_drop_column(&to, c->weight_col, c->weight_name, &t->test)) != 0)
+            return rc;
         t->train_label = cli_data_label(o, CLI_ROLE_ALL);
         return 0;
     }
+    const int weighted = c->sample_weight || c->weight_col_given;
+    if (cli_is_digits(o->data) && !o->labels && !c->test_fraction_given && weighted)
+        return load_digits_weighted(c, o, t);
     if (cli_is_digits(o->data) && !o->labels && !c->test_fraction_given) {
         if ((rc = cli_load(o, CLI_ROLE_TRAIN, &t->train)) != 0) return rc;
         if (!o->regression && !o->multilabel) ob.classes = &t->train.classes;
@@ -429,17 +546,24 @@ static int load_sets(const train_cfg *c, train_data *t) {
         return 0;
     }
     mlp_dataset all = {0};
+    float *w = NULL;
     if ((rc = cli_load(o, CLI_ROLE_ALL, &all)) != 0) return rc;
     t->train_label = cli_data_label(o, CLI_ROLE_ALL);
-    if (c->test_fraction == 0.0) {
+    rc = data_weights(c, o, &all, &w);
+    if (rc == 0 && c->test_fraction == 0.0) {
         t->train = all;
+        t->weights = w;
         return 0;
     }
-    mlp_status st = mlp_dataset_split(&all, c->test_fraction, c->fit.seed, &t->train, &t->test);
+    mlp_status st = MLP_OK;
+    const size_t n_all = all.n;
+    if (rc == 0) st = mlp_dataset_split(&all, c->test_fraction, c->fit.seed, &t->train, &t->test);
     mlp_dataset_free(&all);
     if (st != MLP_OK)
-        return cli_lib_error(st, "cannot split %s into train and test sets", t->train_label);
-    return 0;
+        rc = cli_lib_error(st, "cannot split %s into train and test sets", t->train_label);
+    if (rc == 0 && w) rc = cli_weights_split(w, n_all, c->test_fraction, c->fit.seed, &t->weights);
+    free(w);
+    return rc;
 }
 
 /* The test set fits the training set; the classes (both sets) or target columns. */
@@ -538,16 +662,32 @@ static void print_json(const train_report *p) {
     cli_json_sizes(&j, "hidden", o->hidden, o->n_hidden);
     cli_json_str(&j, "activation", cli_activation_name(o->activation));
     cli_json_str(&j, "solver", cli_solver_name(o->opt.kind));
+    if (o->opt.kind == MLP_OPT_LBFGS) {
+        cli_json_u64(&j, "max_fun", o->max_fun);
+        cli_json_u64(&j, "loss_evaluations", p->r->steps);
+    }
     cli_json_float(&j, "lr", o->opt.lr);
     cli_json_float(&j, "alpha", o->opt.alpha);
     cli_json_u64(&j, "batch_size", p->r->batch_size);
     cli_json_u64(&j, "max_iter", o->max_iter);
     cli_json_u64(&j, "seed", o->seed);
     cli_json_str(&j, "scale", cli_scale_name(c->scale));
-    if (o->early_stopping) {
+    if (p->r->n_val) {
         cli_json_u64(&j, "n_val", p->r->n_val);
+        cli_json_str(&j, "early_stopping_metric",
+                     o->early_stopping_metric == MLP_STOP_LOSS ? "loss" : "score");
         cli_json_float(&j, "best_val_score", p->r->best_val_score);
+        cli_json_float(&j, "best_val_loss", p->r->best_val_loss);
+        cli_json_floats(&j, "val_losses", p->r->val_losses, p->r->epochs);
     }
+    if (c->sample_weight) cli_json_str(&j, "sample_weight", c->sample_weight);
+    if (c->weight_col_given) {
+        if (c->weight_name)
+            cli_json_str(&j, "weight_column", c->weight_name);
+        else
+            cli_json_double(&j, "weight_column", (double)c->weight_col);
+    }
+    if (c->history) cli_json_str(&j, "history", c->history);
     cli_json_str(&j, "model", c->common.out);
     if (c->init_model) cli_json_str(&j, "init_model", c->init_model);
     if (c->mpi.active) {
@@ -577,6 +717,33 @@ static void print_threads(const train_report *p) {
     }
 }
 
+/* The epochs (lbfgs: iterations) and why training stopped. */
+static void print_epochs(const train_cfg *c, const mlp_fit_result *r) {
+    if (c->fit.opt.kind == MLP_OPT_LBFGS) {
+        printf("Iterations:     %zu, %zu loss evaluations (lbfgs", r->epochs, r->steps);
+        if (r->stopped_by_callback)
+            printf("; interrupted)\n");
+        else if (r->converged)
+            printf("; converged)\n");
+        else if (r->steps >= c->fit.max_fun)
+            printf("; hit max_fun=%zu without converging)\n", c->fit.max_fun);
+        else
+            printf("; hit max_iter=%zu without converging)\n", c->fit.max_iter);
+        return;
+    }
+    printf("Epochs:         %zu", r->epochs);
+    if (r->stopped_by_callback)
+        printf(" (interrupted)\n");
+    else if (r->converged)
+        printf(" (converged: %s did not improve by tol=%g for %zu epochs)\n",
+               !r->n_val                                       ? "training loss"
+               : c->fit.early_stopping_metric == MLP_STOP_LOSS ? "validation loss"
+                                                               : "validation score",
+               (double)c->fit.tol, c->fit.n_iter_no_change);
+    else
+        printf(" (hit max_iter=%zu without converging)\n", c->fit.max_iter);
+}
+
 static void print_human(const train_report *p) {
     const train_cfg *c = p->c;
     const mlp_fit_result *r = p->r;
@@ -590,19 +757,15 @@ static void print_human(const train_report *p) {
     else
         printf("Test accuracy:  %.2f%% (%lld/%zu)\n", 100.0 * p->score,
                (long long)llround(p->score * (double)n_test), n_test);
-    if (c->fit.early_stopping)
-        printf("Validation:     best score %.4f on %zu held-out rows (early stopping, best "
-               "weights kept)\n",
-               (double)r->best_val_score, r->n_val);
-    printf("Epochs:         %zu", r->epochs);
-    if (r->stopped_by_callback)
-        printf(" (interrupted)\n");
-    else if (r->converged)
-        printf(" (converged: %s did not improve by tol=%g for %zu epochs)\n",
-               c->fit.early_stopping ? "validation score" : "training loss", (double)c->fit.tol,
-               c->fit.n_iter_no_change);
-    else
-        printf(" (hit max_iter=%zu without converging)\n", c->fit.max_iter);
+    if (r->n_val && c->fit.early_stopping_metric == MLP_STOP_LOSS)
+        printf("Validation:     lowest loss %.6g (score %.4f) on %zu held-out rows (early "
+               "stopping on the loss, those weights kept)\n",
+               (double)r->best_val_loss, (double)r->best_val_score, r->n_val);
+    else if (r->n_val)
+        printf("Validation:     best score %.4f (lowest loss %.6g) on %zu held-out rows (early "
+               "stopping, best weights kept)\n",
+               (double)r->best_val_score, (double)r->best_val_loss, r->n_val);
+    print_epochs(c, r);
     printf("Final loss:     %.6g\n", (double)r->loss);
     cli_format_rate(rate, sizeof rate, r->samples_per_s);
     printf("Training time:  %.3f s (%s samples/s)\n", r->seconds, rate);
@@ -683,13 +846,17 @@ static void announce(const train_cfg *c, const train_data *t, mlp_task task, siz
 
 /* mlp_fit (data-parallel under MPI) with the progress display. Under MPI every rank gets the same
  * status (mlp_mpi_fit agrees on it), so rank 0 alone reports a failure. */
-static int train(train_cfg *c, const train_data *t, mlp_task task, mlp_net **net,
-                 mlp_fit_result *r) {
+static int train(train_cfg *c, const train_data *t, mlp_task task, mlp_net **net, mlp_fit_result *r,
+                 cli_history *hist) {
     const int root = c->mpi.rank == 0;
     cli_progress prog;
     cli_progress_init(&prog, !c->quiet && root, c->fit.max_iter);
+    prog.history = c->history ? hist : NULL;
     c->fit.callback = cli_progress_callback;
     c->fit.user = &prog;
+    c->fit.sample_weight = t->weights;
+    if (c->fit.early_stopping && c->fit.opt.kind == MLP_OPT_LBFGS && root)
+        cli_warn("--early-stopping is not used by --solver lbfgs (as in scikit-learn)");
     cli_interrupt_install();
     mlp_status st = cli_mpi_fit(&c->mpi, c->deterministic, net, task, &t->train,
                                 t->n_classes_or_targets, &c->fit, r);
@@ -730,6 +897,7 @@ static int run_train(train_cfg *c) {
     mlp_net *net = NULL;
     mlp_fit_result r;
     memset(&r, 0, sizeof r);
+    cli_history hist = {0};
     const mlp_task task = c->common.data.regression   ? MLP_TASK_REGRESS
                           : c->common.data.multilabel ? MLP_TASK_MULTILABEL
                                                       : MLP_TASK_CLASSIFY;
@@ -745,7 +913,7 @@ static int run_train(train_cfg *c) {
         if (st != MLP_OK) rc = cli_lib_error(st, "cannot train on %s", t.train_label);
     }
     if (rc == 0 && !c->quiet && c->mpi.rank == 0) announce(c, &t, task, out_width);
-    if (rc == 0) rc = train(c, &t, task, &net, &r);
+    if (rc == 0) rc = train(c, &t, task, &net, &r, &hist);
     if (rc == 0) rc = score_test(c, &t, task, net, &score);
     if (rc == 0 && c->common.out) {
         mlp_status st =
@@ -753,6 +921,8 @@ static int run_train(train_cfg *c) {
                          task == MLP_TASK_CLASSIFY ? &t.train.classes : NULL);
         if (st != MLP_OK) rc = cli_lib_error(st, "cannot save the model to '%s'", c->common.out);
     }
+    /* Rank 0 alone, after the last collective step. */
+    if (rc == 0 && c->mpi.rank == 0 && c->history) rc = cli_history_write(&hist, c->history);
     if (rc == 0 && c->mpi.rank == 0) {
         train_report rep = {.c = c,
                             .t = &t,
@@ -767,6 +937,7 @@ static int run_train(train_cfg *c) {
         rc = cli_finish_output(stdout, "stdout");
     }
     mlp_fit_result_free(&r);
+    cli_history_free(&hist);
     mlp_net_free(net);
     train_data_free(&t);
     return rc;

@@ -98,6 +98,20 @@ const char *cli_data_label(const cli_data_opts *o, cli_role role) {
     return buf;
 }
 
+/* The path of the digits split file of role into path. */
+static void split_path(char *path, size_t cap, cli_role role) {
+    snprintf(path, cap, "%s/digits_split_rs42_%s.txt", cli_data_dir(),
+             role == CLI_ROLE_TRAIN ? "train" : "test");
+}
+
+int cli_digits_split_rows(cli_role role, size_t n, size_t **rows, size_t *count) {
+    char path[4200];
+    split_path(path, sizeof path, role);
+    mlp_status st = mlp_read_row_indices(path, n, rows, count);
+    if (st != MLP_OK) return cli_lib_error(st, "cannot read the digits split '%s'", path);
+    return 0;
+}
+
 static int load_digits(const cli_data_opts *o, cli_role role, mlp_dataset *out) {
     const int regression = o->regression;
     const char *dir = cli_data_dir();
@@ -119,8 +133,7 @@ static int load_digits(const cli_data_opts *o, cli_role role, mlp_dataset *out) 
         *out = all;
         return 0;
     }
-    snprintf(path, sizeof path, "%s/digits_split_rs42_%s.txt", dir,
-             role == CLI_ROLE_TRAIN ? "train" : "test");
+    split_path(path, sizeof path, role);
     size_t *rows = NULL, n = 0;
     st = mlp_read_row_indices(path, all.n, &rows, &n);
     if (st == MLP_OK) st = mlp_dataset_subset(&all, rows, n, out);

@@ -121,6 +121,17 @@ void cli_json_sizes(cli_json *j, const char *k, const size_t *v, size_t n) {
     fputc(']', j->f);
 }
 
+void cli_json_floats(cli_json *j, const char *k, const float *v, size_t n) {
+    key(j, k);
+    fputc('[', j->f);
+    for (size_t i = 0; i < n; i++) {
+        char buf[64] = "null";
+        if (isfinite(v[i])) cli_format_float(buf, sizeof buf, v[i]);
+        fprintf(j->f, i ? ", %s" : "%s", buf);
+    }
+    fputc(']', j->f);
+}
+
 void cli_json_strings(cli_json *j, const char *k, const char *const *v, size_t n) {
     key(j, k);
     fputc('[', j->f);

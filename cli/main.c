@@ -170,6 +170,7 @@ static const command *find_command(const char *name) {
 }
 
 int main(int argc, char **argv) {
+    cli_pick_blas_kernels(argv);
     if (argc < 2) {
         fputs("Usage: mlp COMMAND [ARGS...]   (commands: train, eval, predict, info, help)\n"
               "Try 'mlp --help'.\n",

@@ -74,7 +74,7 @@ void cli_progress_init(cli_progress *p, int enabled, size_t max_iter) {
 }
 
 static void draw_tty(cli_progress *p, const mlp_epoch_info *e) {
-    char bar[BAR_WIDTH + 1], rate[32], val[48] = "";
+    char bar[BAR_WIDTH + 1], rate[32], val[96] = "";
     size_t filled =
         p->max_iter ? (size_t)((double)BAR_WIDTH * (double)e->epoch / (double)p->max_iter) : 0;
     if (filled > BAR_WIDTH) filled = BAR_WIDTH;
@@ -82,7 +82,9 @@ static void draw_tty(cli_progress *p, const mlp_epoch_info *e) {
     memset(bar + filled, '.', BAR_WIDTH - filled);
     bar[BAR_WIDTH] = '\0';
     cli_format_rate(rate, sizeof rate, e->samples_per_s);
-    if (isfinite(e->val_score)) snprintf(val, sizeof val, "  val %.4f", (double)e->val_score);
+    if (isfinite(e->val_score))
+        snprintf(val, sizeof val, "  val %.4f  val loss %.6f", (double)e->val_score,
+                 (double)e->val_loss);
     fprintf(stderr, "\repoch %*zu/%zu [%s]  loss %.6f%s  %s samples/s  %.1f s\033[K",
             p->max_iter >= 1000 ? 4 : 3, e->epoch, p->max_iter, bar, (double)e->loss, val, rate,
             e->seconds);
@@ -91,9 +93,11 @@ static void draw_tty(cli_progress *p, const mlp_epoch_info *e) {
 }
 
 static void print_line(cli_progress *p, const mlp_epoch_info *e) {
-    char rate[32], val[48] = "";
+    char rate[32], val[96] = "";
     cli_format_rate(rate, sizeof rate, e->samples_per_s);
-    if (isfinite(e->val_score)) snprintf(val, sizeof val, ", val_score %.4f", (double)e->val_score);
+    if (isfinite(e->val_score))
+        snprintf(val, sizeof val, ", val_score %.4f, val_loss %.6f", (double)e->val_score,
+                 (double)e->val_loss);
     fprintf(stderr, "epoch %zu/%zu: loss %.6f%s, %s samples/s, %.2f s\n", e->epoch, p->max_iter,
             (double)e->loss, val, rate, e->seconds);
     p->last_printed = e->epoch;
@@ -103,6 +107,8 @@ int cli_progress_callback(const mlp_epoch_info *info, void *user) {
     cli_progress *p = user;
     p->last = *info;
     p->have_last = 1;
+    if (p->history)
+        (void)cli_history_add(p->history, info); /* a failure shows when it is written */
     if (p->enabled) {
         if (p->tty) {
             double t = cli_now();

@@ -99,3 +99,18 @@ if(MLP_OPENBLAS_LIBDIR IN_LIST CMAKE_C_IMPLICIT_LINK_DIRECTORIES)
 else()
   set(MLP_OPENBLAS_RPATH "${MLP_OPENBLAS_LIBDIR}")
 endif()
+
+# liblbfgs (Debian: liblbfgs-dev), the L-BFGS of mlp_fit's solver LBFGS. Optional: without it the
+# library builds and mlp_fit refuses LBFGS with a message saying why. Defines MLP_LBFGS_FOUND,
+# MLP_LBFGS_INCLUDE_DIR and MLP_LBFGS_LIBRARY.
+option(MLP_WITH_LBFGS "Build mlp_fit's LBFGS solver (needs liblbfgs)" ON)
+set(MLP_LBFGS_FOUND OFF)
+if(MLP_WITH_LBFGS)
+  find_path(MLP_LBFGS_INCLUDE_DIR lbfgs.h)
+  find_library(MLP_LBFGS_LIBRARY lbfgs)
+  if(MLP_LBFGS_INCLUDE_DIR AND MLP_LBFGS_LIBRARY)
+    set(MLP_LBFGS_FOUND ON)
+  else()
+    message(STATUS "mlp: liblbfgs not found (Debian: liblbfgs-dev): solver lbfgs left out")
+  endif()
+endif()

@@ -49,6 +49,10 @@ install(FILES "${PROJECT_BINARY_DIR}/mlpConfig.cmake" "${PROJECT_BINARY_DIR}/mlp
 # mlp.pc: the private dependencies of the static library, spelled out. OpenBLAS is named by the
 # directory of its OpenMP build (with an rpath to it), not by Requires.private: openblas, because
 # the openblas.pc on pkg-config's default path is whichever build Debian's alternatives chose.
+set(MLP_PC_LBFGS_LIBS "")
+if(MLP_LBFGS_FOUND)
+  set(MLP_PC_LBFGS_LIBS "-llbfgs")
+endif()
 set(MLP_PC_OPENMP_LIBS "")
 foreach(_mlp_omp_lib IN LISTS OpenMP_C_LIB_NAMES)
   string(APPEND MLP_PC_OPENMP_LIBS " -l${_mlp_omp_lib}")

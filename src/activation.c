@@ -237,6 +237,19 @@ MLP_CLONES static void sub_rows(float *restrict D, const float *restrict P, cons
     }
 }
 
+/* D = (P - Y) * w per row: the sample weights scale the output delta as it is made. */
+MLP_CLONES static void sub_rows_weighted(float *restrict D, const float *restrict P,
+                                         const float *restrict Y, const float *restrict w,
+                                         size_t rows, size_t m, size_t ld) {
+    for (size_t r = 0; r < rows; r++) {
+        float *restrict d = D + r * ld;
+        const float *restrict p = P + r * ld, *restrict y = Y + r * ld;
+        const float wr = w[r];
+#pragma omp simd
+        for (size_t j = 0; j < m; j++) d[j] = (p[j] - y[j]) * wr;
+    }
+}
+
 /* ---- block drivers: called per tile, by whichever thread runs the tile ---- */
 
 void mlp_bias_act_block(float *Z, float *pre, const float *b, size_t rows, size_t cols, size_t ld,
@@ -244,13 +257,17 @@ void mlp_bias_act_block(float *Z, float *pre, const float *b, size_t rows, size_
     bias_act_rows(Z, pre, b, rows, cols, ld, act);
 }
 
-void mlp_delta_block(float *G, const float *A, const float *Y, const float *pre, size_t rows,
-                     size_t cols, size_t ld, mlp_activation act, float *partials, size_t ldp,
-                     const float *mask, float keep) {
+/* mlp_delta_block, and the output layer's with row weights w (when w and Y are not NULL). */
+static void delta_chunks(float *G, const float *A, const float *Y, const float *w, const float *pre,
+                         size_t rows, size_t cols, size_t ld, mlp_activation act, float *partials,
+                         size_t ldp, const float *mask, float keep) {
     const size_t C = MLP_COLSUM_CHUNK;
     for (size_t r0 = 0; r0 < rows; r0 += C) {
         size_t n = rows - r0 < C ? rows - r0 : C, off = r0 * ld;
-        if (Y) sub_rows(G + off, A + off, Y + off, n, cols, ld);
+        if (Y && w)
+            sub_rows_weighted(G + off, A + off, Y + off, w + r0, n, cols, ld);
+        else if (Y)
+            sub_rows(G + off, A + off, Y + off, n, cols, ld);
         if (mask)
             dropout_rows(G + off, A + off, mask + off, pre ? pre + off : NULL, n, cols, ld, act,
                          keep);
@@ -258,6 +275,18 @@ void mlp_delta_block(float *G, const float *A, const float *Y, const float *pre,
             backward_rows(G + off, A + off, pre ? pre + off : NULL, n, cols, ld, act);
         sum_rows(partials + (r0 / C) * ldp, G + off, n, cols, ld);
     }
+}
+
+void mlp_delta_block(float *G, const float *A, const float *Y, const float *pre, size_t rows,
+                     size_t cols, size_t ld, mlp_activation act, float *partials, size_t ldp,
+                     const float *mask, float keep) {
+    delta_chunks(G, A, Y, NULL, pre, rows, cols, ld, act, partials, ldp, mask, keep);
+}
+
+void mlp_output_delta_block(float *G, const float *P, const float *Y, const float *w,
+                            const float *pre, size_t rows, size_t cols, size_t ld,
+                            mlp_activation act, float *partials, size_t ldp) {
+    delta_chunks(G, P, Y, w, pre, rows, cols, ld, act, partials, ldp, NULL, 1.0f);
 }
 
 MLP_CLONES static float probe_rows(const float *restrict x, size_t rows, size_t cols, size_t ld) {

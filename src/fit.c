@@ -28,7 +28,10 @@ mlp_fit_options mlp_fit_options_default(void) {
                          .init = MLP_INIT_GLOROT,
                          .callback = NULL,
                          .user = NULL,
-                         .dropout = 0.0f};
+                         .dropout = 0.0f,
+                         .max_fun = 15000,
+                         .early_stopping_metric = MLP_STOP_SCORE,
+                         .sample_weight = NULL};
     return o;
 }
 
@@ -36,7 +39,8 @@ void mlp_fit_result_free(mlp_fit_result *r) {
     if (!r) return;
     free(r->loss_curve);
     free(r->val_scores);
-    r->loss_curve = r->val_scores = NULL;
+    free(r->val_losses);
+    r->loss_curve = r->val_scores = r->val_losses = NULL;
 }
 
 /* ---- tasks and labels ---- */
@@ -111,6 +115,22 @@ static mlp_status check_data(const mlp_fit_data *in) {
     return MLP_OK;
 }
 
+/* LBFGS uses alpha of the optimizer's settings; it has no use for dropout's noise. Early stopping
+ * is ignored, as scikit-learn ignores it with lbfgs. */
+static mlp_status check_lbfgs(const mlp_fit_options *o) {
+    if (!mlp_fit_lbfgs_available())
+        return mlp_fail(MLP_ERR_ARG, "mlp_fit: solver lbfgs: this mlp was built without liblbfgs "
+                                     "(Debian: liblbfgs-dev)");
+    if (!(o->opt.alpha >= 0.0f) || !isfinite(o->opt.alpha))
+        return mlp_fail(MLP_ERR_ARG, "mlp_fit: alpha must be finite and >= 0");
+    if (o->max_fun == 0) return mlp_fail(MLP_ERR_ARG, "mlp_fit: max_fun is 0");
+    if (o->dropout > 0.0f)
+        return mlp_fail(MLP_ERR_ARG,
+                        "mlp_fit: dropout = %g needs a stochastic solver (sgd or adam), not lbfgs",
+                        (double)o->dropout);
+    return MLP_OK;
+}
+
 /* The fit options other than the optimizer's (mlp_net_set_optimizer checks those); *n_val: the
  * early-stopping rows of n. */
 static mlp_status check_options(const mlp_fit_options *o, size_t n, size_t *n_val) {
@@ -130,7 +150,11 @@ static mlp_status check_options(const mlp_fit_options *o, size_t n, size_t *n_va
     if (!(o->dropout >= 0.0f && o->dropout < 1.0f))
         return mlp_fail(MLP_ERR_ARG, "mlp_fit: dropout = %g, must be in [0, 1)",
                         (double)o->dropout);
+    if ((unsigned)o->early_stopping_metric >= MLP_STOP_COUNT)
+        return mlp_fail(MLP_ERR_ARG, "mlp_fit: unknown early_stopping_metric %d",
+                        (int)o->early_stopping_metric);
     *n_val = 0;
+    if (o->opt.kind == MLP_OPT_LBFGS) return check_lbfgs(o);
     if (!o->early_stopping) return MLP_OK;
     if (!(o->validation_fraction > 0.0f && o->validation_fraction < 1.0f))
         return mlp_fail(MLP_ERR_ARG, "mlp_fit: validation_fraction = %g, must be in (0, 1)",
@@ -141,6 +165,17 @@ static mlp_status check_options(const mlp_fit_options *o, size_t n, size_t *n_va
         return mlp_fail(MLP_ERR_ARG,
                         "mlp_fit: validation_fraction %g of %zu rows leaves an empty side",
                         (double)o->validation_fraction, n);
+    return MLP_OK;
+}
+
+/* LBFGS's objective is the deterministic loss: a warm-start net must not drop units. */
+static mlp_status check_no_dropout(const mlp_net *net) {
+    for (size_t l = 0; l + 1 < mlp_net_n_layers(net); l++)
+        if (mlp_net_dropout(net, l) > 0.0f)
+            return mlp_fail(MLP_ERR_ARG,
+                            "mlp_fit: solver lbfgs: the net has dropout %g on layer %zu; set it to "
+                            "0 first (mlp_net_set_dropout)",
+                            (double)mlp_net_dropout(net, l), l);
     return MLP_OK;
 }
 
@@ -170,6 +205,16 @@ static void *fit_alloc(size_t count, size_t size, const char *what, mlp_status *
     void *p = malloc(bytes ? bytes : 1);
     if (!p) *st = mlp_fail(MLP_ERR_NOMEM, "%s: out of memory for %zu bytes", what, bytes);
     return p;
+}
+
+/* Every weight finite and >= 0 (their sum over the training rows is checked after the split). */
+static mlp_status check_weights(const float *w, size_t n) {
+    for (size_t i = 0; w && i < n; i++)
+        if (!(w[i] >= 0.0f) || !isfinite(w[i]))
+            return mlp_fail(MLP_ERR_ARG,
+                            "mlp_fit: sample_weight[%zu] = %g, must be finite and >= 0", i,
+                            (double)w[i]);
+    return MLP_OK;
 }
 
 /* Checks X and the targets and builds T (n x out_width). */
@@ -239,11 +284,14 @@ static mlp_status create_net(mlp_net **out, size_t d, const mlp_fit_options *o,
     return st;
 }
 
-/* Every buffer of the loop, sized for the effective batch and the validation rows. */
-static mlp_status alloc_buffers(mlp_fit_state *s, const mlp_net *net, const mlp_fit_data *in) {
+/* Every buffer of the loop, sized for the effective batch and the validation rows. LBFGS reads
+ * the rows in place and has no epochs to roll back: it needs only the order. */
+static mlp_status alloc_buffers(mlp_fit_state *s, const mlp_net *net, const mlp_fit_data *in,
+                                bool lbfgs) {
     const size_t d = in->d, w = s->out_width, state = mlp_net_state_size(net);
     mlp_status st = MLP_OK;
     s->order = fit_alloc(in->n, sizeof(size_t), "mlp_fit: the row order", &st);
+    if (lbfgs) return st;
     s->Xb = fit_alloc(s->batch * d, sizeof(float), "mlp_fit: the batch inputs", &st);
     s->Yb = fit_alloc(s->batch * w, sizeof(float), "mlp_fit: the batch targets", &st);
     s->snap[0] = fit_alloc(state, sizeof(float), "mlp_fit: the rollback snapshot", &st);
@@ -253,9 +301,13 @@ static mlp_status alloc_buffers(mlp_fit_state *s, const mlp_net *net, const mlp_
         s->Yv = fit_alloc(s->n_val * w, sizeof(float), "mlp_fit: the validation targets", &st);
         s->val_out = fit_alloc(s->n_val * w, sizeof(float), "mlp_fit: the validation outputs", &st);
         s->best = fit_alloc(s->n_params, sizeof(float), "mlp_fit: the best weights", &st);
+        s->val_rowloss = fit_alloc(s->n_val, sizeof(float), "mlp_fit: the validation losses", &st);
         if (in->task == MLP_TASK_CLASSIFY)
             s->lv = fit_alloc(s->n_val, sizeof(int32_t), "mlp_fit: the validation labels", &st);
+        if (in->w)
+            s->swv = fit_alloc(s->n_val, sizeof(float), "mlp_fit: the validation weights", &st);
     }
+    if (in->w) s->swb = fit_alloc(s->batch, sizeof(float), "mlp_fit: the batch weights", &st);
     return st;
 }
 
@@ -268,8 +320,32 @@ static void split_validation(mlp_fit_state *s, const mlp_fit_data *in) {
     const size_t *val_rows = s->order + s->n_train;
     mlp_gather_rows(s->Xv, in->X, val_rows, s->n_val, in->d);
     mlp_gather_rows(s->Yv, s->T, val_rows, s->n_val, s->out_width);
-    if (s->lv)
-        for (size_t i = 0; i < s->n_val; i++) s->lv[i] = in->labels[val_rows[i]];
+    for (size_t i = 0; s->lv && i < s->n_val; i++) s->lv[i] = in->labels[val_rows[i]];
+    for (size_t i = 0; s->swv && i < s->n_val; i++) s->swv[i] = in->w[val_rows[i]];
+}
+
+/* The training rows' weight sum, which must be > 0 (n_train without weights), and the validation
+ * rows' (with early stopping), which must be too. */
+static mlp_status training_weight(mlp_fit_state *s) {
+    if (!s->sw) {
+        s->sw_train = (double)s->n_train;
+        return MLP_OK;
+    }
+    double sum = 0.0;
+    for (size_t i = 0; i < s->n_train; i++) sum += s->sw[s->order[i]];
+    s->sw_train = sum;
+    if (!(sum > 0.0))
+        return mlp_fail(MLP_ERR_ARG,
+                        "mlp_fit: the sample weights of the %zu training rows sum to 0",
+                        s->n_train);
+    /* The validation score and loss are weighted means too. */
+    double val = 0.0;
+    for (size_t i = 0; s->swv && i < s->n_val; i++) val += s->swv[i];
+    if (s->swv && !(val > 0.0))
+        return mlp_fail(MLP_ERR_ARG,
+                        "mlp_fit: the sample weights of the %zu validation rows sum to 0",
+                        s->n_val);
+    return MLP_OK;
 }
 
 static void fit_state_free(mlp_fit_state *s) {
@@ -282,11 +358,24 @@ static void fit_state_free(mlp_fit_state *s) {
     free(s->lv);
     free(s->val_out);
     free(s->best);
+    free(s->swb);
+    free(s->swv);
+    free(s->val_rowloss);
     free(s->snap[0]);
     free(s->snap[1]);
 }
 
 /* ---- setup and finish ---- */
+
+/* LBFGS's L2 penalty goes to the net's optimizer settings, where the backward pass reads it; the
+ * rest of them (and the optimizer state) stay. */
+static mlp_status set_alpha(mlp_net *net, float alpha) {
+    mlp_optimizer opt;
+    mlp_status st = mlp_net_get_optimizer(net, &opt);
+    opt.alpha = alpha;
+    if (st == MLP_OK) st = mlp_net_set_optimizer(net, &opt);
+    return st;
+}
 
 /* Checks everything, creates the net if *net is NULL (*created), allocates the loop's buffers and
  * reserves the workspace; only then applies the optimizer, so that a warm-start net is unchanged
@@ -301,6 +390,8 @@ static mlp_status fit_setup(mlp_fit_state *s, mlp_net **net, bool *created, cons
                          &s->out_width);
     if (st == MLP_OK) st = check_options(o, in->n, &s->n_val);
     if (st == MLP_OK && *net) st = check_warm_start(*net, in->d, s->out_width, loss);
+    if (st == MLP_OK && *net && o->opt.kind == MLP_OPT_LBFGS) st = check_no_dropout(*net);
+    if (st == MLP_OK) st = check_weights(in->w, in->n);
     if (st == MLP_OK) st = build_targets(s, in);
     if (st == MLP_OK && !*net) {
         st = create_net(net, in->d, o, out_act, loss, s->out_width);
@@ -309,13 +400,17 @@ static mlp_status fit_setup(mlp_fit_state *s, mlp_net **net, bool *created, cons
     if (st != MLP_OK) return st;
 
     s->n_train = in->n - s->n_val;
-    const size_t batch = o->batch_size ? o->batch_size : 200;
+    const bool lbfgs = o->opt.kind == MLP_OPT_LBFGS;
+    const size_t batch = lbfgs ? MLP_LBFGS_CHUNK : o->batch_size ? o->batch_size : 200;
     s->batch = batch < s->n_train ? batch : s->n_train; /* scikit-learn clips to the sample count */
     s->n_params = mlp_net_param_count(*net);
-    st = alloc_buffers(s, *net, in);
+    st = alloc_buffers(s, *net, in, lbfgs);
     if (st != MLP_OK) return st;
     mlp_rng_seed(&s->rng, o->seed ^ 0x5eed5eed5eedULL); /* a stream apart from the init's */
+    s->sw = in->w;
     split_validation(s, in);
+    st = training_weight(s);
+    if (st != MLP_OK) return st;
     /* Also room for scoring the validation rows (mlp_predict works in chunks of at least 1024
      * rows, or the workspace's size), so that nothing is allocated inside the epoch loop. */
     const size_t ws_rows = s->n_val < 1024 ? s->n_val : 1024;
@@ -324,10 +419,12 @@ static mlp_status fit_setup(mlp_fit_state *s, mlp_net **net, bool *created, cons
     for (size_t l = 0; o->dropout > 0.0f && l + 1 < mlp_net_n_layers(*net); l++)
         (void)mlp_net_set_dropout(*net, l, o->dropout);
     st = mlp_net_reserve(*net, s->batch > ws_rows ? s->batch : ws_rows);
-    if (st == MLP_OK) st = mlp_net_set_optimizer(*net, &o->opt);
+    if (st == MLP_OK)
+        st = lbfgs ? set_alpha(*net, o->opt.alpha) : mlp_net_set_optimizer(*net, &o->opt);
     s->lr = o->opt.lr;
     s->best_loss = INFINITY;
     s->best_val = -INFINITY;
+    s->best_val_loss = INFINITY;
     return st;
 }
 
@@ -348,7 +445,7 @@ static mlp_status local_step(void *ctx, mlp_net *net, const mlp_batch *b, float 
     (void)ctx;
     mlp_gather_rows(b->Xb, b->X, b->rows, b->n, b->d);
     mlp_gather_rows(b->Yb, b->T, b->rows, b->n, b->k);
-    mlp_status st = mlp_train_step(net, b->Xb, b->Yb, b->n, loss);
+    mlp_status st = mlp_train_step_weighted(net, b->Xb, b->Yb, b->w, b->n, loss);
     /* A step that met a non-finite value refuses it (fit checked X and Y up front, so it is
      * divergence): the epoch loop rolls back on a non-finite loss. */
     if (st == MLP_ERR_DIVERGED) *loss = NAN, st = MLP_OK;
@@ -368,24 +465,32 @@ mlp_status mlp_fit_with_step(mlp_net **netp, mlp_task task, const float *X, cons
                              mlp_batch_step_fn step, void *step_ctx) {
     if (!netp || !X || !options)
         return mlp_fail(MLP_ERR_NULL, "mlp_fit: %s is NULL", !netp ? "net" : !X ? "X" : "options");
+    /* A data-parallel step trains on its share of each minibatch: no full-batch solver and no
+     * weights through it. */
+    if (step != local_step && (options->opt.kind == MLP_OPT_LBFGS || options->sample_weight))
+        return mlp_fail(MLP_ERR_ARG, "mlp_mpi_fit: %s is not supported in data-parallel training",
+                        options->sample_weight ? "sample_weight" : "solver lbfgs");
     const mlp_fit_data in = {.task = task,
                              .X = X,
                              .labels = labels,
                              .Y = Y,
+                             .w = options->sample_weight,
                              .n = n,
                              .d = d,
                              .n_classes_or_targets = n_classes_or_targets};
     mlp_fit_state s;
     memset(&s, 0, sizeof s);
-    mlp_fit_result r = {.best_val_score = NAN};
+    mlp_fit_result r = {.best_val_score = NAN, .best_val_loss = NAN};
     mlp_net *net = *netp;
     bool created = false;
     mlp_status st = fit_setup(&s, &net, &created, &in, options);
     if (st == MLP_OK) {
-        r.batch_size = s.batch;
+        const bool lbfgs = options->opt.kind == MLP_OPT_LBFGS;
+        r.batch_size = lbfgs ? s.n_train : s.batch;
         r.n_train = s.n_train;
         r.n_val = s.n_val;
-        st = mlp_fit_loop(&s, net, &in, options, step, step_ctx, &r);
+        st = lbfgs ? mlp_fit_lbfgs(&s, net, &in, options, &r)
+                   : mlp_fit_loop(&s, net, &in, options, step, step_ctx, &r);
     }
     if (st == MLP_OK) st = fit_finish(&s, net, &r);
     fit_state_free(&s);

@@ -1,7 +1,9 @@
 /* fit's epoch loop: each epoch shuffles the training rows, passes them in minibatches through the
  * batch step (mlp_train_step for mlp_fit, an allreduced step for MPI), rolls back on divergence,
  * then applies scikit-learn's stopping rule (_update_no_improvement_count), the SGD learning-rate
- * schedules and the callback. Nothing is allocated here except the result's curves. */
+ * schedules and the callback. With early stopping, the validation rows' score and data loss are
+ * computed from one prediction every epoch, and either one can be the stopping metric. Nothing is
+ * allocated here except the result's curves. */
 #define _POSIX_C_SOURCE 200809L
 #include "fit_internal.h"
 
@@ -25,8 +27,7 @@ static double now_s(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* Room for entry `epoch` (0-based) in the loss curve and, with validation, the score curve. */
-static mlp_status grow_curves(mlp_fit_result *r, size_t epoch, size_t *cap, bool with_val) {
+mlp_status mlp_fit_grow_curves(mlp_fit_result *r, size_t epoch, size_t *cap, bool with_val) {
     if (epoch < *cap) return MLP_OK;
     size_t ncap = *cap ? 2 * *cap : 256, bytes;
     if (ncap < *cap || !mlp_mul_ok(ncap, sizeof(float), &bytes))
@@ -40,6 +41,9 @@ static mlp_status grow_curves(mlp_fit_result *r, size_t epoch, size_t *cap, bool
         float *vs = realloc(r->val_scores, bytes);
         if (!vs) return mlp_fail(MLP_ERR_NOMEM, "mlp_fit: out of memory for the score curve");
         r->val_scores = vs;
+        float *vl = realloc(r->val_losses, bytes);
+        if (!vl) return mlp_fail(MLP_ERR_NOMEM, "mlp_fit: out of memory for the val loss curve");
+        r->val_losses = vl;
     }
     *cap = ncap;
     return MLP_OK;
@@ -61,8 +65,15 @@ static mlp_status roll_back(mlp_fit_state *s, mlp_net *net, size_t epoch, size_t
                     epoch, bad_batch == SIZE_MAX ? 0 : bad_batch + 1, kept);
 }
 
+/* wb = the weights of the given rows; returns their sum (in row order). */
+static double gather_weights(float *wb, const float *w, const size_t *rows, size_t n) {
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++) sum += (double)(wb[i] = w[rows[i]]);
+    return sum;
+}
+
 /* One pass over the training rows in minibatches; *epoch_loss: the mean of the batch losses
- * weighted by batch size. */
+ * weighted by batch size (or by the batches' weight sums). */
 static mlp_status run_epoch(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *in,
                             const mlp_fit_options *o, mlp_batch_step_fn step, void *step_ctx,
                             size_t epoch, mlp_fit_result *r, float *epoch_loss) {
@@ -73,6 +84,8 @@ static mlp_status run_epoch(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *
     if (o->shuffle) mlp_fit_shuffle(s->order, s->n_train, &s->rng);
     for (size_t b0 = 0; b0 < s->n_train; b0 += s->batch) {
         const size_t nb = s->n_train - b0 < s->batch ? s->n_train - b0 : s->batch;
+        const double wsum = s->sw ? gather_weights(s->swb, s->sw, s->order + b0, nb) : (double)nb;
+        if (wsum == 0.0) continue; /* all its rows weigh 0: the same as not having them */
         const mlp_batch bt = {.X = in->X,
                               .T = s->T,
                               .rows = s->order + b0,
@@ -80,7 +93,8 @@ static mlp_status run_epoch(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *
                               .d = in->d,
                               .k = s->out_width,
                               .Xb = s->Xb,
-                              .Yb = s->Yb};
+                              .Yb = s->Yb,
+                              .w = s->sw ? s->swb : NULL};
         float loss;
         mlp_status st = step(step_ctx, net, &bt, &loss);
         if (st != MLP_OK) return st;
@@ -89,27 +103,46 @@ static mlp_status run_epoch(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *
             bad_batch = b0 / s->batch;
             break;
         }
-        sum += (double)loss * (double)nb;
+        sum += (double)loss * wsum;
     }
     s->train_time += now_s() - t0;
-    *epoch_loss = (float)(sum / (double)s->n_train);
+    *epoch_loss = (float)(sum / s->sw_train);
     if (bad_batch != SIZE_MAX || !isfinite(*epoch_loss) || !mlp_net_params_finite(net))
         return roll_back(s, net, epoch, bad_batch, r);
     s->samples_seen += s->n_train;
     return MLP_OK;
 }
 
-/* Accuracy (CLASSIFY, MULTILABEL) or R^2 (REGRESS) on the validation rows. The workspace was
- * reserved for them (fit_setup), so this does not allocate; a failure is still passed on rather
- * than scoring an unwritten buffer. */
-static mlp_status val_score(const mlp_fit_state *s, mlp_net *net, mlp_task task, double *score) {
+/* The validation rows' data loss (no L2 term) from their predictions in val_out: the mean row
+ * loss, weighted by the rows' sample weights when there are any. */
+static double val_loss(mlp_fit_state *s, mlp_loss loss) {
+    const size_t n = s->n_val, k = s->out_width;
+    mlp_loss_rows(s->val_out, s->Yv, n, k, loss, s->val_rowloss);
+    double norm = (double)n;
+    if (s->swv) {
+        norm = 0.0;
+        for (size_t i = 0; i < n; i++) {
+            s->val_rowloss[i] *= s->swv[i];
+            norm += s->swv[i];
+        }
+    }
+    return mlp_loss_total(s->val_rowloss, n, k, loss, norm);
+}
+
+/* Accuracy (CLASSIFY, MULTILABEL) or R^2 (REGRESS) and the data loss on the validation rows, both
+ * weighted with sample weights, from one prediction. The workspace was reserved for them
+ * (fit_setup), so this does not allocate; a failure is still passed on rather than scoring an
+ * unwritten buffer. */
+static mlp_status validate(mlp_fit_state *s, mlp_net *net, mlp_task task, double *score,
+                           double *loss) {
     mlp_status st = mlp_predict(net, s->Xv, s->n_val, s->val_out);
     if (st != MLP_OK) return st;
     if (task == MLP_TASK_REGRESS)
-        *score = mlp_r2_of(s->val_out, s->Yv, s->n_val, s->out_width);
+        *score = mlp_r2_of(s->val_out, s->Yv, s->swv, s->n_val, s->out_width);
     else
         *score = mlp_accuracy_of(s->val_out, s->n_val, s->out_width,
-                                 task == MLP_TASK_CLASSIFY ? s->lv : NULL, s->Yv);
+                                 task == MLP_TASK_CLASSIFY ? s->lv : NULL, s->Yv, s->swv);
+    *loss = val_loss(s, mlp_net_loss(net));
     return MLP_OK;
 }
 
@@ -124,28 +157,51 @@ static mlp_status set_lr(mlp_fit_state *s, mlp_net *net, float lr) {
     return st;
 }
 
-/* Records the epoch, scores the validation rows (keeping the best weights) and counts epochs
- * without improvement: of the validation score with early stopping, else of the training loss. */
+/* Scores the validation rows into the curves and counts epochs without improvement of the
+ * early-stopping metric, keeping the best weights: the score must rise by tol (scikit-learn's
+ * rule) or the loss fall by tol. A NaN never improves. s->best_val is the score of the kept
+ * weights (with the LOSS metric not always the highest score), s->best_val_loss the lowest loss. */
+static mlp_status record_validation(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *in,
+                                    const mlp_fit_options *o, size_t epoch, mlp_fit_result *r,
+                                    double *score, double *loss) {
+    mlp_status st = validate(s, net, in->task, score, loss);
+    if (st != MLP_OK) return st;
+    r->val_scores[epoch - 1] = (float)*score;
+    r->val_losses[epoch - 1] = (float)*loss;
+    bool improved, better;
+    if (o->early_stopping_metric == MLP_STOP_LOSS) {
+        improved = *loss <= s->best_val_loss - o->tol;
+        better = *loss < s->best_val_loss;
+    } else {
+        improved = *score >= s->best_val + o->tol;
+        better = *score > s->best_val;
+    }
+    /* Epoch 1's weights are kept whatever its values, so that the restored weights are always
+     * ones the loop saw (a NaN score, from validation weights summing to 0, is never better). */
+    better = better || epoch == 1;
+    s->no_improve = improved ? 0 : s->no_improve + 1;
+    if (*loss < s->best_val_loss) s->best_val_loss = *loss;
+    r->best_val_loss = (float)s->best_val_loss;
+    if (!better) return MLP_OK;
+    s->best_val = *score;
+    return mlp_net_get_params(net, s->best, s->n_params);
+}
+
+/* Records the epoch and, with early stopping, its validation (score and loss, else NaN); counts
+ * epochs without improvement: of the validation metric with early stopping, else of the training
+ * loss. */
 static mlp_status record_epoch(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *in,
                                const mlp_fit_options *o, size_t epoch, float loss,
-                               mlp_fit_result *r, double *score) {
+                               mlp_fit_result *r, double *score, double *vloss) {
     r->epochs = epoch;
     r->loss = loss;
     r->loss_curve[epoch - 1] = loss;
     mlp_status st = MLP_OK;
-    *score = NAN;
-    if (s->n_val) {
-        st = val_score(s, net, in->task, score);
-        if (st != MLP_OK) return st;
-        r->val_scores[epoch - 1] = (float)*score;
-        s->no_improve = *score < s->best_val + o->tol ? s->no_improve + 1 : 0;
-        if (*score > s->best_val) {
-            s->best_val = *score;
-            st = mlp_net_get_params(net, s->best, s->n_params);
-        }
-    } else {
+    *score = *vloss = NAN;
+    if (s->n_val)
+        st = record_validation(s, net, in, o, epoch, r, score, vloss);
+    else
         s->no_improve = loss > s->best_loss - o->tol ? s->no_improve + 1 : 0;
-    }
     if (loss < s->best_loss) s->best_loss = loss;
     r->best_loss = (float)s->best_loss;
     return st;
@@ -156,8 +212,9 @@ static mlp_status record_epoch(mlp_fit_state *s, mlp_net *net, const mlp_fit_dat
 static mlp_status end_epoch(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *in,
                             const mlp_fit_options *o, size_t epoch, float loss, mlp_fit_result *r,
                             bool *stop) {
-    double score;
-    mlp_status st = record_epoch(s, net, in, o, epoch, loss, r, &score);
+    double score, vloss;
+    const float lr = s->lr; /* the schedules below change it for the next epoch */
+    mlp_status st = record_epoch(s, net, in, o, epoch, loss, r, &score, &vloss);
     const bool sgd = o->opt.kind == MLP_OPT_SGD;
     if (st == MLP_OK && sgd && o->schedule == MLP_LR_INVSCALING)
         st = set_lr(s, net, (float)(o->opt.lr / pow((double)s->samples_seen + 1.0, o->power_t)));
@@ -167,7 +224,9 @@ static mlp_status end_epoch(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *
                                      .loss = loss,
                                      .val_score = (float)score,
                                      .seconds = s->train_time,
-                                     .samples_per_s = mlp_fit_rate(s->samples_seen, s->train_time)};
+                                     .samples_per_s = mlp_fit_rate(s->samples_seen, s->train_time),
+                                     .val_loss = (float)vloss,
+                                     .lr = lr};
         if (o->callback(&info, o->user)) {
             r->stopped_by_callback = 1;
             *stop = true;
@@ -190,7 +249,7 @@ mlp_status mlp_fit_loop(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *in,
     for (size_t epoch = 1; epoch <= o->max_iter; epoch++) {
         float loss = 0.0f;
         bool stop = false;
-        mlp_status st = grow_curves(r, epoch - 1, &s->curve_cap, s->n_val > 0);
+        mlp_status st = mlp_fit_grow_curves(r, epoch - 1, &s->curve_cap, s->n_val > 0);
         if (st == MLP_OK) st = run_epoch(s, net, in, o, step, step_ctx, epoch, r, &loss);
         if (st == MLP_OK) st = end_epoch(s, net, in, o, epoch, loss, r, &stop);
         if (st != MLP_OK || stop) return st;

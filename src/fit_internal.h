@@ -12,6 +12,7 @@ typedef struct mlp_fit_data {
     const float *X;        /* n x d */
     const int32_t *labels; /* CLASSIFY: n labels in [0, n_classes_or_targets) */
     const float *Y;        /* MULTILABEL, REGRESS: n x n_classes_or_targets */
+    const float *w;        /* n sample weights (options->sample_weight), or NULL */
     size_t n, d, n_classes_or_targets;
 } mlp_fit_data;
 
@@ -21,14 +22,19 @@ typedef struct mlp_fit_state {
     size_t batch;     /* effective minibatch size */
     size_t n_train, n_val;
     size_t n_params;
-    float *T;       /* n x out_width targets: one-hot rows, the 0/1 label column, or Y */
-    size_t *order;  /* n row indices: the training rows (shuffled each epoch), then the validation
-                       rows */
-    float *Xb, *Yb; /* one minibatch, gathered (batch x d, batch x out_width) */
-    float *Xv, *Yv; /* validation rows (early stopping) */
-    int32_t *lv;    /* validation labels (CLASSIFY) */
-    float *val_out; /* n_val x out_width predictions */
-    float *best;    /* parameters of the best validation score */
+    float *T;        /* n x out_width targets: one-hot rows, the 0/1 label column, or Y */
+    size_t *order;   /* n row indices: the training rows (shuffled each epoch), then the validation
+                        rows */
+    float *Xb, *Yb;  /* one minibatch, gathered (batch x d, batch x out_width) */
+    float *Xv, *Yv;  /* validation rows (early stopping) */
+    int32_t *lv;     /* validation labels (CLASSIFY) */
+    float *val_out;  /* n_val x out_width predictions */
+    float *best;     /* parameters of the best validation score (or loss) */
+    const float *sw; /* the caller's sample weights (n; mlp_fit_data.w), or NULL */
+    float *swb;      /* one minibatch's weights, gathered */
+    float *swv;      /* the validation rows' weights (with sample weights and early stopping) */
+    float *val_rowloss; /* n_val per-row validation losses (the validation loss's scratch) */
+    double sw_train;    /* sum of the training rows' weights (n_train without weights) */
     /* Divergence rollback: net state (mlp_net_save_state) at the start of this epoch and of the
      * previous one. The previous one is needed when the first batch of an epoch is the one that
      * blows up: the weights it started from are finite but were never seen to give a finite
@@ -39,7 +45,7 @@ typedef struct mlp_fit_state {
 
     /* Progress of the loop. */
     size_t curve_cap; /* entries allocated in the result's curves */
-    double best_loss, best_val, train_time;
+    double best_loss, best_val, best_val_loss, train_time;
     size_t no_improve, samples_seen;
     float lr; /* current learning rate (the schedules change it) */
 } mlp_fit_state;
@@ -55,16 +61,31 @@ static inline double mlp_fit_rate(size_t samples, double seconds) {
 mlp_status mlp_fit_loop(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *in,
                         const mlp_fit_options *o, mlp_batch_step_fn step, void *step_ctx,
                         mlp_fit_result *r);
+/* Rows per forward/backward pass of LBFGS's full-batch objective: the workspace holds this many
+ * rows, and every GEMM is as large as a pass gets (the most parallel work mlp has) without the
+ * workspace growing with the data set. */
+#define MLP_LBFGS_CHUNK 4096
+/* fit_lbfgs.c: solver LBFGS in place of the epoch loop: full-batch L-BFGS over the training rows
+ * (liblbfgs), filling the result's curve (one entry per iteration) and counters. */
+mlp_status mlp_fit_lbfgs(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *in,
+                         const mlp_fit_options *o, mlp_fit_result *r);
+/* False when the library was built without liblbfgs (mlp_fit_lbfgs then fails). */
+bool mlp_fit_lbfgs_available(void);
+/* fit_epoch.c: room for entry `epoch` (0-based) in the result's loss curve and, with validation
+ * (with_val), its validation curves; *cap: the entries allocated so far. */
+mlp_status mlp_fit_grow_curves(mlp_fit_result *r, size_t epoch, size_t *cap, bool with_val);
 /* Fisher-Yates shuffle of a (n entries) with rng. */
 void mlp_fit_shuffle(size_t *a, size_t n, mlp_rng *rng);
 
-/* score.c, on predictions out (n x width):
- * the fraction of rows whose label (mlp_row_label) is labels[i] if labels is not NULL, else the
- * fraction of rows whose every output, thresholded, equals its 0/1 target in Y (n x width;
- * scikit-learn's subset accuracy for multi-label). */
+/* score.c, on predictions out (n x width), each row weighted by w[i] (n entries) or all by 1 (w
+ * NULL), as scikit-learn's scores with sample_weight; NaN if the weights sum to 0:
+ * the weight of the rows whose label (mlp_row_label) is labels[i] if labels is not NULL, else of
+ * the rows whose every output, thresholded, equals its 0/1 target in Y (n x width; scikit-learn's
+ * subset accuracy for multi-label), over the total weight. */
 double mlp_accuracy_of(const float *out, size_t n, size_t width, const int32_t *labels,
-                       const float *Y);
-/* R^2 of out against Y (n x width) per output, averaged uniformly. */
-double mlp_r2_of(const float *out, const float *Y, size_t n, size_t width);
+                       const float *Y, const float *w);
+/* R^2 of out against Y (n x width) per output (weighted means and sums of squares), averaged
+ * uniformly. */
+double mlp_r2_of(const float *out, const float *Y, const float *w, size_t n, size_t width);
 
 #endif /* MLP_FIT_INTERNAL_H */

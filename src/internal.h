@@ -150,6 +150,11 @@ bool mlp_act_needs_pre(mlp_activation act);
 void mlp_delta_block(float *G, const float *A, const float *Y, const float *pre, size_t rows,
                      size_t cols, size_t ld, mlp_activation act, float *partials, size_t ldp,
                      const float *mask, float keep);
+/* The output layer's mlp_delta_block (Y set, no mask) with per-row sample weights w (rows
+ * entries, or NULL): G = (P - Y) * w_row * f'(P). */
+void mlp_output_delta_block(float *G, const float *P, const float *Y, const float *w,
+                            const float *pre, size_t rows, size_t cols, size_t ld,
+                            mlp_activation act, float *partials, size_t ldp);
 /* Inverted dropout on a block of a layer's outputs: mask (same layout) receives 0 or 1/(1-p) per
  * element, drawn from (key, index0 + row * ld + col) alone, and A is multiplied by it. With a
  * mask, mlp_delta_block computes G * mask * f'(A * keep), keep = 1 - p (A holds the rescaled
@@ -173,9 +178,10 @@ bool mlp_add_scaled_finite(float *D, const float *W, float c, size_t rows, size_
  * clip to [FLT_EPSILON, 1 - FLT_EPSILON]. */
 void mlp_loss_rows(const float *P, const float *Y, size_t rows, size_t k, mlp_loss loss,
                    float *row_loss);
-/* The data term as scikit-learn reports it: the row losses summed in row order (in double) over
- * n, or over 2nk for SQUARED. */
-double mlp_loss_total(const float *row_loss, size_t n, size_t k, mlp_loss loss);
+/* The data term as scikit-learn reports it: the n row losses summed in row order (in double)
+ * over norm, or over 2 norm k for SQUARED. norm is the row count, or the sum of the sample weights
+ * when the row losses were weighted (row_loss[i] = w_i loss_i). */
+double mlp_loss_total(const float *row_loss, size_t n, size_t k, mlp_loss loss, double norm);
 
 /* ---- the network (net.c) ---- */
 typedef struct mlp_layer {
@@ -237,8 +243,9 @@ mlp_status mlp_check_batch(const mlp_net *net, const void *X, size_t n, const ch
  * layers' dropout is applied (masks keyed by the net's seed, its step count and the layer). */
 void mlp_pass_forward(mlp_net *net, const float *X, size_t n, bool training);
 /* Output delta, row losses and the L2 chunks, then the layers' gradients, from the pending
- * forward pass of n rows; the L2 gradient term alpha_n * W is included when alpha_n != 0. */
-void mlp_pass_backward(mlp_net *net, const float *Y, float inv_n, float alpha_n);
+ * forward pass of n rows; the L2 gradient term alpha_n * W is included when alpha_n != 0. With
+ * sample weights w (n, or NULL) the row losses and the delta rows are multiplied by them. */
+void mlp_pass_backward(mlp_net *net, const float *Y, const float *w, float inv_n, float alpha_n);
 /* The L2 chunks alone (for mlp_loss_value and MPI). */
 void mlp_pass_l2(mlp_net *net);
 /* grads = src + (alpha / norm) W on the weights, src on the biases (src may be grads): the L2
@@ -285,8 +292,8 @@ void mlp_apply_grads(mlp_net *net);
 /* Backward of the pending pass with an explicit normaliser and penalty, for data-parallel steps:
  * grads = (1/norm) * the data gradient of the pass's rows, plus (alpha/norm) W if with_l2; the
  * data loss of the pass's rows summed (not averaged) into *data_sum. */
-mlp_status mlp_backward_scaled(mlp_net *net, const float *Y, size_t norm, bool with_l2,
-                               double *data_sum);
+mlp_status mlp_backward_scaled(mlp_net *net, const float *Y, const float *w, double norm,
+                               bool with_l2, double *data_sum);
 
 /* ---- fit (fit.c) with a pluggable batch step, for data-parallel training ---- */
 /* One minibatch of fit(): the rows (indices into X and T) of the global batch, and scratch
@@ -296,6 +303,7 @@ typedef struct mlp_batch {
     const size_t *rows; /* the batch's row indices, n of them */
     size_t n, d, k;
     float *Xb, *Yb;
+    const float *w; /* the batch's n sample weights (gathered, summing to > 0), or NULL (all 1) */
 } mlp_batch;
 /* Trains net on one batch and writes the batch loss (the global batch's, as scikit-learn reports
  * it); every process of a data-parallel run must return the same loss and end with the same

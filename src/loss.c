@@ -42,9 +42,9 @@ void mlp_loss_rows(const float *P, const float *Y, size_t rows, size_t k, mlp_lo
     for (size_t i = 0; i < rows; i++) row_loss[i] = row_term(P + i * k, Y + i * k, k, loss);
 }
 
-double mlp_loss_total(const float *row_loss, size_t n, size_t k, mlp_loss loss) {
+double mlp_loss_total(const float *row_loss, size_t n, size_t k, mlp_loss loss, double norm) {
     double total = 0.0;
     for (size_t i = 0; i < n; i++) total += row_loss[i];
-    if (loss == MLP_LOSS_SQUARED) return total / (2.0 * (double)n * (double)k);
-    return total / (double)n;
+    if (loss == MLP_LOSS_SQUARED) return total / (2.0 * norm * (double)k);
+    return total / norm;
 }

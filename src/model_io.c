@@ -561,7 +561,8 @@ static mlp_status parse_header(reader *r, model_header *h, const char *path) {
         return FMT_FAIL("'%s': invalid layer count %" PRIu32, path, h->n_layers);
     if (loss >= MLP_LOSS_COUNT) return FMT_FAIL("'%s': unknown loss %" PRIu32, path, loss);
     if (init >= MLP_INIT_COUNT) return FMT_FAIL("'%s': unknown init %" PRIu32, path, init);
-    if (kind >= MLP_OPT_COUNT) return FMT_FAIL("'%s': unknown optimizer %" PRIu32, path, kind);
+    if (kind >= MLP_OPT_COUNT || kind == MLP_OPT_LBFGS)
+        return FMT_FAIL("'%s': unknown optimizer %" PRIu32, path, kind);
     if (nesterov > 1) return FMT_FAIL("'%s': invalid nesterov flag %" PRIu32, path, nesterov);
     if (scale_kind >= MLP_SCALE_COUNT)
         return FMT_FAIL("'%s': unknown scaler kind %" PRIu32, path, scale_kind);

@@ -16,6 +16,9 @@ mlp_status mlp_net_set_optimizer(mlp_net *net, const mlp_optimizer *opt) {
     if ((unsigned)opt->kind >= MLP_OPT_COUNT)
         return mlp_fail(MLP_ERR_ARG, "mlp_net_set_optimizer: kind = %d is not an optimizer",
                         (int)opt->kind);
+    if (opt->kind == MLP_OPT_LBFGS)
+        return mlp_fail(MLP_ERR_ARG, "mlp_net_set_optimizer: LBFGS is a full-batch solver of "
+                                     "mlp_fit (fit.h), not a step optimizer");
     if (!(opt->lr > 0.0f) || !isfinite(opt->lr))
         return mlp_fail(MLP_ERR_ARG, "mlp_net_set_optimizer: lr = %g, must be finite and > 0",
                         (double)opt->lr);

@@ -88,29 +88,31 @@ double mlp_l2_sumsq(const mlp_net *net) {
 
 /* ---- backward ---- */
 
-/* Row chunk c of the output: row losses, the output delta and its column-sum partials. */
-static void output_chunk(mlp_net *net, const float *Y, size_t c, size_t n) {
+/* Row chunk c of the output: row losses, the output delta and its column-sum partials, each row's
+ * loss and delta times its sample weight when there are weights (w). */
+static void output_chunk(mlp_net *net, const float *Y, const float *w, size_t c, size_t n) {
     const mlp_layer *out = &net->layers[net->n_layers - 1];
     const size_t k = out->out, r0 = c * MLP_COLSUM_CHUNK, off = r0 * k;
     const size_t rows = n - r0 < MLP_COLSUM_CHUNK ? n - r0 : MLP_COLSUM_CHUNK;
     const float *P = net->out[net->n_layers - 1] + off, *pre = net->pre[net->n_layers - 1];
     mlp_loss_rows(P, Y + off, rows, k, net->loss, net->row_loss + r0);
+    for (size_t i = 0; w && i < rows; i++) net->row_loss[r0 + i] *= w[r0 + i];
     if (!mlp_block_finite(net->row_loss + r0, 1, rows, rows))
         mlp_pass_flag(net, MLP_NONFINITE_GRAD);
     /* P - Y is the delta of the matching pairs; SQUARED through another output needs f'. */
     mlp_activation act = net->loss == MLP_LOSS_SQUARED ? out->act : MLP_ACT_IDENTITY;
-    mlp_delta_block(net->delta[0] + off, P, Y + off, pre ? pre + off : NULL, rows, k, k, act,
-                    net->colsum[0] + c * k, k, NULL, 1.0f);
+    mlp_output_delta_block(net->delta[0] + off, P, Y + off, w ? w + r0 : NULL,
+                           pre ? pre + off : NULL, rows, k, k, act, net->colsum[0] + c * k, k);
 }
 
 /* One task list: the output's row chunks, then the L2 chunks (when alpha is used). */
-static void output_phase(mlp_net *net, const float *Y, size_t n, bool with_l2) {
+static void output_phase(mlp_net *net, const float *Y, const float *w, size_t n, bool with_l2) {
     const size_t chunks = (n + MLP_COLSUM_CHUNK - 1) / MLP_COLSUM_CHUNK;
     const long tasks = (long)(chunks + (with_l2 ? net->l2_chunks : 0));
 #pragma omp for schedule(dynamic, 1) nowait
     for (long t = 0; t < tasks; t++) {
         if ((size_t)t < chunks)
-            output_chunk(net, Y, (size_t)t, n);
+            output_chunk(net, Y, w, (size_t)t, n);
         else
             l2_chunk(net, (size_t)t - chunks);
     }
@@ -186,9 +188,9 @@ static void backward_layer(mlp_net *net, size_t l, const float *X, size_t n, int
 #pragma omp barrier
 }
 
-void mlp_pass_backward(mlp_net *net, const float *Y, float inv_n, float alpha_n) {
+void mlp_pass_backward(mlp_net *net, const float *Y, const float *w, float inv_n, float alpha_n) {
     const size_t n = net->pass.n;
-    output_phase(net, Y, n, alpha_n != 0.0f);
+    output_phase(net, Y, w, n, alpha_n != 0.0f);
     int cur = 0;
     for (size_t l = net->n_layers; l-- > 0;) {
         backward_layer(net, l, net->pass.x, n, cur, inv_n, alpha_n);

@@ -30,6 +30,7 @@ typedef struct step_work {
     const float *X; /* forward: the input (pass.n rows) */
     bool training;  /* forward: apply dropout */
     const float *Y; /* backward: the targets */
+    const float *w; /* backward: the sample weights, or NULL */
     float inv_n, alpha_n;
     bool check_grads; /* scan the gradients first (they may come from the caller) */
     bool update;      /* apply the optimizer, unless a non-finite value was met before it */
@@ -41,7 +42,7 @@ typedef struct step_work {
 static void run_phases(mlp_net *net, const step_work *w, size_t n) {
     unsigned fp = mlp_fp_begin();
     if (w->X) mlp_pass_forward(net, w->X, n, w->training);
-    if (w->Y) mlp_pass_backward(net, w->Y, w->inv_n, w->alpha_n);
+    if (w->Y) mlp_pass_backward(net, w->Y, w->w, w->inv_n, w->alpha_n);
     if (w->check_grads) mlp_pass_check_grads(net);
     if (w->update && !mlp_pass_flagged(net, MLP_NONFINITE_GRAD)) mlp_pass_update(net, w->lr_t);
     mlp_fp_end(fp);
@@ -107,13 +108,32 @@ const float *mlp_forward_output(const mlp_net *net) {
     return net->out[net->n_layers - 1];
 }
 
-/* The loss of the pending pass from its row losses and L2 chunks (the one definition). */
-static double pass_loss(const mlp_net *net, bool with_l2) {
+/* The loss of the pending pass from its row losses and L2 chunks (the one definition); norm is
+ * the row count, or the sum of the sample weights. */
+static double pass_loss(const mlp_net *net, bool with_l2, double norm) {
     const mlp_layer *out = &net->layers[net->n_layers - 1];
-    const size_t n = net->pass.n;
-    double data = mlp_loss_total(net->row_loss, n, out->out, net->loss);
+    double data = mlp_loss_total(net->row_loss, net->pass.n, out->out, net->loss, norm);
     if (!with_l2) return data;
-    return data + 0.5 * (double)net->opt.alpha * mlp_l2_sumsq(net) / (double)n;
+    return data + 0.5 * (double)net->opt.alpha * mlp_l2_sumsq(net) / norm;
+}
+
+/* The normaliser of a weighted pass: the weights' sum (in row order), after checking that every
+ * weight is finite and >= 0 and the sum is > 0; n without weights. */
+static mlp_status weight_norm(const float *w, size_t n, const char *fn, double *norm) {
+    *norm = (double)n;
+    if (!w) return MLP_OK;
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        if (!(w[i] >= 0.0f) || !isfinite(w[i]))
+            return mlp_fail(MLP_ERR_ARG,
+                            "%s: sample weight of row %zu is %g, must be finite and "
+                            ">= 0",
+                            fn, i, (double)w[i]);
+        sum += w[i];
+    }
+    if (!(sum > 0.0)) return mlp_fail(MLP_ERR_ARG, "%s: the %zu sample weights sum to 0", fn, n);
+    *norm = sum;
+    return MLP_OK;
 }
 
 static mlp_status check_backward(const mlp_net *net, const float *Y, const char *fn) {
@@ -125,35 +145,43 @@ static mlp_status check_backward(const mlp_net *net, const float *Y, const char 
     return MLP_OK;
 }
 
-static step_work backward_work(const mlp_net *net, const float *Y, size_t norm, bool with_l2) {
+static step_work backward_work(const mlp_net *net, const float *Y, const float *sw, double norm,
+                               bool with_l2) {
     const float inv_n = 1.0f / (float)norm;
     const float alpha = with_l2 ? net->opt.alpha : 0.0f;
-    step_work w = {.Y = Y, .inv_n = inv_n, .alpha_n = alpha * inv_n};
+    step_work w = {.Y = Y, .w = sw, .inv_n = inv_n, .alpha_n = alpha * inv_n};
     return w;
 }
 
-mlp_status mlp_backward(mlp_net *net, const float *Y, float *loss) {
-    mlp_status st = check_backward(net, Y, "mlp_backward");
+mlp_status mlp_backward_weighted(mlp_net *net, const float *Y, const float *sw, float *loss) {
+    const char *fn = sw ? "mlp_backward_weighted" : "mlp_backward";
+    mlp_status st = check_backward(net, Y, fn);
+    double norm = 1.0;
+    if (st == MLP_OK) st = weight_norm(sw, net->pass.n, fn, &norm);
     if (st != MLP_OK) return st;
-    step_work w = backward_work(net, Y, net->pass.n, true);
+    step_work w = backward_work(net, Y, sw, norm, true);
     run(net, &w);
-    const double value = pass_loss(net, net->opt.alpha != 0.0f);
+    const double value = pass_loss(net, net->opt.alpha != 0.0f, norm);
     if (mlp_pass_flagged(net, MLP_NONFINITE_GRAD)) {
         net->pass.have_grads = false; /* mlp_update must not apply them */
-        return mlp_nonfinite_status(net, net->pass.x, Y, net->pass.n, value, false, "mlp_backward");
+        return mlp_nonfinite_status(net, net->pass.x, Y, net->pass.n, value, false, fn);
     }
     if (loss) *loss = (float)value;
     net->pass.have_grads = true;
     return MLP_OK;
 }
 
-mlp_status mlp_backward_scaled(mlp_net *net, const float *Y, size_t norm, bool with_l2,
-                               double *data_sum) {
+mlp_status mlp_backward(mlp_net *net, const float *Y, float *loss) {
+    return mlp_backward_weighted(net, Y, NULL, loss);
+}
+
+mlp_status mlp_backward_scaled(mlp_net *net, const float *Y, const float *sw, double norm,
+                               bool with_l2, double *data_sum) {
     mlp_status st = check_backward(net, Y, "mlp_backward");
     if (st != MLP_OK) return st;
-    step_work w = backward_work(net, Y, norm, with_l2);
+    step_work w = backward_work(net, Y, sw, norm, with_l2);
     run(net, &w);
-    *data_sum = pass_loss(net, false) * (double)net->pass.n;
+    *data_sum = pass_loss(net, false, 1.0);
     net->pass.have_grads = true;
     return MLP_OK;
 }
@@ -190,11 +218,15 @@ mlp_status mlp_update(mlp_net *net) {
 
 /* forward + backward + update in one region: the same phases as the three calls, so the same
  * bits, with one fork/join instead of three. */
-mlp_status mlp_train_step(mlp_net *net, const float *X, const float *Y, size_t n, float *loss) {
-    if (net && !Y) return mlp_fail(MLP_ERR_NULL, "mlp_train_step: targets Y are NULL");
-    mlp_status st = begin_forward(net, X, n, true, "mlp_train_step");
+mlp_status mlp_train_step_weighted(mlp_net *net, const float *X, const float *Y, const float *sw,
+                                   size_t n, float *loss) {
+    const char *fn = sw ? "mlp_train_step_weighted" : "mlp_train_step";
+    if (net && !Y) return mlp_fail(MLP_ERR_NULL, "%s: targets Y are NULL", fn);
+    double norm = (double)n;
+    mlp_status st = net && X && n ? weight_norm(sw, n, fn, &norm) : MLP_OK;
+    if (st == MLP_OK) st = begin_forward(net, X, n, true, fn);
     if (st != MLP_OK) return st;
-    step_work w = backward_work(net, Y, n, true);
+    step_work w = backward_work(net, Y, sw, norm, true);
     w.X = X;
     w.training = true;
     w.update = true;
@@ -203,14 +235,18 @@ mlp_status mlp_train_step(mlp_net *net, const float *X, const float *Y, size_t n
      * checks ride on the passes that make them: each tile and chunk is scanned while in cache). */
     w.lr_t = mlp_optim_begin(net);
     run(net, &w);
-    const double value = pass_loss(net, net->opt.alpha != 0.0f);
+    const double value = pass_loss(net, net->opt.alpha != 0.0f, norm);
     if (mlp_pass_flagged(net, MLP_NONFINITE_GRAD)) {
-        st = mlp_nonfinite_status(net, X, Y, n, value, false, "mlp_train_step");
+        st = mlp_nonfinite_status(net, X, Y, n, value, false, fn);
         mlp_pass_reset(net);
         return st;
     }
     if (loss) *loss = (float)value;
-    return finish_update(net, "mlp_train_step");
+    return finish_update(net, fn);
+}
+
+mlp_status mlp_train_step(mlp_net *net, const float *X, const float *Y, size_t n, float *loss) {
+    return mlp_train_step_weighted(net, X, Y, NULL, n, loss);
 }
 
 mlp_status mlp_loss_value(mlp_net *net, const float *X, const float *Y, size_t n, float *loss) {
@@ -221,6 +257,6 @@ mlp_status mlp_loss_value(mlp_net *net, const float *X, const float *Y, size_t n
     const mlp_layer *out = &net->layers[net->n_layers - 1];
     mlp_loss_rows(net->out[net->n_layers - 1], Y, n, out->out, net->loss, net->row_loss);
     if (net->opt.alpha != 0.0f) mlp_pass_l2(net);
-    *loss = (float)pass_loss(net, net->opt.alpha != 0.0f);
+    *loss = (float)pass_loss(net, net->opt.alpha != 0.0f, (double)n);
     return MLP_OK;
 }

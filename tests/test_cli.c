@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <ctype.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
 #include <spawn.h>
@@ -333,7 +334,16 @@ static void test_usage_errors(void **state) {
     USAGE("--seed", "train", "--seed", "99999999999999999999999");
     USAGE("--momentum", "train", "--solver", "sgd", "--momentum", "1");
     USAGE("--activation", "train", "--activation", "sigmoid");
-    USAGE("--solver", "train", "--solver", "lbfgs");
+    USAGE("--solver", "train", "--solver", "bfgs");
+    USAGE("--max-fun", "train", "--solver", "lbfgs", "--max-fun", "0");
+    USAGE("--max-fun", "train", "--max-fun", "many");
+    USAGE("--early-stopping-metric", "train", "--early-stopping-metric", "accuracy");
+    USAGE("--history", "train", "--history", "h.txt");
+    USAGE("--history", "train", "--history", ".csv.gz");
+    USAGE("exclude each other", "train", "--sample-weight", "w.txt", "--weight-column", "0");
+    USAGE("--sample-weight", "train", "--sample-weight", "");
+    USAGE("--weight-column", "train", "--data", "a.idx", "--labels", "b.idx", "--weight-column",
+          "0");
     USAGE("--header", "train", "--header", "maybe");
     USAGE("takes no value", "train", "--json=yes");
     USAGE("--test-labels", "train", "--test-labels", "x.idx");
@@ -930,10 +940,329 @@ static void test_progress_lines(void **state) {
     run_free(&r);
 }
 
+/* Counts the lines of s that start with prefix. */
+static size_t count_prefixed(const char *s, const char *prefix) {
+    size_t n = 0, len = strlen(prefix);
+    for (const char *p = s; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+        n += strncmp(p, prefix, len) == 0;
+    return n;
+}
+
+/* No temporary file of an atomic write of cli_NAME is left in the test folder. */
+static void expect_no_temp_files(const char *name) {
+    char pat[PATH_CAP];
+    snprintf(pat, sizeof pat, "cli_%s.tmp.", name);
+    DIR *d = opendir(MLP_TEST_TMPDIR);
+    assert_non_null(d);
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        if (strncmp(e->d_name, pat, strlen(pat)) == 0)
+            fail_msg("a temporary file %s was left in %s", e->d_name, MLP_TEST_TMPDIR);
+    closedir(d);
+}
+
+/* The fields of CSV line `line` (no quotes in the history): n of them into f (each at most 63
+ * characters); returns the count. */
+static size_t csv_fields(const char *line, char f[][64], size_t n) {
+    size_t k = 0;
+    for (const char *p = line; k < n;) {
+        const char *e = p + strcspn(p, ",\n");
+        assert_true(e - p < 64);
+        memcpy(f[k], p, (size_t)(e - p));
+        f[k++][e - p] = '\0';
+        if (*e != ',') break;
+        p = e + 1;
+    }
+    return k;
+}
+
+/* --history: CSV and JSON with one row per epoch; validation columns filled with early stopping,
+ * empty / null without; the progress lines show the validation loss. */
+static void test_history(void **state) {
+    (void)state;
+    char csv[PATH_CAP], json[PATH_CAP], line[16384];
+    tmp(csv, "hist.csv");
+    tmp(json, "hist.json");
+    run_result r;
+    RUN(&r, "train", "--data", "digits", "--hidden", "16", "--max-iter", "12", "--early-stopping",
+        "--early-stopping-metric", "loss", "--seed", "4", "--history", csv, "--json");
+    expect_code(&r, 0);
+    expect_in(r.err, "val_loss ");
+    last_line(r.out, line, sizeof line);
+    expect_json_object(line);
+    const size_t epochs = (size_t)json_number(line, "epochs");
+    expect_in(line, "\"early_stopping_metric\": \"loss\"");
+    const double best_loss = json_number(line, "best_val_loss");
+    char curve[8192];
+    assert_non_null(json_raw(line, "val_losses", curve, sizeof curve));
+    size_t commas = 0;
+    for (const char *p = curve; *p; p++) commas += *p == ',';
+    assert_int_equal(commas + 1, epochs);
+    run_free(&r);
+    char *text = slurp(csv);
+    assert_true(strncmp(text, "epoch,loss,val_score,val_loss,lr,seconds\n", 41) == 0);
+    assert_int_equal(count_lines(text), epochs + 1);
+    double lowest = INFINITY;
+    const char *row = strchr(text, '\n') + 1;
+    for (size_t e = 1; e <= epochs; e++, row = strchr(row, '\n') + 1) {
+        char f[8][64];
+        assert_int_equal(csv_fields(row, f, 8), 6);
+        assert_int_equal(atoi(f[0]), (int)e);
+        assert_true(atof(f[1]) > 0.0 && atof(f[2]) > 0.0 && atof(f[3]) > 0.0);
+        assert_float_equal(atof(f[4]), 0.001, 1e-9);
+        if (atof(f[3]) < lowest) lowest = atof(f[3]);
+    }
+    assert_float_equal(lowest, best_loss, 1e-6 * best_loss);
+    free(text);
+    expect_no_temp_files("hist.csv");
+
+    RUN(&r, "train", "--data", "digits", "--hidden", "16", "--max-iter", "7", "--solver", "sgd",
+        "--lr-schedule", "invscaling", "--lr", "0.1", "--history", json, "--quiet");
+    expect_code(&r, 0);
+    run_free(&r);
+    text = slurp(json);
+    const char *p = js_value(text);
+    if (!p || *js_ws(p)) fail_msg("invalid JSON history:\n%s", text);
+    assert_true(*js_ws(text) == '[');
+    assert_int_equal(count_prefixed(text, "{\"epoch\": "), 7);
+    expect_in(text, "{\"epoch\": 7, ");
+    expect_in(text, "\"val_score\": null, \"val_loss\": null, \"lr\": 0.1, ");
+    /* invscaling: epoch 2 ran with 0.1 / sqrt(1437 + 1) */
+    char want[64];
+    snprintf(want, sizeof want, "\"lr\": %.6f", 0.1 / sqrt(1438.0));
+    expect_in(text, want);
+    free(text);
+    expect_no_temp_files("hist.json");
+
+    /* A folder that does not exist: a runtime error, nothing written. */
+    RUN(&r, "train", "--data", "digits", "--hidden", "4", "--max-iter", "2", "--quiet", "--history",
+        MLP_TEST_TMPDIR "/no/such/dir/h.csv");
+    expect_code(&r, 1);
+    expect_in(r.err, "no/such/dir/h.csv");
+    run_free(&r);
+}
+
+/* Two well separated classes (label last) with a weight column before the label; weights[] are
+ * also written one per line to wpath. Class 1's rows weigh zero_class1 ? 0 : 1. */
+static void write_weighted(const char *path, const char *wpath, int header, int zero_class1,
+                           int n) {
+    FILE *f = fopen(path, "w"), *g = fopen(wpath, "w");
+    assert_true(f && g);
+    if (header) fprintf(f, "a,b,w,y\n");
+    uint64_t s = 17;
+    for (int i = 0; i < n; i++) {
+        const int c = i % 2;
+        const double w = zero_class1 && c == 1 ? 0.0 : 1.0;
+        fprintf(f, "%.4f,%.4f,%g,%d\n", c * 3.0 + unif(&s) - 0.5, -c * 2.0 + unif(&s) - 0.5, w, c);
+        fprintf(g, "%g\n", w);
+    }
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(fclose(g), 0);
+}
+
+/* The same training data without the weight column. */
+static void write_unweighted(const char *path, int n) {
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    uint64_t s = 17;
+    for (int i = 0; i < n; i++) {
+        const int c = i % 2;
+        fprintf(f, "%.4f,%.4f,%d\n", c * 3.0 + unif(&s) - 0.5, -c * 2.0 + unif(&s) - 0.5, c);
+    }
+    assert_int_equal(fclose(f), 0);
+}
+
+/* The two files hold the same bytes. */
+static void expect_same_file(const char *a, const char *b) {
+    FILE *f = fopen(a, "rb"), *g = fopen(b, "rb");
+    assert_true(f && g);
+    int c, d;
+    size_t at = 0;
+    do {
+        c = getc(f);
+        d = getc(g);
+        if (c != d) fail_msg("'%s' and '%s' differ at byte %zu", a, b, at);
+        at++;
+    } while (c != EOF);
+    fclose(f);
+    fclose(g);
+}
+
+/* Runs train with the common options and extra args (NULL-terminated); returns the JSON line. */
+static void train_json(char *line, size_t cap, const char *data, const char *const *extra) {
+    const char *argv[40] = {"train", "--data", data, "--hidden", "8",      "--max-iter",
+                            "40",    "--seed", "6",  "--json",   "--quiet"};
+    size_t n = 11;
+    for (; *extra; extra++) argv[n++] = *extra;
+    argv[n] = NULL;
+    run_result r;
+    run(&r, argv);
+    expect_code(&r, 0);
+    last_line(r.out, line, cap);
+    expect_json_object(line);
+    run_free(&r);
+}
+
+/* --sample-weight and --weight-column: weights of 1 change nothing (same model file); weights that
+ * follow the rows through the test split (class 1 weighing 0 leaves a model that never predicts
+ * it); a column by index or by header name. */
+static void test_sample_weight(void **state) {
+    (void)state;
+    char data[PATH_CAP], plain[PATH_CAP], wfile[PATH_CAP], m1[PATH_CAP], m2[PATH_CAP];
+    char l1[8192], l2[8192];
+    tmp(data, "weighted.csv");
+    tmp(plain, "unweighted.csv");
+    tmp(wfile, "weights.txt");
+    tmp(m1, "w1.mlp");
+    tmp(m2, "w2.mlp");
+    write_weighted(data, wfile, 0, 0, 200);
+    write_unweighted(plain, 200);
+    train_json(l1, sizeof l1, plain, (const char *const[]){"-o", m1, NULL});
+    train_json(l2, sizeof l2, plain,
+               (const char *const[]){"--sample-weight", wfile, "-o", m2, NULL});
+    assert_float_equal(json_number(l1, "accuracy"), json_number(l2, "accuracy"), 0.0);
+    assert_float_equal(json_number(l1, "loss"), json_number(l2, "loss"), 0.0);
+    expect_same_file(m1, m2);
+    expect_in(l2, "\"sample_weight\": ");
+    /* The weight column (index 2) gives the same model as the file. */
+    train_json(l2, sizeof l2, data, (const char *const[]){"--weight-column", "2", NULL});
+    assert_float_equal(json_number(l1, "loss"), json_number(l2, "loss"), 0.0);
+    assert_int_equal((int)json_number(l2, "n_features"), 2);
+    assert_true(json_number(l1, "accuracy") > 0.95);
+
+    /* The shipped digits split: one weight per row of the whole file (1797), all 1. */
+    FILE *f = fopen(wfile, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 1797; i++) fputs("1\n", f);
+    assert_int_equal(fclose(f), 0);
+    train_json(l1, sizeof l1, "digits", (const char *const[]){"-o", m1, NULL});
+    train_json(l2, sizeof l2, "digits",
+               (const char *const[]){"--sample-weight", wfile, "-o", m2, NULL});
+    assert_int_equal((int)json_number(l2, "n_train"), 1437);
+    assert_float_equal(json_number(l1, "accuracy"), json_number(l2, "accuracy"), 0.0);
+    expect_same_file(m1, m2);
+
+    /* Class 1 weighs 0: whatever rows the split put where, the weights went with them. */
+    write_weighted(data, wfile, 1, 1, 200);
+    train_json(l2, sizeof l2, plain,
+               (const char *const[]){"--sample-weight", wfile, "--lr", "0.01", NULL});
+    const double acc = json_number(l2, "accuracy");
+    if (!(acc < 0.7)) fail_msg("class 1 has weight 0 but accuracy is %g: %s", acc, l2);
+    train_json(l1, sizeof l1, data,
+               (const char *const[]){"--weight-column", "w", "--lr", "0.01", NULL});
+    assert_float_equal(json_number(l1, "accuracy"), acc, 0.0);
+    expect_in(l1, "\"weight_column\": \"w\"");
+    /* With early stopping, the validation loss curve and its minimum. */
+    train_json(l1, sizeof l1, data,
+               (const char *const[]){"--weight-column", "-2", "--early-stopping", NULL});
+    assert_true(json_number(l1, "best_val_loss") >= 0.0);
+    expect_in(l1, "\"val_losses\": [");
+}
+
+/* Bad weights: each error names the file and the line, or the counts. */
+static void test_bad_weights(void **state) {
+    (void)state;
+    char data[PATH_CAP], w[PATH_CAP];
+    tmp(data, "bw.csv");
+    tmp(w, "bw.txt");
+    write_unweighted(data, 5);
+    run_result r;
+    write_file(w, "1\n2\nabc\n1\n1\n", 12);
+    RUN(&r, "train", "--data", data, "--sample-weight", w, "--quiet");
+    expect_code(&r, 1);
+    expect_in(r.err, "bw.txt:3: 'abc' is not a weight");
+    run_free(&r);
+    write_file(w, "1\n2\n-1\n1\n1\n", 11);
+    RUN(&r, "train", "--data", data, "--sample-weight", w, "--quiet");
+    expect_code(&r, 1);
+    expect_in(r.err, "bw.txt:3: the weight -1 is negative");
+    run_free(&r);
+    write_file(w, "1\n2\n1\n1\n", 8);
+    RUN(&r, "train", "--data", data, "--sample-weight", w, "--quiet");
+    expect_code(&r, 1);
+    expect_in(r.err, "bw.txt: 4 weights for the 5 rows");
+    run_free(&r);
+    write_file(w, "1\n2\n1\n1\n1\n1\n", 12);
+    RUN(&r, "train", "--data", data, "--sample-weight", w, "--quiet");
+    expect_code(&r, 1);
+    expect_in(r.err, "bw.txt:6: more weights than the 5 rows");
+    run_free(&r);
+    write_file(w, "1\n\n1\n1\n1\n", 9);
+    RUN(&r, "train", "--data", data, "--sample-weight", w, "--quiet");
+    expect_code(&r, 1);
+    expect_in(r.err, "bw.txt:2: empty line");
+    run_free(&r);
+    RUN(&r, "train", "--data", data, "--sample-weight", MLP_TEST_TMPDIR "/none.txt", "--quiet");
+    expect_code(&r, 1);
+    expect_in(r.err, "none.txt");
+    run_free(&r);
+    RUN(&r, "train", "--data", data, "--weight-column", "2", "--quiet");
+    expect_code(&r, 2);
+    expect_in(r.err, "is the label column");
+    run_free(&r);
+    RUN(&r, "train", "--data", data, "--weight-column", "7", "--quiet");
+    expect_code(&r, 2);
+    expect_in(r.err, "has 3 columns");
+    run_free(&r);
+    RUN(&r, "train", "--data", data, "--weight-column", "nope", "--quiet");
+    expect_code(&r, 1);
+    expect_in(r.err, "no column 'nope'");
+    run_free(&r);
+}
+
+/* --solver lbfgs with --max-fun: the JSON names both; the human report counts iterations. */
+static void test_lbfgs(void **state) {
+    (void)state;
+    char line[8192];
+    train_json(line, sizeof line, "digits",
+               (const char *const[]){"--solver", "lbfgs", "--max-fun", "30", NULL});
+    expect_in(line, "\"solver\": \"lbfgs\"");
+    assert_int_equal((int)json_number(line, "max_fun"), 30);
+    assert_true(json_number(line, "loss_evaluations") <= 30 + 20); /* one line search over */
+    assert_true(json_number(line, "accuracy") > 0.5);
+    run_result r;
+    RUN(&r, "train", "--data", "digits", "--solver", "lbfgs", "--hidden", "8", "--max-iter", "5");
+    expect_code(&r, 0);
+    expect_in(r.out, "Iterations:     5");
+    expect_in(r.out, "max_iter=5");
+    run_free(&r);
+}
+
+/* Debian 12's OpenBLAS (0.3.21) picks its Prescott kernels on Intel CPUs whose model it does not
+ * know: the tool re-executes itself with the AVX2 / AVX-512 kernels the CPU has
+ * (cli/blas_kernels.c); a user's OPENBLAS_CORETYPE is kept. Under valgrind (its preload in the
+ * environment) the tool leaves the kernels alone. */
+static void test_blas_kernels(void **state) {
+    (void)state;
+    const char *was = getenv("OPENBLAS_CORETYPE");
+    char *saved = was ? strdup(was) : NULL;
+    const char *preload = getenv("LD_PRELOAD");
+    const int under_valgrind = preload && strstr(preload, "vgpreload");
+    run_result r;
+    assert_int_equal(unsetenv("OPENBLAS_CORETYPE"), 0);
+    RUN(&r, "--version");
+    expect_code(&r, 0);
+    assert_non_null(strstr(r.out, "OpenBLAS core "));
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && !under_valgrind)
+        if (strstr(r.out, "core Prescott")) fail_msg("SSE3 kernels on an AVX2 CPU:\n%s", r.out);
+    run_free(&r);
+    assert_int_equal(setenv("OPENBLAS_CORETYPE", "Haswell", 1), 0);
+    RUN(&r, "--version");
+    expect_code(&r, 0);
+    assert_non_null(strstr(r.out, "OpenBLAS core Haswell"));
+    run_free(&r);
+    if (saved)
+        setenv("OPENBLAS_CORETYPE", saved, 1);
+    else
+        unsetenv("OPENBLAS_CORETYPE");
+    free(saved);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_usage_errors),
+        cmocka_unit_test(test_blas_kernels),
         cmocka_unit_test(test_missing_files),
         cmocka_unit_test(test_bad_data),
         cmocka_unit_test(test_divergence),
@@ -948,6 +1277,10 @@ int main(void) {
         cmocka_unit_test(test_dialects),
         cmocka_unit_test(test_targets),
         cmocka_unit_test(test_progress_lines),
+        cmocka_unit_test(test_history),
+        cmocka_unit_test(test_sample_weight),
+        cmocka_unit_test(test_bad_weights),
+        cmocka_unit_test(test_lbfgs),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

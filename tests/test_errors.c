@@ -376,6 +376,8 @@ static void test_optimizer_values(void **state) {
     EXPECT_FAIL(mlp_net_set_optimizer(net, &o), MLP_ERR_ARG);
     o.kind = (mlp_optimizer_kind)99;
     EXPECT_FAIL(mlp_net_set_optimizer(net, &o), MLP_ERR_ARG);
+    o.kind = MLP_OPT_LBFGS; /* a solver of mlp_fit, not a step optimizer */
+    EXPECT_FAIL(mlp_net_set_optimizer(net, &o), MLP_ERR_ARG);
     EXPECT_FAIL(mlp_net_set_optimizer(net, NULL), MLP_ERR_NULL);
     EXPECT_FAIL(mlp_net_set_optimizer(NULL, &before), MLP_ERR_NULL);
     EXPECT_FAIL(mlp_net_get_optimizer(net, NULL), MLP_ERR_NULL);

@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "internal.h"
+#include "fit_internal.h"
 #include "mlp/data.h"
 #include "mlp/fit.h"
 
@@ -162,6 +162,264 @@ static void early_stopping_restores_best(void **state) {
     free(rec.snaps);
     mlp_fit_result_free(&r);
     mlp_net_free(net);
+}
+
+/* What the callback saw of each epoch, with the parameters after it. */
+typedef struct epoch_log {
+    mlp_net *net;
+    float *snaps; /* epochs x n_params */
+    float val_loss[400], val_score[400], lr[400];
+    size_t epochs;
+} epoch_log;
+
+static int log_epoch(const mlp_epoch_info *info, void *user) {
+    epoch_log *log = user;
+    assert_true(info->epoch == log->epochs + 1 && log->epochs < 400);
+    const size_t e = log->epochs++, P = mlp_net_param_count(log->net);
+    log->val_loss[e] = info->val_loss;
+    log->val_score[e] = info->val_score;
+    log->lr[e] = info->lr;
+    if (log->snaps) memcpy(log->snaps + e * P, mlp_net_params(log->net), P * sizeof(float));
+    return 0;
+}
+
+/* The validation rows mlp_fit holds out: the last n_val of 0..n-1 shuffled once with the fit's
+ * split stream (fit.c's split_validation); their inputs, one-hot targets and labels. */
+static void validation_rows(uint64_t seed, const float *X, const int32_t *y, size_t n, size_t n_val,
+                            float *Xv, float *Yv, int32_t *lv, size_t *rows) {
+    size_t *order = malloc(n * sizeof *order);
+    assert_non_null(order);
+    for (size_t i = 0; i < n; i++) order[i] = i;
+    mlp_rng rng;
+    mlp_rng_seed(&rng, seed ^ 0x5eed5eed5eedULL);
+    mlp_fit_shuffle(order, n, &rng);
+    for (size_t i = 0; i < n_val; i++) {
+        const size_t row = order[n - n_val + i];
+        memcpy(Xv + i * 4, X + row * 4, 4 * sizeof(float));
+        for (size_t c = 0; c < 3; c++) Yv[i * 3 + c] = (int32_t)c == y[row] ? 1.0f : 0.0f;
+        lv[i] = y[row];
+        if (rows) rows[i] = row;
+    }
+    free(order);
+}
+
+/* The LOSS metric: the curve is the validation data loss of each epoch's weights (checked with
+ * mlp_loss_value, alpha 0 so that it has no L2 term), the net gets the first lowest-loss epoch's
+ * weights back, and training stops at the first epoch that makes n_iter_no_change + 1 epochs
+ * without a fall of tol. */
+static void early_stopping_on_val_loss(void **state) {
+    (void)state;
+    enum { N = 300 };
+    float X[N * 4];
+    int32_t y[N];
+    make_blobs(X, y, N, 2);
+    for (size_t i = 0; i < N; i += 5) y[i] = (y[i] + 1) % 3; /* noise: the val loss turns up */
+    mlp_fit_options o = small_options();
+    o.early_stopping = 1;
+    o.early_stopping_metric = MLP_STOP_LOSS;
+    o.n_iter_no_change = 5;
+    o.opt.alpha = 0.0f;
+    o.opt.lr = 3e-2f;
+    mlp_net *net = NULL;
+    mlp_fit_options first = o;
+    first.early_stopping = 0;
+    first.max_iter = 1;
+    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &first, NULL), MLP_OK);
+    const size_t P = mlp_net_param_count(net);
+    epoch_log *log = calloc(1, sizeof *log);
+    assert_non_null(log);
+    log->net = net;
+    log->snaps = malloc(400 * P * sizeof(float));
+    assert_non_null(log->snaps);
+    o.callback = log_epoch;
+    o.user = log;
+    mlp_fit_result r;
+    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &o, &r), MLP_OK);
+    assert_non_null(r.val_losses);
+    assert_int_equal(log->epochs, r.epochs);
+    const size_t nv = r.n_val;
+    float *Xv = malloc(nv * 4 * sizeof(float)), *Yv = malloc(nv * 3 * sizeof(float));
+    int32_t *lv = malloc(nv * sizeof(int32_t));
+    assert_true(Xv && Yv && lv);
+    validation_rows(o.seed, X, y, N, nv, Xv, Yv, lv, NULL);
+    /* The stopping rule replayed on the curve. */
+    size_t best = 0, count = 0, stop = 0;
+    double low = INFINITY;
+    for (size_t e = 0; e < r.epochs && !stop; e++) {
+        const double v = r.val_losses[e];
+        count = v <= low - (double)o.tol ? 0 : count + 1;
+        if (v < low) low = v, best = e;
+        if (count > o.n_iter_no_change) stop = e + 1;
+        assert_float_equal(log->val_loss[e], r.val_losses[e], 0.0);
+        assert_float_equal(log->val_score[e], r.val_scores[e], 0.0);
+        assert_float_equal(log->lr[e], o.opt.lr, 0.0); /* adam: constant */
+    }
+    assert_int_equal(stop, r.epochs);
+    assert_true(r.converged);
+    assert_true(best + 1 < r.epochs);
+    assert_float_equal(r.best_val_loss, r.val_losses[best], 0.0);
+    assert_memory_equal(mlp_net_params(net), log->snaps + best * P, P * sizeof(float));
+    /* The score of the restored weights (with this metric not always the highest score). */
+    assert_float_equal(r.best_val_score, r.val_scores[best], 0.0);
+    double acc;
+    assert_int_equal(mlp_score_accuracy(net, Xv, lv, nv, &acc), MLP_OK);
+    assert_float_equal(r.best_val_score, acc, 1e-6);
+    float loss;
+    assert_int_equal(mlp_loss_value(net, Xv, Yv, nv, &loss), MLP_OK);
+    assert_float_equal(loss, r.best_val_loss, 1e-5 * loss);
+    /* Every epoch's entry is that epoch's weights' validation loss. */
+    for (size_t e = 0; e < r.epochs; e++) {
+        assert_int_equal(mlp_net_set_params(net, log->snaps + e * P, P), MLP_OK);
+        assert_int_equal(mlp_loss_value(net, Xv, Yv, nv, &loss), MLP_OK);
+        assert_float_equal(loss, r.val_losses[e], 1e-5 * loss);
+    }
+    free(Xv);
+    free(Yv);
+    free(lv);
+    free(log->snaps);
+    free(log);
+    mlp_fit_result_free(&r);
+    mlp_net_free(net);
+}
+
+/* Without early stopping there is no validation curve; the callback sees NaN for both values and
+ * the learning rate each epoch ran with (invscaling: lr / (samples seen before it + 1)^0.5). */
+static void epoch_info_lr_and_no_val(void **state) {
+    (void)state;
+    enum { N = 60 };
+    float X[N * 4];
+    int32_t y[N];
+    make_blobs(X, y, N, 8);
+    mlp_fit_options o = small_options();
+    o.opt.kind = MLP_OPT_SGD;
+    o.schedule = MLP_LR_INVSCALING;
+    o.opt.lr = 0.1f;
+    o.max_iter = 5;
+    epoch_log *log = calloc(1, sizeof *log);
+    assert_non_null(log);
+    o.callback = log_epoch;
+    o.user = log;
+    mlp_net *net = NULL;
+    mlp_fit_result r;
+    /* log->net is not needed without snapshots. */
+    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &o, &r), MLP_OK);
+    assert_null(r.val_losses);
+    assert_null(r.val_scores);
+    assert_true(isnan(r.best_val_loss));
+    assert_true(isnan(r.best_val_score));
+    assert_int_equal(log->epochs, 5);
+    for (size_t e = 0; e < 5; e++) {
+        assert_true(isnan(log->val_loss[e]) && isnan(log->val_score[e]));
+        assert_float_equal(log->lr[e], 0.1 / sqrt((double)(N * e) + 1.0), 1e-7);
+    }
+    assert_true(log->lr[1] < log->lr[0]);
+    free(log);
+    mlp_fit_result_free(&r);
+    mlp_net_free(net);
+}
+
+/* With sample weights, each epoch's validation score is the weighted accuracy (scikit-learn's
+ * score(X, y, sample_weight)) and its loss the weighted mean row loss, computed here row by row;
+ * best_val_loss is the curve's minimum under the SCORE metric too. */
+static void weighted_validation(void **state) {
+    (void)state;
+    enum { N = 200 };
+    float X[N * 4], w[N];
+    int32_t y[N];
+    make_blobs(X, y, N, 12);
+    for (size_t i = 0; i < N; i += 4) y[i] = (y[i] + 2) % 3;
+    mlp_rng rng;
+    mlp_rng_seed(&rng, 77);
+    for (size_t i = 0; i < N; i++) w[i] = (float)mlp_rng_below(&rng, 4); /* 0, 1, 2 or 3 */
+    mlp_fit_options o = small_options();
+    o.early_stopping = 1;
+    o.validation_fraction = 0.25f;
+    o.opt.alpha = 0.0f;
+    o.max_iter = 30;
+    o.sample_weight = w;
+    mlp_net *net = NULL;
+    mlp_fit_options first = o;
+    first.early_stopping = 0;
+    first.max_iter = 1;
+    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &first, NULL), MLP_OK);
+    const size_t P = mlp_net_param_count(net);
+    epoch_log *log = calloc(1, sizeof *log);
+    assert_non_null(log);
+    log->net = net;
+    log->snaps = malloc(30 * P * sizeof(float));
+    assert_non_null(log->snaps);
+    o.callback = log_epoch;
+    o.user = log;
+    mlp_fit_result r;
+    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &o, &r), MLP_OK);
+    const size_t nv = r.n_val;
+    float *Xv = malloc(nv * 4 * sizeof(float)), *Yv = malloc(nv * 3 * sizeof(float));
+    int32_t *lv = malloc(nv * sizeof(int32_t)), *pred = malloc(nv * sizeof(int32_t));
+    size_t *rows = malloc(nv * sizeof(size_t));
+    assert_true(Xv && Yv && lv && pred && rows);
+    validation_rows(o.seed, X, y, N, nv, Xv, Yv, lv, rows);
+    int differs = 0;
+    float low = INFINITY;
+    for (size_t e = 0; e < r.epochs; e++) {
+        assert_int_equal(mlp_net_set_params(net, log->snaps + e * P, P), MLP_OK);
+        assert_int_equal(mlp_predict_labels(net, Xv, nv, pred), MLP_OK);
+        double hit = 0, all = 0, plain = 0, lsum = 0;
+        for (size_t i = 0; i < nv; i++) {
+            float li;
+            assert_int_equal(mlp_loss_value(net, Xv + i * 4, Yv + i * 3, 1, &li), MLP_OK);
+            hit += pred[i] == lv[i] ? w[rows[i]] : 0.0;
+            plain += pred[i] == lv[i];
+            all += w[rows[i]];
+            lsum += (double)w[rows[i]] * li;
+        }
+        assert_float_equal(r.val_scores[e], hit / all, 1e-6);
+        assert_float_equal(r.val_losses[e], lsum / all, 1e-5 * lsum / all);
+        differs |= fabs(plain / (double)nv - hit / all) > 1e-3;
+        if (r.val_losses[e] < low) low = r.val_losses[e];
+    }
+    assert_true(differs); /* the weights did change the score */
+    assert_float_equal(r.best_val_loss, low, 0.0);
+    free(Xv);
+    free(Yv);
+    free(lv);
+    free(pred);
+    free(rows);
+    free(log->snaps);
+    free(log);
+    mlp_fit_result_free(&r);
+    mlp_net_free(net);
+}
+
+/* The weighted scores are scikit-learn's: integer weights equal repeated rows, zero weights
+ * dropped ones (accuracy, subset accuracy and R^2 with its weighted mean). */
+static void weighted_scores_repeat_rows(void **state) {
+    (void)state;
+    /* Rows: out (2 wide), targets; weights 2, 0, 1, 3. */
+    const float out[] = {0.9f, 0.2f, 0.1f, 0.8f, 0.6f, 0.7f, 0.3f, 0.1f};
+    const float Y[] = {1.0f, 0.0f, 1.0f, 1.0f, 1.0f, 1.0f, 0.0f, 0.5f};
+    const int32_t labels[] = {0, 0, 1, 1};
+    const float w[] = {2.0f, 0.0f, 1.0f, 3.0f};
+    const size_t rep[] = {0, 0, 2, 3, 3, 3}; /* the rows repeated by weight */
+    float out_r[12], Y_r[12];
+    int32_t labels_r[6];
+    for (size_t i = 0; i < 6; i++) {
+        memcpy(out_r + 2 * i, out + 2 * rep[i], 2 * sizeof(float));
+        memcpy(Y_r + 2 * i, Y + 2 * rep[i], 2 * sizeof(float));
+        labels_r[i] = labels[rep[i]];
+    }
+    assert_float_equal(mlp_accuracy_of(out, 4, 2, labels, NULL, w),
+                       mlp_accuracy_of(out_r, 6, 2, labels_r, NULL, NULL), 1e-12);
+    assert_float_equal(mlp_accuracy_of(out, 4, 2, labels, NULL, w), 3.0 / 6.0, 1e-12);
+    assert_float_equal(mlp_accuracy_of(out, 4, 2, NULL, Y, w),
+                       mlp_accuracy_of(out_r, 6, 2, NULL, Y_r, NULL), 1e-12);
+    assert_float_equal(mlp_r2_of(out, Y, w, 4, 2), mlp_r2_of(out_r, Y_r, NULL, 6, 2), 1e-9);
+    /* By hand, column 0 (out 0.9 0.1 0.6 0.3, targets 1 1 1 0, weights 2 0 1 3): weighted mean
+     * 3/6, ss_tot 6 x 0.25, ss_res 2 x 0.01 + 0.16 + 3 x 0.09 = 0.45: R^2 = 0.7. */
+    const float o0[] = {0.9f, 0.1f, 0.6f, 0.3f}, y0[] = {1.0f, 1.0f, 1.0f, 0.0f};
+    assert_float_equal(mlp_r2_of(o0, y0, w, 4, 1), 0.7, 1e-6);
+    const float zero[] = {0.0f, 0.0f, 0.0f, 0.0f};
+    assert_true(isnan(mlp_accuracy_of(out, 4, 2, labels, NULL, zero)));
+    assert_true(isnan(mlp_r2_of(out, Y, zero, 4, 2)));
 }
 
 /* Warm start continues weights AND optimizer state: 6 + 6 epochs equal 12 epochs in one go. */
@@ -691,6 +949,10 @@ int main(void) {
         cmocka_unit_test(fit_dropout),
         cmocka_unit_test(fit_digits_rs42),
         cmocka_unit_test(early_stopping_restores_best),
+        cmocka_unit_test(early_stopping_on_val_loss),
+        cmocka_unit_test(epoch_info_lr_and_no_val),
+        cmocka_unit_test(weighted_validation),
+        cmocka_unit_test(weighted_scores_repeat_rows),
         cmocka_unit_test(warm_start_continues),
         cmocka_unit_test(divergence_is_reported),
         cmocka_unit_test(regression_fits),

@@ -657,6 +657,7 @@ static void test_hostile_headers(void **state) {
         {OFF_LOSS, 4, MLP_LOSS_LOGISTIC}, /* output is softmax: rejected by mlp_net_create */
         {OFF_INIT, 4, MLP_INIT_COUNT},
         {OFF_OPT_KIND, 4, MLP_OPT_COUNT},
+        {OFF_OPT_KIND, 4, MLP_OPT_LBFGS}, /* no net has it: a solver of mlp_fit only */
         {OFF_LR, 4, 0xbf800000u}, /* lr = -1: rejected by mlp_net_set_optimizer */
         {OFF_LR, 4, 0x7fc00000u}, /* NaN */
         {OFF_NESTEROV, 4, 2},

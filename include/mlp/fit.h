@@ -55,13 +55,25 @@ MLP_API mlp_status mlp_task_of_net(const mlp_net *net, mlp_task *task,
  * label's 0/1 prediction. Any thread. */
 MLP_API int32_t mlp_output_label(const float *row, size_t width);
 
-/* Progress of one finished epoch, passed to the callback. */
+/* What early stopping watches on the held-out rows. */
+typedef enum mlp_stop_metric {
+    MLP_STOP_SCORE = 0, /* scikit-learn's: accuracy or R^2 (stops when it stops rising by tol) */
+    MLP_STOP_LOSS,      /* mlp's own: the validation loss (stops when it stops falling by tol) */
+    MLP_STOP_COUNT
+} mlp_stop_metric;
+
+/* Progress of one finished epoch (lbfgs: one iteration), passed to the callback. */
 typedef struct mlp_epoch_info {
     size_t epoch;         /* 1-based */
-    float loss;           /* epoch loss (mean of batch losses weighted by batch size) */
+    float loss;           /* epoch loss, L2 term included (the mean of the batch losses weighted
+                             by batch size, or by the batches' sample-weight sums) */
     float val_score;      /* validation accuracy or R^2 with early stopping, else NaN */
     double seconds;       /* training time so far (excludes validation scoring) */
     double samples_per_s; /* training samples per second so far */
+    float val_loss;       /* with early stopping: the data loss on the validation rows (the loss's
+                             definition without the L2 term; weighted with sample weights), else
+                             NaN */
+    float lr;             /* the learning rate this epoch ran with (NaN for lbfgs) */
 } mlp_epoch_info;
 
 /* Called by mlp_fit after every finished epoch (after validation scoring), on the thread that
@@ -77,10 +89,12 @@ typedef struct mlp_fit_options {
     size_t n_hidden;             /* number of hidden layers (0 allowed) */
     const size_t *hidden;        /* their widths; default {100} as scikit-learn */
     mlp_activation activation;   /* hidden activation, default RELU */
-    mlp_optimizer opt;           /* solver (opt.kind) and its settings, applied to the net with
-                                    mlp_net_set_optimizer; default mlp_optimizer_default(ADAM):
-                                    lr (learning_rate_init) 1e-3, alpha (L2) 1e-4, sgd momentum 0.9
-                                    and nesterov 1, adam beta1 0.9, beta2 0.999, eps 1e-8 */
+    mlp_optimizer opt;           /* solver (opt.kind: SGD, ADAM or LBFGS) and its settings,
+                                    default mlp_optimizer_default(ADAM): lr (learning_rate_init)
+                                    1e-3, alpha (L2) 1e-4, sgd momentum 0.9 and nesterov 1, adam
+                                    beta1 0.9, beta2 0.999, eps 1e-8. SGD and ADAM are applied to
+                                    the net (mlp_net_set_optimizer); LBFGS uses only alpha (set on
+                                    the net's optimizer, which stays as it was otherwise) */
     size_t batch_size;           /* 0 = min(200, n) */
     mlp_lr_schedule schedule;    /* sgd only, default CONSTANT */
     float power_t;               /* invscaling exponent, default 0.5 */
@@ -94,23 +108,36 @@ typedef struct mlp_fit_options {
     mlp_init init;               /* default GLOROT (scikit-learn's) */
     mlp_epoch_callback callback; /* may be NULL */
     void *user;                  /* passed to callback */
-    float dropout; /* mlp's own (scikit-learn has none): dropout probability set on every hidden
-                      layer (mlp_net_set_dropout) before training, in [0, 1); default 0 leaves
-                      the net as it is (a created net has none) */
+    float dropout;  /* mlp's own (scikit-learn has none): dropout probability set on every hidden
+                       layer (mlp_net_set_dropout) before training, in [0, 1); default 0 leaves
+                       the net as it is (a created net has none). Not with LBFGS */
+    size_t max_fun; /* LBFGS: most loss+gradient evaluations (max_fun),
+                       default 15000; max_iter counts its iterations */
+    mlp_stop_metric early_stopping_metric; /* default SCORE (scikit-learn's) */
+    const float *sample_weight; /* n weights (finite, >= 0), one per row of X, or NULL (all 1):
+                                   the loss is the weighted mean, sum_i w_i loss_i / sum_i w_i,
+                                   and the L2 term alpha/(2 sum_i w_i) sum(W^2), as
+                                   scikit-learn >= 1.7 defines it; read during mlp_fit only */
 } mlp_fit_options;
 
 /* What mlp_fit reports. The two arrays are owned by the struct: free them with
  * mlp_fit_result_free. */
 typedef struct mlp_fit_result {
-    size_t epochs;           /* epochs run */
-    int converged;           /* 1: the tol/n_iter_no_change rule stopped it before max_iter */
+    size_t epochs;           /* epochs run; LBFGS: iterations (scikit-learn's n_iter_) */
+    int converged;           /* 1: the tol/n_iter_no_change rule stopped it before max_iter;
+                                LBFGS: the gradient (max |g| <= tol) or the relative decrease
+                                of the loss (<= 2.2e-9, scipy's factr 1e7) test */
     int stopped_by_callback; /* 1: the callback asked to stop */
     float loss;              /* last epoch's loss */
     float best_loss;         /* lowest epoch loss */
     float best_val_score;    /* with early stopping: the restored weights' score; else NaN */
+    float best_val_loss;     /* with early stopping: the lowest validation loss; else NaN */
     float *loss_curve;       /* epochs entries (owned; mlp_fit_result_free) */
     float *val_scores;       /* epochs entries with early stopping, else NULL */
-    size_t steps;            /* optimizer steps (minibatches) */
+    float *val_losses;       /* epochs entries with early stopping (validation data loss, as
+                                mlp_epoch_info.val_loss), else NULL */
+    size_t steps;            /* optimizer steps (minibatches); LBFGS: loss+gradient evaluations
+                                over the whole training set */
     double seconds;          /* training time, validation scoring excluded */
     double samples_per_s;    /* training samples processed per second of training */
     /* What mlp_fit decided from the options and the data: */
@@ -123,8 +150,8 @@ typedef struct mlp_fit_result {
 /* scikit-learn's defaults (the values noted in mlp_fit_options above; seed 0, no callback).
  * Cannot fail; any thread. */
 MLP_API mlp_fit_options mlp_fit_options_default(void);
-/* Frees loss_curve and val_scores and sets them to NULL; the other fields stay. For a result
- * filled by mlp_fit or zero-initialised. NULL is allowed (no-op). */
+/* Frees loss_curve, val_scores and val_losses and sets them to NULL; the other fields stay. For a
+ * result filled by mlp_fit or zero-initialised. NULL is allowed (no-op). */
 MLP_API void mlp_fit_result_free(mlp_fit_result *result);
 
 /* Trains on X (n x d) with targets; n_classes_or_targets is what the targets span:
@@ -143,6 +170,15 @@ MLP_API void mlp_fit_result_free(mlp_fit_result *result);
  * output width and loss the task's). The options' optimizer (options->opt) is applied to the net
  * with mlp_net_set_optimizer: a different kind resets its state.
  * On success the net holds the final weights (with early stopping: the best validation weights).
+ * Solver LBFGS (options->opt.kind, scikit-learn's solver='lbfgs'): full-batch L-BFGS (liblbfgs,
+ * with scipy's L-BFGS-B settings: 10 corrections, More-Thuente line search of at most 20 trials)
+ * on the loss of all n rows, L2 included, until max_iter iterations, max_fun evaluations, or the
+ * convergence tests of result.converged; batch_size, shuffle, the schedules, n_iter_no_change
+ * and early stopping are not used (as in scikit-learn), dropout must be 0. The loss curve has one
+ * entry per iteration. Deterministic; results do not depend on the thread count.
+ * With options->sample_weight, each row's loss term counts w_i times (integer weights equal
+ * repeated rows, zero weights dropped ones, for the loss and gradient over all rows); a minibatch
+ * whose weights sum to 0 is skipped. Validation rows are weighted in the validation loss.
  * If training diverges (non-finite loss or weights), returns MLP_ERR_DIVERGED naming the epoch,
  * and the net holds the weights of the last finite epoch. result may be NULL; otherwise free it
  * with mlp_fit_result_free (it is filled on success and on divergence, untouched otherwise).
@@ -154,7 +190,8 @@ MLP_API void mlp_fit_result_free(mlp_fit_result *result);
  * options->hidden with n_hidden > 0); MLP_ERR_ARG (unknown task; n, d or n_classes_or_targets is
  * 0; fewer than 2 classes; an option out of range, including the optimizer's, see
  * mlp_net_set_optimizer; a non-finite value in X or Y; a label outside [0, n_classes_or_targets);
- * a multi-label target other than 0/1; an early-stopping split with an empty side; a warm-start
+ * a multi-label target other than 0/1; a sample weight negative or not finite (named by row), or
+ * training-row weights summing to 0; an early-stopping split with an empty side; a warm-start
  * net whose loss does not fit the task); MLP_ERR_SHAPE (a warm-start net's input or output width
  * does not fit d or the task's output width); MLP_ERR_OVERFLOW; MLP_ERR_LIMIT (a buffer sized by
  * n, d, the batch or the network would exceed the memory limit, mlp_set_memory_limit);

@@ -252,6 +252,8 @@ MLP_API mlp_status mlp_predict_labels(mlp_net *net, const float *X, size_t n, in
 typedef enum mlp_optimizer_kind {
     MLP_OPT_SGD = 0, /* velocity = momentum*velocity - lr*g; Nesterov optional (scikit-learn's) */
     MLP_OPT_ADAM,    /* scikit-learn's Adam: eps is added to sqrt of the uncorrected v */
+    MLP_OPT_LBFGS,   /* full-batch L-BFGS: a solver of mlp_fit only (fit.h), not a step optimizer:
+                        mlp_net_set_optimizer refuses it */
     MLP_OPT_COUNT
 } mlp_optimizer_kind;
 
@@ -272,9 +274,10 @@ typedef struct mlp_optimizer {
 MLP_API mlp_optimizer mlp_optimizer_default(mlp_optimizer_kind kind);
 /* Sets the optimizer (copied). Changing the kind resets the optimizer state (moments, step
  * count); changing only hyperparameters (for example the learning rate) keeps it.
- * Errors: MLP_ERR_NULL (net or opt is NULL); MLP_ERR_ARG (unknown kind, lr not finite and > 0,
- * alpha not finite and >= 0, and for the chosen kind only: momentum outside [0, 1), nesterov not
- * 0 or 1, beta1 or beta2 outside [0, 1), eps not finite and > 0). Nothing changes on failure. */
+ * Errors: MLP_ERR_NULL (net or opt is NULL); MLP_ERR_ARG (unknown kind or LBFGS, lr not finite and
+ * > 0, alpha not finite and >= 0, and for the chosen kind only: momentum outside [0, 1), nesterov
+ * not 0 or 1, beta1 or beta2 outside [0, 1), eps not finite and > 0). Nothing changes on failure.
+ */
 MLP_API mlp_status mlp_net_set_optimizer(mlp_net *net, const mlp_optimizer *opt);
 /* Copies the current settings to *opt.
  * Errors: MLP_ERR_NULL (net or opt is NULL). */
@@ -298,6 +301,14 @@ MLP_API uint64_t mlp_net_step_count(const mlp_net *net);
  * with the parameters already updated, as the message says. */
 MLP_API mlp_status mlp_train_step(mlp_net *net, const float *X, const float *Y, size_t n,
                                   float *loss);
+/* mlp_train_step with per-row sample weights w (n entries, finite and >= 0, not all 0; NULL: all
+ * 1, the same bits as mlp_train_step): the loss is sum_i w_i loss_i / sum_i w_i plus
+ * alpha/(2 sum_i w_i) sum(W^2), and the gradient is that loss's (scikit-learn >= 1.7's
+ * sample_weight). The weights scale the output delta rows; there is no extra pass.
+ * Errors: mlp_train_step's, and MLP_ERR_ARG for a weight that is negative or not finite (named by
+ * row) or weights summing to 0; nothing changes on these. */
+MLP_API mlp_status mlp_train_step_weighted(mlp_net *net, const float *X, const float *Y,
+                                           const float *w, size_t n, float *loss);
 
 /* The same step in parts, for callers with their own optimizer or gradient exchange:
  *   mlp_forward  keeps a pointer to X (it must stay valid until mlp_backward) and the activations;
@@ -327,6 +338,9 @@ MLP_API const float *mlp_forward_output(const mlp_net *net);
  * unusable (mlp_update then fails with MLP_ERR_STATE) and *loss is not written. mlp_loss_value
  * leaves its own forward pass pending. */
 MLP_API mlp_status mlp_backward(mlp_net *net, const float *Y, float *loss);
+/* mlp_backward with per-row sample weights w (the pass's n entries, or NULL), as
+ * mlp_train_step_weighted defines them; same errors, and MLP_ERR_ARG for bad weights. */
+MLP_API mlp_status mlp_backward_weighted(mlp_net *net, const float *Y, const float *w, float *loss);
 /* Applies the configured optimizer once to the gradients of the last mlp_backward and counts the
  * step (mlp_net_step_count). Ends the pending forward pass.
  * The gradients are checked first (the caller may have rewritten them): a non-finite one gives

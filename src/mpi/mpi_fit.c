@@ -156,7 +156,7 @@ static mlp_status first_step(mpi_ctx *c, mlp_net *net, size_t batch) {
 static mlp_status local_pass(mlp_net *net, const float *Xb, const float *Yb, size_t n, size_t norm,
                              double *data_sum) {
     mlp_status st = mlp_forward(net, Xb, n);
-    if (st == MLP_OK) st = mlp_backward_scaled(net, Yb, norm, false, data_sum);
+    if (st == MLP_OK) st = mlp_backward_scaled(net, Yb, NULL, (double)norm, false, data_sum);
     return st;
 }
 

@@ -241,6 +241,21 @@ static void errors(const mlp_dataset *ds, const mlp_fit_options *o) {
     st = mlp_mpi_fit(&net, MPI_COMM_WORLD, MLP_TASK_CLASSIFY, ds->X, ds->labels, NULL, ds->n, ds->d,
                      10, &o2, NULL, NULL);
     check(st == MLP_ERR_ARG && net == NULL, "errors: fit()'s own argument errors come back");
+    o2 = *o;
+    o2.opt = mlp_optimizer_default(MLP_OPT_LBFGS); /* full-batch: no data-parallel step for it */
+    st = mlp_mpi_fit(&net, MPI_COMM_WORLD, MLP_TASK_CLASSIFY, ds->X, ds->labels, NULL, ds->n, ds->d,
+                     10, &o2, NULL, NULL);
+    check(st == MLP_ERR_ARG && net == NULL, "errors: solver lbfgs is MLP_ERR_ARG");
+    float *w = malloc(ds->n * sizeof *w);
+    check(w != NULL, "errors: weights allocated");
+    if (!w) return;
+    for (size_t i = 0; i < ds->n; i++) w[i] = 1.0f;
+    o2 = *o;
+    o2.sample_weight = w;
+    st = mlp_mpi_fit(&net, MPI_COMM_WORLD, MLP_TASK_CLASSIFY, ds->X, ds->labels, NULL, ds->n, ds->d,
+                     10, &o2, NULL, NULL);
+    check(st == MLP_ERR_ARG && net == NULL, "errors: sample weights are MLP_ERR_ARG");
+    free(w);
     if (nranks > 1) {
         /* Only rank 1 passes labels out of range: it fails before the first step, the others
          * learn it there. */
