@@ -5,6 +5,8 @@ scaling, same settings (hidden (100,), alpha 1e-4, max_iter 200, max_fun 15000, 
 
     MLP_LIBRARY=build/src/libmlp.so PYTHONPATH=python /usr/bin/python3 bench/compare/lbfgs.py
         [--seeds 10] [--threads 1]
+(or with the package installed: .venv/bin/python bench/compare/lbfgs.py). On a CPU where OpenBLAS
+0.3.21 falls back to Prescott kernels, set OPENBLAS_CORETYPE for both tools (docs/API.md).
 
 Prints one table row per data set: mean (and min..max) test accuracy and mean fit time of each,
 the accuracy difference and the time ratio. Digits is used as the repo ships it (pixels 0..16,
@@ -70,19 +72,20 @@ def main():
     os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
     import mlp  # after the thread settings: libmlp and OpenBLAS read them when loaded
 
-    mlp.set_num_threads(args.threads) if hasattr(mlp, "set_num_threads") else None
+    core = mlp._lib.lib.mlp_blas_corename().decode()
     sets = [("digits (rs42)", digits()), ("iris", bundled(load_iris)), ("wine", bundled(load_wine)),
             ("breast-cancer", bundled(load_breast_cancer))]
     common = dict(hidden_layer_sizes=(100,), solver="lbfgs", alpha=1e-4, max_iter=200,
                   max_fun=15000, tol=1e-4)
     print(f"solver=lbfgs, hidden (100,), seeds 0..{args.seeds - 1}, {args.threads} thread(s), "
-          f"OpenBLAS core {mlp.blas_corename() if hasattr(mlp, 'blas_corename') else '?'}")
+          f"OpenBLAS core {core} (mlp's)")
     print("| data set | rows train/test | mlp accuracy % | scikit-learn accuracy % | diff (pt) "
           "| mlp fit s | scikit-learn fit s | speed-up | iterations mlp / sklearn |")
     print("|---|---|---|---|---|---|---|---|---|")
     worst = 0.0
     for name, (Xtr, Xte, ytr, yte) in sets:
-        a_m, t_m, i_m = run(lambda s: mlp.MLPClassifier(random_state=s, **common),
+        a_m, t_m, i_m = run(lambda s: mlp.MLPClassifier(random_state=s, threads=args.threads,
+                                                         **common),
                             Xtr.astype(np.float32), Xte.astype(np.float32), ytr, yte, args.seeds)
         a_s, t_s, i_s = run(lambda s: SkMLP(random_state=s, **common), Xtr, Xte, ytr, yte,
                             args.seeds)

@@ -1,5 +1,5 @@
-"""What MLPClassifier and MLPRegressor share: parameters, their checks, the call of mlp_fit,
-the fitted attributes, pickling through the library's model bytes."""
+"""What MLPClassifier and MLPRegressor share: parameters, their checks, sample weights, the call
+of mlp_fit, the fitted attributes, pickling through the library's model bytes."""
 import ctypes
 import numbers
 import warnings
@@ -15,6 +15,11 @@ from . import _lib
 _SKLEARN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
 _MLP_ACTIVATIONS = ("leaky_relu", "gelu")  # mlp's own, beyond scikit-learn's four
 _NO_STOP = 2 ** 62  # n_iter_no_change that the stopping rule can never exceed
+_SOLVERS = ("adam", "sgd", "lbfgs")
+_STOCHASTIC_SOLVERS = ("adam", "sgd")
+# what the stochastic solvers set and lbfgs does not (scikit-learn's lbfgs leaves them unset)
+_STOCHASTIC_ATTRS = ("loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_",
+                     "validation_losses_", "best_validation_loss_")
 
 
 class BaseMLP(BaseEstimator):
@@ -28,7 +33,7 @@ class BaseMLP(BaseEstimator):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 threads=None, dropout=0.0):
+                 threads=None, dropout=0.0, early_stopping_metric="score"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -54,6 +59,7 @@ class BaseMLP(BaseEstimator):
         self.max_fun = max_fun
         self.threads = threads
         self.dropout = dropout
+        self.early_stopping_metric = early_stopping_metric
 
     # ---------------------------------------------------------------------------------------
     # parameters
@@ -71,14 +77,13 @@ class BaseMLP(BaseEstimator):
         return h
 
     def _check_params(self, incremental):
-        if self.solver == "lbfgs":
-            raise NotImplementedError(
-                "solver='lbfgs' is not supported by mlp: libmlp has the 'adam' and 'sgd' "
-                "solvers only")
-        if self.solver not in ("adam", "sgd"):
-            raise ValueError("The solver '%s' is not supported. Supported solvers are "
-                             "'adam' and 'sgd' (scikit-learn's 'lbfgs' is not in mlp)."
-                             % (self.solver,))
+        if self.solver not in _SOLVERS:
+            raise ValueError("The solver '%s' is not supported. Supported solvers are %s."
+                             % (self.solver, list(_SOLVERS)))
+        if not isinstance(self.early_stopping_metric, str) or \
+                self.early_stopping_metric not in _lib.STOP_METRIC:
+            raise ValueError("early_stopping_metric must be 'score' or 'loss', got %r"
+                             % (self.early_stopping_metric,))
         if self.activation not in _SKLEARN_ACTIVATIONS + _MLP_ACTIVATIONS:
             raise ValueError("The activation '%s' is not supported. Supported activations "
                              "are %s." % (self.activation,
@@ -118,7 +123,10 @@ class BaseMLP(BaseEstimator):
                                              and self.threads >= 1):
             raise ValueError("threads must be None or an integer >= 1, got %r" % (self.threads,))
         hidden = self._hidden()
-        self._dropout_rates(hidden)
+        rates = self._dropout_rates(hidden)
+        if self.solver == "lbfgs" and any(rates):
+            raise ValueError("dropout=%r needs a stochastic solver ('adam' or 'sgd'): lbfgs "
+                             "minimises the deterministic full-batch loss" % (self.dropout,))
         return hidden
 
     def _dropout_rates(self, hidden):
@@ -134,13 +142,51 @@ class BaseMLP(BaseEstimator):
                 raise ValueError("dropout probabilities must be in [0, 1), got %r" % (p,))
         return [float(r) for r in rates]
 
+    @staticmethod
+    def _check_sample_weight(sample_weight, n):
+        """sample_weight as mlp_fit reads it: None, or n float32 weights (C order, a copy, so the
+        caller's array is never written), each finite and >= 0, not all 0. A number is a weight
+        for every row (scikit-learn's _check_sample_weight). Raises ValueError otherwise."""
+        if sample_weight is None:
+            return None
+        if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, bool):
+            sw = np.full(n, sample_weight, dtype=np.float64)
+        else:
+            try:
+                sw = np.asarray(sample_weight, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError("sample_weight must be numbers, got %r"
+                                 % (sample_weight,)) from None
+        if sw.ndim != 1:
+            raise ValueError("Sample weights must be 1D array or scalar, got an array of shape "
+                             "%s" % (sw.shape,))
+        if sw.shape[0] != n:
+            raise ValueError("sample_weight.shape == %s, expected (%d,)!" % (sw.shape, n))
+        if not np.all(np.isfinite(sw)):
+            raise ValueError("sample_weight must be finite: row %d is %r"
+                             % (int(np.flatnonzero(~np.isfinite(sw))[0]),
+                                float(sw[~np.isfinite(sw)][0])))
+        if np.any(sw < 0):
+            raise ValueError("sample_weight must be >= 0: row %d is %r"
+                             % (int(np.flatnonzero(sw < 0)[0]), float(sw[sw < 0][0])))
+        big = sw > np.finfo(np.float32).max
+        if np.any(big):
+            raise ValueError("sample_weight must be finite in float32 (<= 3.4e38): row %d is %r"
+                             % (int(np.flatnonzero(big)[0]), float(sw[big][0])))
+        w = np.ascontiguousarray(sw, dtype=np.float32)  # always a new array (float64 -> 32)
+        if not np.any(w > 0):
+            raise ValueError("sample_weight sums to 0 (every weight is 0 in float32): nothing "
+                             "to train on")
+        return w
+
     def _options(self, hidden, max_iter, incremental, seed):
         o = _lib.lib.mlp_fit_options_default()
         o.n_hidden = len(hidden)
         # ctypes keeps the array alive as long as the struct (its _objects)
         o.hidden = (ctypes.c_size_t * max(1, len(hidden)))(*hidden)
         o.activation = _lib.ACT[self.activation]
-        o.opt.kind = _lib.OPT_ADAM if self.solver == "adam" else _lib.OPT_SGD
+        o.opt.kind = {"adam": _lib.OPT_ADAM, "sgd": _lib.OPT_SGD,
+                      "lbfgs": _lib.OPT_LBFGS}[self.solver]
         o.opt.lr = self.learning_rate_init
         o.opt.alpha = self.alpha
         o.opt.momentum = self.momentum
@@ -158,8 +204,12 @@ class BaseMLP(BaseEstimator):
         # partial_fit: one epoch that the tol / n_iter_no_change rule cannot stop, no early
         # stopping (as scikit-learn's partial_fit)
         o.n_iter_no_change = _NO_STOP if incremental else int(self.n_iter_no_change)
-        o.early_stopping = 1 if (self.early_stopping and not incremental) else 0
+        # lbfgs has no early stopping (scikit-learn ignores it; so does mlp_fit)
+        o.early_stopping = 1 if (self.early_stopping and not incremental and
+                                 self.solver in _STOCHASTIC_SOLVERS) else 0
         o.validation_fraction = self.validation_fraction
+        o.max_fun = int(self.max_fun)  # lbfgs only: loss+gradient evaluations
+        o.early_stopping_metric = _lib.STOP_METRIC[self.early_stopping_metric]
         return o
 
     def _draw_seed(self):
@@ -170,10 +220,12 @@ class BaseMLP(BaseEstimator):
 
     # ---------------------------------------------------------------------------------------
     # training
-    def _run_fit(self, X, labels, Y, k, incremental):
+    def _run_fit(self, X, labels, Y, k, incremental, sample_weight=None):
         """mlp_fit on X (float32, C order) with labels (int32) or Y (float32): a new net, or the
-        current one continued (warm start / partial_fit)."""
+        current one continued (warm start / partial_fit). sample_weight: None or what
+        _check_sample_weight returned (n float32 weights)."""
         hidden = self._check_params(incremental)
+        lbfgs = self.solver == "lbfgs"
         continuing = (incremental or self.warm_start) and getattr(self, "_net", None) is not None
         if continuing:
             layers = self._net.layers()
@@ -186,28 +238,39 @@ class BaseMLP(BaseEstimator):
                     "warm_start=False for a new net" % (have, sorted(acts) or None, hidden,
                                                         self.activation))
         # what the previous calls accumulated (scikit-learn's attributes continue across
-        # warm-start fits and partial_fit calls); assigned back only when mlp_fit succeeds
+        # warm-start fits and partial_fit calls); assigned back only when mlp_fit succeeds. A
+        # previous lbfgs fit left no loss curve or validation attributes: start them empty.
         if continuing:
+            g = lambda name, default=None: getattr(self, name, default)  # noqa: E731
             prev = dict(seed=self._seed, n_iter=self.n_iter_, t=self.t_,
-                        curve=list(self.loss_curve_), best_loss=self.best_loss_,
-                        vals=self.validation_scores_, best_val=self.best_validation_score_)
+                        curve=list(g("loss_curve_") or []), best_loss=g("best_loss_"),
+                        vals=g("validation_scores_"), best_val=g("best_validation_score_"),
+                        vloss=g("validation_losses_"), best_vloss=g("best_validation_loss_"))
         else:
             prev = dict(seed=self._draw_seed(), n_iter=0, t=0, curve=[], best_loss=None,
-                        vals=None, best_val=None)
+                        vals=None, best_val=None, vloss=None, best_vloss=None)
         max_iter = 1 if incremental else int(self.max_iter)
         # a continued fit shuffles with another seed than the previous calls
         seed = (prev["seed"] + prev["n_iter"]) % 2 ** 64
         opts = self._options(hidden, max_iter, incremental, seed)
+        sw = sample_weight  # referenced here until mlp_fit has returned (opts points into it)
+        if sw is not None:
+            if sw.dtype != np.float32 or not sw.flags.c_contiguous or sw.shape != (X.shape[0],):
+                raise ValueError("internal: sample_weight must be n float32 C-order weights")
+            opts.sample_weight = sw.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
         if self.verbose:
+            # lbfgs: n_iter_ is this fit's iteration count (scikit-learn's), not accumulated
+            first = 0 if lbfgs else prev["n_iter"]
+
             def report(info, user):
-                print("Iteration %d, loss = %.8f" % (prev["n_iter"] + info.contents.epoch,
+                print("Iteration %d, loss = %.8f" % (first + info.contents.epoch,
                                                      info.contents.loss))
                 return 0
             opts.callback = _lib.EPOCH_CALLBACK(report)
 
         n, d = X.shape
         rates = self._dropout_rates(hidden)
-        own = None  # a net created here for dropout (mlp_fit_options has no dropout field)
+        own = None  # a net created here to set dropout on before mlp_fit (mlp_net_set_dropout)
         if continuing:
             self._net.set_dropout(rates)
         elif any(rates):
@@ -230,6 +293,7 @@ class BaseMLP(BaseEstimator):
         finally:
             if old_threads is not None:
                 _lib.lib.mlp_set_num_threads(old_threads)
+            opts.sample_weight = None
         try:
             if st != 0:
                 msg = _lib.lib.mlp_last_error().decode("utf-8", "replace")
@@ -242,36 +306,75 @@ class BaseMLP(BaseEstimator):
             self._dropout = rates
             epochs = int(res.epochs)
             self._seed = prev["seed"]
-            self.loss_curve_ = prev["curve"] + [
-                float(v) for v in np.ctypeslib.as_array(res.loss_curve, (epochs,))]
             self.loss_ = float(res.loss)
-            self.n_iter_ = prev["n_iter"] + epochs
-            self.t_ = prev["t"] + int(res.n_train) * epochs
-            if opts.early_stopping:
-                self.validation_scores_ = list(prev["vals"] or []) + [
-                    float(v) for v in np.ctypeslib.as_array(res.val_scores, (epochs,))]
-                best = prev["best_val"]
-                self.best_validation_score_ = float(res.best_val_score) if best is None \
-                    else max(best, float(res.best_val_score))
-                self.best_loss_ = None  # as scikit-learn with early stopping
+            if lbfgs:
+                # scikit-learn's lbfgs: n_iter_ is this fit's iterations, loss_ the final loss,
+                # t_ stays (0 after a new fit); it sets no loss_curve_, best_loss_ or
+                # validation attributes. A new fit drops those of an earlier stochastic fit.
+                self.n_iter_ = epochs
+                self.t_ = prev["t"]
+                if not continuing:
+                    for name in _STOCHASTIC_ATTRS:
+                        self.__dict__.pop(name, None)
             else:
-                self.validation_scores_ = prev["vals"]
-                self.best_validation_score_ = prev["best_val"]
-                best = prev["best_loss"]
-                self.best_loss_ = float(res.best_loss) if best is None \
-                    else min(best, float(res.best_loss))
+                self._set_stochastic_attrs(res, epochs, prev, bool(opts.early_stopping))
             self._fit_seconds = float(res.seconds)
+            converged, by_callback = bool(res.converged), bool(res.stopped_by_callback)
+            steps = int(res.steps)
         finally:
             _lib.lib.mlp_fit_result_free(ctypes.byref(res))
         layers = self._net.layers()
         self.n_layers_ = len(layers) + 1
         self.n_outputs_ = layers[-1][1]
         self.out_activation_ = layers[-1][2]
-        if not incremental and not res.converged and epochs == max_iter:
+        if lbfgs:
+            if not converged and not by_callback:
+                # scikit-learn's _check_optimize_result warning, with scipy's L-BFGS-B status
+                # and message for the reason mlp_fit stopped
+                if epochs >= max_iter:
+                    status, why = 1, "STOP: TOTAL NO. of ITERATIONS REACHED LIMIT"
+                elif steps >= int(self.max_fun):
+                    status, why = 1, "STOP: TOTAL NO. of f AND g EVALUATIONS EXCEEDS LIMIT"
+                else:
+                    status, why = 2, ("ABNORMAL_TERMINATION_IN_LNSRCH (the line search found "
+                                      "no lower loss; mlp's network passes are float32)")
+                warnings.warn("lbfgs failed to converge (status=%d):\n%s.\n\nIncrease the "
+                              "number of iterations (max_iter) or scale the data as shown "
+                              "in:\n    https://scikit-learn.org/stable/modules/"
+                              "preprocessing.html" % (status, why),
+                              ConvergenceWarning, stacklevel=3)
+        elif not incremental and not converged and epochs == max_iter:
             warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and the "
                           "optimization hasn't converged yet." % max_iter, ConvergenceWarning,
                           stacklevel=3)
         return self
+
+    def _set_stochastic_attrs(self, res, epochs, prev, early_stopping):
+        """adam / sgd: loss_curve_, n_iter_, t_ and the best-loss or validation attributes,
+        continued from prev (the earlier calls of a warm start / partial_fit)."""
+        def arr(ptr):
+            return [float(v) for v in np.ctypeslib.as_array(ptr, (epochs,))] if epochs else []
+        self.loss_curve_ = prev["curve"] + arr(res.loss_curve)
+        self.n_iter_ = prev["n_iter"] + epochs
+        self.t_ = prev["t"] + int(res.n_train) * epochs
+        if early_stopping:
+            self.validation_scores_ = list(prev["vals"] or []) + arr(res.val_scores)
+            self.validation_losses_ = list(prev["vloss"] or []) + arr(res.val_losses)
+            best = prev["best_val"]
+            self.best_validation_score_ = float(res.best_val_score) if best is None \
+                else max(best, float(res.best_val_score))
+            best = prev["best_vloss"]
+            self.best_validation_loss_ = float(res.best_val_loss) if best is None \
+                else min(best, float(res.best_val_loss))
+            self.best_loss_ = None  # as scikit-learn with early stopping
+        else:
+            self.validation_scores_ = prev["vals"]
+            self.best_validation_score_ = prev["best_val"]
+            self.validation_losses_ = prev["vloss"]
+            self.best_validation_loss_ = prev["best_vloss"]
+            best = prev["best_loss"]
+            self.best_loss_ = float(res.best_loss) if best is None \
+                else min(best, float(res.best_loss))
 
     # ---------------------------------------------------------------------------------------
     # inference

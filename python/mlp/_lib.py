@@ -5,13 +5,14 @@ libmlp.so* next to this file (where scripts/python.sh and pyproject.toml put it)
 libmlp (ctypes.util.find_library("mlp"), for example after `cmake --install`).
 
 ctypes.CDLL releases the GIL for the duration of every foreign call, so a long mlp_fit in one
-Python thread does not block other Python threads (tests/test_threads.py checks it).
+Python thread does not block other Python threads (tests/test_api.py checks it).
 """
 import ctypes
 import ctypes.util
 import glob
 import os
 import tempfile
+import warnings
 
 __all__ = ["lib", "MLPError", "MLPDivergedError", "check", "Net", "FitOptions", "FitResult",
            "Optimizer", "NetConfig", "EPOCH_CALLBACK", "EpochInfo", "library_path"]
@@ -20,7 +21,8 @@ __all__ = ["lib", "MLPError", "MLPDivergedError", "check", "Net", "FitOptions", 
 ACT = {"identity": 0, "relu": 1, "logistic": 2, "tanh": 3, "softmax": 4, "leaky_relu": 5,
        "gelu": 6}
 ACT_NAME = {v: k for k, v in ACT.items()}
-OPT_SGD, OPT_ADAM = 0, 1
+OPT_SGD, OPT_ADAM, OPT_LBFGS = 0, 1, 2  # mlp_optimizer_kind (MLP_OPT_COUNT is 3)
+STOP_METRIC = {"score": 0, "loss": 1}  # mlp_stop_metric: MLP_STOP_SCORE, MLP_STOP_LOSS
 LR = {"constant": 0, "invscaling": 1, "adaptive": 2}
 TASK_CLASSIFY, TASK_MULTILABEL, TASK_REGRESS = 0, 1, 2
 ERR_DIVERGED = 9
@@ -45,8 +47,45 @@ def _find_library():
 
 library_path = _find_library()
 lib = ctypes.CDLL(library_path)
+lib.mlp_blas_corename.restype = ctypes.c_char_p
+lib.mlp_blas_corename.argtypes = []
 
 
+def _cpu_flags():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def _check_blas_kernels():
+    """OpenBLAS before 0.3.25 (Debian 12: 0.3.21) falls back to its SSE3 Prescott kernels on Intel
+    CPUs whose model it does not know (Sapphire / Emerald Rapids; OpenBLAS issue #4267): about 3x
+    slower training. OpenBLAS chose when libmlp loaded it, so all the package can do is say how
+    to get the right kernels (the mlp tool re-executes itself instead)."""
+    core = lib.mlp_blas_corename().decode()
+    if core != "Prescott" or "OPENBLAS_CORETYPE" in os.environ:
+        return
+    flags = _cpu_flags()
+    kernels = "SkylakeX" if "avx512f" in flags else "Haswell" if "avx2" in flags else None
+    if kernels:
+        warnings.warn(
+            "mlp: OpenBLAS chose its Prescott (SSE3) kernels on this %s CPU (an OpenBLAS < 0.3.25 "
+            "that does not know its model): training runs about 3x slower. Set "
+            "OPENBLAS_CORETYPE=%s in the environment before starting Python (docs/PYTHON.md)."
+            % ("AVX-512" if kernels == "SkylakeX" else "AVX2", kernels), RuntimeWarning,
+            stacklevel=3)
+
+
+_check_blas_kernels()
+
+
+# The struct mirrors below must match mlp.h / fit.h field by field (names, types, order):
+# tests/test_structs.py compares every offset and size with the headers'.
 class Optimizer(ctypes.Structure):
     _fields_ = [("kind", ctypes.c_int), ("lr", ctypes.c_float), ("alpha", ctypes.c_float),
                 ("momentum", ctypes.c_float), ("nesterov", ctypes.c_int),
@@ -56,7 +95,8 @@ class Optimizer(ctypes.Structure):
 class EpochInfo(ctypes.Structure):
     _fields_ = [("epoch", ctypes.c_size_t), ("loss", ctypes.c_float),
                 ("val_score", ctypes.c_float), ("seconds", ctypes.c_double),
-                ("samples_per_s", ctypes.c_double)]
+                ("samples_per_s", ctypes.c_double), ("val_loss", ctypes.c_float),
+                ("lr", ctypes.c_float)]
 
 
 EPOCH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(EpochInfo), ctypes.c_void_p)
@@ -71,15 +111,19 @@ class FitOptions(ctypes.Structure):
                 ("n_iter_no_change", ctypes.c_size_t), ("early_stopping", ctypes.c_int),
                 ("validation_fraction", ctypes.c_float), ("init", ctypes.c_int),
                 ("callback", EPOCH_CALLBACK), ("user", ctypes.c_void_p),
-                ("dropout", ctypes.c_float)]
+                ("dropout", ctypes.c_float), ("max_fun", ctypes.c_size_t),
+                ("early_stopping_metric", ctypes.c_int),
+                ("sample_weight", ctypes.POINTER(ctypes.c_float))]
 
 
 class FitResult(ctypes.Structure):
     _fields_ = [("epochs", ctypes.c_size_t), ("converged", ctypes.c_int),
                 ("stopped_by_callback", ctypes.c_int), ("loss", ctypes.c_float),
                 ("best_loss", ctypes.c_float), ("best_val_score", ctypes.c_float),
+                ("best_val_loss", ctypes.c_float),
                 ("loss_curve", ctypes.POINTER(ctypes.c_float)),
-                ("val_scores", ctypes.POINTER(ctypes.c_float)), ("steps", ctypes.c_size_t),
+                ("val_scores", ctypes.POINTER(ctypes.c_float)),
+                ("val_losses", ctypes.POINTER(ctypes.c_float)), ("steps", ctypes.c_size_t),
                 ("seconds", ctypes.c_double), ("samples_per_s", ctypes.c_double),
                 ("batch_size", ctypes.c_size_t), ("n_train", ctypes.c_size_t),
                 ("n_val", ctypes.c_size_t)]

@@ -11,9 +11,12 @@ from ._base import BaseMLP
 class MLPClassifier(ClassifierMixin, BaseMLP):
     """Multi-layer perceptron classifier with scikit-learn 1.2's parameters, trained by libmlp.
 
-    Parameters are scikit-learn's MLPClassifier's (same names, same defaults), plus ``threads``
-    (None: OpenMP's default thread count; n: mlp_set_num_threads(n) for the fit). solver='lbfgs'
-    raises NotImplementedError. Computation is float32. See docs/PYTHON.md for every difference.
+    Parameters are scikit-learn's MLPClassifier's (same names, same defaults; solver 'adam',
+    'sgd' or 'lbfgs'), plus mlp's own ``threads`` (None: OpenMP's default thread count; n:
+    mlp_set_num_threads(n) for the fit), ``dropout`` and ``early_stopping_metric`` ('score',
+    scikit-learn's rule, or 'loss': stop on the validation loss). fit and partial_fit take
+    sample_weight (scikit-learn >= 1.7). Computation is float32. See docs/PYTHON.md for every
+    difference.
 
     Labels of any type (numbers, strings) are encoded as np.unique does (classes_ sorted); two
     classes train one logistic output, more a softmax output; a 2-D 0/1 indicator matrix trains
@@ -60,21 +63,26 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                              "needs at least 2 classes, y has %s" % (self.classes_,))
         return np.ascontiguousarray(idx, dtype=np.int32), None, len(self.classes_)
 
-    def fit(self, X, y):
-        """Fit the model to X (n_samples, n_features) and y (labels or an indicator matrix)."""
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to X (n_samples, n_features) and y (labels or an indicator matrix).
+        sample_weight (n_samples,) or None: each row's loss counts that many times (the loss is
+        the weighted mean, scikit-learn >= 1.7's definition); finite, >= 0, not all 0."""
         continuing = self.warm_start and getattr(self, "_net", None) is not None
         X, y = self._validate_xy(X, y, reset=not continuing)
+        sw = self._check_sample_weight(sample_weight, X.shape[0])
         labels, Y, k = self._encode(y, self.classes_ if continuing else None)
-        return self._run_fit(X, labels, Y, k, incremental=False)
+        return self._run_fit(X, labels, Y, k, incremental=False, sample_weight=sw)
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over X, y, continuing the net and its optimizer state. classes (all labels
-        that y may ever hold) is required on the first call, as in scikit-learn."""
+        that y may ever hold) is required on the first call, as in scikit-learn. The argument
+        order is scikit-learn 1.7's (sample_weight before classes): pass classes by name."""
         if self.solver not in ("adam", "sgd"):
             raise AttributeError("partial_fit is only available for stochastic optimizers. "
                                  "%s is not stochastic." % self.solver)
         first = getattr(self, "_net", None) is None
         X, y = self._validate_xy(X, y, reset=first)
+        sw = self._check_sample_weight(sample_weight, X.shape[0])
         multilabel = type_of_target(y) == "multilabel-indicator"
         if first and classes is None and not multilabel:
             raise ValueError("classes must be passed on the first call to partial_fit.")
@@ -92,7 +100,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                 labels, Y, k = self._encode(y, self.classes_)
         else:
             labels, Y, k = self._encode(y, self.classes_)
-        return self._run_fit(X, labels, Y, k, incremental=True)
+        return self._run_fit(X, labels, Y, k, incremental=True, sample_weight=sw)
 
     def predict_proba(self, X):
         """Class probabilities, (n_samples, n_classes), float32 for a float32 X, else float64;

@@ -25,12 +25,15 @@ def test_same_parameters_as_sklearn(Ours, Theirs):
     ours, theirs = Ours().get_params(), Theirs().get_params()
     assert ours.pop("threads") is None
     assert ours.pop("dropout") == 0.0
+    assert ours.pop("early_stopping_metric") == "score"
     assert ours == theirs
 
 
 @pytest.mark.parametrize("params, error", [
-    ({"solver": "lbfgs"}, NotImplementedError),
     ({"solver": "newton"}, ValueError),
+    ({"early_stopping_metric": "auc"}, ValueError),
+    ({"solver": "lbfgs", "dropout": 0.1}, ValueError),
+    ({"solver": "lbfgs", "max_fun": 0}, ValueError),
     ({"activation": "softplus"}, ValueError),
     ({"learning_rate": "cyclic"}, ValueError),
     ({"hidden_layer_sizes": (10, 0)}, ValueError),
