@@ -244,9 +244,10 @@ typedef struct train_cfg {
     const char *init_model;                   /* warm start from this model file */
     int deterministic;                        /* MPI: MLP_MPI_EXACT */
     int hidden_given, act_given, scale_given; /* excluded by --init-model */
-    const char *sample_weight;                /* --sample-weight FILE */
-    const char *weight_name;                  /* --weight-column by header name */
-    long weight_col;                          /* --weight-column by index */
+    int dropout_given;         /* --dropout, also 0: replaces the dropout a --init-model kept */
+    const char *sample_weight; /* --sample-weight FILE */
+    const char *weight_name;   /* --weight-column by header name */
+    long weight_col;           /* --weight-column by index */
     int weight_col_given;
     const char *history; /* --history FILE (.csv or .json) */
     cli_mpi mpi;
@@ -381,6 +382,7 @@ static int loop_option(mlp_fit_options *f, int id, const char *name, const char 
 
 static int train_option(train_cfg *c, int id, const char *name, const char *v) {
     if (cli_is_common_option(id)) return cli_common_option(cmd, id, name, v, &c->common);
+    if (id == OPT_DROPOUT) c->dropout_given = 1;
     if (id >= OPT_BATCH_SIZE) return loop_option(&c->fit, id, name, v);
     if (id >= OPT_SOLVER) return optimizer_option(&c->fit.opt, id, name, v);
     return run_option(c, id, name, v);
@@ -789,6 +791,9 @@ static int load_init_model(train_cfg *c, train_data *t, mlp_net **net) {
     c->fit.n_hidden = L - 1;
     c->scale = t->scaler.kind;
     t->scaler_loaded = 1;
+    /* The model file keeps its dropout; --dropout (0 too) replaces it. */
+    for (size_t l = 0; c->dropout_given && l + 1 < L; l++)
+        (void)mlp_net_set_dropout(*net, l, c->fit.dropout); /* checked when parsed */
     return 0;
 }
 

@@ -26,7 +26,7 @@
 
 #define MODEL_MAGIC "MLPMODEL"
 #define MODEL_MAGIC_LEN 8
-#define MODEL_VERSION 2u
+#define MODEL_VERSION 3u
 /* The class section (version 2): kind, count, then the values or the names. */
 #define MODEL_CLASS_HEAD 12u
 /* Longest class name stored (the CSV reader's longest field). */
@@ -151,7 +151,8 @@ static bool model_file_len(size_t n_layers, size_t n_params, size_t d, uint64_t 
                            uint64_t *len) {
     /* All inputs are bounded by the caller (n_layers <= MODEL_MAX_LAYERS, class_len < 2^63); use
      * uint64 with overflow checks for the products that depend on n_params and d. */
-    uint64_t total = MODEL_FIXED_LEN + 12u * (uint64_t)n_layers + 8u + MODEL_CRC_LEN + class_len;
+    /* 16L: sizes after the first, activations and (version 3) the dropout section. */
+    uint64_t total = MODEL_FIXED_LEN + 16u * (uint64_t)n_layers + 8u + MODEL_CRC_LEN + class_len;
     uint64_t p12, d8;
     if (__builtin_mul_overflow((uint64_t)n_params, (uint64_t)12, &p12)) return false;
     if (__builtin_mul_overflow((uint64_t)d, (uint64_t)8, &d8)) return false;
@@ -278,6 +279,7 @@ static void write_model(writer *w, const mlp_net *net, const mlp_scaler *sc, siz
         w_floats(w, sc->scale, d);
     }
     write_classes(w, classes);
+    for (size_t l = 0; l < net->n_layers; l++) w_f32(w, net->layers[l].dropout);
     w_flush(w);
 }
 
@@ -539,7 +541,7 @@ typedef struct model_header {
     size_t n_params;
     size_t *sizes;               /* n_layers + 1 */
     mlp_activation *activations; /* n_layers */
-    uint32_t version;            /* 2 has a class section after the scaler */
+    uint32_t version; /* 2 has a class section after the scaler, 3 also a dropout section */
 } model_header;
 
 #define FMT_FAIL(...) mlp_fail(MLP_ERR_FORMAT, "mlp_model_load: " __VA_ARGS__)
@@ -787,11 +789,26 @@ static mlp_status read_classes(reader *r, const model_header *h, const mlp_net *
         st = read_class_list(r, (mlp_class_kind)kind, (size_t)n, path, c);
     else if (task == MLP_TASK_CLASSIFY)
         st = mlp_classes_range(k, c);
-    if (st == MLP_OK && r->pos != r->len) {
-        mlp_classes_free(c);
-        st = FMT_FAIL("'%s' has %zu unexpected trailing bytes", path, r->len - r->pos);
-    }
     return st;
+}
+
+/* The dropout section (version 3): each layer's probability, set on the net (which checks it:
+ * hidden layers only, in [0, 1)); older files have none. Then nothing may follow. */
+static mlp_status read_dropout(reader *r, const model_header *h, mlp_net *net, const char *path) {
+    const size_t L = h->n_layers;
+    if (h->version >= 3 && r->len - r->pos < 4 * L)
+        return FMT_FAIL("'%s' is truncated (dropout)", path);
+    for (size_t l = 0; h->version >= 3 && l < L; l++) {
+        uint32_t bits = 0;
+        r_u32(r, &bits);
+        /* Only +0 means none: -0 is set like any value (so that a save writes it back). */
+        const float p = bits_float(bits);
+        if (bits != 0 && mlp_net_set_dropout(net, l, p) != MLP_OK)
+            return FMT_FAIL("'%s': invalid dropout %g of layer %zu", path, (double)p, l);
+    }
+    if (r->pos != r->len)
+        return FMT_FAIL("'%s' has %zu unexpected trailing bytes", path, r->len - r->pos);
+    return MLP_OK;
 }
 
 mlp_status mlp_model_load(const char *path, mlp_net **net, mlp_scaler *scaler) {
@@ -841,6 +858,7 @@ mlp_status mlp_model_load_classes(const char *path, mlp_net **net, mlp_scaler *s
         if (h.d) st = read_scaler(&r, h.d, path, &offset, &scale);
     }
     if (st == MLP_OK) st = read_classes(&r, &h, n, path, &cls);
+    if (st == MLP_OK) st = read_dropout(&r, &h, n, path);
     if (st == MLP_OK) {
         give_results(&h, &offset, &scale, scaler, &cls, classes);
         *net = n;

@@ -24,6 +24,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "mlp/model.h"
+
 #ifndef MLP_CLI_PATH
 #define MLP_CLI_PATH MLP_TEST_TMPDIR "/../../cli/mlp"
 #endif
@@ -1227,6 +1229,41 @@ static void test_lbfgs(void **state) {
     run_free(&r);
 }
 
+/* The dropout of model file path's first hidden layer. */
+static float model_dropout(const char *path) {
+    mlp_net *net = NULL;
+    assert_int_equal(mlp_model_load(path, &net, NULL), MLP_OK);
+    const float p = mlp_net_dropout(net, 0);
+    mlp_net_free(net);
+    return p;
+}
+
+/* --dropout is kept in the model file: a warm start (--init-model) trains on with it, and
+ * --dropout (0 too) replaces it. */
+static void test_dropout_in_model(void **state) {
+    (void)state;
+    char data[PATH_CAP], m1[PATH_CAP], m2[PATH_CAP], line[8192];
+    tmp(data, "dropout.csv");
+    tmp(m1, "dropout1.mlp");
+    tmp(m2, "dropout2.mlp");
+    write_unweighted(data, 200);
+    train_json(line, sizeof line, data, (const char *const[]){"--dropout", "0.25", "-o", m1, NULL});
+    assert_true(model_dropout(m1) == 0.25f);
+    run_result r;
+    RUN(&r, "train", "--data", data, "--init-model", m1, "--max-iter", "2", "--quiet", "-o", m2);
+    expect_code(&r, 0);
+    run_free(&r);
+    assert_true(model_dropout(m2) == 0.25f);
+    RUN(&r, "train", "--data", data, "--init-model", m1, "--max-iter", "2", "--dropout", "0",
+        "--quiet", "-o", m2);
+    expect_code(&r, 0);
+    run_free(&r);
+    assert_true(model_dropout(m2) == 0.0f);
+    unlink(data);
+    unlink(m1);
+    unlink(m2);
+}
+
 /* Debian 12's OpenBLAS (0.3.21) picks its Prescott kernels on Intel CPUs whose model it does not
  * know: the tool re-executes itself with the AVX2 / AVX-512 kernels the CPU has
  * (cli/blas_kernels.c); a user's OPENBLAS_CORETYPE is kept. Under valgrind (its preload in the
@@ -1279,6 +1316,7 @@ int main(void) {
         cmocka_unit_test(test_progress_lines),
         cmocka_unit_test(test_history),
         cmocka_unit_test(test_sample_weight),
+        cmocka_unit_test(test_dropout_in_model),
         cmocka_unit_test(test_bad_weights),
         cmocka_unit_test(test_lbfgs),
     };

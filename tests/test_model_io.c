@@ -44,8 +44,11 @@ enum {
     OFF_N_PARAMS = 84,
     OFF_SIZES = 92
 };
-/* Bytes of an empty class section (version 2: kind NONE, count 0), just before the CRC. */
+/* Bytes of an empty class section (version 2: kind NONE, count 0), before the dropout section. */
 #define CLASS_NONE_LEN 12
+/* Bytes of fixture 0's dropout section (version 3: one f32 per layer, 2 layers), just before the
+ * CRC. */
+#define DROPOUT_LEN_F0 8
 
 /* ---- helpers ---- */
 static char *path_in_dir(const char *name) {
@@ -199,6 +202,7 @@ static void assert_same_net(fixture *f, mlp_net *b) {
         assert_int_equal(out, f->sizes[l + 1]);
         assert_int_equal(act, f->acts[l]);
     }
+    for (size_t l = 0; l < f->L; l++) assert_true(mlp_net_dropout(a, l) == mlp_net_dropout(b, l));
     assert_int_equal(a->init, b->init);
     assert_true(a->seed == b->seed);
     size_t P = mlp_net_param_count(a);
@@ -393,7 +397,7 @@ static void test_overwrite_and_deterministic(void **state) {
     unsigned char *b1 = tu_read_file(p1, &n1), *b2 = tu_read_file(p2, &n2);
     assert_int_equal(n1, n2);
     assert_memory_equal(b1, b2, n1);
-    assert_memory_equal(b1, "MLPMODEL\x02\0\0\0", 12);
+    assert_memory_equal(b1, "MLPMODEL\x03\0\0\0", 12);
     mlp_net *b = NULL;
     assert_int_equal(mlp_model_load(p1, &b, NULL), MLP_OK);
     assert_int_equal(mlp_net_n_layers(b), 3);
@@ -444,7 +448,17 @@ static void test_classes_roundtrip(void **state) {
     assert_true(got.kind == MLP_CLASSES_NUMBERS && got.n == 3 && got.values[2] == 2.0);
     mlp_classes_free(&got);
     mlp_net_free(net);
-    /* A version 1 file (no class section) still loads, with 0..K-1. */
+    /* A version 2 file (no dropout section) still loads. */
+    put32(b + OFF_VERSION, 2);
+    memmove(b + len - 4 - DROPOUT_LEN_F0, b + len - 4, 4);
+    len -= DROPOUT_LEN_F0;
+    fix_crc(b, len);
+    write_all(path, b, len);
+    TU_ASSERT_OK(mlp_model_load_classes(path, &net, NULL, &got));
+    assert_true(got.kind == MLP_CLASSES_NUMBERS && got.n == 3);
+    mlp_classes_free(&got);
+    mlp_net_free(net);
+    /* A version 1 file (no class section either) still loads, with 0..K-1. */
     put32(b + OFF_VERSION, 1);
     memmove(b + len - 4 - CLASS_NONE_LEN, b + len - 4, 4);
     fix_crc(b, len - CLASS_NONE_LEN);
@@ -486,7 +500,8 @@ static void test_hostile_classes(void **state) {
     TU_ASSERT_OK(mlp_classes_encode_names(names, 3, &c, NULL));
     size_t len;
     unsigned char *orig = saved_with_classes(src, &len, &c);
-    const size_t sec = len - 4 - (12 + 3 * 6); /* kind, count, 3 x (u32 length + 2 bytes) */
+    /* kind, count, 3 x (u32 length + 2 bytes), then the dropout section */
+    const size_t sec = len - 4 - DROPOUT_LEN_F0 - (12 + 3 * 6);
     unsigned char *b = tu_alloc(len, 1);
     struct patch {
         size_t off;
@@ -534,6 +549,47 @@ static void test_hostile_classes(void **state) {
     unlink(dst);
     free(src);
     free(dst);
+}
+
+/* Dropout (version 3) is kept: the loaded net trains on with the same masks (assert_same_net's
+ * extra step); a probability out of range, or on the output layer, is a format error. */
+static void test_dropout_roundtrip(void **state) {
+    (void)state;
+    char *path = path_in_dir("dropout.mlp"), *bad = path_in_dir("dropout_bad.mlp");
+    fixture f;
+    fixture_make(&f, 1); /* 3 layers, 2 hidden */
+    TU_ASSERT_OK(mlp_net_set_dropout(f.net, 0, 0.2f));
+    TU_ASSERT_OK(mlp_net_set_dropout(f.net, 1, 0.4f));
+    TU_ASSERT_OK(mlp_model_save(path, f.net, NULL));
+    mlp_net *b = NULL;
+    TU_ASSERT_OK(mlp_model_load(path, &b, NULL));
+    assert_true(mlp_net_dropout(b, 0) == 0.2f && mlp_net_dropout(b, 1) == 0.4f);
+    assert_same_net(&f, b);
+    mlp_net_free(b);
+    size_t len;
+    unsigned char *orig = tu_read_file(path, &len), *p = tu_alloc(len, 1);
+    const size_t sec = len - 4 - 4 * 3; /* f32 per layer, before the CRC */
+    const uint32_t values[][2] = {
+        {0, 0x3fc00000u}, /* 1.5 */
+        {0, 0x3f800000u}, /* 1.0 */
+        {1, 0xbf000000u}, /* -0.5 */
+        {0, 0x7fc00000u}, /* NaN */
+        {2, 0x3f000000u}, /* 0.5 on the output layer */
+    };
+    for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
+        memcpy(p, orig, len);
+        put32(p + sec + 4 * values[i][0], values[i][1]);
+        fix_crc(p, len);
+        expect_bytes_fail(bad, p, len, MLP_ERR_FORMAT);
+        assert_non_null(strstr(mlp_last_error(), "dropout"));
+    }
+    free(p);
+    free(orig);
+    fixture_free(&f);
+    unlink(path);
+    unlink(bad);
+    free(path);
+    free(bad);
 }
 
 /* ---- damaged files ---- */
@@ -618,10 +674,10 @@ static void test_newer_version(void **state) {
     char *src = path_in_dir("ver_src.mlp"), *dst = path_in_dir("ver.mlp");
     size_t len;
     unsigned char *b = saved_bytes(src, &len, 0);
-    put32(b + OFF_VERSION, 3);
+    put32(b + OFF_VERSION, 4);
     fix_crc(b, len);
     expect_bytes_fail(dst, b, len, MLP_ERR_FORMAT);
-    assert_non_null(strstr(mlp_last_error(), "version 3 is newer than this library's 2"));
+    assert_non_null(strstr(mlp_last_error(), "version 4 is newer than this library's 3"));
     /* Without fixing the CRC the version is reported too (checked before the CRC, whose place
      * a newer format may move). */
     put32(b + OFF_VERSION, 0x7fffffffu);
@@ -658,8 +714,8 @@ static void test_hostile_headers(void **state) {
         {OFF_INIT, 4, MLP_INIT_COUNT},
         {OFF_OPT_KIND, 4, MLP_OPT_COUNT},
         {OFF_OPT_KIND, 4, MLP_OPT_LBFGS}, /* no net has it: a solver of mlp_fit only */
-        {OFF_LR, 4, 0xbf800000u}, /* lr = -1: rejected by mlp_net_set_optimizer */
-        {OFF_LR, 4, 0x7fc00000u}, /* NaN */
+        {OFF_LR, 4, 0xbf800000u},         /* lr = -1: rejected by mlp_net_set_optimizer */
+        {OFF_LR, 4, 0x7fc00000u},         /* NaN */
         {OFF_NESTEROV, 4, 2},
         {OFF_SCALE_KIND, 4, 3},
         {OFF_SCALE_KIND, 4, MLP_SCALE_NONE}, /* d = 4 with kind none */
@@ -700,7 +756,8 @@ static void test_hostile_headers(void **state) {
 
     /* Scale 0 in the scaler (division by zero later): rejected. */
     memcpy(b, orig, len);
-    put32(b + len - 4 - CLASS_NONE_LEN - 4, 0); /* last scale entry, before the class section */
+    /* the last scale entry, before the class and dropout sections */
+    put32(b + len - 4 - DROPOUT_LEN_F0 - CLASS_NONE_LEN - 4, 0);
     fix_crc(b, len);
     expect_bytes_fail(dst, b, len, MLP_ERR_FORMAT);
 
@@ -857,6 +914,7 @@ int main(void) {
         cmocka_unit_test(test_foreign_files),
         cmocka_unit_test(test_newer_version),
         cmocka_unit_test(test_classes_roundtrip),
+        cmocka_unit_test(test_dropout_roundtrip),
         cmocka_unit_test(test_hostile_classes),
         cmocka_unit_test(test_hostile_headers),
         cmocka_unit_test(test_missing_file),

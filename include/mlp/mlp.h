@@ -208,7 +208,8 @@ MLP_API mlp_status mlp_net_set_params(mlp_net *net, const float *src, size_t cou
  * scaled by 1/(1-p) (inverted dropout); inference (mlp_predict*) and mlp_loss_value see the whole
  * layer. The masks come from a counter-based generator keyed by the net's seed, its step count
  * and the layer, so a run is reproducible and independent of the thread count; two forward passes
- * before an update use the same masks. 0 (the default) turns it off. Not stored in model files.
+ * before an update use the same masks. 0 (the default) turns it off. Model files keep it (a
+ * loaded net trains on with the same dropout).
  * Changing whether a layer has dropout ends a pending pass and makes the next call allocate the
  * workspace again.
  * Errors: MLP_ERR_NULL (net is NULL), MLP_ERR_ARG (layer out of range or the output layer, p not

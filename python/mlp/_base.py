@@ -437,6 +437,6 @@ class BaseMLP(BaseEstimator):
         self.__dict__.update(state)
         if data is not None:
             self._net = _lib.Net.from_bytes(data)
-            # dropout is not in model files: set it again
+            # model files keep dropout (format 3); set it again for pickles of older versions
             if any(getattr(self, "_dropout", ())):
                 self._net.set_dropout(self._dropout)

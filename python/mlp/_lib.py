@@ -226,7 +226,7 @@ class Net:
         return cls(ptr.value)
 
     def set_dropout(self, rates):
-        """Dropout probability of each hidden layer (mlp_net_set_dropout; not in model files)."""
+        """Dropout probability of each hidden layer (mlp_net_set_dropout; kept in model files)."""
         for l, p in enumerate(rates):
             check(lib.mlp_net_set_dropout(self.ptr, l, float(p)), "mlp_net_set_dropout")
 

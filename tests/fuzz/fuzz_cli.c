@@ -27,6 +27,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
     setenv("MLP_DATA_DIR", "/nonexistent/mlp-fuzz-data", 1);
+    /* The tool's main re-executes itself to change OpenBLAS's kernels (cli/blas_kernels.c): here
+     * that would restart the fuzzer with a command line for arguments. */
+    setenv("MLP_KEEP_BLAS_KERNELS", "1", 1);
     openblas_set_num_threads(1);
     int fd = open("/dev/null", O_RDONLY);
     if (fd < 0 || dup2(fd, 0) < 0) abort();

@@ -49,6 +49,9 @@ static void model_seed(const char *name, size_t L, const size_t *sizes, const ml
     mlp_optimizer o = mlp_optimizer_default(kind);
     o.lr = 0.05f;
     mlp_net_set_optimizer(net, &o);
+    /* Dropout on the deep seed's hidden layers (format version 3 stores it). */
+    for (size_t l = 0; L > 2 && l + 1 < L; l++)
+        mlp_net_set_dropout(net, l, 0.125f * (float)(l % 3));
     /* Two steps so that the optimizer moments are not all zero. */
     size_t d = sizes[0], k = sizes[L], n = 4;
     float *X = calloc(n * d, sizeof *X), *Y = calloc(n * k, sizeof *Y);
