@@ -115,14 +115,12 @@ static mlp_status check_data(const mlp_fit_data *in) {
     return MLP_OK;
 }
 
-/* LBFGS uses alpha of the optimizer's settings; it has no use for dropout's noise. Early stopping
- * is ignored, as scikit-learn ignores it with lbfgs. */
+/* LBFGS uses alpha of the optimizer's settings (checked when set_alpha applies it); it has no use
+ * for dropout's noise. Early stopping is ignored, as scikit-learn ignores it with lbfgs. */
 static mlp_status check_lbfgs(const mlp_fit_options *o) {
     if (!mlp_fit_lbfgs_available())
         return mlp_fail(MLP_ERR_ARG, "mlp_fit: solver lbfgs: this mlp was built without liblbfgs "
                                      "(Debian: liblbfgs-dev)");
-    if (!(o->opt.alpha >= 0.0f) || !isfinite(o->opt.alpha))
-        return mlp_fail(MLP_ERR_ARG, "mlp_fit: alpha must be finite and >= 0");
     if (o->max_fun == 0) return mlp_fail(MLP_ERR_ARG, "mlp_fit: max_fun is 0");
     if (o->dropout > 0.0f)
         return mlp_fail(MLP_ERR_ARG,
@@ -327,6 +325,7 @@ static void split_validation(mlp_fit_state *s, const mlp_fit_data *in) {
 /* The training rows' weight sum, which must be > 0 (n_train without weights), and the validation
  * rows' (with early stopping), which must be too. */
 static mlp_status training_weight(mlp_fit_state *s) {
+    s->sw_val = (double)s->n_val;
     if (!s->sw) {
         s->sw_train = (double)s->n_train;
         return MLP_OK;
@@ -345,6 +344,7 @@ static mlp_status training_weight(mlp_fit_state *s) {
         return mlp_fail(MLP_ERR_ARG,
                         "mlp_fit: the sample weights of the %zu validation rows sum to 0",
                         s->n_val);
+    if (s->swv) s->sw_val = val;
     return MLP_OK;
 }
 

@@ -117,16 +117,8 @@ static mlp_status run_epoch(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *
  * loss, weighted by the rows' sample weights when there are any. */
 static double val_loss(mlp_fit_state *s, mlp_loss loss) {
     const size_t n = s->n_val, k = s->out_width;
-    mlp_loss_rows(s->val_out, s->Yv, n, k, loss, s->val_rowloss);
-    double norm = (double)n;
-    if (s->swv) {
-        norm = 0.0;
-        for (size_t i = 0; i < n; i++) {
-            s->val_rowloss[i] *= s->swv[i];
-            norm += s->swv[i];
-        }
-    }
-    return mlp_loss_total(s->val_rowloss, n, k, loss, norm);
+    mlp_loss_rows(s->val_out, s->Yv, s->swv, n, k, loss, s->val_rowloss);
+    return mlp_loss_total(s->val_rowloss, n, k, loss, s->sw_val);
 }
 
 /* Accuracy (CLASSIFY, MULTILABEL) or R^2 (REGRESS) and the data loss on the validation rows, both

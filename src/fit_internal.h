@@ -35,6 +35,7 @@ typedef struct mlp_fit_state {
     float *swv;      /* the validation rows' weights (with sample weights and early stopping) */
     float *val_rowloss; /* n_val per-row validation losses (the validation loss's scratch) */
     double sw_train;    /* sum of the training rows' weights (n_train without weights) */
+    double sw_val;      /* the same of the validation rows (n_val without weights) */
     /* Divergence rollback: net state (mlp_net_save_state) at the start of this epoch and of the
      * previous one. The previous one is needed when the first batch of an epoch is the one that
      * blows up: the weights it started from are finite but were never seen to give a finite

@@ -72,8 +72,8 @@ static double objective(lbfgs_run *run, double *g) {
     const mlp_fit_data *in = run->in;
     const mlp_fit_state *s = run->s;
     const size_t n = s->n_train, k = s->out_width;
-    double data = 0.0, l2 = 0.0, probe = 0.0;
-    memset(g, 0, run->n_params * sizeof *g);
+    double data = 0.0, l2 = 0.0;
+    float probe = 0.0f;
     for (size_t r0 = 0; r0 < n; r0 += MLP_LBFGS_CHUNK) {
         const size_t rows = n - r0 < MLP_LBFGS_CHUNK ? n - r0 : MLP_LBFGS_CHUNK;
         double part = 0.0;
@@ -87,14 +87,27 @@ static double objective(lbfgs_run *run, double *g) {
             run->st = st;
             return INFINITY;
         }
-        if (r0 == 0) l2 = mlp_l2_sumsq(run->net);
         data += part;
+        /* The chunk's gradients into g (the first one starts it), and the finiteness probe in the
+         * same pass: a sum of finite floats in double stays finite. */
         const float *restrict gr = run->grads;
-        for (size_t i = 0; i < run->n_params; i++) g[i] += gr[i];
+        if (r0 == 0) {
+            l2 = mlp_l2_sumsq(run->net);
+#pragma omp simd reduction(+ : probe)
+            for (size_t i = 0; i < run->n_params; i++) {
+                probe += gr[i] * 0.0f;
+                g[i] = gr[i];
+            }
+        } else {
+#pragma omp simd reduction(+ : probe)
+            for (size_t i = 0; i < run->n_params; i++) {
+                probe += gr[i] * 0.0f;
+                g[i] += gr[i];
+            }
+        }
     }
-    for (size_t i = 0; i < run->n_params; i++) probe += g[i] * 0.0;
     const double loss = data / s->sw_train + 0.5 * (double)run->o->opt.alpha * l2 / s->sw_train;
-    return isfinite(loss) && probe == 0.0 ? loss : INFINITY;
+    return isfinite(loss) && probe == 0.0f ? loss : INFINITY;
 }
 
 static lbfgsfloatval_t evaluate(void *instance, const lbfgsfloatval_t *x, lbfgsfloatval_t *g,

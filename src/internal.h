@@ -171,13 +171,14 @@ bool mlp_block_finite(const float *x, size_t rows, size_t cols, size_t ld);
 bool mlp_add_scaled_finite(float *D, const float *W, float c, size_t rows, size_t cols, size_t ld);
 
 /* ---- losses (loss.c) ---- */
-/* Per-row data loss of outputs P and targets Y (rows x k) into row_loss:
+/* Per-row data loss of outputs P and targets Y (rows x k) into row_loss, times the row's sample
+ * weight w[i] when w (rows entries) is not NULL:
  *   SOFTMAX_CE: -sum y log(clip(p))
  *   LOGISTIC:   -sum [y log(clip(p)) + (1-y) log(1-clip(p))]
  *   SQUARED:    sum (p - y)^2
  * clip to [FLT_EPSILON, 1 - FLT_EPSILON]. */
-void mlp_loss_rows(const float *P, const float *Y, size_t rows, size_t k, mlp_loss loss,
-                   float *row_loss);
+void mlp_loss_rows(const float *P, const float *Y, const float *w, size_t rows, size_t k,
+                   mlp_loss loss, float *row_loss);
 /* The data term as scikit-learn reports it: the n row losses summed in row order (in double)
  * over norm, or over 2 norm k for SQUARED. norm is the row count, or the sum of the sample weights
  * when the row losses were weighted (row_loss[i] = w_i loss_i). */

@@ -37,9 +37,12 @@ static float row_term(const float *p, const float *y, size_t k, mlp_loss loss) {
     return s;
 }
 
-void mlp_loss_rows(const float *P, const float *Y, size_t rows, size_t k, mlp_loss loss,
-                   float *row_loss) {
-    for (size_t i = 0; i < rows; i++) row_loss[i] = row_term(P + i * k, Y + i * k, k, loss);
+void mlp_loss_rows(const float *P, const float *Y, const float *w, size_t rows, size_t k,
+                   mlp_loss loss, float *row_loss) {
+    for (size_t i = 0; i < rows; i++) {
+        const float term = row_term(P + i * k, Y + i * k, k, loss);
+        row_loss[i] = w ? term * w[i] : term;
+    }
 }
 
 double mlp_loss_total(const float *row_loss, size_t n, size_t k, mlp_loss loss, double norm) {

@@ -95,8 +95,7 @@ static void output_chunk(mlp_net *net, const float *Y, const float *w, size_t c,
     const size_t k = out->out, r0 = c * MLP_COLSUM_CHUNK, off = r0 * k;
     const size_t rows = n - r0 < MLP_COLSUM_CHUNK ? n - r0 : MLP_COLSUM_CHUNK;
     const float *P = net->out[net->n_layers - 1] + off, *pre = net->pre[net->n_layers - 1];
-    mlp_loss_rows(P, Y + off, rows, k, net->loss, net->row_loss + r0);
-    for (size_t i = 0; w && i < rows; i++) net->row_loss[r0 + i] *= w[r0 + i];
+    mlp_loss_rows(P, Y + off, w ? w + r0 : NULL, rows, k, net->loss, net->row_loss + r0);
     if (!mlp_block_finite(net->row_loss + r0, 1, rows, rows))
         mlp_pass_flag(net, MLP_NONFINITE_GRAD);
     /* P - Y is the delta of the matching pairs; SQUARED through another output needs f'. */

@@ -183,24 +183,67 @@ static int log_epoch(const mlp_epoch_info *info, void *user) {
     return 0;
 }
 
-/* The validation rows mlp_fit holds out: the last n_val of 0..n-1 shuffled once with the fit's
- * split stream (fit.c's split_validation); their inputs, one-hot targets and labels. */
-static void validation_rows(uint64_t seed, const float *X, const int32_t *y, size_t n, size_t n_val,
-                            float *Xv, float *Yv, int32_t *lv, size_t *rows) {
+static void free_log(epoch_log *log) {
+    free(log->snaps);
+    free(log);
+}
+
+/* mlp_fit of the blobs (n x 4, 3 classes) with o, logging every epoch's values and weights (at
+ * most max_epochs) into the returned log (free_log). The net is made by a first 1-epoch fit, so
+ * that the log knows its parameter count before the logged fit starts. */
+static epoch_log *logged_fit(mlp_fit_options o, const float *X, const int32_t *y, size_t n,
+                             size_t max_epochs, mlp_net **net, mlp_fit_result *r) {
+    mlp_fit_options first = o;
+    first.early_stopping = 0;
+    first.max_iter = 1;
+    assert_int_equal(mlp_fit(net, MLP_TASK_CLASSIFY, X, y, NULL, n, 4, 3, &first, NULL), MLP_OK);
+    const size_t P = mlp_net_param_count(*net);
+    epoch_log *log = calloc(1, sizeof *log);
+    assert_non_null(log);
+    log->net = *net;
+    log->snaps = malloc(max_epochs * P * sizeof(float));
+    assert_non_null(log->snaps);
+    o.callback = log_epoch;
+    o.user = log;
+    assert_int_equal(mlp_fit(net, MLP_TASK_CLASSIFY, X, y, NULL, n, 4, 3, &o, r), MLP_OK);
+    return log;
+}
+
+/* The validation rows mlp_fit holds out: their inputs, one-hot targets, labels and row indices. */
+typedef struct val_set {
+    float *X, *Y;
+    int32_t *labels;
+    size_t *rows;
+} val_set;
+
+/* The last n_val of 0..n-1 shuffled once with the fit's split stream (fit.c's
+ * split_validation), gathered from the blobs (n x 4, 3 classes). */
+static val_set validation_rows(uint64_t seed, const float *X, const int32_t *y, size_t n,
+                               size_t n_val) {
+    val_set val = {malloc(n_val * 4 * sizeof(float)), malloc(n_val * 3 * sizeof(float)),
+                   malloc(n_val * sizeof(int32_t)), malloc(n_val * sizeof(size_t))};
     size_t *order = malloc(n * sizeof *order);
-    assert_non_null(order);
+    assert_true(val.X && val.Y && val.labels && val.rows && order);
     for (size_t i = 0; i < n; i++) order[i] = i;
     mlp_rng rng;
     mlp_rng_seed(&rng, seed ^ 0x5eed5eed5eedULL);
     mlp_fit_shuffle(order, n, &rng);
     for (size_t i = 0; i < n_val; i++) {
         const size_t row = order[n - n_val + i];
-        memcpy(Xv + i * 4, X + row * 4, 4 * sizeof(float));
-        for (size_t c = 0; c < 3; c++) Yv[i * 3 + c] = (int32_t)c == y[row] ? 1.0f : 0.0f;
-        lv[i] = y[row];
-        if (rows) rows[i] = row;
+        memcpy(val.X + i * 4, X + row * 4, 4 * sizeof(float));
+        for (size_t c = 0; c < 3; c++) val.Y[i * 3 + c] = (int32_t)c == y[row] ? 1.0f : 0.0f;
+        val.labels[i] = y[row];
+        val.rows[i] = row;
     }
     free(order);
+    return val;
+}
+
+static void free_val_set(val_set *v) {
+    free(v->X);
+    free(v->Y);
+    free(v->labels);
+    free(v->rows);
 }
 
 /* The LOSS metric: the curve is the validation data loss of each epoch's weights (checked with
@@ -221,27 +264,13 @@ static void early_stopping_on_val_loss(void **state) {
     o.opt.alpha = 0.0f;
     o.opt.lr = 3e-2f;
     mlp_net *net = NULL;
-    mlp_fit_options first = o;
-    first.early_stopping = 0;
-    first.max_iter = 1;
-    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &first, NULL), MLP_OK);
-    const size_t P = mlp_net_param_count(net);
-    epoch_log *log = calloc(1, sizeof *log);
-    assert_non_null(log);
-    log->net = net;
-    log->snaps = malloc(400 * P * sizeof(float));
-    assert_non_null(log->snaps);
-    o.callback = log_epoch;
-    o.user = log;
     mlp_fit_result r;
-    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &o, &r), MLP_OK);
+    epoch_log *log = logged_fit(o, X, y, N, 400, &net, &r);
+    const size_t P = mlp_net_param_count(net);
     assert_non_null(r.val_losses);
     assert_int_equal(log->epochs, r.epochs);
     const size_t nv = r.n_val;
-    float *Xv = malloc(nv * 4 * sizeof(float)), *Yv = malloc(nv * 3 * sizeof(float));
-    int32_t *lv = malloc(nv * sizeof(int32_t));
-    assert_true(Xv && Yv && lv);
-    validation_rows(o.seed, X, y, N, nv, Xv, Yv, lv, NULL);
+    val_set val = validation_rows(o.seed, X, y, N, nv);
     /* The stopping rule replayed on the curve. */
     size_t best = 0, count = 0, stop = 0;
     double low = INFINITY;
@@ -262,22 +291,19 @@ static void early_stopping_on_val_loss(void **state) {
     /* The score of the restored weights (with this metric not always the highest score). */
     assert_float_equal(r.best_val_score, r.val_scores[best], 0.0);
     double acc;
-    assert_int_equal(mlp_score_accuracy(net, Xv, lv, nv, &acc), MLP_OK);
+    assert_int_equal(mlp_score_accuracy(net, val.X, val.labels, nv, &acc), MLP_OK);
     assert_float_equal(r.best_val_score, acc, 1e-6);
     float loss;
-    assert_int_equal(mlp_loss_value(net, Xv, Yv, nv, &loss), MLP_OK);
+    assert_int_equal(mlp_loss_value(net, val.X, val.Y, nv, &loss), MLP_OK);
     assert_float_equal(loss, r.best_val_loss, 1e-5 * loss);
     /* Every epoch's entry is that epoch's weights' validation loss. */
     for (size_t e = 0; e < r.epochs; e++) {
         assert_int_equal(mlp_net_set_params(net, log->snaps + e * P, P), MLP_OK);
-        assert_int_equal(mlp_loss_value(net, Xv, Yv, nv, &loss), MLP_OK);
+        assert_int_equal(mlp_loss_value(net, val.X, val.Y, nv, &loss), MLP_OK);
         assert_float_equal(loss, r.val_losses[e], 1e-5 * loss);
     }
-    free(Xv);
-    free(Yv);
-    free(lv);
-    free(log->snaps);
-    free(log);
+    free_val_set(&val);
+    free_log(log);
     mlp_fit_result_free(&r);
     mlp_net_free(net);
 }
@@ -338,39 +364,26 @@ static void weighted_validation(void **state) {
     o.max_iter = 30;
     o.sample_weight = w;
     mlp_net *net = NULL;
-    mlp_fit_options first = o;
-    first.early_stopping = 0;
-    first.max_iter = 1;
-    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &first, NULL), MLP_OK);
-    const size_t P = mlp_net_param_count(net);
-    epoch_log *log = calloc(1, sizeof *log);
-    assert_non_null(log);
-    log->net = net;
-    log->snaps = malloc(30 * P * sizeof(float));
-    assert_non_null(log->snaps);
-    o.callback = log_epoch;
-    o.user = log;
     mlp_fit_result r;
-    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &o, &r), MLP_OK);
+    epoch_log *log = logged_fit(o, X, y, N, 30, &net, &r);
+    const size_t P = mlp_net_param_count(net);
     const size_t nv = r.n_val;
-    float *Xv = malloc(nv * 4 * sizeof(float)), *Yv = malloc(nv * 3 * sizeof(float));
-    int32_t *lv = malloc(nv * sizeof(int32_t)), *pred = malloc(nv * sizeof(int32_t));
-    size_t *rows = malloc(nv * sizeof(size_t));
-    assert_true(Xv && Yv && lv && pred && rows);
-    validation_rows(o.seed, X, y, N, nv, Xv, Yv, lv, rows);
+    int32_t *pred = malloc(nv * sizeof(int32_t));
+    assert_non_null(pred);
+    val_set val = validation_rows(o.seed, X, y, N, nv);
     int differs = 0;
     float low = INFINITY;
     for (size_t e = 0; e < r.epochs; e++) {
         assert_int_equal(mlp_net_set_params(net, log->snaps + e * P, P), MLP_OK);
-        assert_int_equal(mlp_predict_labels(net, Xv, nv, pred), MLP_OK);
+        assert_int_equal(mlp_predict_labels(net, val.X, nv, pred), MLP_OK);
         double hit = 0, all = 0, plain = 0, lsum = 0;
         for (size_t i = 0; i < nv; i++) {
             float li;
-            assert_int_equal(mlp_loss_value(net, Xv + i * 4, Yv + i * 3, 1, &li), MLP_OK);
-            hit += pred[i] == lv[i] ? w[rows[i]] : 0.0;
-            plain += pred[i] == lv[i];
-            all += w[rows[i]];
-            lsum += (double)w[rows[i]] * li;
+            assert_int_equal(mlp_loss_value(net, val.X + i * 4, val.Y + i * 3, 1, &li), MLP_OK);
+            hit += pred[i] == val.labels[i] ? w[val.rows[i]] : 0.0;
+            plain += pred[i] == val.labels[i];
+            all += w[val.rows[i]];
+            lsum += (double)w[val.rows[i]] * li;
         }
         assert_float_equal(r.val_scores[e], hit / all, 1e-6);
         assert_float_equal(r.val_losses[e], lsum / all, 1e-5 * lsum / all);
@@ -379,13 +392,9 @@ static void weighted_validation(void **state) {
     }
     assert_true(differs); /* the weights did change the score */
     assert_float_equal(r.best_val_loss, low, 0.0);
-    free(Xv);
-    free(Yv);
-    free(lv);
+    free_val_set(&val);
     free(pred);
-    free(rows);
-    free(log->snaps);
-    free(log);
+    free_log(log);
     mlp_fit_result_free(&r);
     mlp_net_free(net);
 }
