@@ -9,7 +9,7 @@
  * (same clock, caches and memory bandwidth per core), a barrier costs the one measured here at 2
  * threads plus 300 cycles (0.1 us) per further thread, as oneDNN's driver models it. */
 #define _POSIX_C_SOURCE 200809L
-#include "internal.h"
+#include "core/core.h"
 
 #include <omp.h>
 #include <stdio.h>

@@ -4,7 +4,7 @@
 #ifndef MLP_KERNEL_UTIL_H
 #define MLP_KERNEL_UTIL_H
 
-#include "internal.h"
+#include "core/core.h"
 
 #include <stdlib.h>
 

@@ -24,7 +24,7 @@
 #include <cmocka.h>
 
 #include "file_test_util.h"
-#include "internal.h"
+#include "core/core.h"
 #include "mlp/data.h"
 #include "mlp/fit.h"
 #include "mlp/model.h"

@@ -13,7 +13,7 @@
 /* cmocka.h needs the above first */
 #include <cmocka.h>
 
-#include "internal.h"
+#include "core/core.h"
 #include "mlp/data.h"
 #include "mlp/fit.h"
 #include "mlp/model.h"

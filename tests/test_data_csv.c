@@ -3,7 +3,7 @@
  * locates the problem (file:line:column), and the shipped digits data set. */
 #include "data_test_util.h"
 
-#include "internal.h"
+#include "core/core.h"
 #include "test_util.h"
 
 #include <math.h>

@@ -2,7 +2,7 @@
  * oversized, truncated, padded and mismatched files with the right status, before allocating. */
 #include "data_test_util.h"
 
-#include "internal.h"
+#include "core/core.h"
 #include "test_util.h"
 
 /* Builds an IDX file in memory: header (type, dims) then payload; returns the malloc'd bytes. */

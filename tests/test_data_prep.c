@@ -2,7 +2,7 @@
  * shipped digits split among them) and the standard / min-max scalers. */
 #include "data_test_util.h"
 
-#include "internal.h"
+#include "core/core.h"
 #include "test_util.h"
 
 #include <math.h>

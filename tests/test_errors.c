@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "internal.h"
+#include "core/core.h"
 #include "test_util.h"
 
 #include <stdio.h>

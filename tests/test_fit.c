@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "fit_internal.h"
+#include "fit/fit_internal.h"
 #include "mlp/data.h"
 #include "mlp/fit.h"
 

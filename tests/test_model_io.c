@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "file_test_util.h"
-#include "internal.h"
+#include "core/core.h"
 #include "mlp/data.h"
 #include "mlp/model.h"
 #include "test_util.h"

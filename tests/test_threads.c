@@ -15,7 +15,7 @@
 /* cmocka.h needs the above first */
 #include <cmocka.h>
 
-#include "internal.h"
+#include "core/core.h"
 #include "kernel_util.h"
 #include "mlp/data.h"
 #include "mlp/fit.h"

@@ -52,7 +52,7 @@ MLP_API mlp_status mlp_task_of_net(const mlp_net *net, mlp_task *task,
 /* The label of one output row of width >= 1 (from mlp_predict), by the rule mlp_predict_labels
  * and mlp_score_accuracy use: the argmax (ties: the lowest index); for width 1, 1 when the output
  * is at least 0.5, else 0. Applied to one column of a multi-label output (width 1) it gives that
- * label's 0/1 prediction. Any thread. */
+ * label's 0/1 prediction. A NULL row or a width of 0 gives -1 (no label). Any thread. */
 MLP_API int32_t mlp_output_label(const float *row, size_t width);
 
 /* What early stopping watches on the held-out rows. */

@@ -21,7 +21,7 @@
  *          does the same arithmetic on the same values everywhere: bit-identical for any P.
  *
  * The L2 term is added after the reduction (on identical weights, identically on every rank), not
- * once per rank, with the core's one definition (mlp_l2_grad, mlp_l2_sumsq: fixed chunks added in
+ * once per rank, by the core's one definition (mlp_finish_reduced_step: fixed chunks added in
  * order), so ranks agree on the loss, which drives the stopping rule. */
 #include "mpi_internal.h"
 
@@ -72,26 +72,6 @@ static void ctx_free(mpi_ctx *c) {
     free(c->seg_max);
 }
 
-/* count x size bytes, or NULL with *st set (LIMIT over the memory cap, else NOMEM); does nothing
- * once *st is a failure. */
-static void *alloc_n(size_t count, size_t size, mlp_status *st) {
-    size_t bytes;
-    if (*st != MLP_OK) return NULL;
-    if (count == 0) count = 1;
-    if (!mlp_mul_ok(count, size, &bytes)) {
-        *st = mlp_fail(MLP_ERR_OVERFLOW,
-                       "mlp_mpi_fit: an exchange buffer of %zu x %zu bytes overflows", count, size);
-        return NULL;
-    }
-    *st = mlp_check_alloc(bytes, "mlp_mpi_fit: an exchange buffer");
-    if (*st != MLP_OK) return NULL;
-    void *p = malloc(bytes);
-    if (!p)
-        *st = mlp_fail(MLP_ERR_NOMEM,
-                       "mlp_mpi_fit: out of memory for an exchange buffer of %zu bytes", bytes);
-    return p;
-}
-
 static size_t ceil_div(size_t a, size_t b) {
     return a / b + (a % b != 0);
 }
@@ -104,49 +84,68 @@ static void part_range(size_t n, int r, int P, size_t *lo, size_t *hi) {
 
 /* Buffers of the first step (the first batch is the largest), then the agreement that every rank
  * got them, then the broadcast of rank 0's parameters and optimizer state. */
+/* Collective: rank 0's parameters and optimizer moments into s's buffers, its step count into
+ * *step. */
+static mlp_status bcast_state(mlp_state s, uint64_t *step, MPI_Comm comm, const char *fn) {
+    mlp_status st = mlp_mpi_bcast_buf(s.params, s.n, MPI_FLOAT, sizeof(float), 0, comm, fn);
+    if (st == MLP_OK) st = mlp_mpi_bcast_buf(s.m, s.n, MPI_FLOAT, sizeof(float), 0, comm, fn);
+    if (st == MLP_OK) st = mlp_mpi_bcast_buf(s.v, s.n, MPI_FLOAT, sizeof(float), 0, comm, fn);
+    if (st == MLP_OK)
+        st = mlp_mpi_check(MPI_Bcast(step, 1, MPI_UINT64_T, 0, comm), fn, "MPI_Bcast");
+    return st;
+}
+
+/* EXACT's buffers: the kept chunk gradients and losses, the int64 accumulator and one segment per
+ * tensor (each layer's W and b, found through the public layer views) and the loss. */
+static mlp_status exact_buffers(mpi_ctx *c, mlp_net *net, size_t batch) {
+    static const char fn[] = "mlp_mpi_fit";
+    mlp_status st = MLP_OK;
+    const size_t L = mlp_net_n_layers(net), m = ceil_div(batch, c->chunk);
+    c->cap_chunks = ceil_div(m, (size_t)c->size);
+    c->n_seg = 2 * L + 1;
+    size_t cells = 0;
+    if (!mlp_mul_ok(c->cap_chunks, c->n_params, &cells))
+        st = mlp_fail(MLP_ERR_OVERFLOW, "%s: %zu chunk gradients overflow", fn, c->cap_chunks);
+    c->store = mlp_alloc_array(cells, sizeof(float), fn, &st);
+    c->store_loss = mlp_alloc_array(c->cap_chunks, sizeof(float), fn, &st);
+    c->store_rows = mlp_alloc_array(c->cap_chunks, sizeof(size_t), fn, &st);
+    c->acc = mlp_alloc_array(c->n_params + 1, sizeof(int64_t), fn, &st);
+    c->seg_off = mlp_alloc_array(c->n_seg, sizeof(size_t), fn, &st);
+    c->seg_len = mlp_alloc_array(c->n_seg, sizeof(size_t), fn, &st);
+    c->seg_max = mlp_alloc_array(c->n_seg + 1, sizeof(double), fn, &st);
+    if (st != MLP_OK) return st;
+    const float *base = mlp_net_params(net);
+    for (size_t l = 0; l < L; l++) {
+        size_t in, out;
+        float *W, *b;
+        (void)mlp_net_layer_shape(net, l, &in, &out, NULL);
+        (void)mlp_net_layer_params(net, l, &W, &b);
+        c->seg_off[2 * l] = (size_t)(W - base);
+        c->seg_len[2 * l] = in * out;
+        c->seg_off[2 * l + 1] = (size_t)(b - base);
+        c->seg_len[2 * l + 1] = out;
+    }
+    c->seg_off[c->n_seg - 1] = c->n_params; /* the loss, acc[n_params] */
+    c->seg_len[c->n_seg - 1] = 1;
+    return MLP_OK;
+}
+
 static mlp_status first_step(mpi_ctx *c, mlp_net *net, size_t batch) {
     static const char fn[] = "mlp_mpi_fit";
     c->started = 1;
-    c->n_params = net->n_params;
+    c->n_params = mlp_net_param_count(net);
     mlp_status st = MLP_OK;
     if (c->mode == MLP_MPI_FAST) {
-        c->buf = alloc_n(c->n_params + 2, sizeof(float), &st);
+        c->buf = mlp_alloc_array(c->n_params + 2, sizeof(float), fn, &st);
     } else {
-        size_t m = ceil_div(batch, c->chunk);
-        c->cap_chunks = ceil_div(m, (size_t)c->size);
-        c->n_seg = 2 * net->n_layers + 1;
-        size_t cells = 0;
-        if (!mlp_mul_ok(c->cap_chunks, c->n_params, &cells))
-            st = mlp_fail(MLP_ERR_OVERFLOW, "%s: %zu chunk gradients overflow", fn, c->cap_chunks);
-        c->store = alloc_n(cells, sizeof(float), &st);
-        c->store_loss = alloc_n(c->cap_chunks, sizeof(float), &st);
-        c->store_rows = alloc_n(c->cap_chunks, sizeof(size_t), &st);
-        c->acc = alloc_n(c->n_params + 1, sizeof(int64_t), &st);
-        c->seg_off = alloc_n(c->n_seg, sizeof(size_t), &st);
-        c->seg_len = alloc_n(c->n_seg, sizeof(size_t), &st);
-        c->seg_max = alloc_n(c->n_seg + 1, sizeof(double), &st);
-        if (st == MLP_OK) {
-            for (size_t l = 0; l < net->n_layers; l++) {
-                const mlp_layer *ly = &net->layers[l];
-                c->seg_off[2 * l] = ly->w_off;
-                c->seg_len[2 * l] = ly->in * ly->out;
-                c->seg_off[2 * l + 1] = ly->b_off;
-                c->seg_len[2 * l + 1] = ly->out;
-            }
-            c->seg_off[c->n_seg - 1] = c->n_params; /* the loss, acc[n_params] */
-            c->seg_len[c->n_seg - 1] = 1;
-        }
+        st = exact_buffers(c, net, batch);
     }
     st = mlp_mpi_agree(st, c->comm, fn);
     if (st != MLP_OK) return st;
-    size_t P = c->n_params;
-    st = mlp_mpi_bcast_buf(net->params, P, MPI_FLOAT, sizeof(float), 0, c->comm, fn);
-    if (st == MLP_OK)
-        st = mlp_mpi_bcast_buf(net->opt_m, P, MPI_FLOAT, sizeof(float), 0, c->comm, fn);
-    if (st == MLP_OK)
-        st = mlp_mpi_bcast_buf(net->opt_v, P, MPI_FLOAT, sizeof(float), 0, c->comm, fn);
-    if (st == MLP_OK)
-        st = mlp_mpi_check(MPI_Bcast(&net->step, 1, MPI_UINT64_T, 0, c->comm), fn, "MPI_Bcast");
+    mlp_state s = mlp_net_state_begin(net);
+    uint64_t step = s.step;
+    st = bcast_state(s, &step, c->comm, fn);
+    if (st == MLP_OK) mlp_net_state_end(net, step);
     return st;
 }
 
@@ -160,21 +159,11 @@ static mlp_status local_pass(mlp_net *net, const float *Xb, const float *Yb, siz
     return st;
 }
 
-/* grads = sum (the batch's mean data gradient) + (alpha/B) W on weights; the loss adds the L2
- * term of the core's one definition (mlp_l2_sumsq); then the update. */
+/* The step's end on the reduced gradients, the same on every rank: the L2 term and the update
+ * (also on a rank that had no rows). */
 static mlp_status finish_step(mlp_net *net, const float *sum, double data_loss, size_t B,
                               float *loss) {
-    const float alpha = net->opt.alpha;
-    double l2 = 0.0;
-    if (alpha == 0.0f) {
-        if (sum != net->grads) memcpy(net->grads, sum, net->n_params * sizeof(float));
-    } else {
-        mlp_l2_grad(net, sum, B);
-        mlp_pass_l2(net);
-        l2 = 0.5 * (double)alpha * mlp_l2_sumsq(net) / (double)B;
-    }
-    *loss = (float)(data_loss + l2);
-    mlp_apply_grads(net); /* also on a rank that had no rows */
+    mlp_finish_reduced_step(net, sum, data_loss, B, loss);
     return MLP_OK;
 }
 
@@ -188,13 +177,12 @@ static mlp_status fast_step(mpi_ctx *c, mlp_net *net, const mlp_batch *b, float 
     double local_sum = 0.0;
     mlp_status st = MLP_OK;
     if (nl > 0) {
-        mlp_gather_rows(b->Xb, b->X, b->rows + lo, nl, b->d);
-        mlp_gather_rows(b->Yb, b->T, b->rows + lo, nl, b->k);
+        mlp_batch_gather(b, lo, nl);
         st = local_pass(net, b->Xb, b->Yb, nl, B, &local_sum);
     }
     if (nl > 0 && st == MLP_OK) {
         /* The gradients are already this rank's share of the batch mean (divided by B). */
-        memcpy(buf, net->grads, NP * sizeof(float));
+        memcpy(buf, mlp_net_grads(net), NP * sizeof(float));
         buf[NP] = (float)(local_sum / (double)B);
         buf[NP + 1] = 0.0f;
     } else {
@@ -235,13 +223,12 @@ static mlp_status exact_chunks(mpi_ctx *c, mlp_net *net, const mlp_batch *b, siz
     mlp_status st = MLP_OK;
     for (size_t ci = c0; ci < c1 && st == MLP_OK; ci++) {
         size_t r0 = ci * C, rows = B - r0 < C ? B - r0 : C, slot = ci - c0;
-        mlp_gather_rows(b->Xb, b->X, b->rows + r0, rows, b->d);
-        mlp_gather_rows(b->Yb, b->T, b->rows + r0, rows, b->k);
+        mlp_batch_gather(b, r0, rows);
         double sum = 0.0;
         st = local_pass(net, b->Xb, b->Yb, rows, rows, &sum);
         if (st == MLP_OK) {
             c->store_loss[slot] = (float)(sum / (double)rows);
-            memcpy(c->store + slot * NP, net->grads, NP * sizeof(float));
+            memcpy(c->store + slot * NP, mlp_net_grads(net), NP * sizeof(float));
             c->store_rows[slot] = rows;
         }
     }
@@ -348,8 +335,9 @@ static mlp_status exact_step(mpi_ctx *c, mlp_net *net, const mlp_batch *b, float
     exact_accumulate(c, c1 - c0, h);
     st = mlp_mpi_allreduce_buf(c->acc, NP + 1, MPI_INT64_T, sizeof(int64_t), MPI_SUM, c->comm, fn);
     if (st != MLP_OK) return st;
-    double data_loss = exact_unscale(c, net->grads, h, B);
-    return finish_step(net, net->grads, data_loss, B, loss);
+    float *grads = mlp_net_grads(net);
+    double data_loss = exact_unscale(c, grads, h, B);
+    return finish_step(net, grads, data_loss, B, loss);
 }
 
 static mlp_status mpi_step(void *ctx, mlp_net *net, const mlp_batch *b, float *loss) {
@@ -385,6 +373,11 @@ mlp_status mlp_mpi_fit(mlp_net **netp, MPI_Comm comm, mlp_task task, const float
         st = mlp_fail(MLP_ERR_ARG, "%s: unknown mode %d", fn, (int)mo.mode);
     else if (mo.chunk > MAX_CHUNK)
         st = mlp_fail(MLP_ERR_ARG, "%s: chunk = %zu rows, at most %zu", fn, mo.chunk, MAX_CHUNK);
+    /* A data-parallel step trains on its share of each minibatch: no full-batch solver and no
+     * weights through it. */
+    else if (options->opt.kind == MLP_OPT_LBFGS || options->sample_weight)
+        st = mlp_fail(MLP_ERR_ARG, "%s: %s is not supported in data-parallel training", fn,
+                      options->sample_weight ? "sample_weight" : "solver lbfgs");
     st = mlp_mpi_agree(st, comm, fn);
     if (st != MLP_OK) return st;
     if (mo.chunk == 0) mo.chunk = DEFAULT_CHUNK;

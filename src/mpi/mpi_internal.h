@@ -2,12 +2,18 @@
  *   mpi_util.c  MPI error mapping, status agreement, collectives over buffers larger than an int
  *   mpi_fit.c   mlp_mpi_fit: the data-parallel batch steps (FAST and EXACT) plugged into fit()
  *   mpi_net.c   broadcast of a network, rank-0 save and load, threads per rank
- * libmlp_mpi is built on the core's internals (src/internal.h: the net's buffers, mlp_fail,
- * mlp_fit_with_step), so it links the static core library. */
+ * libmlp_mpi sees the public API and two declared seams, nothing of mlp_net's fields:
+ *   fit/fit_step.h   mlp_fit_with_step, fit's epoch loop with a batch step of its own;
+ *   core/state.h     the training state (to broadcast it) and the end of a step on reduced
+ *                    gradients (mlp_finish_reduced_step);
+ * plus base/base.h's error and allocation helpers. These are not exported by libmlp.so, so it
+ * links the static core library. */
 #ifndef MLP_MPI_INTERNAL_H
 #define MLP_MPI_INTERNAL_H
 
-#include "internal.h"
+#include "base/base.h"
+#include "core/state.h"
+#include "fit/fit_step.h"
 #include "mlp/mpi.h"
 
 /* Largest element count passed to one MPI call (counts are int); longer buffers go in pieces. */

@@ -40,11 +40,12 @@ enum { HDR_L, HDR_LOSS, HDR_INIT, HDR_SEED, HDR_STEP, HDR_FIXED };
 static bool same_layers(const mlp_net *net, const uint64_t *h) {
     size_t L = (size_t)h[HDR_L];
     const uint64_t *sizes = h + HDR_FIXED, *acts = sizes + L + 1;
-    if (net->n_layers != L || (uint64_t)net->loss != h[HDR_LOSS]) return false;
+    if (mlp_net_n_layers(net) != L || (uint64_t)mlp_net_loss(net) != h[HDR_LOSS]) return false;
     for (size_t l = 0; l < L; l++) {
-        const mlp_layer *ly = &net->layers[l];
-        if (ly->in != sizes[l] || ly->out != sizes[l + 1] || (uint64_t)ly->act != acts[l])
-            return false;
+        size_t in, out;
+        mlp_activation act;
+        (void)mlp_net_layer_shape(net, l, &in, &out, &act);
+        if (in != sizes[l] || out != sizes[l + 1] || (uint64_t)act != acts[l]) return false;
     }
     return true;
 }
@@ -72,34 +73,45 @@ static mlp_status create_from_header(mlp_net **out, const uint64_t *h) {
     return st;
 }
 
+/* The root's header: the net's identity, shape and step count. */
+static void fill_header(const mlp_net *src, uint64_t *h) {
+    const size_t L = mlp_net_n_layers(src);
+    mlp_init init;
+    uint64_t seed;
+    mlp_net_init_of(src, &init, &seed);
+    h[HDR_L] = L;
+    h[HDR_LOSS] = (uint64_t)mlp_net_loss(src);
+    h[HDR_INIT] = (uint64_t)init;
+    h[HDR_SEED] = seed;
+    h[HDR_STEP] = mlp_net_state_view(src).step;
+    for (size_t l = 0; l < L; l++) {
+        size_t in;
+        mlp_activation act;
+        (void)mlp_net_layer_shape(src, l, &in, NULL, &act);
+        h[HDR_FIXED + l] = in;
+        h[HDR_FIXED + L + 1 + l] = (uint64_t)act;
+    }
+    h[HDR_FIXED + L] = mlp_net_output_size(src);
+}
+
 /* Collective: the layer count first, then the header it sizes (*hp, allocated here; src is the
  * root's net, NULL elsewhere), then the optimizer settings into *opt. */
 static mlp_status bcast_header(const mlp_net *src, int root, MPI_Comm comm, const char *fn,
                                uint64_t **hp, mlp_optimizer *opt) {
-    uint64_t L = src ? src->n_layers : 0;
+    uint64_t L = src ? mlp_net_n_layers(src) : 0;
     mlp_status st = mlp_mpi_check(MPI_Bcast(&L, 1, MPI_UINT64_T, root, comm), fn, "MPI_Bcast");
     if (st != MLP_OK) return st;
     size_t hn = HDR_FIXED + 2 * (size_t)L + 1;
     uint64_t *h = malloc(hn * sizeof *h);
-    *opt = src ? src->opt : mlp_optimizer_default(MLP_OPT_ADAM);
+    *opt = mlp_optimizer_default(MLP_OPT_ADAM);
+    if (src) (void)mlp_net_get_optimizer(src, opt);
     st = h ? MLP_OK : mlp_fail(MLP_ERR_NOMEM, "%s: out of memory", fn);
     st = mlp_mpi_agree(st, comm, fn);
     if (st != MLP_OK) {
         free(h);
         return st;
     }
-    if (src) {
-        h[HDR_L] = L;
-        h[HDR_LOSS] = (uint64_t)src->loss;
-        h[HDR_INIT] = (uint64_t)src->init;
-        h[HDR_SEED] = src->seed;
-        h[HDR_STEP] = src->step;
-        for (size_t l = 0; l < L; l++) {
-            h[HDR_FIXED + l] = src->layers[l].in;
-            h[HDR_FIXED + L + 1 + l] = (uint64_t)src->layers[l].act;
-        }
-        h[HDR_FIXED + L] = src->layers[L - 1].out;
-    }
+    if (src) fill_header(src, h);
     st = mlp_mpi_bcast_buf(h, hn, MPI_UINT64_T, sizeof *h, root, comm, fn);
     if (st == MLP_OK)
         st = mlp_mpi_check(MPI_Bcast(opt, (int)sizeof *opt, MPI_BYTE, root, comm), fn, "MPI_Bcast");
@@ -128,14 +140,13 @@ static mlp_status receiving_net(mlp_net *const *netp, const uint64_t *h, const c
     return st;
 }
 
-/* Collective: the root's parameters and optimizer moments into net. */
+/* Collective: the root's parameters and optimizer moments into net (the step count travels in
+ * the header). */
 static mlp_status bcast_state(mlp_net *net, int root, MPI_Comm comm, const char *fn) {
-    size_t P = net->n_params;
-    mlp_status st = mlp_mpi_bcast_buf(net->params, P, MPI_FLOAT, sizeof(float), root, comm, fn);
-    if (st == MLP_OK)
-        st = mlp_mpi_bcast_buf(net->opt_m, P, MPI_FLOAT, sizeof(float), root, comm, fn);
-    if (st == MLP_OK)
-        st = mlp_mpi_bcast_buf(net->opt_v, P, MPI_FLOAT, sizeof(float), root, comm, fn);
+    mlp_state s = mlp_net_state_begin(net);
+    mlp_status st = mlp_mpi_bcast_buf(s.params, s.n, MPI_FLOAT, sizeof(float), root, comm, fn);
+    if (st == MLP_OK) st = mlp_mpi_bcast_buf(s.m, s.n, MPI_FLOAT, sizeof(float), root, comm, fn);
+    if (st == MLP_OK) st = mlp_mpi_bcast_buf(s.v, s.n, MPI_FLOAT, sizeof(float), root, comm, fn);
     return st;
 }
 
@@ -154,12 +165,12 @@ mlp_status mlp_mpi_bcast_net(mlp_net **netp, int root, MPI_Comm comm) {
     mlp_net *net = rank == root ? *netp : NULL;
     bool created = false;
     if (rank != root) st = receiving_net(netp, h, fn, &net, &created);
+    /* The root's optimizer settings first: changing the optimizer's kind clears the moments. */
+    if (st == MLP_OK && rank != root) st = mlp_net_set_optimizer(net, &opt);
     st = mlp_mpi_agree(st, comm, fn);
     if (st == MLP_OK) st = bcast_state(net, root, comm, fn);
     if (st == MLP_OK && rank != root) {
-        net->opt = opt; /* validated on the root */
-        net->step = h[HDR_STEP];
-        mlp_pass_reset(net); /* any pending pass used the old parameters */
+        mlp_net_state_end(net, h[HDR_STEP]); /* also ends a pending pass of the old parameters */
         *netp = net;
     } else if (created) {
         mlp_net_free(net);

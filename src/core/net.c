@@ -1,5 +1,5 @@
 /* Network creation, the flat parameter buffer, initialisation, workspace and accessors. */
-#include "internal.h"
+#include "core/core.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -418,7 +418,27 @@ float mlp_net_dropout(const mlp_net *net, size_t layer) {
     return net && layer < net->n_layers ? net->layers[layer].dropout : 0.0f;
 }
 
-/* ---- training state ---- */
+/* ---- training state (state.h) ---- */
+
+mlp_state_view mlp_net_state_view(const mlp_net *net) {
+    mlp_state_view v = {net->n_params, net->params, net->opt_m, net->opt_v, net->step};
+    return v;
+}
+
+mlp_state mlp_net_state_begin(mlp_net *net) {
+    mlp_state s = {net->n_params, net->params, net->opt_m, net->opt_v, net->step};
+    return s;
+}
+
+void mlp_net_state_end(mlp_net *net, uint64_t step) {
+    net->step = step;
+    mlp_pass_reset(net);
+}
+
+void mlp_net_init_of(const mlp_net *net, mlp_init *init, uint64_t *seed) {
+    *init = net->init;
+    *seed = net->seed;
+}
 
 size_t mlp_net_state_size(const mlp_net *net) {
     return 3 * net->n_params;

@@ -9,7 +9,7 @@
  *             relative decrease of the loss below scipy's factr test; the epoch callback
  * The chunks are fixed by the row count alone, so results do not depend on the thread count. */
 #define _POSIX_C_SOURCE 200809L
-#include "fit_internal.h"
+#include "fit/fit_internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -72,7 +72,7 @@ static double objective(lbfgs_run *run, double *g) {
     const mlp_fit_data *in = run->in;
     const mlp_fit_state *s = run->s;
     const size_t n = s->n_train, k = s->out_width;
-    double data = 0.0, l2 = 0.0;
+    double data = 0.0;
     float probe = 0.0f;
     for (size_t r0 = 0; r0 < n; r0 += MLP_LBFGS_CHUNK) {
         const size_t rows = n - r0 < MLP_LBFGS_CHUNK ? n - r0 : MLP_LBFGS_CHUNK;
@@ -92,7 +92,6 @@ static double objective(lbfgs_run *run, double *g) {
          * same pass: a sum of finite floats in double stays finite. */
         const float *restrict gr = run->grads;
         if (r0 == 0) {
-            l2 = mlp_l2_sumsq(run->net);
 #pragma omp simd reduction(+ : probe)
             for (size_t i = 0; i < run->n_params; i++) {
                 probe += gr[i] * 0.0f;
@@ -106,7 +105,8 @@ static double objective(lbfgs_run *run, double *g) {
             }
         }
     }
-    const double loss = data / s->sw_train + 0.5 * (double)run->o->opt.alpha * l2 / s->sw_train;
+    /* The L2 chunks are the first chunk's (the weights do not change between chunks). */
+    const double loss = mlp_regularised_loss(run->net, data / s->sw_train, s->sw_train);
     return isfinite(loss) && probe == 0.0f ? loss : INFINITY;
 }
 

@@ -3,9 +3,10 @@
  * MLP_ERR_LIMIT and a message, instead of asking the system for the memory. Process-wide and
  * atomic, so any thread may read it while another sets it. */
 #define _POSIX_C_SOURCE 200809L
-#include "internal.h"
+#include "base/base.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 static _Atomic size_t memory_limit; /* 0: not set, use the default */
@@ -34,4 +35,19 @@ mlp_status mlp_check_alloc(size_t bytes, const char *what) {
                     "%s needs %zu bytes, more than the memory limit of %zu bytes "
                     "(mlp_set_memory_limit)",
                     what, bytes, limit);
+}
+
+void *mlp_alloc_array(size_t count, size_t size, const char *what, mlp_status *st) {
+    if (*st != MLP_OK) return NULL;
+    size_t bytes;
+    if (!mlp_mul_ok(count, size, &bytes)) {
+        *st =
+            mlp_fail(MLP_ERR_OVERFLOW, "%s: %zu elements of %zu bytes overflow", what, count, size);
+        return NULL;
+    }
+    *st = mlp_check_alloc(bytes, what);
+    if (*st != MLP_OK) return NULL;
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) *st = mlp_fail(MLP_ERR_NOMEM, "%s: out of memory for %zu bytes", what, bytes);
+    return p;
 }

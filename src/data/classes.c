@@ -1,8 +1,8 @@
 /* Class lists (mlp_classes): what a classifier's class indices stand for, as scikit-learn's
  * classes_ (sorted unique labels), with LabelEncoder's fit_transform for numbers and strings,
  * lookup by text and the text of a class. */
-#include "classes_internal.h"
-#include "internal.h"
+#include "data/classes_internal.h"
+#include "data/data_internal.h"
 #include "mlp/data.h"
 
 #include <math.h>

@@ -13,7 +13,7 @@
  *   update    slices of the flat parameter buffer (optim.c)
  * Which thread runs a task never changes what it computes: tiles are fixed by shape and parallel
  * width (dense.c), sums are taken over fixed chunks and added in order. */
-#include "internal.h"
+#include "core/core.h"
 
 #include <math.h>
 #include <string.h>

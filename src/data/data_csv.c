@@ -2,9 +2,9 @@
  * geometrically grown arrays: numeric features, a numeric or text label column; RFC 4180 quotes,
  * any one-character delimiter or whitespace, detected from the first lines on request; skipped
  * leading lines and comment lines. Every error names the file, line and column (1-based). */
-#include "classes_internal.h"
-#include "csv_internal.h"
-#include "internal.h"
+#include "data/classes_internal.h"
+#include "data/csv_internal.h"
+#include "data/data_internal.h"
 #include "mlp/data.h"
 
 #include <errno.h>

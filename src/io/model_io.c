@@ -7,7 +7,7 @@
  * byte swapping is needed. */
 #define _POSIX_C_SOURCE 200809L
 
-#include "internal.h"
+#include "core/core.h"
 #include "mlp/data.h"
 #include "mlp/fit.h"
 #include "mlp/model.h"
@@ -264,16 +264,17 @@ static void write_model(writer *w, const mlp_net *net, const mlp_scaler *sc, siz
     w_f32(w, o->beta1);
     w_f32(w, o->beta2);
     w_f32(w, o->eps);
-    w_u64(w, net->step);
+    w_u64(w, mlp_net_state_view(net).step);
     w_u32(w, (uint32_t)(d ? sc->kind : MLP_SCALE_NONE));
     w_u64(w, (uint64_t)d);
     w_u64(w, (uint64_t)net->n_params);
     w_u64(w, (uint64_t)net->layers[0].in);
     for (size_t l = 0; l < net->n_layers; l++) w_u64(w, (uint64_t)net->layers[l].out);
     for (size_t l = 0; l < net->n_layers; l++) w_u32(w, (uint32_t)net->layers[l].act);
-    w_floats(w, net->params, net->n_params);
-    w_floats(w, net->opt_m, net->n_params);
-    w_floats(w, net->opt_v, net->n_params);
+    const mlp_state_view state = mlp_net_state_view(net);
+    w_floats(w, state.params, state.n);
+    w_floats(w, state.m, state.n);
+    w_floats(w, state.v, state.n);
     if (d) {
         w_floats(w, sc->offset, d);
         w_floats(w, sc->scale, d);
@@ -652,10 +653,13 @@ static mlp_status check_envelope(const unsigned char *buf, size_t len, const cha
 }
 
 /* Copies parameters and optimizer moments from r into the net (the net owns all three). */
-static void read_state(reader *r, mlp_net *n, size_t n_params) {
-    r_floats(r, n->params, n_params);
-    r_floats(r, n->opt_m, n_params);
-    r_floats(r, n->opt_v, n_params);
+/* The stored parameters, moments and step count into n, through core's state seam. */
+static void read_state(reader *r, mlp_net *n, uint64_t step) {
+    mlp_state s = mlp_net_state_begin(n);
+    r_floats(r, s.params, s.n);
+    r_floats(r, s.m, s.n);
+    r_floats(r, s.v, s.n);
+    mlp_net_state_end(n, step);
 }
 
 /* Creates the net the header describes, with its optimizer settings, into *out. A configuration
@@ -852,9 +856,7 @@ mlp_status mlp_model_load_classes(const char *path, mlp_net **net, mlp_scaler *s
     if (st == MLP_OK) st = parse_header(&r, &h, path);
     if (st == MLP_OK) st = net_from_header(&h, path, &n);
     if (st == MLP_OK) {
-        read_state(&r, n, h.n_params);
-        n->opt = h.opt;
-        n->step = h.step;
+        read_state(&r, n, h.step); /* net_from_header checked n_params and set h.opt */
         if (h.d) st = read_scaler(&r, h.d, path, &offset, &scale);
     }
     if (st == MLP_OK) st = read_classes(&r, &h, n, path, &cls);

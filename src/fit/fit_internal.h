@@ -1,10 +1,13 @@
-/* Private to fit.c (setup, finish), fit_epoch.c (the epoch loop) and score.c (scores): the state
- * of one mlp_fit run. fit works on the net through the public API (mlp.h) and the state helpers
- * of internal.h only. */
+/* Private to src/fit/: fit.c (setup, finish), fit_epoch.c (the epoch loop), fit_lbfgs.c (the
+ * full-batch solver) and score.c (scores): the state of one mlp_fit run. fit drives the net
+ * through the public API (mlp.h), its training state through core/state.h, and the loss and label
+ * rules of core/core.h (mlp_loss_rows, mlp_row_label); it never writes a field of mlp_net. */
 #ifndef MLP_FIT_INTERNAL_H
 #define MLP_FIT_INTERNAL_H
 
-#include "internal.h"
+#include "core/core.h"
+#include "data/data_internal.h"
+#include "fit/fit_step.h"
 
 /* What the caller passed to mlp_fit. */
 typedef struct mlp_fit_data {

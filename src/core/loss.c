@@ -1,6 +1,6 @@
 /* Loss values as scikit-learn reports them: per-row terms (computed per row block, on any thread)
  * and their total (summed in row order, so it does not depend on the thread count). */
-#include "internal.h"
+#include "core/core.h"
 
 #include <float.h>
 #include <math.h>

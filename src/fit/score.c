@@ -1,6 +1,6 @@
 /* Scores: accuracy (mlp_row_label against labels, or subset accuracy for 0/1 targets) and R^2,
  * optionally sample-weighted, for mlp_score_* and for fit's validation rows. */
-#include "fit_internal.h"
+#include "fit/fit_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -60,13 +60,8 @@ double mlp_r2_of(const float *out, const float *Y, const float *w, size_t n, siz
 static mlp_status predict_all(mlp_net *net, const float *X, size_t n, float **out, const char *fn) {
     mlp_status st = mlp_check_batch(net, X, n, fn);
     if (st != MLP_OK) return st;
-    size_t width = mlp_net_output_size(net), cells;
-    if (!mlp_mul_ok(n, width, &cells) || cells > SIZE_MAX / sizeof(float))
-        return mlp_fail(MLP_ERR_OVERFLOW, "%s: %zu x %zu outputs overflow", fn, n, width);
-    st = mlp_check_alloc(cells * sizeof(float), fn);
-    if (st != MLP_OK) return st;
-    *out = malloc(cells * sizeof(float));
-    if (!*out) return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory for %zu outputs", fn, cells);
+    *out = mlp_alloc_array(n, mlp_net_output_size(net) * sizeof(float), fn, &st);
+    if (!*out) return st;
     st = mlp_predict(net, X, n, *out);
     if (st != MLP_OK) free(*out);
     return st;

@@ -16,7 +16,7 @@
  * Tiles cost single-thread speed (each re-packs its operands): measured at 1 thread on this
  * project's shapes, 2 tiles +2-8%, 4 tiles +8-19%, 64 tiles +30-100%. So a GEMM gets no more
  * tiles than the machine has cores, and none smaller than MLP_TILE_FLOPS. */
-#include "internal.h"
+#include "core/core.h"
 
 #include <cblas.h>
 

@@ -1,5 +1,5 @@
 /* Status strings and the per-thread detailed error message. */
-#include "internal.h"
+#include "base/base.h"
 
 #include <stdio.h>
 

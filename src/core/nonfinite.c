@@ -1,7 +1,7 @@
 /* Naming the non-finite value a step met, for its error message: the first non-finite cell of the
  * input or the targets (a caller's data problem), else the first layer whose gradient or
  * parameters are not finite (divergence), else the loss. Runs only when a step failed. */
-#include "internal.h"
+#include "core/core.h"
 
 #include <math.h>
 

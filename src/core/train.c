@@ -3,10 +3,11 @@
  * the calling thread when threads do not pay, mlp_pass_threads): a training step is one
  * fork/join. This file owns the pending-pass state (net->pass): only it writes it.
  * All buffers come from the workspace; nothing is allocated once it holds n rows. */
-#include "internal.h"
+#include "core/core.h"
 
 #include <math.h>
 #include <omp.h>
+#include <string.h>
 
 /* BLAS dimensions are int: every matrix side must fit. */
 mlp_status mlp_check_int_dims(const mlp_net *net, size_t n, const char *fn) {
@@ -113,7 +114,10 @@ const float *mlp_forward_output(const mlp_net *net) {
 static double pass_loss(const mlp_net *net, bool with_l2, double norm) {
     const mlp_layer *out = &net->layers[net->n_layers - 1];
     double data = mlp_loss_total(net->row_loss, net->pass.n, out->out, net->loss, norm);
-    if (!with_l2) return data;
+    return with_l2 ? mlp_regularised_loss(net, data, norm) : data;
+}
+
+double mlp_regularised_loss(const mlp_net *net, double data, double norm) {
     return data + 0.5 * (double)net->opt.alpha * mlp_l2_sumsq(net) / norm;
 }
 
@@ -186,7 +190,17 @@ mlp_status mlp_backward_scaled(mlp_net *net, const float *Y, const float *sw, do
     return MLP_OK;
 }
 
-void mlp_apply_grads(mlp_net *net) {
+void mlp_finish_reduced_step(mlp_net *net, const float *sum, double data, size_t norm,
+                             float *loss) {
+    double value = data;
+    if (net->opt.alpha == 0.0f) {
+        if (sum != net->grads) memcpy(net->grads, sum, net->n_params * sizeof(float));
+    } else {
+        mlp_l2_grad(net, sum, norm);
+        mlp_pass_l2(net);
+        value = mlp_regularised_loss(net, data, (double)norm);
+    }
+    *loss = (float)value;
     step_work w = {.update = true, .lr_t = mlp_optim_begin(net)};
     run(net, &w);
     mlp_optim_commit(net);

@@ -1,6 +1,6 @@
 /* Optimizers over the flat parameter buffer: one loop for the whole network. Formulas are
  * scikit-learn's (sklearn/neural_network/_stochastic_optimizers.py). */
-#include "internal.h"
+#include "core/core.h"
 
 #include <math.h>
 #include <omp.h>

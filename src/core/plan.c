@@ -1,7 +1,7 @@
 /* How a pass is shared: the parallel width (how many tiles a GEMM may have) and how many threads
  * a pass pays for. */
 #define _POSIX_C_SOURCE 200809L
-#include "internal.h"
+#include "core/core.h"
 
 #include <omp.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* xoshiro256** (Blackman & Vigna), seeded through splitmix64: small, fast, and the same stream
  * on every platform, so a seed means the same weights everywhere. */
-#include "internal.h"
+#include "base/base.h"
 
 static uint64_t splitmix64(uint64_t *x) {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);

@@ -6,7 +6,7 @@
  * tile is computed, while it is in cache, on whichever thread computed it. Elements are
  * independent, and column sums are taken over fixed MLP_COLSUM_CHUNK-row chunks, so no result
  * depends on the tiling or the thread count. */
-#include "internal.h"
+#include "core/core.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 /* IDX reader (the MNIST file format): unsigned-byte images and labels, plain or gzip. Headers of
  * both files are read and every size is validated before anything is allocated. */
-#include "internal.h"
+#include "data/data_internal.h"
 #include "mlp/data.h"
 
 #include <errno.h>

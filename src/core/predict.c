@@ -1,6 +1,6 @@
 /* Inference: probabilities and labels, in chunks so that predicting a large set never needs a
  * workspace of its size. */
-#include "internal.h"
+#include "core/core.h"
 
 #include <string.h>
 

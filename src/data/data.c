@@ -1,7 +1,7 @@
 /* Datasets in memory: free, row subsets, seeded train/test split, row index files, and feature
  * scaling (standard and min-max, statistics in double). */
 #include "mlp/data.h"
-#include "internal.h"
+#include "data/data_internal.h"
 
 #include <errno.h>
 #include <math.h>

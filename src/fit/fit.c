@@ -1,9 +1,10 @@
 /* mlp_fit: scikit-learn's stochastic training loop (MLP _fit_stochastic, scikit-learn 1.2) over the
- * step API. This file owns the task -> output layer mapping, checks every argument and option,
+ * step API. This file checks every argument and option,
  * creates (or checks) the net, allocates everything the loop needs once, and finishes;
- * fit_epoch.c runs the epochs. The net is only reached through the public API and the state
- * helpers of internal.h. */
-#include "fit_internal.h"
+ * fit_epoch.c runs the epochs (or fit_lbfgs.c the full-batch solver). The task -> output layer
+ * mapping is core's (task.c). The net is only reached through the public API and core's seams
+ * (fit_internal.h). */
+#include "fit/fit_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -41,60 +42,6 @@ void mlp_fit_result_free(mlp_fit_result *r) {
     free(r->val_scores);
     free(r->val_losses);
     r->loss_curve = r->val_scores = r->val_losses = NULL;
-}
-
-/* ---- tasks and labels ---- */
-
-static mlp_status task_output(mlp_task task, size_t count, const char *fn, mlp_activation *act,
-                              mlp_loss *loss, size_t *width) {
-    if ((unsigned)task >= MLP_TASK_COUNT)
-        return mlp_fail(MLP_ERR_ARG, "%s: unknown task %d", fn, (int)task);
-    if (count == 0) return mlp_fail(MLP_ERR_ARG, "%s: n_classes_or_targets is 0", fn);
-    if (task == MLP_TASK_CLASSIFY && count < 2)
-        return mlp_fail(MLP_ERR_ARG, "%s: classification needs at least 2 classes, got %zu", fn,
-                        count);
-    mlp_activation a = MLP_ACT_LOGISTIC; /* MULTILABEL, and CLASSIFY with 2 classes */
-    mlp_loss l = MLP_LOSS_LOGISTIC;
-    size_t w = count;
-    if (task == MLP_TASK_REGRESS) {
-        a = MLP_ACT_IDENTITY;
-        l = MLP_LOSS_SQUARED;
-    } else if (task == MLP_TASK_CLASSIFY && count > 2) {
-        a = MLP_ACT_SOFTMAX;
-        l = MLP_LOSS_SOFTMAX_CE;
-    } else if (task == MLP_TASK_CLASSIFY) {
-        w = 1; /* P(class 1) */
-    }
-    if (act) *act = a;
-    if (loss) *loss = l;
-    if (width) *width = w;
-    return MLP_OK;
-}
-
-mlp_status mlp_task_output(mlp_task task, size_t n_classes_or_targets,
-                           mlp_activation *out_activation, mlp_loss *loss, size_t *out_width) {
-    return task_output(task, n_classes_or_targets, "mlp_task_output", out_activation, loss,
-                       out_width);
-}
-
-mlp_status mlp_task_of_net(const mlp_net *net, mlp_task *task, size_t *n_classes_or_targets) {
-    if (!net || !task)
-        return mlp_fail(MLP_ERR_NULL, "mlp_task_of_net: %s is NULL", !net ? "net" : "task");
-    size_t width = mlp_net_output_size(net), count = width;
-    mlp_task t = MLP_TASK_CLASSIFY; /* SOFTMAX_CE */
-    if (mlp_net_loss(net) == MLP_LOSS_SQUARED) {
-        t = MLP_TASK_REGRESS;
-    } else if (mlp_net_loss(net) == MLP_LOSS_LOGISTIC) {
-        t = width == 1 ? MLP_TASK_CLASSIFY : MLP_TASK_MULTILABEL;
-        if (width == 1) count = 2;
-    }
-    *task = t;
-    if (n_classes_or_targets) *n_classes_or_targets = count;
-    return MLP_OK;
-}
-
-int32_t mlp_output_label(const float *row, size_t width) {
-    return mlp_row_label(row, width);
 }
 
 /* ---- checks that allocate nothing ---- */
@@ -187,24 +134,6 @@ static mlp_status check_warm_start(const mlp_net *net, size_t d, size_t out_widt
     return MLP_OK;
 }
 
-/* ---- allocation ---- */
-
-/* An array of count elements of size bytes, within the memory limit; NULL (and *st set) on
- * failure, or if *st already holds one. */
-static void *fit_alloc(size_t count, size_t size, const char *what, mlp_status *st) {
-    if (*st != MLP_OK) return NULL;
-    size_t bytes;
-    if (!mlp_mul_ok(count, size, &bytes)) {
-        *st = mlp_fail(MLP_ERR_OVERFLOW, "%s: %zu elements overflow", what, count);
-        return NULL;
-    }
-    *st = mlp_check_alloc(bytes, what);
-    if (*st != MLP_OK) return NULL;
-    void *p = malloc(bytes ? bytes : 1);
-    if (!p) *st = mlp_fail(MLP_ERR_NOMEM, "%s: out of memory for %zu bytes", what, bytes);
-    return p;
-}
-
 /* Every weight finite and >= 0 (their sum over the training rows is checked after the split). */
 static mlp_status check_weights(const float *w, size_t n) {
     for (size_t i = 0; w && i < n; i++)
@@ -225,7 +154,7 @@ static mlp_status build_targets(mlp_fit_state *s, const mlp_fit_data *in) {
             if (!isfinite(in->X[i]))
                 return mlp_fail(MLP_ERR_ARG, "mlp_fit: X[%zu][%zu] is not finite", i / d, i % d);
     mlp_status st = MLP_OK;
-    s->T = fit_alloc(n * w, sizeof(float), "mlp_fit: the target matrix", &st);
+    s->T = mlp_alloc_array(n * w, sizeof(float), "mlp_fit: the target matrix", &st);
     if (st != MLP_OK) return st;
     if (in->task != MLP_TASK_CLASSIFY) {
         for (size_t i = 0; i < n * w; i++) {
@@ -259,8 +188,8 @@ static mlp_status create_net(mlp_net **out, size_t d, const mlp_fit_options *o,
     if (L == 0 || L + 1 == 0)
         return mlp_fail(MLP_ERR_OVERFLOW, "mlp_fit: n_hidden = %zu overflows", o->n_hidden);
     mlp_status st = MLP_OK;
-    size_t *sizes = fit_alloc(L + 1, sizeof *sizes, "mlp_fit: the layer sizes", &st);
-    mlp_activation *acts = fit_alloc(L, sizeof *acts, "mlp_fit: the layer activations", &st);
+    size_t *sizes = mlp_alloc_array(L + 1, sizeof *sizes, "mlp_fit: the layer sizes", &st);
+    mlp_activation *acts = mlp_alloc_array(L, sizeof *acts, "mlp_fit: the layer activations", &st);
     if (st == MLP_OK) {
         sizes[0] = d;
         for (size_t l = 0; l < o->n_hidden; l++) {
@@ -288,24 +217,29 @@ static mlp_status alloc_buffers(mlp_fit_state *s, const mlp_net *net, const mlp_
                                 bool lbfgs) {
     const size_t d = in->d, w = s->out_width, state = mlp_net_state_size(net);
     mlp_status st = MLP_OK;
-    s->order = fit_alloc(in->n, sizeof(size_t), "mlp_fit: the row order", &st);
+    s->order = mlp_alloc_array(in->n, sizeof(size_t), "mlp_fit: the row order", &st);
     if (lbfgs) return st;
-    s->Xb = fit_alloc(s->batch * d, sizeof(float), "mlp_fit: the batch inputs", &st);
-    s->Yb = fit_alloc(s->batch * w, sizeof(float), "mlp_fit: the batch targets", &st);
-    s->snap[0] = fit_alloc(state, sizeof(float), "mlp_fit: the rollback snapshot", &st);
-    s->snap[1] = fit_alloc(state, sizeof(float), "mlp_fit: the rollback snapshot", &st);
+    s->Xb = mlp_alloc_array(s->batch * d, sizeof(float), "mlp_fit: the batch inputs", &st);
+    s->Yb = mlp_alloc_array(s->batch * w, sizeof(float), "mlp_fit: the batch targets", &st);
+    s->snap[0] = mlp_alloc_array(state, sizeof(float), "mlp_fit: the rollback snapshot", &st);
+    s->snap[1] = mlp_alloc_array(state, sizeof(float), "mlp_fit: the rollback snapshot", &st);
     if (s->n_val) {
-        s->Xv = fit_alloc(s->n_val * d, sizeof(float), "mlp_fit: the validation inputs", &st);
-        s->Yv = fit_alloc(s->n_val * w, sizeof(float), "mlp_fit: the validation targets", &st);
-        s->val_out = fit_alloc(s->n_val * w, sizeof(float), "mlp_fit: the validation outputs", &st);
-        s->best = fit_alloc(s->n_params, sizeof(float), "mlp_fit: the best weights", &st);
-        s->val_rowloss = fit_alloc(s->n_val, sizeof(float), "mlp_fit: the validation losses", &st);
+        s->Xv = mlp_alloc_array(s->n_val * d, sizeof(float), "mlp_fit: the validation inputs", &st);
+        s->Yv =
+            mlp_alloc_array(s->n_val * w, sizeof(float), "mlp_fit: the validation targets", &st);
+        s->val_out =
+            mlp_alloc_array(s->n_val * w, sizeof(float), "mlp_fit: the validation outputs", &st);
+        s->best = mlp_alloc_array(s->n_params, sizeof(float), "mlp_fit: the best weights", &st);
+        s->val_rowloss =
+            mlp_alloc_array(s->n_val, sizeof(float), "mlp_fit: the validation losses", &st);
         if (in->task == MLP_TASK_CLASSIFY)
-            s->lv = fit_alloc(s->n_val, sizeof(int32_t), "mlp_fit: the validation labels", &st);
+            s->lv =
+                mlp_alloc_array(s->n_val, sizeof(int32_t), "mlp_fit: the validation labels", &st);
         if (in->w)
-            s->swv = fit_alloc(s->n_val, sizeof(float), "mlp_fit: the validation weights", &st);
+            s->swv =
+                mlp_alloc_array(s->n_val, sizeof(float), "mlp_fit: the validation weights", &st);
     }
-    if (in->w) s->swb = fit_alloc(s->batch, sizeof(float), "mlp_fit: the batch weights", &st);
+    if (in->w) s->swb = mlp_alloc_array(s->batch, sizeof(float), "mlp_fit: the batch weights", &st);
     return st;
 }
 
@@ -386,8 +320,8 @@ static mlp_status fit_setup(mlp_fit_state *s, mlp_net **net, bool *created, cons
     mlp_loss loss = MLP_LOSS_SQUARED;
     mlp_status st = check_data(in);
     if (st == MLP_OK)
-        st = task_output(in->task, in->n_classes_or_targets, "mlp_fit", &out_act, &loss,
-                         &s->out_width);
+        st = mlp_task_output_named(in->task, in->n_classes_or_targets, "mlp_fit", &out_act, &loss,
+                                   &s->out_width);
     if (st == MLP_OK) st = check_options(o, in->n, &s->n_val);
     if (st == MLP_OK && *net) st = check_warm_start(*net, in->d, s->out_width, loss);
     if (st == MLP_OK && *net && o->opt.kind == MLP_OPT_LBFGS) st = check_no_dropout(*net);
@@ -440,11 +374,15 @@ static mlp_status fit_finish(const mlp_fit_state *s, mlp_net *net, mlp_fit_resul
     return st;
 }
 
+void mlp_batch_gather(const mlp_batch *b, size_t lo, size_t n) {
+    mlp_gather_rows(b->Xb, b->X, b->rows + lo, n, b->d);
+    mlp_gather_rows(b->Yb, b->T, b->rows + lo, n, b->k);
+}
+
 /* fit()'s own batch step: gather the batch's rows and train on all of them. */
 static mlp_status local_step(void *ctx, mlp_net *net, const mlp_batch *b, float *loss) {
     (void)ctx;
-    mlp_gather_rows(b->Xb, b->X, b->rows, b->n, b->d);
-    mlp_gather_rows(b->Yb, b->T, b->rows, b->n, b->k);
+    mlp_batch_gather(b, 0, b->n);
     mlp_status st = mlp_train_step_weighted(net, b->Xb, b->Yb, b->w, b->n, loss);
     /* A step that met a non-finite value refuses it (fit checked X and Y up front, so it is
      * divergence): the epoch loop rolls back on a non-finite loss. */
@@ -465,11 +403,6 @@ mlp_status mlp_fit_with_step(mlp_net **netp, mlp_task task, const float *X, cons
                              mlp_batch_step_fn step, void *step_ctx) {
     if (!netp || !X || !options)
         return mlp_fail(MLP_ERR_NULL, "mlp_fit: %s is NULL", !netp ? "net" : !X ? "X" : "options");
-    /* A data-parallel step trains on its share of each minibatch: no full-batch solver and no
-     * weights through it. */
-    if (step != local_step && (options->opt.kind == MLP_OPT_LBFGS || options->sample_weight))
-        return mlp_fail(MLP_ERR_ARG, "mlp_mpi_fit: %s is not supported in data-parallel training",
-                        options->sample_weight ? "sample_weight" : "solver lbfgs");
     const mlp_fit_data in = {.task = task,
                              .X = X,
                              .labels = labels,

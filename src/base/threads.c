@@ -1,6 +1,6 @@
 /* Thread count and BLAS identity. OpenBLAS's OpenMP build takes its thread count from OpenMP, so
  * one call sets both; nothing else in the library touches global thread state. */
-#include "internal.h"
+#include "base/base.h"
 
 #include <cblas.h>
 #include <omp.h>

@@ -1,7 +1,7 @@
 /* Splitting CSV lines into fields: RFC 4180 quotes (a field in double quotes may hold the
  * delimiter, line ends and "" for a quote), whitespace mode, and the detection of the delimiter
  * from the first lines of a file. */
-#include "csv_internal.h"
+#include "data/csv_internal.h"
 
 #include <string.h>
 

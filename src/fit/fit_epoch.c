@@ -1,11 +1,11 @@
 /* fit's epoch loop: each epoch shuffles the training rows, passes them in minibatches through the
- * batch step (mlp_train_step for mlp_fit, an allreduced step for MPI), rolls back on divergence,
- * then applies scikit-learn's stopping rule (_update_no_improvement_count), the SGD learning-rate
- * schedules and the callback. With early stopping, the validation rows' score and data loss are
- * computed from one prediction every epoch, and either one can be the stopping metric. Nothing is
- * allocated here except the result's curves. */
+ * batch step (mlp_train_step for mlp_fit, a data-parallel step of the caller's), rolls back on
+ * divergence, then applies scikit-learn's stopping rule (_update_no_improvement_count), the SGD
+ * learning-rate schedules and the callback. With early stopping, the validation rows' score and
+ * data loss are computed from one prediction every epoch, and either one can be the stopping
+ * metric. Nothing is allocated here except the result's curves. */
 #define _POSIX_C_SOURCE 200809L
-#include "fit_internal.h"
+#include "fit/fit_internal.h"
 
 #include <float.h>
 #include <math.h>

@@ -1,7 +1,12 @@
-/* Internal declarations shared by the library's source files (and white-box tests). */
-#ifndef MLP_INTERNAL_H
-#define MLP_INTERNAL_H
+/* The step engine (src/core/): the mlp_net struct, its passes, GEMM tiles, activations, losses,
+ * the optimizer and inference. Seen by core's own files, the layers above it (fit, io) and
+ * white-box tests; it sees base/ only. The training state's seam for fit, io and mpi is
+ * core/state.h. */
+#ifndef MLP_CORE_H
+#define MLP_CORE_H
 
+#include "base/base.h"
+#include "core/state.h"
 #include "mlp/fit.h"
 #include "mlp/mlp.h"
 
@@ -16,50 +21,9 @@
 #define MLP_CLONES
 #endif
 
-/* Elementwise loops with fewer elements than this run on the calling thread only: below it the
- * cost of waking the OpenMP team exceeds the work. Measured on a quiet 2-vCPU machine with the
- * cheapest pass (bias + ReLU, bench_mlp omp_crossover): 1 vs 2 threads 0.59 vs 0.60 us at 4096
- * elements, 0.89 vs 0.77 us at 8192, 1.44 vs 1.08 us at 16384. */
-#define MLP_OMP_MIN_ELEMS 8192
-
 /* Row chunk for deterministic column sums: partial sums are taken over fixed blocks of rows and
  * then added in block order, so the result does not depend on the thread count. */
 #define MLP_COLSUM_CHUNK 16
-
-/* ---- errors (error.c) ---- */
-/* Records a detailed message for the calling thread and returns status. */
-mlp_status mlp_fail(mlp_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void mlp_clear_error(void);
-
-/* ---- memory limit (limits.c) ---- */
-/* MLP_OK if a buffer of `bytes` is within mlp_get_memory_limit(), else MLP_ERR_LIMIT with a
- * message naming `what`. Call before allocating anything whose size comes from the caller's
- * input. */
-mlp_status mlp_check_alloc(size_t bytes, const char *what);
-
-/* ---- data readers (data.c) ---- */
-/* Opens path for reading with zlib (plain files too) into *gz (a gzFile), with a read buffer of
- * `buffer` bytes (0: zlib's default); IO or NOMEM naming the path and `what` on failure. */
-mlp_status mlp_gz_open(void **gz, const char *path, const char *what, size_t buffer);
-/* Status and message for a failed gzread on gz (a gzFile; zlib reads plain files too). */
-mlp_status mlp_gz_failure(void *gz, const char *path);
-
-/* ---- sizes ---- */
-/* *out = a * b; false (and *out untouched) on overflow. */
-static inline bool mlp_mul_ok(size_t a, size_t b, size_t *out) {
-    return !__builtin_mul_overflow(a, b, out);
-}
-
-/* ---- rng (rng.c): xoshiro256** seeded through splitmix64; deterministic across platforms ---- */
-typedef struct mlp_rng {
-    uint64_t s[4];
-} mlp_rng;
-void mlp_rng_seed(mlp_rng *rng, uint64_t seed);
-uint64_t mlp_rng_next(mlp_rng *rng);
-/* Uniform double in [0, 1) with 53 random bits. */
-double mlp_rng_uniform(mlp_rng *rng);
-/* Uniform integer in [0, bound), bound > 0, without modulo bias. */
-uint64_t mlp_rng_below(mlp_rng *rng, uint64_t bound);
 
 /* ---- parallel plan (plan.c) ---- */
 /* The parallel width: how many tiles a GEMM may be cut into. The machine's online cores (not the
@@ -279,49 +243,23 @@ static inline bool mlp_pass_flagged(const mlp_net *net, int bit) {
 mlp_status mlp_nonfinite_status(const mlp_net *net, const float *X, const float *Y, size_t n,
                                 double loss, bool updated, const char *fn);
 
-/* ---- pass state (train.c, its only writer) ---- */
+/* ---- pass state (train.c; ends through mlp_pass_reset, state.h) ---- */
 /* BLAS dimensions are int: MLP_ERR_OVERFLOW naming fn if n or a layer width does not fit. */
 mlp_status mlp_check_int_dims(const mlp_net *net, size_t n, const char *fn);
 /* Forward pass of n rows (the workspace holds them, no dropout) on the threads it pays for,
  * without touching the pass state: for inference, which calls mlp_pass_reset first. */
 void mlp_run_forward(mlp_net *net, const float *X, size_t n);
-/* Ends the pending forward/backward pass (the workspace or the parameters changed). */
-void mlp_pass_reset(mlp_net *net);
-/* Applies the optimizer to the gradients now in mlp_net_grads, whatever produced them (MPI's
- * reduced gradients), and ends the pending pass. */
-void mlp_apply_grads(mlp_net *net);
-/* Backward of the pending pass with an explicit normaliser and penalty, for data-parallel steps:
- * grads = (1/norm) * the data gradient of the pass's rows, plus (alpha/norm) W if with_l2; the
- * data loss of the pass's rows summed (not averaged) into *data_sum. */
-mlp_status mlp_backward_scaled(mlp_net *net, const float *Y, const float *w, double norm,
-                               bool with_l2, double *data_sum);
-
-/* ---- fit (fit.c) with a pluggable batch step, for data-parallel training ---- */
-/* One minibatch of fit(): the rows (indices into X and T) of the global batch, and scratch
- * buffers for up to the batch size rows (Xb: n x d, Yb: n x k). */
-typedef struct mlp_batch {
-    const float *X, *T; /* all training rows: inputs (n_rows x d) and targets (n_rows x k) */
-    const size_t *rows; /* the batch's row indices, n of them */
-    size_t n, d, k;
-    float *Xb, *Yb;
-    const float *w; /* the batch's n sample weights (gathered, summing to > 0), or NULL (all 1) */
-} mlp_batch;
-/* Trains net on one batch and writes the batch loss (the global batch's, as scikit-learn reports
- * it); every process of a data-parallel run must return the same loss and end with the same
- * parameters. */
-typedef mlp_status (*mlp_batch_step_fn)(void *ctx, mlp_net *net, const mlp_batch *batch,
-                                        float *loss);
-/* mlp_fit with step in place of the local forward/backward/update. */
-mlp_status mlp_fit_with_step(mlp_net **net, mlp_task task, const float *X, const int32_t *labels,
-                             const float *Y, size_t n, size_t d, size_t k,
-                             const mlp_fit_options *options, mlp_fit_result *result,
-                             mlp_batch_step_fn step, void *step_ctx);
 
 /* ---- optimizer (optim.c) ---- */
 /* The step size of the next update (Adam's bias correction for step count + 1 folded in). */
 float mlp_optim_begin(const mlp_net *net);
 /* Counts an applied update (the step count). */
 void mlp_optim_commit(mlp_net *net);
+
+/* ---- tasks (task.c) ---- */
+/* mlp_task_output with the calling function's name in its messages. */
+mlp_status mlp_task_output_named(mlp_task task, size_t count, const char *fn, mlp_activation *act,
+                                 mlp_loss *loss, size_t *width);
 
 /* ---- labels (one definition for train.c, fit and the CLI) ---- */
 /* A single logistic output means class 1 when it is at least this. */
@@ -336,18 +274,4 @@ static inline int32_t mlp_row_label(const float *p, size_t k) {
     return (int32_t)best;
 }
 
-/* ---- training state (net.c): what fit keeps to roll back a diverged epoch ---- */
-/* Floats one snapshot holds: the parameters and both optimizer moments. */
-size_t mlp_net_state_size(const mlp_net *net);
-/* Copies parameters and moments to snap (mlp_net_state_size floats) and the step count to *step. */
-void mlp_net_save_state(const mlp_net *net, float *snap, uint64_t *step);
-/* Restores what mlp_net_save_state saved; ends any pending forward/backward pass. */
-void mlp_net_restore_state(mlp_net *net, const float *snap, uint64_t step);
-/* True if every parameter is finite. */
-bool mlp_net_params_finite(const mlp_net *net);
-
-/* ---- rows (data.c) ---- */
-/* dst (n x width) = the rows `rows` of src (? x width), in that order. */
-void mlp_gather_rows(float *dst, const float *src, const size_t *rows, size_t n, size_t width);
-
-#endif /* MLP_INTERNAL_H */
+#endif /* MLP_CORE_H */
