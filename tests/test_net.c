@@ -501,8 +501,30 @@ static void test_fp_state_restored(void **state) {
 }
 #endif
 
+/* The library's activation names round-trip, and bad names are refused with the name quoted. */
+static void test_activation_names(void **state) {
+    (void)state;
+    for (unsigned a = 0; a < MLP_ACT_COUNT; a++) {
+        const char *name = mlp_activation_name((mlp_activation)a);
+        assert_non_null(name);
+        mlp_activation back = MLP_ACT_COUNT;
+        assert_int_equal(mlp_activation_from_name(name, &back), MLP_OK);
+        assert_int_equal(back, a);
+    }
+    assert_string_equal(mlp_activation_name(MLP_ACT_RELU), "relu");
+    assert_string_equal(mlp_activation_name(MLP_ACT_LEAKY_RELU), "leaky_relu");
+    assert_null(mlp_activation_name(MLP_ACT_COUNT));
+    mlp_activation act = MLP_ACT_TANH;
+    assert_int_equal(mlp_activation_from_name("ReLU", &act), MLP_ERR_ARG);
+    assert_non_null(strstr(mlp_last_error(), "'ReLU'"));
+    assert_int_equal(act, MLP_ACT_TANH); /* untouched on failure */
+    assert_int_equal(mlp_activation_from_name(NULL, &act), MLP_ERR_NULL);
+    assert_int_equal(mlp_activation_from_name("relu", NULL), MLP_ERR_NULL);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_activation_names),
         cmocka_unit_test(test_version),
         cmocka_unit_test(test_shape_queries),
         cmocka_unit_test(test_layer_views),

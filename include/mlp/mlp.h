@@ -114,6 +114,15 @@ typedef enum mlp_activation {
     MLP_ACT_COUNT
 } mlp_activation;
 
+/* The activation's name: "identity", "relu", "logistic", "tanh", "softmax", "leaky_relu",
+ * "gelu" (scikit-learn's names where it has the activation); NULL for a value out of range.
+ * The CLI and the Python package take these names. Any thread. */
+MLP_API const char *mlp_activation_name(mlp_activation act);
+/* The activation named `name` (exactly one of the names above) into *act.
+ * Errors: MLP_ERR_NULL (name or act is NULL), MLP_ERR_ARG (an unknown name, quoted in the
+ * message with the list of names). */
+MLP_API mlp_status mlp_activation_from_name(const char *name, mlp_activation *act);
+
 /* Training loss, as scikit-learn reports it (mean over the batch, plus the L2 term). */
 typedef enum mlp_loss {
     MLP_LOSS_SOFTMAX_CE = 0, /* cross-entropy; output activation must be SOFTMAX */

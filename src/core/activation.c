@@ -2,8 +2,8 @@
  * gradient (backward), and deterministic column sums for bias gradients.
  *
  * The work is done by row kernels compiled per ISA level (MLP_CLONES) on blocks of a matrix
- * (rows x cols with a leading dimension): train.c calls them on each GEMM tile right after the
- * tile is computed, while it is in cache, on whichever thread computed it. Elements are
+ * (rows x cols with a leading dimension): the passes (pass.c) call them on each GEMM tile right
+ * after the tile is computed, while it is in cache, on whichever thread computed it. Elements are
  * independent, and column sums are taken over fixed MLP_COLSUM_CHUNK-row chunks, so no result
  * depends on the tiling or the thread count. */
 #include "core/core.h"
@@ -103,59 +103,80 @@ MLP_CLONES static void bias_act_rows(float *restrict Z, float *restrict pre,
     }
 }
 
+/* ---- derivatives: the one definition of each, used by the plain and the dropout delta paths ----
+ * Each takes the incoming gradient g and returns g * f'(.) from the output a (or, for GELU, the
+ * pre-activation z). ReLU and leaky ReLU select instead of multiplying: scikit-learn zeroes the
+ * gradient where the output is exactly 0, whatever the gradient (also for inf or NaN). */
+static inline float relu_back(float g, float a) {
+    return a > 0.0f ? g : 0.0f;
+}
+/* The output has the sign of the input, so the output decides the slope. */
+static inline float leaky_relu_back(float g, float a) {
+    return a > 0.0f ? g : LEAKY_SLOPE * g;
+}
+static inline float logistic_back(float g, float a) {
+    return g * (a * (1.0f - a));
+}
+static inline float tanh_back(float g, float a) {
+    return g * (1.0f - a * a);
+}
+static inline float gelu_back(float g, float z) {
+    return g * (0.5f * (1.0f + erff(z * INV_SQRT2)) + z * INV_SQRT_2PI * expf(-0.5f * z * z));
+}
+
+/* g = g * f'(x) over m elements of one row (x: the outputs, or the pre-activations for GELU),
+ * one vector loop per activation. Softmax is not elementwise (softmax_back). */
+static inline void act_back_row(float *restrict g, const float *restrict x, size_t m,
+                                mlp_activation act) {
+    switch (act) {
+    case MLP_ACT_RELU:
+#pragma omp simd
+        for (size_t j = 0; j < m; j++) g[j] = relu_back(g[j], x[j]);
+        break;
+    case MLP_ACT_LEAKY_RELU:
+#pragma omp simd
+        for (size_t j = 0; j < m; j++) g[j] = leaky_relu_back(g[j], x[j]);
+        break;
+    case MLP_ACT_LOGISTIC:
+#pragma omp simd
+        for (size_t j = 0; j < m; j++) g[j] = logistic_back(g[j], x[j]);
+        break;
+    case MLP_ACT_TANH:
+#pragma omp simd
+        for (size_t j = 0; j < m; j++) g[j] = tanh_back(g[j], x[j]);
+        break;
+    case MLP_ACT_GELU:
+        for (size_t j = 0; j < m; j++) g[j] = gelu_back(g[j], x[j]);
+        break;
+    default: /* IDENTITY */
+        break;
+    }
+}
+
+/* g_i <- a_i (g_i - sum_j g_j a_j): softmax's Jacobian-vector product on one row. */
+static inline void softmax_back(float *restrict g, const float *restrict a, size_t m) {
+    float dot = 0.0f;
+    for (size_t j = 0; j < m; j++) dot += g[j] * a[j];
+    for (size_t j = 0; j < m; j++) g[j] = a[j] * (g[j] - dot);
+}
+
 /* G = G * f'(A) for rows x m; for softmax the Jacobian-vector product. */
 MLP_CLONES static void backward_rows(float *restrict G, const float *restrict A,
                                      const float *restrict pre, size_t rows, size_t m, size_t ld,
                                      mlp_activation act) {
     for (size_t i = 0; i < rows; i++) {
         float *restrict g = G + i * ld;
-        const float *restrict a = A + i * ld;
-        switch (act) {
-        case MLP_ACT_IDENTITY:
-            break;
-        case MLP_ACT_RELU:
-            /* scikit-learn zeroes the gradient where the output is exactly 0. */
-#pragma omp simd
-            for (size_t j = 0; j < m; j++) g[j] = a[j] > 0.0f ? g[j] : 0.0f;
-            break;
-        case MLP_ACT_LEAKY_RELU:
-            /* The output has the sign of the input, so the output decides the slope. */
-#pragma omp simd
-            for (size_t j = 0; j < m; j++) g[j] = a[j] > 0.0f ? g[j] : LEAKY_SLOPE * g[j];
-            break;
-        case MLP_ACT_LOGISTIC:
-#pragma omp simd
-            for (size_t j = 0; j < m; j++) g[j] *= a[j] * (1.0f - a[j]);
-            break;
-        case MLP_ACT_TANH:
-#pragma omp simd
-            for (size_t j = 0; j < m; j++) g[j] *= 1.0f - a[j] * a[j];
-            break;
-        case MLP_ACT_GELU: {
-            const float *restrict p = pre + i * ld;
-            for (size_t j = 0; j < m; j++) {
-                float z = p[j];
-                float cdf = 0.5f * (1.0f + erff(z * INV_SQRT2));
-                g[j] *= cdf + z * INV_SQRT_2PI * expf(-0.5f * z * z);
-            }
-            break;
-        }
-        case MLP_ACT_SOFTMAX: {
-            /* g_i <- a_i (g_i - sum_j g_j a_j). */
-            float dot = 0.0f;
-            for (size_t j = 0; j < m; j++) dot += g[j] * a[j];
-            for (size_t j = 0; j < m; j++) g[j] = a[j] * (g[j] - dot);
-            break;
-        }
-        default:
-            break;
-        }
+        if (act == MLP_ACT_SOFTMAX)
+            softmax_back(g, A + i * ld, m);
+        else
+            act_back_row(g, act == MLP_ACT_GELU ? pre + i * ld : A + i * ld, m, act);
     }
 }
 
 /* G = G * mask * f'(a) for a hidden layer with dropout: A holds the dropped, rescaled outputs
  * (A = f(z) * mask, mask = 0 or 1/keep), so the derivatives that are functions of the output take
- * it unscaled, a = A * keep (where the unit was dropped, mask = 0 ends the product anyway). */
+ * it unscaled, a = A * keep, gathered into u (one row; where the unit was dropped, mask = 0 ends
+ * the product anyway). */
 MLP_CLONES static void dropout_rows(float *restrict G, const float *restrict A,
                                     const float *restrict mask, const float *restrict pre,
                                     size_t rows, size_t m, size_t ld, mlp_activation act,
@@ -163,31 +184,19 @@ MLP_CLONES static void dropout_rows(float *restrict G, const float *restrict A,
     for (size_t i = 0; i < rows; i++) {
         float *restrict g = G + i * ld;
         const float *restrict a = A + i * ld, *restrict k = mask + i * ld;
-        for (size_t j = 0; j < m; j++) {
-            float u = a[j] * keep, d;
-            switch (act) {
-            case MLP_ACT_RELU:
-                d = u > 0.0f ? 1.0f : 0.0f;
-                break;
-            case MLP_ACT_LEAKY_RELU:
-                d = u > 0.0f ? 1.0f : LEAKY_SLOPE;
-                break;
-            case MLP_ACT_LOGISTIC:
-                d = u * (1.0f - u);
-                break;
-            case MLP_ACT_TANH:
-                d = 1.0f - u * u;
-                break;
-            case MLP_ACT_GELU: {
-                float z = pre[i * ld + j];
-                d = 0.5f * (1.0f + erff(z * INV_SQRT2)) + z * INV_SQRT_2PI * expf(-0.5f * z * z);
-                break;
-            }
-            default:
-                d = 1.0f;
-                break;
-            }
-            g[j] *= k[j] * d;
+#pragma omp simd
+        for (size_t j = 0; j < m; j++) g[j] *= k[j];
+        if (act == MLP_ACT_GELU) {
+            act_back_row(g, pre + i * ld, m, act);
+            continue;
+        }
+        /* The unscaled output, a block at a time, so the derivative loops stay the same. */
+        float u[64];
+        for (size_t j0 = 0; j0 < m; j0 += 64) {
+            const size_t len = m - j0 < 64 ? m - j0 : 64;
+#pragma omp simd
+            for (size_t j = 0; j < len; j++) u[j] = a[j0 + j] * keep;
+            act_back_row(g + j0, u, len, act);
         }
     }
 }

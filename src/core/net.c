@@ -11,6 +11,25 @@
 static const char *const act_names[MLP_ACT_COUNT] = {"identity", "relu",       "logistic", "tanh",
                                                      "softmax",  "leaky_relu", "gelu"};
 
+const char *mlp_activation_name(mlp_activation act) {
+    return (unsigned)act < MLP_ACT_COUNT ? act_names[act] : NULL;
+}
+
+mlp_status mlp_activation_from_name(const char *name, mlp_activation *act) {
+    if (!name || !act)
+        return mlp_fail(MLP_ERR_NULL, "mlp_activation_from_name: %s is NULL",
+                        !name ? "name" : "act");
+    for (unsigned a = 0; a < MLP_ACT_COUNT; a++)
+        if (strcmp(name, act_names[a]) == 0) {
+            *act = (mlp_activation)a;
+            return MLP_OK;
+        }
+    return mlp_fail(MLP_ERR_ARG,
+                    "mlp_activation_from_name: unknown activation '%.64s' (identity, relu, "
+                    "logistic, tanh, softmax, leaky_relu, gelu)",
+                    name);
+}
+
 static mlp_status check_config(const mlp_net_config *cfg) {
     if (!cfg) return mlp_fail(MLP_ERR_NULL, "mlp_net_create: config is NULL");
     if (!cfg->sizes) return mlp_fail(MLP_ERR_NULL, "mlp_net_create: config->sizes is NULL");
