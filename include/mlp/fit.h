@@ -203,17 +203,18 @@ MLP_API mlp_status mlp_fit(mlp_net **net, mlp_task task, const float *X, const i
 /* Scores of the net on X (n x input_size): the accuracy of mlp_predict_labels against labels
  * (n entries; a single output is thresholded at 0.5), and R^2 against Y (n x output_size),
  * averaged over outputs (scikit-learn's uniform_average). They allocate an n x output_size buffer
- * and run inference like mlp_predict (same thread rules: one thread per net).
+ * and run inference like mlp_predict (same thread rules: they only read the net).
  * Errors: MLP_ERR_NULL (net, X, labels / Y or the result pointer is NULL), MLP_ERR_ARG (n is 0),
  * MLP_ERR_OVERFLOW, MLP_ERR_LIMIT (the buffer would exceed the memory limit), MLP_ERR_NOMEM. */
-MLP_API mlp_status mlp_score_accuracy(mlp_net *net, const float *X, const int32_t *labels, size_t n,
-                                      double *accuracy);
-MLP_API mlp_status mlp_score_r2(mlp_net *net, const float *X, const float *Y, size_t n, double *r2);
+MLP_API mlp_status mlp_score_accuracy(const mlp_net *net, const float *X, const int32_t *labels,
+                                      size_t n, double *accuracy);
+MLP_API mlp_status mlp_score_r2(const mlp_net *net, const float *X, const float *Y, size_t n,
+                                double *r2);
 /* Multi-label accuracy as scikit-learn's accuracy_score on indicator matrices (subset accuracy):
  * the fraction of rows whose every output, thresholded at 0.5, equals Y's 0/1 entry (Y is n x
  * output_size). Same rules and errors as mlp_score_accuracy (Y instead of labels). */
-MLP_API mlp_status mlp_score_subset_accuracy(mlp_net *net, const float *X, const float *Y, size_t n,
-                                             double *accuracy);
+MLP_API mlp_status mlp_score_subset_accuracy(const mlp_net *net, const float *X, const float *Y,
+                                             size_t n, double *accuracy);
 
 #ifdef __cplusplus
 }

@@ -237,20 +237,24 @@ MLP_API float mlp_net_dropout(const mlp_net *net, size_t layer);
 MLP_API mlp_status mlp_net_reserve(mlp_net *net, size_t max_batch);
 
 /* ---------------------------------------------------------------------------------------------
- * Inference. X is n x input_size. Safe to interleave with training on the same thread; it reuses
- * the training workspace, so it invalidates a pending mlp_forward/mlp_backward pair. Large n is
- * processed in chunks of max(reserved batch, 1024) rows, so the workspace never grows beyond
- * that. These calls write the net's workspace: one thread at a time per net (clone the net to
- * predict from several threads).
+ * Inference. X is n x input_size. Inference only reads the net: any number of threads may call
+ * mlp_predict and mlp_predict_labels on one net at the same time, each call with its own scratch
+ * (on the stack for small batches, else allocated per call), and each gets the bits a serial call
+ * gets. It does not touch the training workspace, so it may be interleaved with training on the
+ * same thread (a pending mlp_forward/mlp_backward pair stays valid). Not allowed: inference on a
+ * net while another thread trains, changes or frees it. Large n is processed in chunks of
+ * max(reserved batch, 1024) rows, so the scratch never grows with n; the chunking decides each
+ * row's last bit (GEMM blocking), and it depends on the reserved batch only.
  * Errors: MLP_ERR_NULL (net, X or the output is NULL), MLP_ERR_ARG (n is 0), MLP_ERR_OVERFLOW
- * (n x input_size overflows, or a dimension exceeds BLAS's int range), MLP_ERR_NOMEM (growing the
- * workspace). The output is only complete on MLP_OK.
+ * (n x input_size overflows, or a dimension exceeds BLAS's int range), MLP_ERR_LIMIT or
+ * MLP_ERR_NOMEM (the scratch of a large chunk). The output is only complete on MLP_OK.
  */
 /* out: n x output_size (class probabilities for a softmax or logistic output), caller-allocated. */
-MLP_API mlp_status mlp_predict(mlp_net *net, const float *X, size_t n, float *out);
+MLP_API mlp_status mlp_predict(const mlp_net *net, const float *X, size_t n, float *out);
 /* labels: n entries, caller-allocated: argmax of each output row (ties: lowest index). For a
  * single output the label is 1 when the output >= 0.5, else 0. */
-MLP_API mlp_status mlp_predict_labels(mlp_net *net, const float *X, size_t n, int32_t *labels);
+MLP_API mlp_status mlp_predict_labels(const mlp_net *net, const float *X, size_t n,
+                                      int32_t *labels);
 
 /* ---------------------------------------------------------------------------------------------
  * Training. The optimizer and its state (moments, step count) live in the net. Training calls

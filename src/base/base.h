@@ -17,6 +17,11 @@
  * elements, 0.89 vs 0.77 us at 8192, 1.44 vs 1.08 us at 16384. */
 #define MLP_OMP_MIN_ELEMS 8192
 
+/* ---- threads (threads.c) ---- */
+/* True in a process made by fork() from one that had the library loaded (and not exec'ed since):
+ * there every OpenMP region must stay on one thread, since the parent's thread pool is gone. */
+bool mlp_forked_child(void);
+
 /* ---- errors (error.c) ---- */
 /* Records a detailed message for the calling thread and returns status. */
 mlp_status mlp_fail(mlp_status status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -63,10 +63,12 @@ MLP_CLONES static void bias_act_rows(float *restrict Z, float *restrict pre,
             for (size_t j = 0; j < m; j++) z[j] = tanhf(z[j] + b[j]);
             break;
         case MLP_ACT_GELU: {
-            float *restrict p = pre + i * ld;
+            /* Inference keeps no pre-activation (pre NULL): only backward needs it. */
+            float *restrict p = pre ? pre + i * ld : NULL;
             for (size_t j = 0; j < m; j++) {
-                p[j] = z[j] + b[j];
-                z[j] = 0.5f * p[j] * (1.0f + erff(p[j] * INV_SQRT2));
+                const float v = z[j] + b[j];
+                if (p) p[j] = v;
+                z[j] = 0.5f * v * (1.0f + erff(v * INV_SQRT2));
             }
             break;
         }

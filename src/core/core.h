@@ -207,6 +207,13 @@ mlp_status mlp_check_batch(const mlp_net *net, const void *X, size_t n, const ch
 /* Forward pass of n rows of X through every layer into the workspace; with training, the hidden
  * layers' dropout is applied (masks keyed by the net's seed, its step count and the layer). */
 void mlp_pass_forward(mlp_net *net, const float *X, size_t n, bool training);
+/* Inference: the forward pass of n rows of X with no dropout, writing nothing of net (several
+ * threads may run it on one net at once, each with its own buffers): the hidden layers' outputs
+ * go to two ping-pong halves of scratch (2 x n x mlp_infer_width floats), the last layer's to
+ * out (n x output width). */
+void mlp_pass_infer(const mlp_net *net, const float *X, size_t n, float *scratch, float *out);
+/* The widest hidden layer (0 for a net without one). */
+size_t mlp_infer_width(const mlp_net *net);
 /* Output delta, row losses and the L2 chunks, then the layers' gradients, from the pending
  * forward pass of n rows; the L2 gradient term alpha_n * W is included when alpha_n != 0. With
  * sample weights w (n, or NULL) the row losses and the delta rows are multiplied by them. */
@@ -246,10 +253,6 @@ mlp_status mlp_nonfinite_status(const mlp_net *net, const float *X, const float 
 /* ---- pass state (train.c; ends through mlp_pass_reset, state.h) ---- */
 /* BLAS dimensions are int: MLP_ERR_OVERFLOW naming fn if n or a layer width does not fit. */
 mlp_status mlp_check_int_dims(const mlp_net *net, size_t n, const char *fn);
-/* Forward pass of n rows (the workspace holds them, no dropout) on the threads it pays for,
- * without touching the pass state: for inference, which calls mlp_pass_reset first. */
-void mlp_run_forward(mlp_net *net, const float *X, size_t n);
-
 /* ---- optimizer (optim.c) ---- */
 /* The step size of the next update (Adam's bias correction for step count + 1 folded in). */
 float mlp_optim_begin(const mlp_net *net);

@@ -25,23 +25,24 @@ static uint64_t mask_key(const mlp_net *net, size_t l) {
            0xbf58476d1ce4e5b9ULL * (uint64_t)(l + 1);
 }
 
-static void forward_layer(mlp_net *net, size_t l, const float *A, size_t n, bool dropout) {
+/* Z (n x out) = f(A . W_l + b_l), in tiles shared by the team; pre (or NULL) receives the
+ * pre-activations where the derivative needs them; with a mask (training with dropout) each tile
+ * is dropped right after its activation. Reads net, writes only Z, pre and mask. */
+static void forward_layer(const mlp_net *net, size_t l, const float *A, size_t n, float *Z,
+                          float *pre, float *mask, uint64_t key) {
     const mlp_layer *ly = &net->layers[l];
-    float *Z = net->out[l], *pre = net->pre[l];
     const float *b = net->params + ly->b_off;
     mlp_gemm g = mlp_gemm_forward(Z, A, net->params + ly->w_off, n, ly->in, ly->out);
     mlp_gemm_plan(&g, 8, ly->act == MLP_ACT_SOFTMAX);
     const long tiles = (long)mlp_gemm_tiles(&g);
-    const uint64_t key = dropout ? mask_key(net, l) : 0;
 #pragma omp for schedule(static) nowait
     for (long t = 0; t < tiles; t++) {
         mlp_box x = mlp_gemm_tile(&g, (size_t)t);
         size_t off = x.r0 * ly->out + x.c0;
         mlp_bias_act_block(Z + off, pre ? pre + off : NULL, b + x.c0, x.rows, x.cols, ly->out,
                            ly->act);
-        if (dropout)
-            mlp_dropout_block(Z + off, net->mask[l] + off, x.rows, x.cols, ly->out, off, key,
-                              ly->dropout);
+        if (mask)
+            mlp_dropout_block(Z + off, mask + off, x.rows, x.cols, ly->out, off, key, ly->dropout);
     }
 #pragma omp barrier
 }
@@ -49,8 +50,27 @@ static void forward_layer(mlp_net *net, size_t l, const float *A, size_t n, bool
 void mlp_pass_forward(mlp_net *net, const float *X, size_t n, bool training) {
     const float *A = X;
     for (size_t l = 0; l < net->n_layers; l++) {
-        forward_layer(net, l, A, n, training && net->layers[l].dropout > 0.0f);
+        const bool drop = training && net->layers[l].dropout > 0.0f;
+        forward_layer(net, l, A, n, net->out[l], net->pre[l], drop ? net->mask[l] : NULL,
+                      drop ? mask_key(net, l) : 0);
         A = net->out[l];
+    }
+}
+
+size_t mlp_infer_width(const mlp_net *net) {
+    size_t w = 0;
+    for (size_t l = 0; l + 1 < net->n_layers; l++)
+        if (net->layers[l].out > w) w = net->layers[l].out;
+    return w;
+}
+
+void mlp_pass_infer(const mlp_net *net, const float *X, size_t n, float *scratch, float *out) {
+    const float *A = X;
+    const size_t half = n * mlp_infer_width(net);
+    for (size_t l = 0; l < net->n_layers; l++) {
+        float *Z = l + 1 == net->n_layers ? out : scratch + (l % 2) * half;
+        forward_layer(net, l, A, n, Z, NULL, NULL, 0);
+        A = Z;
     }
 }
 

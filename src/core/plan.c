@@ -32,7 +32,7 @@ int mlp_parallel_width(void) {
  * microseconds of small GEMMs and row loops, and a team costs more than it saves (measured: see
  * docs/SCALING.md). */
 int mlp_pass_threads(const mlp_net *net, size_t n) {
-    if (omp_in_parallel()) return 1;
+    if (omp_in_parallel() || mlp_forked_child()) return 1;
     int T = omp_get_max_threads();
     if (T <= 1) return 1;
     double biggest = 0.0;

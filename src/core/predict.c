@@ -1,46 +1,83 @@
-/* Inference: probabilities and labels, in chunks so that predicting a large set never needs a
- * workspace of its size. */
+/* Inference: probabilities and labels. A prediction reads the net and writes only the caller's
+ * output and its own scratch, so any number of threads may predict with one net at once, each
+ * getting the bits a serial call gets. Large inputs go in chunks, so the scratch never grows with
+ * the input. */
 #include "core/core.h"
 
-#include <string.h>
+#include <omp.h>
+#include <stdlib.h>
 
 #define PREDICT_MIN_CHUNK 1024
+/* Scratch of at most this many floats lives on the caller's stack (16 KiB): batch-1 and small
+ * batches allocate nothing. */
+#define STACK_FLOATS 4096
 
-typedef void (*emit_fn)(const float *P, size_t rows, size_t k, void *dst, size_t row0);
-
-static void emit_probs(const float *P, size_t rows, size_t k, void *dst, size_t row0) {
-    memcpy((float *)dst + row0 * k, P, rows * k * sizeof(float));
-}
-
-static void emit_labels(const float *P, size_t rows, size_t k, void *dst, size_t row0) {
-    int32_t *labels = (int32_t *)dst + row0;
-    for (size_t i = 0; i < rows; i++) labels[i] = mlp_row_label(P + i * k, k);
-}
-
-static mlp_status predict(mlp_net *net, const float *X, size_t n, void *dst, emit_fn emit,
-                          const char *fn) {
-    mlp_status st = mlp_check_batch(net, X, n, fn);
-    if (st != MLP_OK) return st;
-    if (!dst) return mlp_fail(MLP_ERR_NULL, "%s: output buffer is NULL", fn);
+/* Rows per chunk: the reserved batch size, at least PREDICT_MIN_CHUNK, as before inference had
+ * its own scratch, so the chunking (and with it each row's last bit) is what it always was. */
+static size_t chunk_rows(const mlp_net *net, size_t n) {
     size_t chunk = net->cap > PREDICT_MIN_CHUNK ? net->cap : PREDICT_MIN_CHUNK;
-    if (chunk > n) chunk = n;
-    st = mlp_check_int_dims(net, chunk, fn);
-    if (st == MLP_OK) st = mlp_net_grow_workspace(net, chunk);
-    if (st != MLP_OK) return st;
-    mlp_pass_reset(net); /* the workspace is about to be overwritten */
+    return chunk < n ? chunk : n;
+}
+
+/* The forward pass of n rows into out on the threads it pays for, OpenBLAS serial in each tile. */
+static void infer_rows(const mlp_net *net, const float *X, size_t n, float *scratch, float *out) {
+    const int T = mlp_pass_threads(net, n);
+    if (T > 1) {
+#pragma omp parallel num_threads(T)
+        {
+            unsigned fp = mlp_fp_begin();
+            mlp_pass_infer(net, X, n, scratch, out);
+            mlp_fp_end(fp);
+        }
+    } else {
+        int saved = mlp_blas_serial_begin();
+        unsigned fp = mlp_fp_begin();
+        mlp_pass_infer(net, X, n, scratch, out);
+        mlp_fp_end(fp);
+        mlp_blas_serial_end(saved);
+    }
+}
+
+/* Predicts in chunks: probabilities straight into probs (n x k), or labels through a chunk of
+ * probabilities in the scratch. */
+static mlp_status predict_chunks(const mlp_net *net, const float *X, size_t n, float *probs,
+                                 int32_t *labels, float *scratch, size_t chunk) {
     const size_t in = net->layers[0].in, k = net->layers[net->n_layers - 1].out;
+    float *P = scratch + 2 * chunk * mlp_infer_width(net); /* labels: one chunk's outputs */
     for (size_t r = 0; r < n; r += chunk) {
-        size_t rows = n - r < chunk ? n - r : chunk;
-        mlp_run_forward(net, X + r * in, rows);
-        emit(net->out[net->n_layers - 1], rows, k, dst, r);
+        const size_t rows = n - r < chunk ? n - r : chunk;
+        float *out = probs ? probs + r * k : P;
+        infer_rows(net, X + r * in, rows, scratch, out);
+        for (size_t i = 0; labels && i < rows; i++) labels[r + i] = mlp_row_label(P + i * k, k);
     }
     return MLP_OK;
 }
 
-mlp_status mlp_predict(mlp_net *net, const float *X, size_t n, float *out) {
-    return predict(net, X, n, out, emit_probs, "mlp_predict");
+static mlp_status predict(const mlp_net *net, const float *X, size_t n, float *probs,
+                          int32_t *labels, const char *fn) {
+    mlp_status st = mlp_check_batch(net, X, n, fn);
+    if (st != MLP_OK) return st;
+    if (!probs && !labels) return mlp_fail(MLP_ERR_NULL, "%s: output buffer is NULL", fn);
+    const size_t chunk = chunk_rows(net, n);
+    st = mlp_check_int_dims(net, chunk, fn);
+    if (st != MLP_OK) return st;
+    /* 2 ping-pong hidden buffers, and the output chunk for labels. */
+    const size_t per_row = 2 * mlp_infer_width(net) + (labels ? mlp_net_output_size(net) : 0);
+    float stack[STACK_FLOATS];
+    float *scratch = stack;
+    if (per_row > STACK_FLOATS / chunk) {
+        scratch = mlp_alloc_array(chunk, per_row * sizeof(float), fn, &st);
+        if (!scratch) return st;
+    }
+    st = predict_chunks(net, X, n, probs, labels, scratch, chunk);
+    if (scratch != stack) free(scratch);
+    return st;
 }
 
-mlp_status mlp_predict_labels(mlp_net *net, const float *X, size_t n, int32_t *labels) {
-    return predict(net, X, n, labels, emit_labels, "mlp_predict_labels");
+mlp_status mlp_predict(const mlp_net *net, const float *X, size_t n, float *out) {
+    return predict(net, X, n, out, NULL, "mlp_predict");
+}
+
+mlp_status mlp_predict_labels(const mlp_net *net, const float *X, size_t n, int32_t *labels) {
+    return predict(net, X, n, NULL, labels, "mlp_predict_labels");
 }

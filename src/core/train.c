@@ -67,11 +67,6 @@ static void run(mlp_net *net, const step_work *w) {
     run_rows(net, w, net->pass.n);
 }
 
-void mlp_run_forward(mlp_net *net, const float *X, size_t n) {
-    step_work w = {.X = X};
-    run_rows(net, &w, n);
-}
-
 static bool has_dropout(const mlp_net *net) {
     for (size_t l = 0; l < net->n_layers; l++)
         if (net->layers[l].dropout > 0.0f) return true;

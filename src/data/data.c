@@ -434,7 +434,8 @@ mlp_status mlp_scaler_apply(const mlp_scaler *s, float *X, size_t n, size_t d) {
     if (!mlp_mul_ok(n, d, &cells))
         return mlp_fail(MLP_ERR_OVERFLOW, "%s: %zu x %zu overflows", fn, n, d);
     const float *off = s->offset, *sc = s->scale;
-#pragma omp parallel for schedule(static) if (cells >= MLP_OMP_MIN_ELEMS)
+    const bool team = cells >= MLP_OMP_MIN_ELEMS && !mlp_forked_child();
+#pragma omp parallel for schedule(static) if (team)
     for (size_t i = 0; i < n; i++) {
         float *x = X + i * d;
         for (size_t j = 0; j < d; j++) x[j] = (x[j] - off[j]) / sc[j];

@@ -57,7 +57,8 @@ double mlp_r2_of(const float *out, const float *Y, const float *w, size_t n, siz
 }
 
 /* *out = the net's predictions on X (n x output_size), malloc'd. */
-static mlp_status predict_all(mlp_net *net, const float *X, size_t n, float **out, const char *fn) {
+static mlp_status predict_all(const mlp_net *net, const float *X, size_t n, float **out,
+                              const char *fn) {
     mlp_status st = mlp_check_batch(net, X, n, fn);
     if (st != MLP_OK) return st;
     *out = mlp_alloc_array(n, mlp_net_output_size(net) * sizeof(float), fn, &st);
@@ -67,7 +68,7 @@ static mlp_status predict_all(mlp_net *net, const float *X, size_t n, float **ou
     return st;
 }
 
-mlp_status mlp_score_accuracy(mlp_net *net, const float *X, const int32_t *labels, size_t n,
+mlp_status mlp_score_accuracy(const mlp_net *net, const float *X, const int32_t *labels, size_t n,
                               double *accuracy) {
     if (!labels || !accuracy)
         return mlp_fail(MLP_ERR_NULL, "mlp_score_accuracy: %s is NULL",
@@ -80,7 +81,7 @@ mlp_status mlp_score_accuracy(mlp_net *net, const float *X, const int32_t *label
     return MLP_OK;
 }
 
-mlp_status mlp_score_subset_accuracy(mlp_net *net, const float *X, const float *Y, size_t n,
+mlp_status mlp_score_subset_accuracy(const mlp_net *net, const float *X, const float *Y, size_t n,
                                      double *accuracy) {
     if (!Y || !accuracy)
         return mlp_fail(MLP_ERR_NULL, "mlp_score_subset_accuracy: %s is NULL",
@@ -93,7 +94,7 @@ mlp_status mlp_score_subset_accuracy(mlp_net *net, const float *X, const float *
     return MLP_OK;
 }
 
-mlp_status mlp_score_r2(mlp_net *net, const float *X, const float *Y, size_t n, double *r2) {
+mlp_status mlp_score_r2(const mlp_net *net, const float *X, const float *Y, size_t n, double *r2) {
     if (!Y || !r2) return mlp_fail(MLP_ERR_NULL, "mlp_score_r2: %s is NULL", !Y ? "Y" : "r2");
     float *out;
     mlp_status st = predict_all(net, X, n, &out, "mlp_score_r2");
