@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include "mlp/data.h"
+#include "mlp/fit.h"
 #include "mlp/mlp.h"
 #include "mlp/model.h"
 
@@ -102,11 +103,56 @@ static void limit_csv_and_model(void **state) {
     remove(model);
 }
 
+/* The limit is on a whole fit: its buffers are added up and checked before any is allocated.
+ * Before, each buffer was checked alone: 3 features and one hidden layer of 10^9 units passed
+ * (each parameter-sized buffer under the default limit) and the fit grew until killed, and a fit
+ * peaked at 4.65 GiB under a 2 GiB limit. */
+static void limit_whole_fit(void **state) {
+    (void)state;
+    enum { N = 300, D = 3 };
+    float X[N * D];
+    int32_t y[N];
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < D; j++) X[i * D + j] = (float)((i * 7 + j * 3) % 11) / 11.0f;
+        y[i] = i % 3;
+    }
+    mlp_fit_options o = mlp_fit_options_default();
+    o.max_iter = 2;
+    const size_t huge[] = {1000000000};
+    o.hidden = huge;
+    mlp_net *net = NULL;
+    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, D, 3, &o, NULL),
+                     MLP_ERR_LIMIT);
+    assert_non_null(strstr(mlp_last_error(), "mlp_fit: training needs"));
+    assert_null(net);
+
+    /* 64 hidden units: 451 parameters, 7216 bytes of net buffers. The net alone fits under 20000
+     * bytes; the fit (net, workspace, two rollback snapshots of 3 x 451 floats, targets, batch)
+     * does not, and is refused before it allocates anything. */
+    const size_t h64[] = {64};
+    o.hidden = h64;
+    mlp_set_memory_limit(20000);
+    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, D, 3, &o, NULL),
+                     MLP_ERR_LIMIT);
+    assert_non_null(strstr(mlp_last_error(), "rollback snapshots"));
+    assert_null(net);
+    size_t sizes[] = {D, 64, 3};
+    mlp_activation acts[] = {MLP_ACT_RELU, MLP_ACT_SOFTMAX};
+    mlp_net_config cfg = {2, sizes, acts, MLP_LOSS_SOFTMAX_CE, MLP_INIT_GLOROT, 1};
+    assert_int_equal(mlp_net_create(&net, &cfg), MLP_OK);
+    mlp_net_free(net);
+    mlp_set_memory_limit(0);
+    net = NULL;
+    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, D, 3, &o, NULL), MLP_OK);
+    mlp_net_free(net);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(limit_get_set, reset_limit),
         cmocka_unit_test_teardown(limit_network_and_workspace, reset_limit),
         cmocka_unit_test_teardown(limit_csv_and_model, reset_limit),
+        cmocka_unit_test_teardown(limit_whole_fit, reset_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -401,11 +401,14 @@ MLP_API int mlp_blas_is_openmp(void);
 /* ---------------------------------------------------------------------------------------------
  * Memory limit
  */
-/* Sets the largest single buffer the library will allocate, in bytes, process-wide (an atomic:
- * safe to call from any thread). Calls that would need a larger buffer (a network, a batch
- * workspace, a dataset read from CSV or IDX, a model file's contents) fail with MLP_ERR_LIMIT and
- * a message naming the size, before asking the system for memory. 0 restores the default, the
- * machine's physical memory; SIZE_MAX removes the limit. */
+/* Sets the most the library will allocate for one purpose, in bytes, process-wide (an atomic:
+ * safe to call from any thread): a network (its four parameter-sized buffers together), a batch
+ * workspace, a dataset read from CSV or IDX, a model file's contents, and a whole mlp_fit (the
+ * network it creates, its workspace, snapshots, data copies and solver memory added up, checked
+ * before the fit allocates anything). Calls that would need more fail with MLP_ERR_LIMIT and a
+ * message naming the size, before asking the system for memory. 0 restores the default, three
+ * quarters of the machine's physical memory (a fit stays well inside the machine, with room for
+ * the caller's own data); SIZE_MAX removes the limit. */
 MLP_API void mlp_set_memory_limit(size_t bytes);
 /* The limit in force, in bytes. */
 MLP_API size_t mlp_get_memory_limit(void);

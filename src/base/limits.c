@@ -1,4 +1,5 @@
-/* The memory cap: the largest single buffer the library will try to allocate. Inputs whose sizes
+/* The memory cap: the most the library will try to allocate for one purpose (a buffer, a net, a
+ * whole fit). Inputs whose sizes
  * would need more (a corrupt header claiming terabytes, a batch far too large) are refused with
  * MLP_ERR_LIMIT and a message, instead of asking the system for the memory. Process-wide and
  * atomic, so any thread may read it while another sets it. */
@@ -11,12 +12,13 @@
 
 static _Atomic size_t memory_limit; /* 0: not set, use the default */
 
-/* Default: the machine's physical memory (no single buffer can usefully be larger). */
+/* Default: three quarters of the machine's physical memory, so that one fit at the limit still
+ * leaves the caller's data and the system room. */
 static size_t default_limit(void) {
     long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     if (pages <= 0 || page <= 0) return SIZE_MAX;
     size_t bytes;
-    return mlp_mul_ok((size_t)pages, (size_t)page, &bytes) ? bytes : SIZE_MAX;
+    return mlp_mul_ok((size_t)pages, (size_t)page, &bytes) ? bytes / 4 * 3 : SIZE_MAX;
 }
 
 void mlp_set_memory_limit(size_t bytes) {

@@ -196,6 +196,14 @@ typedef struct mlp_net {
     mlp_pass pass;
 } mlp_net;
 
+/* What a net of L layers (widths sizes[0..L], activations acts) allocates, in bytes, for budgets
+ * checked before anything is: *net_bytes its parameter-sized buffers, *ws_bytes its workspace for
+ * `rows` rows, each hidden layer with a dropout mask if `dropout`. In double: the figures are
+ * only compared with a limit, and a double does not overflow. */
+void mlp_layers_bytes(size_t L, const size_t *sizes, const mlp_activation *acts, bool dropout,
+                      size_t rows, double *net_bytes, double *ws_bytes);
+/* The same for an existing net's workspace (its own activations and dropout). */
+double mlp_net_workspace_bytes(const mlp_net *net, size_t rows);
 /* Grows the workspace to hold n rows (no-op if it already does); growing ends a pending pass. */
 mlp_status mlp_net_grow_workspace(mlp_net *net, size_t n);
 /* Checks a batch argument pair; returns MLP_OK or a detailed failure. */

@@ -166,7 +166,9 @@ static mlp_status alloc_net(mlp_net **out, const shape *sh) {
         return mlp_fail(MLP_ERR_OVERFLOW, "mlp_net_create: %zu parameters do not fit in memory",
                         off);
     }
-    mlp_status st = mlp_check_alloc(bytes / 4, "mlp_net_create: each parameter-sized buffer");
+    /* The four buffers together: the limit is on what the net holds, not on each buffer. */
+    mlp_status st = mlp_check_alloc(bytes, "mlp_net_create: the network's four parameter-sized "
+                                           "buffers (parameters, gradients, two moments)");
     if (st != MLP_OK) {
         mlp_net_free(net);
         return st;
@@ -242,16 +244,41 @@ mlp_status mlp_net_clone(mlp_net **dst, const mlp_net *src) {
 /* ---- workspace ---- */
 
 /* Floats per row of the workspace, and the row width of the widest layer. */
+/* Workspace floats per row of one layer: its outputs, the pre-activations where the derivative
+ * needs them, the dropout mask where it has dropout. */
+static size_t layer_ws_floats(size_t w, mlp_activation act, bool dropout) {
+    return (mlp_act_needs_pre(act) ? 2 * w : w) + (dropout ? w : 0);
+}
+
 static size_t ws_per_row(const mlp_net *net, size_t *maxw) {
     size_t per_row = 1 /* row_loss */;
     *maxw = 0;
     for (size_t l = 0; l < net->n_layers; l++) {
         size_t w = net->layers[l].out;
-        per_row += mlp_act_needs_pre(net->layers[l].act) ? 2 * w : w;
-        if (net->layers[l].dropout > 0.0f) per_row += w; /* its mask */
+        per_row += layer_ws_floats(w, net->layers[l].act, net->layers[l].dropout > 0.0f);
         if (w > *maxw) *maxw = w;
     }
     return per_row + 2 * *maxw; /* the two delta buffers */
+}
+
+double mlp_net_workspace_bytes(const mlp_net *net, size_t rows) {
+    size_t maxw, per_row = ws_per_row(net, &maxw);
+    const double chunks = (double)(rows / MLP_COLSUM_CHUNK + 1);
+    return sizeof(float) * ((double)per_row * (double)rows + 2.0 * chunks * (double)maxw);
+}
+
+void mlp_layers_bytes(size_t L, const size_t *sizes, const mlp_activation *acts, bool dropout,
+                      size_t rows, double *net_bytes, double *ws_bytes) {
+    double params = 0.0, per_row = 1.0, maxw = 0.0;
+    for (size_t l = 0; l < L; l++) {
+        const double w = (double)sizes[l + 1];
+        params += ((double)sizes[l] + 1.0) * w;
+        per_row += (double)layer_ws_floats(1, acts[l], dropout && l + 1 < L) * w;
+        if (w > maxw) maxw = w;
+    }
+    const double chunks = (double)(rows / MLP_COLSUM_CHUNK + 1);
+    *net_bytes = 4.0 * sizeof(float) * params;
+    *ws_bytes = sizeof(float) * ((per_row + 2.0 * maxw) * (double)rows + 2.0 * chunks * maxw);
 }
 
 static void carve_workspace(mlp_net *net, float *p, size_t n, size_t maxw, size_t chunks) {

@@ -314,47 +314,61 @@ static mlp_status set_alpha(mlp_net *net, float alpha) {
 /* Checks everything, creates the net if *net is NULL (*created), allocates the loop's buffers and
  * reserves the workspace; only then applies the optimizer, so that a warm-start net is unchanged
  * by any failure here. */
+/* Every check that allocates nothing; sets the output layer, the split and the batch. */
+static mlp_status fit_checks(mlp_fit_state *s, const mlp_net *warm, const mlp_fit_data *in,
+                             const mlp_fit_options *o, mlp_activation *out_act, mlp_loss *loss) {
+    mlp_status st = check_data(in);
+    if (st == MLP_OK)
+        st = mlp_task_output_named(in->task, in->n_classes_or_targets, "mlp_fit", out_act, loss,
+                                   &s->out_width);
+    if (st == MLP_OK) st = check_options(o, in->n, &s->n_val);
+    if (st == MLP_OK && warm) st = check_warm_start(warm, in->d, s->out_width, *loss);
+    if (st == MLP_OK && warm && o->opt.kind == MLP_OPT_LBFGS) st = check_no_dropout(warm);
+    if (st == MLP_OK) st = check_weights(in->w, in->n);
+    if (st != MLP_OK) return st;
+    s->n_train = in->n - s->n_val;
+    const size_t batch = o->opt.kind == MLP_OPT_LBFGS ? MLP_LBFGS_CHUNK
+                         : o->batch_size              ? o->batch_size
+                                                      : 200;
+    s->batch = batch < s->n_train ? batch : s->n_train; /* scikit-learn clips to the sample count */
+    return MLP_OK;
+}
+
+/* Checks everything (the memory the whole fit needs included), creates the net if *net is NULL
+ * (*created), allocates the loop's buffers and reserves the workspace; only then applies the
+ * optimizer, so that a warm-start net is unchanged by any failure here. */
 static mlp_status fit_setup(mlp_fit_state *s, mlp_net **net, bool *created, const mlp_fit_data *in,
                             const mlp_fit_options *o) {
     mlp_activation out_act = MLP_ACT_IDENTITY;
     mlp_loss loss = MLP_LOSS_SQUARED;
-    mlp_status st = check_data(in);
-    if (st == MLP_OK)
-        st = mlp_task_output_named(in->task, in->n_classes_or_targets, "mlp_fit", &out_act, &loss,
-                                   &s->out_width);
-    if (st == MLP_OK) st = check_options(o, in->n, &s->n_val);
-    if (st == MLP_OK && *net) st = check_warm_start(*net, in->d, s->out_width, loss);
-    if (st == MLP_OK && *net && o->opt.kind == MLP_OPT_LBFGS) st = check_no_dropout(*net);
-    if (st == MLP_OK) st = check_weights(in->w, in->n);
+    mlp_status st = fit_checks(s, *net, in, o, &out_act, &loss);
+    /* Also room for scoring the validation rows (mlp_predict works in chunks of at least 1024
+     * rows, or the workspace's size), so that nothing is allocated inside the epoch loop. */
+    const size_t val_rows = s->n_val < 1024 ? s->n_val : 1024;
+    const size_t ws_rows = s->batch > val_rows ? s->batch : val_rows;
+    if (st == MLP_OK) st = mlp_fit_check_budget(s, *net, in, o, out_act, ws_rows);
     if (st == MLP_OK) st = build_targets(s, in);
     if (st == MLP_OK && !*net) {
         st = create_net(net, in->d, o, out_act, loss, s->out_width);
         *created = st == MLP_OK;
     }
     if (st != MLP_OK) return st;
-
-    s->n_train = in->n - s->n_val;
-    const bool lbfgs = o->opt.kind == MLP_OPT_LBFGS;
-    const size_t batch = lbfgs ? MLP_LBFGS_CHUNK : o->batch_size ? o->batch_size : 200;
-    s->batch = batch < s->n_train ? batch : s->n_train; /* scikit-learn clips to the sample count */
     s->n_params = mlp_net_param_count(*net);
-    st = alloc_buffers(s, *net, in, lbfgs);
+    st = alloc_buffers(s, *net, in, o->opt.kind == MLP_OPT_LBFGS);
     if (st != MLP_OK) return st;
     mlp_rng_seed(&s->rng, o->seed ^ 0x5eed5eed5eedULL); /* a stream apart from the init's */
     s->sw = in->w;
     split_validation(s, in);
     st = training_weight(s);
     if (st != MLP_OK) return st;
-    /* Also room for scoring the validation rows (mlp_predict works in chunks of at least 1024
-     * rows, or the workspace's size), so that nothing is allocated inside the epoch loop. */
-    const size_t ws_rows = s->n_val < 1024 ? s->n_val : 1024;
     /* Dropout before the reservation: it decides the workspace's layout. Cannot fail here (the
      * probability was checked, the layers are hidden ones). */
     for (size_t l = 0; o->dropout > 0.0f && l + 1 < mlp_net_n_layers(*net); l++)
         (void)mlp_net_set_dropout(*net, l, o->dropout);
-    st = mlp_net_reserve(*net, s->batch > ws_rows ? s->batch : ws_rows);
+    st = mlp_net_reserve(*net, ws_rows);
     if (st == MLP_OK)
-        st = lbfgs ? set_alpha(*net, o->opt.alpha) : mlp_net_set_optimizer(*net, &o->opt);
+        st = o->opt.kind == MLP_OPT_LBFGS ? set_alpha(*net, o->opt.alpha)
+                                          : mlp_net_set_optimizer(*net, &o->opt);
     s->lr = o->opt.lr;
     s->best_loss = INFINITY;
     s->best_val = -INFINITY;

@@ -73,6 +73,13 @@ mlp_status mlp_fit_loop(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *in,
  * (liblbfgs), filling the result's curve (one entry per iteration) and counters. */
 mlp_status mlp_fit_lbfgs(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *in,
                          const mlp_fit_options *o, mlp_fit_result *r);
+/* Bytes liblbfgs allocates for n_params parameters (its corrections); 0 without liblbfgs. */
+double mlp_fit_lbfgs_bytes(double n_params);
+/* budget.c: MLP_ERR_LIMIT, with the parts named, if everything the fit will allocate (the net it
+ * creates when warm is NULL, the workspace of ws_rows rows, snapshots, data copies, the solver's
+ * memory) exceeds the memory limit. Needs out_width, n_val, n_train and batch of s. */
+mlp_status mlp_fit_check_budget(const mlp_fit_state *s, const mlp_net *warm, const mlp_fit_data *in,
+                                const mlp_fit_options *o, mlp_activation out_act, size_t ws_rows);
 /* False when the library was built without liblbfgs (mlp_fit_lbfgs then fails). */
 bool mlp_fit_lbfgs_available(void);
 /* fit_epoch.c: room for entry `epoch` (0-based) in the result's loss curve and, with validation

@@ -25,6 +25,11 @@ mlp_status mlp_fit_lbfgs(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *in,
     (void)s, (void)net, (void)in, (void)o, (void)r;
     return mlp_fail(MLP_ERR_ARG, "mlp_fit: this mlp was built without liblbfgs: no solver lbfgs");
 }
+
+double mlp_fit_lbfgs_bytes(double n_params) {
+    (void)n_params;
+    return 0.0;
+}
 #else
 #include <lbfgs.h>
 
@@ -198,6 +203,10 @@ static mlp_status run_status(const lbfgs_run *run, int ret) {
     if (ret < LBFGSERR_OUTOFINTERVAL)
         return mlp_fail(MLP_ERR_STATE, "mlp_fit: lbfgs refused its settings (code %d)", ret);
     return MLP_OK;
+}
+
+double mlp_fit_lbfgs_bytes(double n_params) {
+    return (2.0 * LBFGS_CORRECTIONS + 4.0) * n_params * sizeof(lbfgsfloatval_t);
 }
 
 /* liblbfgs keeps (2m + 4) vectors of the parameters' size; the limit applies to them too. */
