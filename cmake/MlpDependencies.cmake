@@ -114,3 +114,19 @@ if(MLP_WITH_LBFGS)
     message(STATUS "mlp: liblbfgs not found (Debian: liblbfgs-dev): solver lbfgs left out")
   endif()
 endif()
+
+# oneDNN (Debian: libdnnl-dev), the provider of bf16 GEMMs (AMX / AVX512_BF16 matrix units) for
+# MLP_PRECISION_BF16. Optional: without it the library builds, f32 is unchanged, and bf16 is
+# refused with the reason. Debian's oneDNN uses GNU OpenMP, the runtime mlp and OpenBLAS share.
+# Defines MLP_DNNL_FOUND, MLP_DNNL_INCLUDE_DIR and MLP_DNNL_LIBRARY.
+option(MLP_WITH_DNNL "Build the bf16 GEMM provider (needs oneDNN)" ON)
+set(MLP_DNNL_FOUND OFF)
+if(MLP_WITH_DNNL)
+  find_path(MLP_DNNL_INCLUDE_DIR oneapi/dnnl/dnnl.h)
+  find_library(MLP_DNNL_LIBRARY dnnl)
+  if(MLP_DNNL_INCLUDE_DIR AND MLP_DNNL_LIBRARY)
+    set(MLP_DNNL_FOUND ON)
+  else()
+    message(STATUS "mlp: oneDNN not found (Debian: libdnnl-dev): precision bf16 left out")
+  endif()
+endif()

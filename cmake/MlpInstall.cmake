@@ -49,9 +49,12 @@ install(FILES "${PROJECT_BINARY_DIR}/mlpConfig.cmake" "${PROJECT_BINARY_DIR}/mlp
 # mlp.pc: the private dependencies of the static library, spelled out. OpenBLAS is named by the
 # directory of its OpenMP build (with an rpath to it), not by Requires.private: openblas, because
 # the openblas.pc on pkg-config's default path is whichever build Debian's alternatives chose.
-set(MLP_PC_LBFGS_LIBS "")
+set(MLP_PC_EXTRA_LIBS "")
+if(MLP_DNNL_FOUND)
+  set(MLP_PC_EXTRA_LIBS "-ldnnl")
+endif()
 if(MLP_LBFGS_FOUND)
-  set(MLP_PC_LBFGS_LIBS "-llbfgs")
+  set(MLP_PC_EXTRA_LIBS "${MLP_PC_EXTRA_LIBS} -llbfgs")
 endif()
 set(MLP_PC_OPENMP_LIBS "")
 foreach(_mlp_omp_lib IN LISTS OpenMP_C_LIB_NAMES)

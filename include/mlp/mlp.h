@@ -86,6 +86,7 @@ typedef enum mlp_status {
     MLP_ERR_DIVERGED, /* training produced a non-finite loss or weight */
     MLP_ERR_LIMIT,    /* a buffer would exceed the memory limit (mlp_set_memory_limit) */
     MLP_ERR_MPI,      /* an MPI call failed, or another rank of a data-parallel call did (mpi.h) */
+    MLP_ERR_UNSUPPORTED, /* this CPU or this build cannot do it (e.g. bf16 without oneDNN) */
     MLP_STATUS_COUNT
 } mlp_status;
 
@@ -226,6 +227,36 @@ MLP_API mlp_status mlp_net_set_params(mlp_net *net, const float *src, size_t cou
 MLP_API mlp_status mlp_net_set_dropout(mlp_net *net, size_t layer, float p);
 /* The layer's dropout probability; 0 for a NULL net or a layer out of range. */
 MLP_API float mlp_net_dropout(const mlp_net *net, size_t layer);
+
+/* Arithmetic of the GEMMs of training passes (mlp_train_step, mlp_forward, mlp_backward, and
+ * mlp_fit's steps). Parameters, optimizer moments, losses, activations, their derivatives and the
+ * update are f32 in every precision; BF16 rounds the GEMMs' operands (weights, layer outputs,
+ * deltas, the input batch) to bfloat16 (round to nearest even) and accumulates in f32, as
+ * PyTorch's autocast does, on the CPU's matrix units (AMX-BF16, else AVX512_BF16) through oneDNN.
+ * Inference (mlp_predict*) and model files always use the f32 weights. */
+typedef enum mlp_precision {
+    MLP_PRECISION_F32 = 0, /* OpenBLAS sgemm: the default, bit for bit what mlp always did */
+    MLP_PRECISION_BF16,    /* bf16 operands, f32 accumulation (oneDNN); needs AVX512_BF16 or AMX */
+    MLP_PRECISION_AUTO,    /* BF16 where this CPU and build support it, else F32 */
+    MLP_PRECISION_COUNT
+} mlp_precision;
+/* Sets the precision of the net's training passes (AUTO is resolved here: mlp_net_precision then
+ * says which). Ends a pending pass; the workspace is allocated again at the next reserve or step.
+ * Results stay bit-identical for any thread count in each precision.
+ * Errors: MLP_ERR_NULL (net is NULL), MLP_ERR_ARG (unknown value), MLP_ERR_UNSUPPORTED (BF16 on a
+ * build without oneDNN or a CPU without AVX512_BF16 / AMX: the message says which),
+ * MLP_ERR_NOMEM / MLP_ERR_LIMIT (the weights' bf16 copy). On failure the net is unchanged. */
+MLP_API mlp_status mlp_net_set_precision(mlp_net *net, mlp_precision precision);
+/* The net's precision (F32 or BF16); F32 for a NULL net. */
+MLP_API mlp_precision mlp_net_precision(const mlp_net *net);
+/* 1 if this CPU and build can train in `precision` (F32 and AUTO: always), else 0. */
+MLP_API int mlp_precision_supported(mlp_precision precision);
+/* What bf16 GEMMs run on here: oneDNN's instruction set ("avx512_core_amx" with AMX,
+ * "avx512_core_bf16" with AVX512_BF16 only), or why there are none ("no oneDNN in this build",
+ * "no AVX512_BF16 or AMX on this CPU (oneDNN ISA avx2)"). A static string. */
+MLP_API const char *mlp_precision_isa(void);
+/* Name of a precision: "f32", "bf16", "auto"; NULL out of range. */
+MLP_API const char *mlp_precision_name(mlp_precision precision);
 
 /* Sizes the workspace for batches of up to max_batch rows, in one allocation. Calls with larger
  * batches grow it themselves (one allocation each time); it never shrinks. Call this once up

@@ -18,6 +18,7 @@ static const char *const status_text[MLP_STATUS_COUNT] = {
     [MLP_ERR_DIVERGED] = "training diverged (non-finite loss or weights)",
     [MLP_ERR_LIMIT] = "exceeds the memory limit",
     [MLP_ERR_MPI] = "an MPI call failed (or failed on another rank)",
+    [MLP_ERR_UNSUPPORTED] = "not supported by this CPU or build",
 };
 
 const char *mlp_strerror(mlp_status status) {

@@ -329,6 +329,27 @@ bool mlp_add_scaled_finite(float *D, const float *W, float c, size_t rows, size_
     return add_scaled_probe(D, W, c, rows, cols, ld) == 0.0f;
 }
 
+/* D = s D + c W and the probe, as add_scaled_probe: the bf16 dW tile's scale and L2 term. */
+MLP_CLONES static float scale_add_probe(float *restrict D, float s, const float *restrict W,
+                                        float c, size_t rows, size_t cols, size_t ld) {
+    float probe = 0.0f;
+    for (size_t r = 0; r < rows; r++) {
+        float *restrict d = D + r * ld;
+        const float *restrict w = W + r * ld;
+#pragma omp simd reduction(+ : probe)
+        for (size_t j = 0; j < cols; j++) {
+            d[j] = s * d[j] + c * w[j];
+            probe += d[j] * 0.0f;
+        }
+    }
+    return probe;
+}
+
+bool mlp_scale_add_finite(float *D, float s, const float *W, float c, size_t rows, size_t cols,
+                          size_t ld) {
+    return scale_add_probe(D, s, W, c, rows, cols, ld) == 0.0f;
+}
+
 bool mlp_block_finite(const float *x, size_t rows, size_t cols, size_t ld) {
     /* x * 0 is 0 for every finite x and NaN for NaN and infinity. */
     return probe_rows(x, rows, cols, ld) == 0.0f;

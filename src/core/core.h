@@ -60,6 +60,11 @@ void mlp_fp_end(unsigned saved);
 #ifndef MLP_PAR_MIN_FLOPS
 #define MLP_PAR_MIN_FLOPS 8.0e6
 #endif
+/* bfloat16, stored as its bits: the upper half of an IEEE float. */
+typedef uint16_t mlp_bf16;
+/* The bf16 GEMM provider (gemm_dnnl.c): a net's oneDNN primitives, one per GEMM tile. */
+typedef struct mlp_dnnl mlp_dnnl;
+
 typedef struct mlp_gemm {
     bool trans_a, trans_b;
     size_t m, n, k;
@@ -72,6 +77,11 @@ typedef struct mlp_gemm {
     float *C;
     size_t ldc;
     size_t tm, tn, tiles_m, tiles_n; /* the tile grid (mlp_gemm_plan) */
+    /* bf16 (dnnl set): the operands rounded, in A's and B's layouts; alpha 1 and beta 0 only.
+     * slot tells apart GEMMs of one shape that run at the same time (the parts of a dW). */
+    const mlp_dnnl *dnnl;
+    const mlp_bf16 *Ah, *Bh;
+    size_t slot;
 } mlp_gemm;
 /* A block of a matrix: rows [r0, r0 + rows), columns [c0, c0 + cols). */
 typedef struct mlp_box {
@@ -86,6 +96,9 @@ mlp_gemm mlp_gemm_weights(float *dW, const float *X, const float *dZ, size_t n, 
 /* dX (n x in) = dZ (n x out) . W^T (out x in) */
 mlp_gemm mlp_gemm_input(float *dX, const float *dZ, const float *W, size_t n, size_t in,
                         size_t out);
+/* Makes g a bf16 GEMM: its tiles run through dnnl on Ah and Bh, the operands rounded, in A's and
+ * B's layouts. */
+void mlp_gemm_bf16(mlp_gemm *g, const mlp_dnnl *dnnl, const mlp_bf16 *Ah, const mlp_bf16 *Bh);
 /* Sets the tile grid from the shape and mlp_parallel_width: tile rows are multiples of row_unit
  * (except the last), whole_rows keeps every tile full width (for softmax). */
 void mlp_gemm_plan(mlp_gemm *g, size_t row_unit, bool whole_rows);
@@ -96,6 +109,38 @@ size_t mlp_gemm_tiles(const mlp_gemm *g);
 mlp_box mlp_gemm_box(const mlp_gemm *g, size_t t);
 /* Computes tile t and returns its box. */
 mlp_box mlp_gemm_tile(const mlp_gemm *g, size_t t);
+
+/* ---- bf16 (bf16.c) and its GEMM provider (gemm_dnnl.c) ---- */
+/* f rounded to bfloat16 (to nearest even on the dropped 16 bits, as PyTorch and oneDNN round;
+ * NaN stays a quiet NaN). Inline and branch-free, so that loops over it vectorise. */
+static inline mlp_bf16 mlp_bf16_of(float f) {
+    uint32_t u;
+    __builtin_memcpy(&u, &f, sizeof u);
+    const uint32_t nan = (u & 0x7fffffffu) > 0x7f800000u;
+    const uint32_t r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    return (mlp_bf16)(nan ? (u >> 16) | 0x40u : r);
+}
+/* dst = src rounded, on a rows x cols block with leading dimension ld (both). */
+void mlp_bf16_block(mlp_bf16 *dst, const float *src, size_t rows, size_t cols, size_t ld);
+/* True if bf16 GEMMs can run here; *isa names oneDNN's instruction set, or why not. */
+bool mlp_dnnl_bf16_supported(const char **isa);
+mlp_status mlp_dnnl_create(mlp_dnnl **out);
+void mlp_dnnl_free(mlp_dnnl *d);
+/* Creates the primitives of g's tiles that the cache lacks (outside any parallel region; the
+ * only call that changes the cache). */
+mlp_status mlp_dnnl_prepare(mlp_dnnl *d, const mlp_gemm *g);
+/* Computes tile t (box b) of a prepared g; any thread, serially. */
+void mlp_dnnl_tile(const mlp_dnnl *d, const mlp_gemm *g, size_t t, mlp_box b);
+
+/* ---- precision (precision.c) ---- */
+/* Allocates and carves the workspace's bf16 part for n rows (a BF16 net growing its workspace). */
+mlp_status mlp_bf16_workspace(mlp_net *net, size_t n);
+/* Frees the bf16 state (kernel cache, weights' copy, workspace part): a net back to F32 or freed.
+ */
+void mlp_bf16_free(mlp_net *net);
+/* The primitives of every GEMM tile of a training pass of n rows (pass.c), for a BF16 net: the
+ * only place they are created, outside the parallel region. */
+mlp_status mlp_pass_prepare(mlp_net *net, size_t n);
 
 /* ---- activations (activation.c), on blocks with leading dimension ld ---- */
 /* Z = f(Z + b) in place on rows x cols (b: cols). For activations whose derivative is not a
@@ -133,6 +178,11 @@ bool mlp_block_finite(const float *x, size_t rows, size_t cols, size_t ld);
 /* D += c * W on a block (both with leading dimension ld) and true if every result is finite: the
  * L2 gradient term and the finiteness check in the one pass over a fresh dW tile. */
 bool mlp_add_scaled_finite(float *D, const float *W, float c, size_t rows, size_t cols, size_t ld);
+
+/* D = s D + c W on a block and true if every result is finite: a bf16 dW tile's 1/n scale (its
+ * GEMM leaves it out) and L2 term in one pass. */
+bool mlp_scale_add_finite(float *D, float s, const float *W, float c, size_t rows, size_t cols,
+                          size_t ld);
 
 /* ---- losses (loss.c) ---- */
 /* Per-row data loss of outputs P and targets Y (rows x k) into row_loss, times the row's sample
@@ -194,6 +244,18 @@ typedef struct mlp_net {
     float *row_loss;  /* n */
 
     mlp_pass pass;
+
+    /* Precision of the training passes' GEMMs (mlp_net_set_precision; never AUTO). With BF16: */
+    mlp_precision prec;
+    mlp_dnnl *dnnl;   /* the oneDNN primitives of the passes' GEMM tiles */
+    mlp_bf16 *w16;    /* n_params: the parameters rounded, made by the update that writes them */
+    bool w16_fresh;   /* w16 matches params (cleared wherever params may be written otherwise) */
+    mlp_bf16 *ws16;   /* the workspace's bf16 part, carved into: */
+    mlp_bf16 *x16;    /* the input batch, rounded (n x in) */
+    mlp_bf16 **out16; /* n_layers: the hidden layers' outputs, rounded (NULL for the last) */
+    mlp_bf16 *delta16[2]; /* the deltas, rounded (n x max_width each) */
+    float *dw_parts;     /* the partial dW of a dW cut along the batch, beyond the first (pass.c) */
+    size_t dw_parts_max; /* how many parts a dW may have (1 + the partial buffers) */
 } mlp_net;
 
 /* What a net of L layers (widths sizes[0..L], activations acts) allocates, in bytes, for budgets

@@ -2,7 +2,9 @@
  *   forward   Z  = X . W      (NoTrans, NoTrans)
  *   weights   dW = X^T . dZ   (Trans,   NoTrans)
  *   input     dX = dZ . W^T   (NoTrans, Trans)
- * No transposed copies are made: the transposes are GEMM flags.
+ * No transposed copies are made: the transposes are GEMM flags. A GEMM with bf16 operands
+ * (mlp_gemm_bf16) runs each tile through the oneDNN provider instead (gemm_dnnl.c), on the same
+ * tile grid.
  *
  * mlp parallelises GEMMs itself instead of letting OpenBLAS thread them, because OpenBLAS's bits
  * depend on how a product is cut: its threaded sgemm rounds differently from its serial one, and
@@ -90,6 +92,10 @@ mlp_box mlp_gemm_box(const mlp_gemm *g, size_t t) {
  * caller makes sure OpenBLAS runs serially (inside a parallel region, or with one thread). */
 mlp_box mlp_gemm_tile(const mlp_gemm *g, size_t t) {
     mlp_box b = mlp_gemm_box(g, t);
+    if (g->dnnl) { /* bf16 operands (gemm_dnnl.c) */
+        mlp_dnnl_tile(g->dnnl, g, t, b);
+        return b;
+    }
     const float *A = g->trans_a ? g->A + b.r0 : g->A + b.r0 * g->lda;
     const float *B = g->trans_b ? g->B + b.c0 * g->ldb : g->B + b.c0;
     cblas_sgemm(CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans,
@@ -101,18 +107,54 @@ mlp_box mlp_gemm_tile(const mlp_gemm *g, size_t t) {
 
 mlp_gemm mlp_gemm_forward(float *Z, const float *X, const float *W, size_t n, size_t in,
                           size_t out) {
-    mlp_gemm g = {false, false, n, out, in, 1.0f, X, in, W, out, 0.0f, Z, out, 0, 0, 0, 0};
+    mlp_gemm g = {.m = n,
+                  .n = out,
+                  .k = in,
+                  .alpha = 1.0f,
+                  .A = X,
+                  .lda = in,
+                  .B = W,
+                  .ldb = out,
+                  .C = Z,
+                  .ldc = out};
     return g;
 }
 
 mlp_gemm mlp_gemm_weights(float *dW, const float *X, const float *dZ, size_t n, size_t in,
                           size_t out, float scale, float beta) {
-    mlp_gemm g = {true, false, in, out, n, scale, X, in, dZ, out, beta, dW, out, 0, 0, 0, 0};
+    mlp_gemm g = {.trans_a = true,
+                  .m = in,
+                  .n = out,
+                  .k = n,
+                  .alpha = scale,
+                  .A = X,
+                  .lda = in,
+                  .B = dZ,
+                  .ldb = out,
+                  .beta = beta,
+                  .C = dW,
+                  .ldc = out};
     return g;
 }
 
 mlp_gemm mlp_gemm_input(float *dX, const float *dZ, const float *W, size_t n, size_t in,
                         size_t out) {
-    mlp_gemm g = {false, true, n, in, out, 1.0f, dZ, out, W, out, 0.0f, dX, in, 0, 0, 0, 0};
+    mlp_gemm g = {.trans_b = true,
+                  .m = n,
+                  .n = in,
+                  .k = out,
+                  .alpha = 1.0f,
+                  .A = dZ,
+                  .lda = out,
+                  .B = W,
+                  .ldb = out,
+                  .C = dX,
+                  .ldc = in};
     return g;
+}
+
+void mlp_gemm_bf16(mlp_gemm *g, const mlp_dnnl *dnnl, const mlp_bf16 *Ah, const mlp_bf16 *Bh) {
+    g->dnnl = dnnl;
+    g->Ah = Ah;
+    g->Bh = Bh;
 }

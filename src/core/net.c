@@ -139,7 +139,8 @@ static mlp_status alloc_net(mlp_net **out, const shape *sh) {
     net->out = calloc(L, sizeof *net->out);
     net->pre = calloc(L, sizeof *net->pre);
     net->mask = calloc(L, sizeof *net->mask);
-    if (!net->layers || !net->out || !net->pre || !net->mask) goto nomem;
+    net->out16 = calloc(L, sizeof *net->out16);
+    if (!net->layers || !net->out || !net->pre || !net->mask || !net->out16) goto nomem;
     size_t off = 0, l2 = 0;
     for (size_t l = 0; l < L; l++) {
         mlp_layer *ly = &net->layers[l];
@@ -216,6 +217,8 @@ void mlp_net_free(mlp_net *net) {
     free(net->out);
     free(net->pre);
     free(net->mask);
+    mlp_bf16_free(net);
+    free(net->out16);
     free(net);
 }
 
@@ -237,6 +240,11 @@ mlp_status mlp_net_clone(mlp_net **dst, const mlp_net *src) {
     net->seed = src->seed;
     net->opt = src->opt;
     net->step = src->step;
+    st = mlp_net_set_precision(net, src->prec);
+    if (st != MLP_OK) {
+        mlp_net_free(net);
+        return st;
+    }
     *dst = net;
     return MLP_OK;
 }
@@ -310,7 +318,9 @@ static void carve_workspace(mlp_net *net, float *p, size_t n, size_t maxw, size_
 }
 
 mlp_status mlp_net_grow_workspace(mlp_net *net, size_t n) {
-    if (n <= net->cap) return MLP_OK;
+    const bool bf16 = net->prec == MLP_PRECISION_BF16;
+    if (n <= net->cap && (!bf16 || net->ws16)) return MLP_OK;
+    if (n < net->cap) n = net->cap;
     size_t maxw, per_row = ws_per_row(net, &maxw);
     size_t chunks = n / MLP_COLSUM_CHUNK + 1, total, part, bytes;
     if (!mlp_mul_ok(n, per_row, &total) || !mlp_mul_ok(2 * chunks, maxw, &part) ||
@@ -319,6 +329,10 @@ mlp_status mlp_net_grow_workspace(mlp_net *net, size_t n) {
         return mlp_fail(MLP_ERR_OVERFLOW, "workspace for a batch of %zu rows overflows", n);
     mlp_status st = mlp_check_alloc(bytes, "the workspace for this batch size");
     if (st != MLP_OK) return st;
+    if (bf16) {
+        st = mlp_bf16_workspace(net, n);
+        if (st != MLP_OK) return st;
+    }
     float *ws = malloc(bytes);
     if (!ws)
         return mlp_fail(MLP_ERR_NOMEM,
@@ -390,8 +404,12 @@ size_t mlp_net_param_count(const mlp_net *net) {
     return net ? net->n_params : 0;
 }
 
+/* Handing out a writable view of the parameters: the caller may change them, so the bf16 copy
+ * is made again before the next pass uses it. */
 float *mlp_net_params(mlp_net *net) {
-    return net ? net->params : NULL;
+    if (!net) return NULL;
+    net->w16_fresh = false;
+    return net->params;
 }
 
 float *mlp_net_grads(mlp_net *net) {
@@ -408,6 +426,7 @@ static mlp_status layer_view(mlp_net *net, float *base, size_t layer, float **W,
 }
 
 mlp_status mlp_net_layer_params(mlp_net *net, size_t layer, float **W, float **b) {
+    if (net) net->w16_fresh = false; /* a writable view, as mlp_net_params */
     return layer_view(net, net ? net->params : NULL, layer, W, b, "mlp_net_layer_params");
 }
 
@@ -433,6 +452,7 @@ mlp_status mlp_net_get_params(const mlp_net *net, float *dst, size_t count) {
 mlp_status mlp_net_set_params(mlp_net *net, const float *src, size_t count) {
     mlp_status st = check_copy(net, src, count, "mlp_net_set_params");
     if (st == MLP_OK) memcpy(net->params, src, count * sizeof(float));
+    if (st == MLP_OK) net->w16_fresh = false;
     return st;
 }
 
@@ -472,6 +492,7 @@ mlp_state_view mlp_net_state_view(const mlp_net *net) {
 }
 
 mlp_state mlp_net_state_begin(mlp_net *net) {
+    net->w16_fresh = false;
     mlp_state s = {net->n_params, net->params, net->opt_m, net->opt_v, net->step};
     return s;
 }
@@ -504,6 +525,7 @@ void mlp_net_restore_state(mlp_net *net, const float *snap, uint64_t step) {
     memcpy(net->opt_m, snap + P, P * sizeof(float));
     memcpy(net->opt_v, snap + 2 * P, P * sizeof(float));
     net->step = step;
+    net->w16_fresh = false;
     mlp_pass_reset(net);
 }
 

@@ -88,6 +88,27 @@ MLP_CLONES static float adam_slice(float *restrict p, const float *restrict g, f
     return probe;
 }
 
+/* adam_slice that also writes the updated parameters rounded to bf16 into h: the bf16 copy of
+ * the weights made by the pass that writes them, while each value is in a register. */
+MLP_CLONES static float adam_slice_bf16(float *restrict p, const float *restrict g,
+                                        float *restrict m, float *restrict v, mlp_bf16 *restrict h,
+                                        size_t count, float b1, float b2, float eps, float lr_t) {
+    float probe = 0.0f;
+#pragma omp simd reduction(+ : probe)
+    for (size_t i = 0; i < count; i++) {
+        float gi = g[i];
+        float mi = b1 * m[i] + (1.0f - b1) * gi;
+        float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
+        float pi = p[i] - lr_t * mi / (sqrtf(vi) + eps);
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = pi;
+        h[i] = mlp_bf16_of(pi);
+        probe += (pi + vi) * 0.0f;
+    }
+    return probe;
+}
+
 MLP_CLONES static float sgd_slice(float *restrict p, const float *restrict g, float *restrict m,
                                   size_t count, float mu, float lr, bool nesterov) {
     float probe = 0.0f;
@@ -123,11 +144,19 @@ void mlp_pass_update(mlp_net *net, float lr_t) {
     const size_t i0 = (size_t)omp_get_thread_num() * share;
     if (i0 >= count) return;
     const size_t len = count - i0 < share ? count - i0 : share;
-    float probe = o->kind == MLP_OPT_ADAM
-                      ? adam_slice(net->params + i0, net->grads + i0, net->opt_m + i0,
-                                   net->opt_v + i0, len, o->beta1, o->beta2, o->eps, lr_t)
-                      : sgd_slice(net->params + i0, net->grads + i0, net->opt_m + i0, len,
-                                  o->momentum, lr_t, o->nesterov);
+    float probe;
+    if (o->kind == MLP_OPT_ADAM && net->w16)
+        probe = adam_slice_bf16(net->params + i0, net->grads + i0, net->opt_m + i0, net->opt_v + i0,
+                                net->w16 + i0, len, o->beta1, o->beta2, o->eps, lr_t);
+    else if (o->kind == MLP_OPT_ADAM)
+        probe = adam_slice(net->params + i0, net->grads + i0, net->opt_m + i0, net->opt_v + i0, len,
+                           o->beta1, o->beta2, o->eps, lr_t);
+    else
+        probe = sgd_slice(net->params + i0, net->grads + i0, net->opt_m + i0, len, o->momentum,
+                          lr_t, o->nesterov);
+    /* SGD's bf16 copy: the slice rounded right after its update, while it is in cache. */
+    if (net->w16 && o->kind != MLP_OPT_ADAM)
+        mlp_bf16_block(net->w16 + i0, net->params + i0, 1, len, len);
     if (probe != 0.0f) mlp_pass_flag(net, MLP_NONFINITE_UPDATE); /* NaN != 0 too */
 }
 

@@ -25,34 +25,161 @@ static uint64_t mask_key(const mlp_net *net, size_t l) {
            0xbf58476d1ce4e5b9ULL * (uint64_t)(l + 1);
 }
 
-/* Z (n x out) = f(A . W_l + b_l), in tiles shared by the team; pre (or NULL) receives the
- * pre-activations where the derivative needs them; with a mask (training with dropout) each tile
- * is dropped right after its activation. Reads net, writes only Z, pre and mask. */
-static void forward_layer(const mlp_net *net, size_t l, const float *A, size_t n, float *Z,
-                          float *pre, float *mask, uint64_t key) {
+/* ---- the GEMMs of a layer, the same for the passes and for mlp_pass_prepare ---- */
+
+static bool is_bf16(const mlp_net *net) {
+    return net->prec == MLP_PRECISION_BF16;
+}
+
+/* The bf16 copy of layer l's input (the batch for layer 0). */
+static const mlp_bf16 *input16(const mlp_net *net, size_t l) {
+    return l == 0 ? net->x16 : net->out16[l - 1];
+}
+
+/* Z (n x out) = A . W_l; with A16 (bf16 training) on the rounded operands, in whole-row tiles
+ * (dense, as oneDNN's fast kernels need). */
+static mlp_gemm forward_gemm(const mlp_net *net, size_t l, const float *A, const mlp_bf16 *A16,
+                             float *Z, size_t n) {
+    const mlp_layer *ly = &net->layers[l];
+    mlp_gemm g = mlp_gemm_forward(Z, A, net->params + ly->w_off, n, ly->in, ly->out);
+    if (A16) mlp_gemm_bf16(&g, net->dnnl, A16, net->w16 + ly->w_off);
+    mlp_gemm_plan(&g, 8, ly->act == MLP_ACT_SOFTMAX || A16);
+    return g;
+}
+
+/* dW_l = inv_n A^T . D (f32). */
+static mlp_gemm weights_gemm(const mlp_net *net, size_t l, const float *A, const float *D, size_t n,
+                             float inv_n) {
+    const mlp_layer *ly = &net->layers[l];
+    mlp_gemm g = mlp_gemm_weights(net->grads + ly->w_off, A, D, n, ly->in, ly->out, inv_n, 0.0f);
+    mlp_gemm_plan(&g, 8, false);
+    return g;
+}
+
+/* A bf16 dW is cut along the batch, not into tiles of dW: a block of dW reads a block of A's
+ * columns, which is not dense. Part p computes A_p^T . D_p over its rows (multiples of 16) into
+ * its own buffer (part 0 into the gradients), unscaled; combine_parts adds them in order. The
+ * part count depends on the shape and the parallel width only. */
+static size_t dw_parts(const mlp_net *net, size_t l, size_t n) {
+    const mlp_layer *ly = &net->layers[l];
+    const double flops = 2.0 * (double)ly->in * (double)ly->out * (double)n;
+    size_t parts = net->dw_parts_max;
+    if ((double)parts > flops / MLP_TILE_FLOPS) parts = (size_t)(flops / MLP_TILE_FLOPS);
+    if (parts > n / MLP_COLSUM_CHUNK) parts = n / MLP_COLSUM_CHUNK;
+    return parts < 1 ? 1 : parts;
+}
+
+static size_t part_row(size_t n, size_t p, size_t parts) {
+    size_t r = (n * p / parts + MLP_COLSUM_CHUNK - 1) / MLP_COLSUM_CHUNK * MLP_COLSUM_CHUNK;
+    return p == parts || r > n ? n : r;
+}
+
+static mlp_gemm weights_part(const mlp_net *net, size_t l, const float *A, size_t n, int cur,
+                             size_t p, size_t parts) {
+    const mlp_layer *ly = &net->layers[l];
+    const size_t r0 = part_row(n, p, parts), r1 = part_row(n, p + 1, parts);
+    float *C = p == 0 ? net->grads + ly->w_off : net->dw_parts + (p - 1) * ly->in * ly->out;
+    mlp_gemm g = mlp_gemm_weights(C, A + r0 * ly->in, net->delta[cur] + r0 * ly->out, r1 - r0,
+                                  ly->in, ly->out, 1.0f, 0.0f);
+    mlp_gemm_bf16(&g, net->dnnl, input16(net, l) + r0 * ly->in, net->delta16[cur] + r0 * ly->out);
+    g.slot = p;
+    mlp_gemm_plan_width(&g, 8, true, 1); /* one dense tile */
+    return g;
+}
+
+/* D_{l-1} (before f') = D_l . W_l^T, into delta[cur ^ 1]. */
+static mlp_gemm input_gemm(const mlp_net *net, size_t l, const float *D, size_t n, int cur) {
+    const mlp_layer *ly = &net->layers[l];
+    mlp_gemm g =
+        mlp_gemm_input(net->delta[cur ^ 1], D, net->params + ly->w_off, n, ly->in, ly->out);
+    const bool h = is_bf16(net);
+    if (h) mlp_gemm_bf16(&g, net->dnnl, net->delta16[cur], net->w16 + ly->w_off);
+    mlp_gemm_plan(&g, MLP_COLSUM_CHUNK, h);
+    return g;
+}
+
+mlp_status mlp_pass_prepare(mlp_net *net, size_t n) {
+    mlp_status st = MLP_OK;
+    int cur = 0;
+    for (size_t l = net->n_layers; l-- > 0 && st == MLP_OK; cur ^= 1) {
+        const float *A = l == 0 ? net->out[0] : net->out[l - 1]; /* any non-NULL: shapes only */
+        mlp_gemm g = forward_gemm(net, l, A, input16(net, l), net->out[l], n);
+        st = mlp_dnnl_prepare(net->dnnl, &g);
+        for (size_t p = 0, parts = dw_parts(net, l, n); p < parts && st == MLP_OK; p++) {
+            g = weights_part(net, l, A, n, cur, p, parts);
+            st = mlp_dnnl_prepare(net->dnnl, &g);
+        }
+        if (st == MLP_OK && l > 0) {
+            g = input_gemm(net, l, net->delta[cur], n, cur);
+            st = mlp_dnnl_prepare(net->dnnl, &g);
+        }
+    }
+    return st;
+}
+
+/* ---- forward ---- */
+
+/* Floats per task of the bf16 conversions before the first layer. */
+#define CONVERT_CHUNK 16384
+
+/* bf16 training: the batch rounded into x16 and, where the parameters changed since the last
+ * update wrote their copy, the parameters into w16; one task list, then a barrier. */
+static void round_inputs(mlp_net *net, const float *X, size_t n) {
+    const size_t nx = n * net->layers[0].in, np = net->w16_fresh ? 0 : net->n_params;
+    const size_t cx = (nx + CONVERT_CHUNK - 1) / CONVERT_CHUNK;
+    const long tasks = (long)(cx + (np + CONVERT_CHUNK - 1) / CONVERT_CHUNK);
+#pragma omp for schedule(static) nowait
+    for (long t = 0; t < tasks; t++) {
+        const bool x = (size_t)t < cx;
+        const size_t i0 = ((size_t)t - (x ? 0 : cx)) * CONVERT_CHUNK, count = x ? nx : np;
+        const size_t len = count - i0 < CONVERT_CHUNK ? count - i0 : CONVERT_CHUNK;
+        if (x)
+            mlp_bf16_block(net->x16 + i0, X + i0, 1, len, len);
+        else
+            mlp_bf16_block(net->w16 + i0, net->params + i0, 1, len, len);
+    }
+#pragma omp barrier
+}
+
+/* Where a layer's forward tiles write: Z (n x out) = f(A . W_l + b_l); pre (or NULL) the
+ * pre-activations where the derivative needs them; mask (or NULL) the dropout mask drawn with key;
+ * Z16 (or NULL) Z rounded to bf16, the next layer's GEMM operand. */
+typedef struct layer_out {
+    float *Z, *pre, *mask;
+    mlp_bf16 *Z16;
+    uint64_t key;
+} layer_out;
+
+/* g's tiles shared by the team, each followed while in cache by bias + activation, the dropout
+ * and the bf16 rounding of the tile. Reads net, writes only o's buffers. */
+static void forward_layer(const mlp_net *net, size_t l, const mlp_gemm *g, const layer_out *o) {
     const mlp_layer *ly = &net->layers[l];
     const float *b = net->params + ly->b_off;
-    mlp_gemm g = mlp_gemm_forward(Z, A, net->params + ly->w_off, n, ly->in, ly->out);
-    mlp_gemm_plan(&g, 8, ly->act == MLP_ACT_SOFTMAX);
-    const long tiles = (long)mlp_gemm_tiles(&g);
+    const long tiles = (long)mlp_gemm_tiles(g);
 #pragma omp for schedule(static) nowait
     for (long t = 0; t < tiles; t++) {
-        mlp_box x = mlp_gemm_tile(&g, (size_t)t);
+        mlp_box x = mlp_gemm_tile(g, (size_t)t);
         size_t off = x.r0 * ly->out + x.c0;
-        mlp_bias_act_block(Z + off, pre ? pre + off : NULL, b + x.c0, x.rows, x.cols, ly->out,
-                           ly->act);
-        if (mask)
-            mlp_dropout_block(Z + off, mask + off, x.rows, x.cols, ly->out, off, key, ly->dropout);
+        mlp_bias_act_block(o->Z + off, o->pre ? o->pre + off : NULL, b + x.c0, x.rows, x.cols,
+                           ly->out, ly->act);
+        if (o->mask)
+            mlp_dropout_block(o->Z + off, o->mask + off, x.rows, x.cols, ly->out, off, o->key,
+                              ly->dropout);
+        if (o->Z16) mlp_bf16_block(o->Z16 + off, o->Z + off, x.rows, x.cols, ly->out);
     }
 #pragma omp barrier
 }
 
 void mlp_pass_forward(mlp_net *net, const float *X, size_t n, bool training) {
+    const bool h = is_bf16(net);
+    if (h) round_inputs(net, X, n);
     const float *A = X;
     for (size_t l = 0; l < net->n_layers; l++) {
         const bool drop = training && net->layers[l].dropout > 0.0f;
-        forward_layer(net, l, A, n, net->out[l], net->pre[l], drop ? net->mask[l] : NULL,
-                      drop ? mask_key(net, l) : 0);
+        const layer_out o = {net->out[l], net->pre[l], drop ? net->mask[l] : NULL,
+                             h ? net->out16[l] : NULL, drop ? mask_key(net, l) : 0};
+        const mlp_gemm g = forward_gemm(net, l, A, h ? input16(net, l) : NULL, o.Z, n);
+        forward_layer(net, l, &g, &o);
         A = net->out[l];
     }
 }
@@ -68,9 +195,10 @@ void mlp_pass_infer(const mlp_net *net, const float *X, size_t n, float *scratch
     const float *A = X;
     const size_t half = n * mlp_infer_width(net);
     for (size_t l = 0; l < net->n_layers; l++) {
-        float *Z = l + 1 == net->n_layers ? out : scratch + (l % 2) * half;
-        forward_layer(net, l, A, n, Z, NULL, NULL, 0);
-        A = Z;
+        const layer_out o = {.Z = l + 1 == net->n_layers ? out : scratch + (l % 2) * half};
+        const mlp_gemm g = forward_gemm(net, l, A, NULL, o.Z, n);
+        forward_layer(net, l, &g, &o);
+        A = o.Z;
     }
 }
 
@@ -122,6 +250,7 @@ static void output_chunk(mlp_net *net, const float *Y, const float *w, size_t c,
     mlp_activation act = net->loss == MLP_LOSS_SQUARED ? out->act : MLP_ACT_IDENTITY;
     mlp_output_delta_block(net->delta[0] + off, P, Y + off, w ? w + r0 : NULL,
                            pre ? pre + off : NULL, rows, k, k, act, net->colsum[0] + c * k, k);
+    if (is_bf16(net)) mlp_bf16_block(net->delta16[0] + off, net->delta[0] + off, rows, k, k);
 }
 
 /* One task list: the output's row chunks, then the L2 chunks (when alpha is used). */
@@ -143,9 +272,11 @@ static void output_phase(mlp_net *net, const float *Y, const float *w, size_t n,
 static void weight_tile(mlp_net *net, const mlp_gemm *g, size_t t, const float *W, float alpha_n) {
     mlp_box x = mlp_gemm_tile(g, t);
     const size_t off = x.r0 * g->ldc + x.c0;
-    bool finite = alpha_n != 0.0f
-                      ? mlp_add_scaled_finite(g->C + off, W + off, alpha_n, x.rows, x.cols, g->ldc)
-                      : mlp_block_finite(g->C + off, x.rows, x.cols, g->ldc);
+    bool finite;
+    if (alpha_n != 0.0f)
+        finite = mlp_add_scaled_finite(g->C + off, W + off, alpha_n, x.rows, x.cols, g->ldc);
+    else
+        finite = mlp_block_finite(g->C + off, x.rows, x.cols, g->ldc);
     if (!finite) mlp_pass_flag(net, MLP_NONFINITE_GRAD);
 }
 
@@ -166,45 +297,86 @@ void mlp_l2_grad(mlp_net *net, const float *src, size_t norm) {
 
 /* Layer l's gradients from its delta D (in delta[cur], partials in colsum[cur]); for l > 0 also
  * the previous layer's delta into delta[cur ^ 1] with its partials. */
+/* The dX tile t of gi: the GEMM, then the previous layer's delta (f', dropout mask, column-sum
+ * partials) and its bf16 rounding while the tile is in cache. */
+static void input_tile(mlp_net *net, size_t l, const mlp_gemm *gi, size_t t, const float *A,
+                       int cur) {
+    const mlp_layer *ly = &net->layers[l], *prev = &net->layers[l - 1];
+    /* The previous layer's outputs were dropped in this pass: its delta takes the mask. */
+    const bool masked = net->pass.dropout && prev->dropout > 0.0f;
+    const float *pre = net->pre[l - 1];
+    float *D = net->delta[cur ^ 1];
+    mlp_box x = mlp_gemm_tile(gi, t);
+    size_t off = x.r0 * ly->in + x.c0;
+    mlp_delta_block(D + off, A + off, NULL, pre ? pre + off : NULL, x.rows, x.cols, ly->in,
+                    prev->act, net->colsum[cur ^ 1] + (x.r0 / MLP_COLSUM_CHUNK) * ly->in + x.c0,
+                    ly->in, masked ? net->mask[l - 1] + off : NULL,
+                    masked ? 1.0f - prev->dropout : 1.0f);
+    if (is_bf16(net)) mlp_bf16_block(net->delta16[cur ^ 1] + off, D + off, x.rows, x.cols, ly->in);
+}
+
+/* db_l from the delta's column-sum partials. */
+static void bias_grad(mlp_net *net, size_t l, size_t n, int cur, float inv_n) {
+    const mlp_layer *ly = &net->layers[l];
+    size_t chunks = (n + MLP_COLSUM_CHUNK - 1) / MLP_COLSUM_CHUNK;
+    mlp_colsum_reduce(net->grads + ly->b_off, net->colsum[cur], chunks, ly->out, inv_n);
+    if (!mlp_block_finite(net->grads + ly->b_off, 1, ly->out, ly->out))
+        mlp_pass_flag(net, MLP_NONFINITE_GRAD);
+}
+
+/* Rows of dW per task of combine_parts. */
+#define COMBINE_ROWS 32
+
+/* A dW cut into parts: dW = inv_n (part 0 + part 1 + ...) + alpha_n W, added in part order, with
+ * the finiteness check; rows of dW shared by the team, then a barrier. */
+static void combine_parts(mlp_net *net, size_t l, size_t parts, float inv_n, float alpha_n) {
+    const mlp_layer *ly = &net->layers[l];
+    const size_t cells = ly->in * ly->out;
+    float *G = net->grads + ly->w_off;
+    const long tasks = (long)((ly->in + COMBINE_ROWS - 1) / COMBINE_ROWS);
+#pragma omp for schedule(static) nowait
+    for (long t = 0; t < tasks; t++) {
+        const size_t r0 = (size_t)t * COMBINE_ROWS;
+        const size_t rows = ly->in - r0 < COMBINE_ROWS ? ly->in - r0 : COMBINE_ROWS;
+        const size_t off = r0 * ly->out;
+        for (size_t p = 1; p < parts; p++)
+            mlp_scale_add_finite(G + off, 1.0f, net->dw_parts + (p - 1) * cells + off, 1.0f, rows,
+                                 ly->out, ly->out);
+        if (!mlp_scale_add_finite(G + off, inv_n, net->params + ly->w_off + off, alpha_n, rows,
+                                  ly->out, ly->out))
+            mlp_pass_flag(net, MLP_NONFINITE_GRAD);
+    }
+#pragma omp barrier
+}
+
+/* Layer l's gradients from its delta D (in delta[cur], partials in colsum[cur]); for l > 0 also
+ * the previous layer's delta into delta[cur ^ 1] with its partials. One task list: the dW tiles
+ * (bf16: the dW parts), the dX tiles, the bias gradient. */
 static void backward_layer(mlp_net *net, size_t l, const float *X, size_t n, int cur, float inv_n,
                            float alpha_n) {
     const mlp_layer *ly = &net->layers[l];
     const float *A = l == 0 ? X : net->out[l - 1], *W = net->params + ly->w_off;
-    const float *D = net->delta[cur];
-    mlp_gemm gw = mlp_gemm_weights(net->grads + ly->w_off, A, D, n, ly->in, ly->out, inv_n, 0.0f);
-    mlp_gemm_plan(&gw, 8, false);
-    mlp_gemm gi = {0};
-    if (l > 0) {
-        gi = mlp_gemm_input(net->delta[cur ^ 1], D, W, n, ly->in, ly->out);
-        mlp_gemm_plan(&gi, MLP_COLSUM_CHUNK, false);
-    }
-    const mlp_activation prev_act = l > 0 ? net->layers[l - 1].act : MLP_ACT_IDENTITY;
-    const float *prev_pre = l > 0 ? net->pre[l - 1] : NULL;
-    /* The previous layer's outputs were dropped in this pass: its delta takes the mask. */
-    const bool masked = l > 0 && net->pass.dropout && net->layers[l - 1].dropout > 0.0f;
-    const float *prev_mask = masked ? net->mask[l - 1] : NULL;
-    const float keep = masked ? 1.0f - net->layers[l - 1].dropout : 1.0f;
-    const size_t nw = mlp_gemm_tiles(&gw), ni = l > 0 ? mlp_gemm_tiles(&gi) : 0;
+    const bool h = is_bf16(net);
+    const size_t parts = h ? dw_parts(net, l, n) : 0;
+    const mlp_gemm gw = h ? (mlp_gemm){0} : weights_gemm(net, l, A, net->delta[cur], n, inv_n);
+    const mlp_gemm gi = l > 0 ? input_gemm(net, l, net->delta[cur], n, cur) : (mlp_gemm){0};
+    const size_t nw = h ? parts : mlp_gemm_tiles(&gw), ni = l > 0 ? mlp_gemm_tiles(&gi) : 0;
     const long tasks = (long)(nw + ni + 1);
 #pragma omp for schedule(dynamic, 1) nowait
     for (long t = 0; t < tasks; t++) {
-        if ((size_t)t < nw) {
+        if ((size_t)t < nw && h) {
+            const mlp_gemm gp = weights_part(net, l, A, n, cur, (size_t)t, parts);
+            mlp_gemm_tile(&gp, 0);
+        } else if ((size_t)t < nw) {
             weight_tile(net, &gw, (size_t)t, W, alpha_n);
         } else if ((size_t)t < nw + ni) {
-            mlp_box x = mlp_gemm_tile(&gi, (size_t)t - nw);
-            size_t off = x.r0 * ly->in + x.c0;
-            mlp_delta_block(net->delta[cur ^ 1] + off, A + off, NULL,
-                            prev_pre ? prev_pre + off : NULL, x.rows, x.cols, ly->in, prev_act,
-                            net->colsum[cur ^ 1] + (x.r0 / MLP_COLSUM_CHUNK) * ly->in + x.c0,
-                            ly->in, prev_mask ? prev_mask + off : NULL, keep);
+            input_tile(net, l, &gi, (size_t)t - nw, A, cur);
         } else {
-            size_t chunks = (n + MLP_COLSUM_CHUNK - 1) / MLP_COLSUM_CHUNK;
-            mlp_colsum_reduce(net->grads + ly->b_off, net->colsum[cur], chunks, ly->out, inv_n);
-            if (!mlp_block_finite(net->grads + ly->b_off, 1, ly->out, ly->out))
-                mlp_pass_flag(net, MLP_NONFINITE_GRAD);
+            bias_grad(net, l, n, cur, inv_n);
         }
     }
 #pragma omp barrier
+    if (h) combine_parts(net, l, parts, inv_n, alpha_n);
 }
 
 void mlp_pass_backward(mlp_net *net, const float *Y, const float *w, float inv_n, float alpha_n) {

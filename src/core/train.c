@@ -65,6 +65,9 @@ static void run_rows(mlp_net *net, const step_work *w, size_t n) {
 static void run(mlp_net *net, const step_work *w) {
     net->pass.nonfinite = 0;
     run_rows(net, w, net->pass.n);
+    /* bf16: a forward pass rounds stale parameters into w16 before using it, and an update
+     * writes w16 beside the parameters; either way they now agree. */
+    if (net->prec == MLP_PRECISION_BF16 && (w->X || w->update)) net->w16_fresh = true;
 }
 
 static bool has_dropout(const mlp_net *net) {
@@ -78,6 +81,9 @@ static mlp_status begin_forward(mlp_net *net, const float *X, size_t n, bool tra
     mlp_status st = mlp_check_batch(net, X, n, fn);
     if (st == MLP_OK) st = mlp_check_int_dims(net, n, fn);
     if (st == MLP_OK) st = mlp_net_grow_workspace(net, n);
+    /* bf16: the oneDNN primitives of this batch size, created here (once per shape), never
+     * inside the region. */
+    if (st == MLP_OK && net->prec == MLP_PRECISION_BF16) st = mlp_pass_prepare(net, n);
     if (st != MLP_OK) return st;
     net->pass.x = X;
     net->pass.n = n;

@@ -1,0 +1,251 @@
+/* The bf16 GEMM provider: oneDNN matmul primitives with bf16 operands, f32 accumulation and f32
+ * output (oneDNN's brgemm kernels: AMX tiles where the CPU has AMX-BF16, else AVX512_BF16's dot
+ * products). oneDNN 2.6 runs brgemm only on dense operands (measured: a tile of a wider matrix,
+ * with a leading dimension above its width, gets its slower gemm:jit kernels), so the passes give
+ * bf16 GEMMs dense tiles: whole rows, and dW cut along the batch (pass.c). One primitive per tile
+ * of each GEMM of a pass, created once (mlp_dnnl_prepare, outside the parallel region) and run
+ * serially on whichever thread takes the tile, as the OpenBLAS tiles are. Primitives are created
+ * while OpenMP is set to one thread: oneDNN picks its blocking for the thread count it sees at
+ * creation, and a tile must compute the same bits whatever the thread count of the process. */
+#include "core/core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef MLP_HAVE_DNNL
+
+bool mlp_dnnl_bf16_supported(const char **isa) {
+    *isa = "no oneDNN in this build (Debian: libdnnl-dev)";
+    return false;
+}
+mlp_status mlp_dnnl_create(mlp_dnnl **out) {
+    *out = NULL;
+    return mlp_fail(MLP_ERR_UNSUPPORTED, "bf16: this mlp was built without oneDNN");
+}
+void mlp_dnnl_free(mlp_dnnl *d) {
+    (void)d;
+}
+mlp_status mlp_dnnl_prepare(mlp_dnnl *d, const mlp_gemm *g) {
+    (void)d, (void)g;
+    return mlp_fail(MLP_ERR_UNSUPPORTED, "bf16: this mlp was built without oneDNN");
+}
+void mlp_dnnl_tile(const mlp_dnnl *d, const mlp_gemm *g, size_t t, mlp_box b) {
+    (void)d, (void)g, (void)t, (void)b;
+}
+
+#else
+#include <oneapi/dnnl/dnnl.h>
+#include <pthread.h>
+
+/* ---- the engine (one per process) and a stream per thread ---- */
+
+static dnnl_engine_t engine;
+static dnnl_cpu_isa_t engine_isa;
+static pthread_once_t engine_once = PTHREAD_ONCE_INIT;
+
+static void engine_init(void) {
+    if (dnnl_engine_create(&engine, dnnl_cpu, 0) != dnnl_success) engine = NULL;
+    engine_isa = dnnl_get_effective_cpu_isa();
+}
+
+static dnnl_engine_t get_engine(void) {
+    pthread_once(&engine_once, engine_init);
+    return engine;
+}
+
+/* A CPU stream is cheap but not meant to be shared between threads that execute at once. Never
+ * freed: one small object per thread that ever ran a bf16 tile. */
+static _Thread_local dnnl_stream_t thread_stream;
+
+static dnnl_stream_t get_stream(void) {
+    if (!thread_stream &&
+        dnnl_stream_create(&thread_stream, get_engine(), dnnl_stream_default_flags) != dnnl_success)
+        thread_stream = NULL;
+    return thread_stream;
+}
+
+bool mlp_dnnl_bf16_supported(const char **isa) {
+    if (!get_engine()) {
+        *isa = "oneDNN could not create its CPU engine";
+        return false;
+    }
+    switch (engine_isa) {
+    case dnnl_cpu_isa_avx512_core_amx:
+        *isa = "avx512_core_amx";
+        return true;
+    case dnnl_cpu_isa_avx512_core_bf16:
+        *isa = "avx512_core_bf16";
+        return true;
+    case dnnl_cpu_isa_avx512_core_vnni:
+    case dnnl_cpu_isa_avx512_core:
+        *isa = "no AVX512_BF16 or AMX on this CPU (oneDNN ISA avx512_core)";
+        return false;
+    default:
+        *isa = "no AVX512_BF16 or AMX on this CPU (oneDNN ISA below avx512_core)";
+        return false;
+    }
+}
+
+/* ---- the cache: one entry per (tile shape, tile index) ---- */
+
+typedef struct tile_key {
+    size_t rows, cols, k, lda, ldb, ldc, t, slot;
+    bool ta, tb;
+} tile_key;
+
+typedef struct entry {
+    tile_key key;
+    dnnl_primitive_t prim;
+    dnnl_memory_t a, b, c; /* their data handles are set per call */
+} entry;
+
+struct mlp_dnnl {
+    entry *slots; /* open addressing; a slot is used when prim != NULL */
+    size_t cap, used;
+};
+
+static size_t key_hash(const tile_key *k) {
+    const size_t v[10] = {k->rows, k->cols, k->k,    k->lda, k->ldb,
+                          k->ldc,  k->t,    k->slot, k->ta,  k->tb};
+    uint64_t h = 1469598103934665603ull;
+    for (int i = 0; i < 10; i++) h = (h ^ (uint64_t)v[i]) * 1099511628211ull;
+    return (size_t)(h ^ (h >> 29));
+}
+
+static bool key_eq(const tile_key *a, const tile_key *b) {
+    return a->rows == b->rows && a->cols == b->cols && a->k == b->k && a->lda == b->lda &&
+           a->ldb == b->ldb && a->ldc == b->ldc && a->t == b->t && a->slot == b->slot &&
+           a->ta == b->ta && a->tb == b->tb;
+}
+
+static const entry *find(const mlp_dnnl *d, const tile_key *k) {
+    if (!d->cap) return NULL;
+    for (size_t i = key_hash(k) & (d->cap - 1);; i = (i + 1) & (d->cap - 1)) {
+        const entry *e = &d->slots[i];
+        if (!e->prim) return NULL;
+        if (key_eq(&e->key, k)) return e;
+    }
+}
+
+mlp_status mlp_dnnl_create(mlp_dnnl **out) {
+    *out = calloc(1, sizeof **out);
+    return *out ? MLP_OK : mlp_fail(MLP_ERR_NOMEM, "bf16: out of memory for the kernel cache");
+}
+
+static void entry_free(entry *e) {
+    dnnl_primitive_destroy(e->prim);
+    dnnl_memory_destroy(e->a);
+    dnnl_memory_destroy(e->b);
+    dnnl_memory_destroy(e->c);
+}
+
+void mlp_dnnl_free(mlp_dnnl *d) {
+    if (!d) return;
+    for (size_t i = 0; i < d->cap; i++)
+        if (d->slots[i].prim) entry_free(&d->slots[i]);
+    free(d->slots);
+    free(d);
+}
+
+/* Doubles the table (serially: only mlp_dnnl_prepare inserts). */
+static mlp_status grow(mlp_dnnl *d) {
+    const size_t cap = d->cap ? 2 * d->cap : 64;
+    entry *slots = calloc(cap, sizeof *slots);
+    if (!slots) return mlp_fail(MLP_ERR_NOMEM, "bf16: out of memory for the kernel cache");
+    for (size_t i = 0; i < d->cap; i++) {
+        const entry *e = &d->slots[i];
+        if (!e->prim) continue;
+        size_t j = key_hash(&e->key) & (cap - 1);
+        while (slots[j].prim) j = (j + 1) & (cap - 1);
+        slots[j] = *e;
+    }
+    free(d->slots);
+    d->slots = slots;
+    d->cap = cap;
+    return MLP_OK;
+}
+
+/* A rows x cols matrix stored row-major with leading dimension ld, or (trans) stored transposed:
+ * cols x rows with leading dimension ld. */
+static dnnl_status_t matrix_md(dnnl_memory_desc_t *md, size_t rows, size_t cols, size_t ld,
+                               bool trans, dnnl_data_type_t dt) {
+    dnnl_dims_t dims = {(dnnl_dim_t)rows, (dnnl_dim_t)cols};
+    dnnl_dims_t strides = {trans ? 1 : (dnnl_dim_t)ld, trans ? (dnnl_dim_t)ld : 1};
+    return dnnl_memory_desc_init_by_strides(md, 2, dims, dt, strides);
+}
+
+/* The primitive and memory objects of one tile shape; DNNL_MEMORY_NONE handles until a call. */
+static dnnl_status_t make_entry(entry *e, const tile_key *k) {
+    dnnl_memory_desc_t a, b, c;
+    dnnl_status_t s = matrix_md(&a, k->rows, k->k, k->lda, k->ta, dnnl_bf16);
+    if (s == dnnl_success) s = matrix_md(&b, k->k, k->cols, k->ldb, k->tb, dnnl_bf16);
+    if (s == dnnl_success) s = matrix_md(&c, k->rows, k->cols, k->ldc, false, dnnl_f32);
+    dnnl_matmul_desc_t md;
+    if (s == dnnl_success) s = dnnl_matmul_desc_init(&md, &a, &b, NULL, &c);
+    dnnl_primitive_desc_t pd = NULL;
+    if (s == dnnl_success) s = dnnl_primitive_desc_create(&pd, &md, NULL, get_engine(), NULL);
+    if (s == dnnl_success) s = dnnl_primitive_create(&e->prim, pd);
+    if (pd) dnnl_primitive_desc_destroy(pd);
+    if (s == dnnl_success) s = dnnl_memory_create(&e->a, &a, get_engine(), DNNL_MEMORY_NONE);
+    if (s == dnnl_success) s = dnnl_memory_create(&e->b, &b, get_engine(), DNNL_MEMORY_NONE);
+    if (s == dnnl_success) s = dnnl_memory_create(&e->c, &c, get_engine(), DNNL_MEMORY_NONE);
+    if (s != dnnl_success) {
+        entry_free(e);
+        memset(e, 0, sizeof *e);
+    }
+    e->key = *k;
+    return s;
+}
+
+static tile_key tile_key_of(const mlp_gemm *g, size_t t) {
+    const mlp_box b = mlp_gemm_box(g, t);
+    tile_key k = {b.rows, b.cols, g->k, g->lda, g->ldb, g->ldc, t, g->slot, g->trans_a, g->trans_b};
+    return k;
+}
+
+static mlp_status insert(mlp_dnnl *d, const tile_key *k) {
+    if (find(d, k)) return MLP_OK;
+    if (2 * (d->used + 1) > d->cap) {
+        mlp_status st = grow(d);
+        if (st != MLP_OK) return st;
+    }
+    size_t i = key_hash(k) & (d->cap - 1);
+    while (d->slots[i].prim) i = (i + 1) & (d->cap - 1);
+    dnnl_status_t s = make_entry(&d->slots[i], k);
+    if (s != dnnl_success)
+        return mlp_fail(s == dnnl_out_of_memory ? MLP_ERR_NOMEM : MLP_ERR_UNSUPPORTED,
+                        "bf16: oneDNN cannot make a %zu x %zu x %zu matmul (status %d)", k->rows,
+                        k->cols, k->k, (int)s);
+    d->used++;
+    return MLP_OK;
+}
+
+mlp_status mlp_dnnl_prepare(mlp_dnnl *d, const mlp_gemm *g) {
+    const size_t tiles = mlp_gemm_tiles(g);
+    /* One thread while oneDNN chooses its blocking (see the top of this file). */
+    const int saved = mlp_blas_serial_begin();
+    mlp_status st = MLP_OK;
+    for (size_t t = 0; t < tiles && st == MLP_OK; t++) {
+        const tile_key k = tile_key_of(g, t);
+        st = insert(d, &k);
+    }
+    mlp_blas_serial_end(saved);
+    return st;
+}
+
+void mlp_dnnl_tile(const mlp_dnnl *d, const mlp_gemm *g, size_t t, mlp_box b) {
+    const tile_key k = tile_key_of(g, t);
+    const entry *e = find(d, &k); /* prepared before the pass: never NULL here */
+    const mlp_bf16 *A = g->trans_a ? g->Ah + b.r0 : g->Ah + b.r0 * g->lda;
+    const mlp_bf16 *B = g->trans_b ? g->Bh + b.c0 * g->ldb : g->Bh + b.c0;
+    dnnl_memory_set_data_handle(e->a, (void *)A);
+    dnnl_memory_set_data_handle(e->b, (void *)B);
+    dnnl_memory_set_data_handle(e->c, g->C + b.r0 * g->ldc + b.c0);
+    const dnnl_exec_arg_t args[3] = {
+        {DNNL_ARG_SRC, e->a}, {DNNL_ARG_WEIGHTS, e->b}, {DNNL_ARG_DST, e->c}};
+    dnnl_stream_t s = get_stream();
+    dnnl_primitive_execute(e->prim, s, 3, args);
+    dnnl_stream_wait(s);
+}
+
+#endif /* MLP_HAVE_DNNL */
