@@ -6,9 +6,13 @@ checked, mlp_fit's options built), call (mlp_fit, on a net the estimator does no
 copy of the fitted one, or a new one), take in the results (the fitted attributes, built aside in
 a dict) and warn. The estimator's attributes and net are replaced together, only once mlp_fit has
 succeeded: a fit that fails for any reason leaves the estimator exactly as it was (fitted as
-before, or unfitted)."""
+before, or unfitted). Ctrl-C stops a fit within a minibatch and keeps the weights reached, as
+scikit-learn does for its stochastic solvers (_run_interruptible)."""
 import ctypes
 import math
+import os
+import queue
+import threading
 import warnings
 from types import SimpleNamespace
 
@@ -27,6 +31,11 @@ _STOCHASTIC_ATTRS = ("loss_curve_", "best_loss_", "validation_scores_", "best_va
 # what scikit-learn's _validate_data(reset=True) sets
 _DATA_ATTRS = ("n_features_in_", "feature_names_in_")
 _UNSET = object()  # the value of a fitted attribute that a fit removes
+_INTERRUPTED = "Training interrupted by user."  # scikit-learn's warning
+# How often the main thread looks up from waiting for the fit: a SIGINT that the kernel hands
+# to another thread (the worker, an OpenMP thread) is only seen by the main thread when it runs
+# Python code again (one that it receives itself ends the wait at once).
+_POLL_SECONDS = 0.1
 
 
 class BaseMLP(BaseEstimator):
@@ -245,8 +254,10 @@ class BaseMLP(BaseEstimator):
     def _call(self, plan):
         """Step 2: mlp_fit, on a copy of the fitted net (mlp_net_clone) when continuing, else on
         a new one (made here when dropout must be set first, else by mlp_fit), so that a failure
-        leaves the estimator's net untouched. Returns the outcome (_fit_call's); raises what made
-        it fail: mlp_fit's error, or the exception of the progress callback."""
+        leaves the estimator's net untouched. From the main thread it runs in the fit thread
+        (_run_interruptible): Ctrl-C stops it and the weights reached are kept. Returns the
+        outcome (_fit_call's, with .interrupted); raises what made it fail: mlp_fit's error, or
+        the exception of the progress callback."""
         p = plan.p
         net = None  # None: mlp_fit creates it
         if plan.continuing:
@@ -256,16 +267,21 @@ class BaseMLP(BaseEstimator):
             net = _lib.Net.create(plan.d, p.hidden, p.activation, plan.task, plan.k,
                                   plan.opts.init, plan.seed)
             net.set_dropout(p.rates)
+        flag = ctypes.c_int(0)
+        plan.opts.interrupt = ctypes.pointer(flag)
         errors = []
         if p.verbose:
             plan.opts.callback = self._progress(plan, errors)
         caller_threads = _lib.lib.mlp_get_num_threads()
-        out = _fit_call(plan, net, caller_threads)
+        out, interrupted = _run_interruptible(lambda: _fit_call(plan, net, caller_threads), flag)
         for e in errors:
-            raise e
+            if not isinstance(e, KeyboardInterrupt):
+                raise e
+            interrupted = True
         if out.status != 0:
             err = _lib.MLPDivergedError if out.status == _lib.ERR_DIVERGED else _lib.MLPError
             raise err(out.status, "mlp_fit", out.message)
+        out.interrupted = out.interrupted or interrupted
         return out
 
     @staticmethod
@@ -328,7 +344,9 @@ class BaseMLP(BaseEstimator):
     @staticmethod
     def _warn(plan, out):
         """Step 4: scikit-learn's warnings (stacklevel 4: the caller of fit / partial_fit)."""
-        if plan.lbfgs:
+        if out.interrupted:
+            warnings.warn(_INTERRUPTED, UserWarning, stacklevel=4)
+        elif plan.lbfgs:
             if not out.converged and not out.by_callback:
                 # scikit-learn's _check_optimize_result warning, with scipy's L-BFGS-B status
                 # and message for the reason mlp_fit stopped
@@ -425,10 +443,11 @@ def _best(pick, before, now, epochs):
 
 def _fit_call(plan, net, caller_threads):
     """mlp_fit with plan's options on net (a _lib.Net, or None for mlp_fit to create one), in
-    the calling thread: with threads=n, mlp_set_num_threads(n) for the call and caller_threads
-    back after (OpenBLAS's count is process-wide); else with caller_threads, the OpenMP count of
-    the thread that called fit (OpenMP's count is per thread: a new thread starts from
-    OMP_NUM_THREADS, not from what its creator set, e.g. with threadpoolctl). Returns the status, mlp_last_error() (kept per thread), the net, and on success or
+    the calling thread (the fit thread of _run_interruptible, or fit's caller): with threads=n,
+    mlp_set_num_threads(n) for the call and caller_threads back after (OpenBLAS's count is
+    process-wide); else with caller_threads, the OpenMP count of the thread that called fit
+    (OpenMP's count is per thread: a new thread starts from OMP_NUM_THREADS, not from what its
+    creator set, e.g. with threadpoolctl). Returns the status, mlp_last_error() (kept per thread), the net, and on success or
     divergence mlp_fit_result as Python values; the result's arrays are freed here."""
     threads = plan.p.threads
     if threads is not None:
@@ -469,9 +488,75 @@ def _result_values(res):
     def arr(ptr):
         return [float(v) for v in np.ctypeslib.as_array(ptr, (e,))] if e and ptr else []
     return dict(epochs=e, converged=bool(res.converged),
-                by_callback=bool(res.stopped_by_callback),
+                by_callback=bool(res.stopped_by_callback), interrupted=bool(res.interrupted),
                 loss=float(res.loss), best_loss=float(res.best_loss),
                 best_val_score=float(res.best_val_score), best_val_loss=float(res.best_val_loss),
                 loss_curve=arr(res.loss_curve), val_scores=arr(res.val_scores),
                 val_losses=arr(res.val_losses), steps=int(res.steps),
                 seconds=float(res.seconds), n_train=int(res.n_train))
+
+
+def _run_interruptible(call, flag):
+    """call() (a C fit) in the fit thread while the main thread waits for it, so that Ctrl-C is
+    seen at once: Python raises KeyboardInterrupt in the main thread only, and not during a
+    foreign call. The first KeyboardInterrupt sets flag (mlp_fit_options.interrupt: mlp_fit
+    stops before its next minibatch) and the wait goes on; a second one is raised at once (the
+    fit, on a net the estimator does not hold, stops on its own). Off the main thread, which
+    never gets KeyboardInterrupt, call() runs in place. Returns (what call() returned, whether a
+    KeyboardInterrupt came); re-raises what call() raised."""
+    if threading.current_thread() is not threading.main_thread():
+        return call(), False
+    box, done = {}, threading.Lock()
+    done.acquire()  # released by the job when it ends
+
+    def job():
+        try:
+            box["out"] = call()
+        except BaseException as e:  # handed over to the waiting thread
+            box["error"] = e
+        finally:
+            done.release()
+
+    # The wait is on a plain lock (the cheapest hand-over), not on Thread.join: a
+    # KeyboardInterrupt inside join can leave a Thread marked as stopped while it still runs
+    # (CPython 3.11's _wait_for_tstate_lock).
+    interrupted = False
+    try:
+        _fit_thread_jobs().put(job)
+        while True:
+            try:
+                while not done.acquire(timeout=_POLL_SECONDS):
+                    pass
+                break
+            except KeyboardInterrupt:
+                flag.value = 1
+                if interrupted:
+                    raise
+                interrupted = True
+    finally:
+        flag.value = 1  # whatever escapes the wait, the fit stops (a no-op once it is done)
+    if "error" in box:
+        raise box["error"]
+    return box["out"], interrupted
+
+
+_fit_thread = {"pid": None, "jobs": None}
+_fit_thread_lock = threading.Lock()
+
+
+def _fit_thread_jobs():
+    """The job queue of the fit thread: one long-lived thread that runs the main thread's fits,
+    one at a time (a new thread per fit costs ~0.1 ms, and OpenMP a new thread team). Started
+    on first use, and again in a forked child (threads do not survive fork). A daemon: an idle
+    one does not keep the interpreter alive."""
+    with _fit_thread_lock:
+        if _fit_thread["pid"] != os.getpid():
+            jobs = queue.SimpleQueue()
+            threading.Thread(target=_serve, args=(jobs,), name="mlp-fit", daemon=True).start()
+            _fit_thread.update(pid=os.getpid(), jobs=jobs)
+        return _fit_thread["jobs"]
+
+
+def _serve(jobs):
+    while True:
+        jobs.get()()  # a job never raises (it hands its exception over)
