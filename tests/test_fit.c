@@ -953,6 +953,113 @@ static void fit_dropout(void **state) {
     mlp_net_free(a), mlp_net_free(b), mlp_net_free(none);
 }
 
+/* options.interrupt: a flag set while mlp_fit runs (here by a batch step that counts minibatches,
+ * or by the epoch callback) stops training before the next minibatch, keeps the weights reached
+ * and reports result.interrupted; a partial epoch is not counted. */
+typedef struct interrupt_probe {
+    volatile int flag;
+    size_t steps, stop_after; /* the step that sets the flag (1-based) */
+    float *params;            /* the net's parameters when the flag was set */
+} interrupt_probe;
+
+static void probe_snapshot(interrupt_probe *p, mlp_net *net) {
+    const size_t np = mlp_net_param_count(net);
+    p->params = realloc(p->params, np * sizeof(float));
+    assert_non_null(p->params);
+    memcpy(p->params, mlp_net_params(net), np * sizeof(float));
+    p->flag = 1;
+}
+
+/* fit.c's local step (gather, train), counting the steps. */
+static mlp_status counting_step(void *ctx, mlp_net *net, const mlp_batch *b, float *loss) {
+    interrupt_probe *p = ctx;
+    mlp_gather_rows(b->Xb, b->X, b->rows, b->n, b->d);
+    mlp_gather_rows(b->Yb, b->T, b->rows, b->n, b->k);
+    mlp_status st = mlp_train_step(net, b->Xb, b->Yb, b->n, loss);
+    if (++p->steps == p->stop_after) probe_snapshot(p, net);
+    return st;
+}
+
+static mlp_net *probe_net;
+
+static int interrupt_at_epoch_2(const mlp_epoch_info *info, void *user) {
+    if (info->epoch == 2) probe_snapshot(user, probe_net);
+    return 0;
+}
+
+static void assert_interrupted(mlp_status st, const mlp_fit_result *r, size_t epochs, size_t steps,
+                               mlp_net *net, const interrupt_probe *p) {
+    assert_int_equal(st, MLP_OK);
+    assert_true(r->interrupted);
+    assert_false(r->stopped_by_callback);
+    assert_false(r->converged);
+    assert_int_equal(r->epochs, epochs);
+    assert_int_equal(r->steps, steps);
+    assert_memory_equal(mlp_net_params(net), p->params, mlp_net_param_count(net) * sizeof(float));
+}
+
+static void interrupt_stops_fit(void **state) {
+    (void)state;
+    enum { N = 150 };
+    float X[N * 4];
+    int32_t y[N];
+    make_blobs(X, y, N, 8);
+    mlp_fit_options o = small_options();
+    o.batch_size = 10; /* 15 batches per epoch */
+    interrupt_probe p = {.stop_after = 20};
+    o.interrupt = &p.flag;
+    mlp_net *net = NULL;
+    mlp_fit_result r;
+    /* Set after the 5th batch of epoch 2: epoch 1 is the one counted. */
+    mlp_status st =
+        mlp_fit_with_step(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &o, &r, counting_step, &p);
+    assert_interrupted(st, &r, 1, 20, net, &p);
+    assert_float_equal(r.loss, r.loss_curve[0], 0.0);
+    mlp_fit_result_free(&r);
+    /* Set by the callback of epoch 2 (a warm start): no batch of epoch 3 runs. */
+    p.flag = 0;
+    probe_net = net;
+    o.callback = interrupt_at_epoch_2;
+    o.user = &p;
+    st = mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &o, &r);
+    assert_interrupted(st, &r, 2, 30, net, &p);
+    mlp_fit_result_free(&r);
+    /* Already set: nothing runs, the weights stay; no epoch, so no loss. */
+    st = mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &o, &r);
+    assert_interrupted(st, &r, 0, 0, net, &p);
+    assert_true(isnan(r.loss));
+    mlp_fit_result_free(&r);
+    mlp_net_free(net);
+    /* Early stopping, interrupted before the first validation: the weights reached. */
+    net = NULL;
+    p = (interrupt_probe){.stop_after = 5, .params = p.params};
+    o.callback = NULL;
+    o.early_stopping = 1;
+    st = mlp_fit_with_step(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &o, &r, counting_step, &p);
+    assert_interrupted(st, &r, 0, 5, net, &p);
+    assert_true(isnan(r.best_val_score));
+    mlp_fit_result_free(&r);
+    if (mlp_fit_lbfgs_available()) {
+        /* LBFGS, set by the callback of iteration 2: the net keeps that iteration's point. */
+        p.flag = 0;
+        probe_net = net;
+        o.early_stopping = 0;
+        o.opt.kind = MLP_OPT_LBFGS;
+        o.callback = interrupt_at_epoch_2;
+        o.user = &p;
+        st = mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &o, &r);
+        assert_interrupted(st, &r, 2, r.steps, net, &p);
+        mlp_fit_result_free(&r);
+        /* Already set: the first evaluation is skipped, the weights stay. */
+        st = mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, 4, 3, &o, &r);
+        assert_interrupted(st, &r, 0, 0, net, &p);
+        assert_true(isnan(r.loss));
+        mlp_fit_result_free(&r);
+    }
+    free(p.params);
+    mlp_net_free(net);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fit_converges),
@@ -975,6 +1082,7 @@ int main(void) {
         cmocka_unit_test(bad_option_leaves_net_unchanged),
         cmocka_unit_test(memory_limit_is_limit),
         cmocka_unit_test(null_names_and_tiny_lr),
+        cmocka_unit_test(interrupt_stops_fit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -118,6 +118,17 @@ typedef struct mlp_fit_options {
                                    the loss is the weighted mean, sum_i w_i loss_i / sum_i w_i,
                                    and the L2 term alpha/(2 sum_i w_i) sum(W^2), as
                                    scikit-learn >= 1.7 defines it; read during mlp_fit only */
+    /* NULL (default), or a flag that another thread or a signal handler may set while mlp_fit
+     * runs: once it reads non-zero, training stops before the next minibatch (LBFGS: before the
+     * next loss+gradient evaluation, or between two of its 4096-row chunks; the net keeps the
+     * last accepted point) and mlp_fit returns MLP_OK with result.interrupted = 1, as after a
+     * callback stop (stopped_by_callback stays 0). The net keeps the weights reached; with early
+     * stopping the best validation weights are restored as after a callback stop (interrupted
+     * before the first validation, the weights reached, best_val_score NaN). An unfinished epoch
+     * (LBFGS: iteration) is not counted in result.epochs nor in the curves; with none finished,
+     * result.loss and best_loss are NaN. Only read. mlp_mpi_fit: leave it NULL (ranks stopping at
+     * different batches would wait for each other). */
+    const volatile int *interrupt;
 } mlp_fit_options;
 
 /* What mlp_fit reports. The two arrays are owned by the struct: free them with
@@ -145,6 +156,7 @@ typedef struct mlp_fit_result {
     size_t n_train;    /* rows trained on: n minus the validation rows */
     size_t n_val;      /* rows held out for early stopping: ceil(validation_fraction x n), as
                           scikit-learn's split (with the float fraction); 0 without it */
+    int interrupted;   /* 1: options.interrupt was set and training stopped early for it */
 } mlp_fit_result;
 
 /* scikit-learn's defaults (the values noted in mlp_fit_options above; seed 0, no callback).

@@ -1,8 +1,20 @@
-"""What MLPClassifier and MLPRegressor share: parameters, their checks, sample weights, the call
-of mlp_fit, the fitted attributes, pickling through the library's model bytes."""
+"""What MLPClassifier and MLPRegressor share: the call of mlp_fit and the fitted attributes,
+sample weights, inference, pickling through the library's model bytes.
+
+A fit goes in four steps, along scikit-learn's seams: prepare (the parameters and the data
+checked, mlp_fit's options built), call (mlp_fit, on a net the estimator does not hold yet: a
+copy of the fitted one, or a new one), take in the results (the fitted attributes, built aside in
+a dict) and warn. The estimator's attributes and net are replaced together, only once mlp_fit has
+succeeded: a fit that fails for any reason leaves the estimator exactly as it was (fitted as
+before, or unfitted). Ctrl-C stops a fit within a minibatch and keeps the weights reached, as
+scikit-learn does for its stochastic solvers (_run_interruptible)."""
 import ctypes
-import numbers
+import math
+import os
+import queue
+import threading
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -10,16 +22,20 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from . import _lib
+from . import _lib, _params
 
-_SKLEARN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
-_MLP_ACTIVATIONS = ("leaky_relu", "gelu")  # mlp's own, beyond scikit-learn's four
 _NO_STOP = 2 ** 62  # n_iter_no_change that the stopping rule can never exceed
-_SOLVERS = ("adam", "sgd", "lbfgs")
-_STOCHASTIC_SOLVERS = ("adam", "sgd")
 # what the stochastic solvers set and lbfgs does not (scikit-learn's lbfgs leaves them unset)
 _STOCHASTIC_ATTRS = ("loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_",
                      "validation_losses_", "best_validation_loss_")
+# what scikit-learn's _validate_data(reset=True) sets
+_DATA_ATTRS = ("n_features_in_", "feature_names_in_")
+_UNSET = object()  # the value of a fitted attribute that a fit removes
+_INTERRUPTED = "Training interrupted by user."  # scikit-learn's warning
+# How often the main thread looks up from waiting for the fit: a SIGINT that the kernel hands
+# to another thread (the worker, an OpenMP thread) is only seen by the main thread when it runs
+# Python code again (one that it receives itself ends the wait at once).
+_POLL_SECONDS = 0.1
 
 
 class BaseMLP(BaseEstimator):
@@ -62,85 +78,37 @@ class BaseMLP(BaseEstimator):
         self.early_stopping_metric = early_stopping_metric
 
     # ---------------------------------------------------------------------------------------
-    # parameters
-    def _hidden(self):
-        h = self.hidden_layer_sizes
-        if isinstance(h, numbers.Integral):
-            h = [h]
+    # parameters and data
+    def _check_params(self):
+        """Every parameter, checked and converted (_params.check); raises ValueError."""
+        return _params.check(self)
+
+    def _fitted_net(self):
+        return getattr(self, "_net", None)
+
+    def _draw_seed(self):
+        rs = self.random_state
+        if _params.is_int(rs):
+            return int(rs)  # random_state=42 is the C library's seed 42 (the CLI's --seed 42)
+        return int(check_random_state(rs).randint(0, 2 ** 32 - 1))
+
+    def _validate_fit_data(self, X, y, reset, **check):
+        """X, y checked by scikit-learn's _validate_data, and the attributes that it sets for a
+        new model (reset: n_features_in_, feature_names_in_) taken back out and returned, as
+        {name: value or _UNSET}: they are assigned with the other fitted attributes, once the
+        fit has succeeded."""
+        if not reset:
+            X, y = self._validate_data(X, y, reset=False, **check)
+            return X, y, {}
+        saved = {k: self.__dict__[k] for k in _DATA_ATTRS if k in self.__dict__}
         try:
-            h = [int(v) for v in h]
-        except TypeError:
-            raise ValueError("hidden_layer_sizes must be an int or a sequence of ints, got %r"
-                             % (self.hidden_layer_sizes,)) from None
-        if any(v <= 0 for v in h):
-            raise ValueError("hidden_layer_sizes must be > 0, got %s." % h)
-        return h
-
-    def _check_params(self, incremental):
-        if self.solver not in _SOLVERS:
-            raise ValueError("The solver '%s' is not supported. Supported solvers are %s."
-                             % (self.solver, list(_SOLVERS)))
-        if not isinstance(self.early_stopping_metric, str) or \
-                self.early_stopping_metric not in _lib.STOP_METRIC:
-            raise ValueError("early_stopping_metric must be 'score' or 'loss', got %r"
-                             % (self.early_stopping_metric,))
-        if self.activation not in _SKLEARN_ACTIVATIONS + _MLP_ACTIVATIONS:
-            raise ValueError("The activation '%s' is not supported. Supported activations "
-                             "are %s." % (self.activation,
-                                          list(_SKLEARN_ACTIVATIONS + _MLP_ACTIVATIONS)))
-        if self.learning_rate not in _lib.LR:
-            raise ValueError("learning rate %s is not supported. " % (self.learning_rate,))
-
-        def num(name, lo, lo_open=False, hi=None, hi_open=False, integral=False):
-            v = getattr(self, name)
-            kind = numbers.Integral if integral else numbers.Real
-            if isinstance(v, bool) or not isinstance(v, kind) or not np.isfinite(v):
-                raise ValueError("%s must be a finite %s, got %r"
-                                 % (name, "integer" if integral else "number", v))
-            if (v <= lo if lo_open else v < lo) or (hi is not None and
-                                                     (v >= hi if hi_open else v > hi)):
-                raise ValueError("%s must be %s %s%s, got %r" % (
-                    name, ">" if lo_open else ">=", lo,
-                    "" if hi is None else " and %s %s" % ("<" if hi_open else "<=", hi), v))
-
-        num("alpha", 0.0)
-        num("learning_rate_init", 0.0, lo_open=True)
-        num("power_t", 0.0)
-        num("max_iter", 1, integral=True)
-        num("tol", 0.0)
-        num("momentum", 0.0, hi=1.0, hi_open=True)
-        num("validation_fraction", 0.0, lo_open=True, hi=1.0, hi_open=True)
-        num("beta_1", 0.0, hi=1.0, hi_open=True)
-        num("beta_2", 0.0, hi=1.0, hi_open=True)
-        num("epsilon", 0.0, lo_open=True)
-        num("n_iter_no_change", 1, integral=True)
-        num("max_fun", 1, integral=True)
-        if not (self.batch_size == "auto" or
-                (isinstance(self.batch_size, numbers.Integral) and self.batch_size >= 1)):
-            raise ValueError("batch_size must be 'auto' or an integer >= 1, got %r"
-                             % (self.batch_size,))
-        if self.threads is not None and not (isinstance(self.threads, numbers.Integral)
-                                             and self.threads >= 1):
-            raise ValueError("threads must be None or an integer >= 1, got %r" % (self.threads,))
-        hidden = self._hidden()
-        rates = self._dropout_rates(hidden)
-        if self.solver == "lbfgs" and any(rates):
-            raise ValueError("dropout=%r needs a stochastic solver ('adam' or 'sgd'): lbfgs "
-                             "minimises the deterministic full-batch loss" % (self.dropout,))
-        return hidden
-
-    def _dropout_rates(self, hidden):
-        """dropout (mlp's own parameter): one probability for every hidden layer, or one per
-        hidden layer; each in [0, 1)."""
-        p = self.dropout
-        rates = [p] * len(hidden) if isinstance(p, numbers.Real) else list(p)
-        if len(rates) != len(hidden):
-            raise ValueError("dropout must be a number or one per hidden layer (%d), got %r"
-                             % (len(hidden), p))
-        for r in rates:
-            if isinstance(r, bool) or not isinstance(r, numbers.Real) or not 0.0 <= r < 1.0:
-                raise ValueError("dropout probabilities must be in [0, 1), got %r" % (p,))
-        return [float(r) for r in rates]
+            X, y = self._validate_data(X, y, reset=True, **check)
+            attrs = {k: self.__dict__.get(k, _UNSET) for k in _DATA_ATTRS}
+        finally:
+            for k in _DATA_ATTRS:
+                self.__dict__.pop(k, None)
+            self.__dict__.update(saved)
+        return X, y, attrs
 
     @staticmethod
     def _check_sample_weight(sample_weight, n):
@@ -149,7 +117,7 @@ class BaseMLP(BaseEstimator):
         for every row (scikit-learn's _check_sample_weight). Raises ValueError otherwise."""
         if sample_weight is None:
             return None
-        if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, bool):
+        if _params.is_real(sample_weight):
             sw = np.full(n, sample_weight, dtype=np.float64)
         else:
             try:
@@ -169,7 +137,7 @@ class BaseMLP(BaseEstimator):
         if np.any(sw < 0):
             raise ValueError("sample_weight must be >= 0: row %d is %r"
                              % (int(np.flatnonzero(sw < 0)[0]), float(sw[sw < 0][0])))
-        big = sw > np.finfo(np.float32).max
+        big = sw > _params.FLT_MAX
         if np.any(big):
             raise ValueError("sample_weight must be finite in float32 (<= 3.4e38): row %d is %r"
                              % (int(np.flatnonzero(big)[0]), float(sw[big][0])))
@@ -179,161 +147,212 @@ class BaseMLP(BaseEstimator):
                              "to train on")
         return w
 
-    def _options(self, hidden, max_iter, incremental, seed):
-        o = _lib.lib.mlp_fit_options_default()
-        o.n_hidden = len(hidden)
-        # ctypes keeps the array alive as long as the struct (its _objects)
-        o.hidden = (ctypes.c_size_t * max(1, len(hidden)))(*hidden)
-        o.activation = _lib.ACT[self.activation]
-        o.opt.kind = {"adam": _lib.OPT_ADAM, "sgd": _lib.OPT_SGD,
-                      "lbfgs": _lib.OPT_LBFGS}[self.solver]
-        o.opt.lr = self.learning_rate_init
-        o.opt.alpha = self.alpha
-        o.opt.momentum = self.momentum
-        o.opt.nesterov = 1 if self.nesterovs_momentum else 0
-        o.opt.beta1 = self.beta_1
-        o.opt.beta2 = self.beta_2
-        o.opt.eps = self.epsilon
-        o.batch_size = 0 if self.batch_size == "auto" else int(self.batch_size)
-        o.schedule = _lib.LR[self.learning_rate]
-        o.power_t = self.power_t
-        o.max_iter = max_iter
-        o.shuffle = 1 if self.shuffle else 0
-        o.seed = seed
-        o.tol = self.tol
-        # partial_fit: one epoch that the tol / n_iter_no_change rule cannot stop, no early
-        # stopping (as scikit-learn's partial_fit)
-        o.n_iter_no_change = _NO_STOP if incremental else int(self.n_iter_no_change)
-        # lbfgs has no early stopping (scikit-learn ignores it; so does mlp_fit)
-        o.early_stopping = 1 if (self.early_stopping and not incremental and
-                                 self.solver in _STOCHASTIC_SOLVERS) else 0
-        o.validation_fraction = self.validation_fraction
-        o.max_fun = int(self.max_fun)  # lbfgs only: loss+gradient evaluations
-        o.early_stopping_metric = _lib.STOP_METRIC[self.early_stopping_metric]
-        return o
-
-    def _draw_seed(self):
-        rs = self.random_state
-        if isinstance(rs, numbers.Integral) and not isinstance(rs, bool):
-            return int(rs)  # random_state=42 is the C library's seed 42 (the CLI's --seed 42)
-        return int(check_random_state(rs).randint(0, 2 ** 32 - 1))
-
     # ---------------------------------------------------------------------------------------
-    # training
-    def _run_fit(self, X, labels, Y, k, incremental, sample_weight=None):
-        """mlp_fit on X (float32, C order) with labels (int32) or Y (float32): a new net, or the
-        current one continued (warm start / partial_fit). sample_weight: None or what
-        _check_sample_weight returned (n float32 weights)."""
-        hidden = self._check_params(incremental)
-        lbfgs = self.solver == "lbfgs"
-        continuing = (incremental or self.warm_start) and getattr(self, "_net", None) is not None
+    # training: _fit, in four steps
+    def _fit(self, p, X, labels, Y, k, task, incremental, sample_weight, attrs):
+        """mlp_fit on X (float32, C order) with labels (int32) or Y (float32) for task (k
+        classes or targets): a new net, or the fitted one continued (warm start /
+        partial_fit). p: the checked parameters; sample_weight: None or what
+        _check_sample_weight returned; attrs: fitted attributes that the caller decided (data
+        and label attributes), assigned with the others on success."""
+        plan = self._prepare(p, X, labels, Y, k, task, incremental, sample_weight)
+        out = self._call(plan)
+        fitted = self._take_results(plan, out)
+        fitted.update(attrs)
+        state = dict(self.__dict__)
+        for name, value in fitted.items():
+            if value is _UNSET:
+                state.pop(name, None)
+            else:
+                state[name] = value
+        self.__dict__ = state  # the commit: one assignment, which not even a signal can split
+        self._warn(plan, out)
+        return self
+
+    def _prepare(self, p, X, labels, Y, k, task, incremental, sw):
+        """Step 1 (the parameters and the data are checked): whether the fitted net is continued,
+        what the earlier calls accumulated, mlp_fit's options. Changes nothing."""
+        continuing = (incremental or self.warm_start) and self._fitted_net() is not None
         if continuing:
-            layers = self._net.layers()
-            have = [out for _, out, _ in layers[:-1]]
-            acts = {a for _, _, a in layers[:-1]}
-            if have != hidden or (hidden and acts != {self.activation}):
-                raise ValueError(
-                    "warm_start / partial_fit continue the fitted net (hidden layers %s, "
-                    "activation %s); hidden_layer_sizes=%s, activation=%r differ: fit with "
-                    "warm_start=False for a new net" % (have, sorted(acts) or None, hidden,
-                                                        self.activation))
-        # what the previous calls accumulated (scikit-learn's attributes continue across
-        # warm-start fits and partial_fit calls); assigned back only when mlp_fit succeeds. A
-        # previous lbfgs fit left no loss curve or validation attributes: start them empty.
-        if continuing:
-            g = lambda name, default=None: getattr(self, name, default)  # noqa: E731
-            prev = dict(seed=self._seed, n_iter=self.n_iter_, t=self.t_,
-                        curve=list(g("loss_curve_") or []), best_loss=g("best_loss_"),
-                        vals=g("validation_scores_"), best_val=g("best_validation_score_"),
-                        vloss=g("validation_losses_"), best_vloss=g("best_validation_loss_"))
-        else:
-            prev = dict(seed=self._draw_seed(), n_iter=0, t=0, curve=[], best_loss=None,
-                        vals=None, best_val=None, vloss=None, best_vloss=None)
-        max_iter = 1 if incremental else int(self.max_iter)
+            self._check_continuable(p)
+        n, d = X.shape
+        lbfgs = p.solver == "lbfgs"
+        # lbfgs has no early stopping (scikit-learn ignores it; so does mlp_fit), nor partial_fit
+        early = p.early_stopping and not incremental and not lbfgs
+        if early:
+            _params.check_split(p.validation_fraction, n)
+        prev = self._previous(continuing)
+        max_iter = 1 if incremental else p.max_iter
         # a continued fit shuffles with another seed than the previous calls
         seed = (prev["seed"] + prev["n_iter"]) % 2 ** 64
-        opts = self._options(hidden, max_iter, incremental, seed)
-        sw = sample_weight  # referenced here until mlp_fit has returned (opts points into it)
+        opts = self._options(p, max_iter, incremental, seed, early)
         if sw is not None:
-            if sw.dtype != np.float32 or not sw.flags.c_contiguous or sw.shape != (X.shape[0],):
+            if sw.dtype != np.float32 or not sw.flags.c_contiguous or sw.shape != (n,):
                 raise ValueError("internal: sample_weight must be n float32 C-order weights")
             opts.sample_weight = sw.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
-        if self.verbose:
-            # lbfgs: n_iter_ is this fit's iteration count (scikit-learn's), not accumulated
-            first = 0 if lbfgs else prev["n_iter"]
+        return SimpleNamespace(p=p, X=X, labels=labels, Y=Y, k=k, task=task, n=n, d=d, sw=sw,
+                               incremental=incremental, continuing=continuing, lbfgs=lbfgs,
+                               early=early, prev=prev, max_iter=max_iter, seed=seed, opts=opts)
 
-            def report(info, user):
+    def _check_continuable(self, p):
+        layers = self._net.layers()
+        have = [out for _, out, _ in layers[:-1]]
+        acts = {a for _, _, a in layers[:-1]}
+        if have != p.hidden or (p.hidden and acts != {p.activation}):
+            raise ValueError(
+                "warm_start / partial_fit continue the fitted net (hidden layers %s, "
+                "activation %s); hidden_layer_sizes=%s, activation=%r differ: fit with "
+                "warm_start=False for a new net" % (have, sorted(acts) or None, p.hidden,
+                                                    p.activation))
+
+    def _previous(self, continuing):
+        """What the previous calls accumulated (scikit-learn's attributes continue across
+        warm-start fits and partial_fit calls). A previous lbfgs fit left no loss curve or
+        validation attributes: they start empty."""
+        if not continuing:
+            return dict(seed=self._draw_seed(), n_iter=0, t=0, loss=math.nan, curve=[],
+                        best_loss=None, vals=None, best_val=None, vloss=None, best_vloss=None)
+        g = lambda name: getattr(self, name, None)  # noqa: E731
+        return dict(seed=self._seed, n_iter=self.n_iter_, t=self.t_,
+                    loss=getattr(self, "loss_", math.nan), curve=list(g("loss_curve_") or []),
+                    best_loss=g("best_loss_"), vals=g("validation_scores_"),
+                    best_val=g("best_validation_score_"), vloss=g("validation_losses_"),
+                    best_vloss=g("best_validation_loss_"))
+
+    @staticmethod
+    def _options(p, max_iter, incremental, seed, early):
+        o = _lib.lib.mlp_fit_options_default()
+        o.n_hidden = len(p.hidden)
+        # ctypes keeps the array alive as long as the struct (its _objects)
+        o.hidden = (ctypes.c_size_t * max(1, len(p.hidden)))(*p.hidden)
+        o.activation = _lib.ACT[p.activation]
+        o.opt.kind = {"adam": _lib.OPT_ADAM, "sgd": _lib.OPT_SGD,
+                      "lbfgs": _lib.OPT_LBFGS}[p.solver]
+        o.opt.lr = p.learning_rate_init
+        o.opt.alpha = p.alpha
+        o.opt.momentum = p.momentum
+        o.opt.nesterov = 1 if p.nesterovs_momentum else 0
+        o.opt.beta1 = p.beta_1
+        o.opt.beta2 = p.beta_2
+        o.opt.eps = p.epsilon
+        o.batch_size = p.batch_size  # 0: 'auto'
+        o.schedule = _lib.LR[p.learning_rate]
+        o.power_t = p.power_t
+        o.max_iter = max_iter
+        o.shuffle = 1 if p.shuffle else 0
+        o.seed = seed
+        o.tol = p.tol
+        # partial_fit: one epoch that the tol / n_iter_no_change rule cannot stop, no early
+        # stopping (as scikit-learn's partial_fit)
+        o.n_iter_no_change = _NO_STOP if incremental else p.n_iter_no_change
+        o.early_stopping = 1 if early else 0
+        o.validation_fraction = p.validation_fraction
+        o.max_fun = p.max_fun  # lbfgs only: loss+gradient evaluations
+        o.early_stopping_metric = _lib.STOP_METRIC[p.early_stopping_metric]
+        return o
+
+    def _call(self, plan):
+        """Step 2: mlp_fit, on a copy of the fitted net (mlp_net_clone) when continuing, else on
+        a new one (made here when dropout must be set first, else by mlp_fit), so that a failure
+        leaves the estimator's net untouched. From the main thread it runs in the fit thread
+        (_run_interruptible): Ctrl-C stops it and the weights reached are kept. Returns the
+        outcome (_fit_call's, with .interrupted); raises what made it fail: mlp_fit's error, or
+        the exception of the progress callback."""
+        p = plan.p
+        net = None  # None: mlp_fit creates it
+        if plan.continuing:
+            net = self._net.clone()
+            net.set_dropout(p.rates)
+        elif any(p.rates):
+            net = _lib.Net.create(plan.d, p.hidden, p.activation, plan.task, plan.k,
+                                  plan.opts.init, plan.seed)
+            net.set_dropout(p.rates)
+        flag = ctypes.c_int(0)
+        plan.opts.interrupt = ctypes.pointer(flag)
+        errors = []
+        if p.verbose:
+            plan.opts.callback = self._progress(plan, errors)
+        caller_threads = _lib.lib.mlp_get_num_threads()
+        out, interrupted = _run_interruptible(lambda: _fit_call(plan, net, caller_threads), flag)
+        for e in errors:
+            if not isinstance(e, KeyboardInterrupt):
+                raise e
+            interrupted = True
+        if out.status != 0:
+            err = _lib.MLPDivergedError if out.status == _lib.ERR_DIVERGED else _lib.MLPError
+            raise err(out.status, "mlp_fit", out.message)
+        out.interrupted = out.interrupted or interrupted
+        return out
+
+    @staticmethod
+    def _progress(plan, errors):
+        """verbose: mlp_fit's epoch callback, printing scikit-learn's "Iteration i, loss = ..."
+        line. An exception in it (BrokenPipeError from print under `| head`) cannot cross the C
+        call (ctypes would print and ignore it): it goes into errors and stops the fit (return
+        1), and _call raises it."""
+        # lbfgs: n_iter_ is this fit's iteration count (scikit-learn's), not accumulated
+        first = 0 if plan.lbfgs else plan.prev["n_iter"]
+
+        def report(info, user):
+            try:
                 print("Iteration %d, loss = %.8f" % (first + info.contents.epoch,
                                                      info.contents.loss))
                 return 0
-            opts.callback = _lib.EPOCH_CALLBACK(report)
+            except BaseException as e:  # everything: nothing may escape into C
+                errors.append(e)
+                return 1
+        return _lib.EPOCH_CALLBACK(report)
 
-        n, d = X.shape
-        rates = self._dropout_rates(hidden)
-        own = None  # a net created here to set dropout on before mlp_fit (mlp_net_set_dropout)
-        if continuing:
-            self._net.set_dropout(rates)
-        elif any(rates):
-            own = _lib.Net.create(d, hidden, self.activation, self._task, k, opts.init, seed)
-            own.set_dropout(rates)
-        net = ctypes.c_void_p(self._net.ptr if continuing else own.ptr if own else None)
-        res = _lib.FitResult()
-        f32 = ctypes.POINTER(ctypes.c_float)
-        xp = X.ctypes.data_as(f32)
-        lp = labels.ctypes.data_as(ctypes.POINTER(ctypes.c_int32)) if labels is not None else None
-        yp = Y.ctypes.data_as(f32) if Y is not None else None
-        old_threads = None
-        if self.threads is not None:
-            old_threads = _lib.lib.mlp_get_num_threads()
-            _lib.check(_lib.lib.mlp_set_num_threads(int(self.threads)), "mlp_set_num_threads")
-        try:
-            # ctypes releases the GIL for the whole call
-            st = _lib.lib.mlp_fit(ctypes.byref(net), self._task, xp, lp, yp, n, d, k,
-                                  ctypes.byref(opts), ctypes.byref(res))
-        finally:
-            if old_threads is not None:
-                _lib.lib.mlp_set_num_threads(old_threads)
-            opts.sample_weight = None
-        try:
-            if st != 0:
-                msg = _lib.lib.mlp_last_error().decode("utf-8", "replace")
-                if st == _lib.ERR_DIVERGED and not continuing and not own and net.value:
-                    _lib.lib.mlp_net_free(net)
-                err = _lib.MLPDivergedError if st == _lib.ERR_DIVERGED else _lib.MLPError
-                raise err(st, "mlp_fit", msg)
-            if not continuing:
-                self._net = own if own else _lib.Net(net.value)
-            self._dropout = rates
-            epochs = int(res.epochs)
-            self._seed = prev["seed"]
-            self.loss_ = float(res.loss)
-            if lbfgs:
-                # scikit-learn's lbfgs: n_iter_ is this fit's iterations, loss_ the final loss,
-                # t_ stays (0 after a new fit); it sets no loss_curve_, best_loss_ or
-                # validation attributes. A new fit drops those of an earlier stochastic fit.
-                self.n_iter_ = epochs
-                self.t_ = prev["t"]
-                if not continuing:
-                    for name in _STOCHASTIC_ATTRS:
-                        self.__dict__.pop(name, None)
-            else:
-                self._set_stochastic_attrs(res, epochs, prev, bool(opts.early_stopping))
-            self._fit_seconds = float(res.seconds)
-            converged, by_callback = bool(res.converged), bool(res.stopped_by_callback)
-            steps = int(res.steps)
-        finally:
-            _lib.lib.mlp_fit_result_free(ctypes.byref(res))
-        layers = self._net.layers()
-        self.n_layers_ = len(layers) + 1
-        self.n_outputs_ = layers[-1][1]
-        self.out_activation_ = layers[-1][2]
-        if lbfgs:
-            if not converged and not by_callback:
+    def _take_results(self, plan, out):
+        """Step 3: the fitted attributes from mlp_fit's outcome, as a dict (_UNSET: removed)."""
+        prev, epochs = plan.prev, out.epochs
+        a = dict(_net=out.net, _dropout=plan.p.rates, _seed=prev["seed"],
+                 _fit_seconds=out.seconds, loss_=out.loss if epochs else prev["loss"])
+        if plan.lbfgs:
+            # scikit-learn's lbfgs: n_iter_ is this fit's iterations, loss_ the final loss, t_
+            # stays (0 after a new fit); it sets no loss_curve_, best_loss_ or validation
+            # attributes. A new fit drops those of an earlier stochastic fit.
+            a.update(n_iter_=epochs, t_=prev["t"])
+            if not plan.continuing:
+                a.update(dict.fromkeys(_STOCHASTIC_ATTRS, _UNSET))
+        else:
+            a.update(self._stochastic_attrs(out, prev, plan.early))
+        layers = out.net.layers()
+        a.update(n_layers_=len(layers) + 1, n_outputs_=layers[-1][1],
+                 out_activation_=layers[-1][2])
+        return a
+
+    @staticmethod
+    def _stochastic_attrs(out, prev, early_stopping):
+        """adam / sgd: loss_curve_, n_iter_, t_ and the best-loss or validation attributes,
+        continued from prev (the earlier calls of a warm start / partial_fit)."""
+        e = out.epochs
+        a = dict(loss_curve_=prev["curve"] + out.loss_curve, n_iter_=prev["n_iter"] + e,
+                 t_=prev["t"] + out.n_train * e)
+        if early_stopping:
+            a.update(validation_scores_=list(prev["vals"] or []) + out.val_scores,
+                     validation_losses_=list(prev["vloss"] or []) + out.val_losses,
+                     best_validation_score_=_best(max, prev["best_val"], out.best_val_score, e),
+                     best_validation_loss_=_best(min, prev["best_vloss"], out.best_val_loss, e),
+                     best_loss_=None)  # as scikit-learn with early stopping
+        else:
+            a.update(validation_scores_=prev["vals"], best_validation_score_=prev["best_val"],
+                     validation_losses_=prev["vloss"], best_validation_loss_=prev["best_vloss"],
+                     best_loss_=_best(min, prev["best_loss"], out.best_loss, e))
+        return a
+
+    @staticmethod
+    def _warn(plan, out):
+        """Step 4: scikit-learn's warnings (stacklevel 4: the caller of fit / partial_fit)."""
+        if out.interrupted:
+            warnings.warn(_INTERRUPTED, UserWarning, stacklevel=4)
+        elif plan.lbfgs:
+            if not out.converged and not out.by_callback:
                 # scikit-learn's _check_optimize_result warning, with scipy's L-BFGS-B status
                 # and message for the reason mlp_fit stopped
-                if epochs >= max_iter:
+                if out.epochs >= plan.max_iter:
                     status, why = 1, "STOP: TOTAL NO. of ITERATIONS REACHED LIMIT"
-                elif steps >= int(self.max_fun):
+                elif out.steps >= plan.p.max_fun:
                     status, why = 1, "STOP: TOTAL NO. of f AND g EVALUATIONS EXCEEDS LIMIT"
                 else:
                     status, why = 2, ("ABNORMAL_TERMINATION_IN_LNSRCH (the line search found "
@@ -342,39 +361,11 @@ class BaseMLP(BaseEstimator):
                               "number of iterations (max_iter) or scale the data as shown "
                               "in:\n    https://scikit-learn.org/stable/modules/"
                               "preprocessing.html" % (status, why),
-                              ConvergenceWarning, stacklevel=3)
-        elif not incremental and not converged and epochs == max_iter:
+                              ConvergenceWarning, stacklevel=4)
+        elif not plan.incremental and not out.converged and out.epochs == plan.max_iter:
             warnings.warn("Stochastic Optimizer: Maximum iterations (%d) reached and the "
-                          "optimization hasn't converged yet." % max_iter, ConvergenceWarning,
-                          stacklevel=3)
-        return self
-
-    def _set_stochastic_attrs(self, res, epochs, prev, early_stopping):
-        """adam / sgd: loss_curve_, n_iter_, t_ and the best-loss or validation attributes,
-        continued from prev (the earlier calls of a warm start / partial_fit)."""
-        def arr(ptr):
-            return [float(v) for v in np.ctypeslib.as_array(ptr, (epochs,))] if epochs else []
-        self.loss_curve_ = prev["curve"] + arr(res.loss_curve)
-        self.n_iter_ = prev["n_iter"] + epochs
-        self.t_ = prev["t"] + int(res.n_train) * epochs
-        if early_stopping:
-            self.validation_scores_ = list(prev["vals"] or []) + arr(res.val_scores)
-            self.validation_losses_ = list(prev["vloss"] or []) + arr(res.val_losses)
-            best = prev["best_val"]
-            self.best_validation_score_ = float(res.best_val_score) if best is None \
-                else max(best, float(res.best_val_score))
-            best = prev["best_vloss"]
-            self.best_validation_loss_ = float(res.best_val_loss) if best is None \
-                else min(best, float(res.best_val_loss))
-            self.best_loss_ = None  # as scikit-learn with early stopping
-        else:
-            self.validation_scores_ = prev["vals"]
-            self.best_validation_score_ = prev["best_val"]
-            self.validation_losses_ = prev["vloss"]
-            self.best_validation_loss_ = prev["best_vloss"]
-            best = prev["best_loss"]
-            self.best_loss_ = float(res.best_loss) if best is None \
-                else min(best, float(res.best_loss))
+                          "optimization hasn't converged yet." % plan.max_iter,
+                          ConvergenceWarning, stacklevel=4)
 
     # ---------------------------------------------------------------------------------------
     # inference
@@ -440,3 +431,132 @@ class BaseMLP(BaseEstimator):
             # model files keep dropout (format 3); set it again for pickles of older versions
             if any(getattr(self, "_dropout", ())):
                 self._net.set_dropout(self._dropout)
+
+
+def _best(pick, before, now, epochs):
+    """The better (pick: min or max) of an earlier best (None: none) and this fit's, which
+    there is not when it finished no epoch (interrupted at once)."""
+    if not epochs:
+        return before
+    return now if before is None else pick(before, now)
+
+
+def _fit_call(plan, net, caller_threads):
+    """mlp_fit with plan's options on net (a _lib.Net, or None for mlp_fit to create one), in
+    the calling thread (the fit thread of _run_interruptible, or fit's caller): with threads=n,
+    mlp_set_num_threads(n) for the call and caller_threads back after (OpenBLAS's count is
+    process-wide); else with caller_threads, the OpenMP count of the thread that called fit
+    (OpenMP's count is per thread: a new thread starts from OMP_NUM_THREADS, not from what its
+    creator set, e.g. with threadpoolctl). Returns the status, mlp_last_error() (kept per thread), the net, and on success or
+    divergence mlp_fit_result as Python values; the result's arrays are freed here."""
+    threads = plan.p.threads
+    if threads is not None:
+        _lib.check(_lib.lib.mlp_set_num_threads(threads), "mlp_set_num_threads")
+    elif _lib.lib.mlp_get_num_threads() != caller_threads:
+        _lib.set_openmp_threads(caller_threads)
+    ptr = ctypes.c_void_p(net.ptr if net is not None else None)
+    res = _lib.FitResult()
+    f32 = ctypes.POINTER(ctypes.c_float)
+    xp = plan.X.ctypes.data_as(f32)
+    lp = None if plan.labels is None else plan.labels.ctypes.data_as(
+        ctypes.POINTER(ctypes.c_int32))
+    yp = None if plan.Y is None else plan.Y.ctypes.data_as(f32)
+    try:
+        # ctypes releases the GIL for the whole call
+        st = _lib.lib.mlp_fit(ctypes.byref(ptr), plan.task, xp, lp, yp, plan.n, plan.d, plan.k,
+                              ctypes.byref(plan.opts), ctypes.byref(res))
+    finally:
+        if threads is not None:
+            _lib.lib.mlp_set_num_threads(caller_threads)
+    if net is None and ptr.value:
+        net = _lib.Net(ptr.value)  # created by mlp_fit: ours, also after MLP_ERR_DIVERGED
+    out = SimpleNamespace(status=st, net=net, message="")
+    if st != 0:
+        out.message = _lib.lib.mlp_last_error().decode("utf-8", "replace")
+    if st in (0, _lib.ERR_DIVERGED):  # res is filled
+        try:
+            out.__dict__.update(_result_values(res))
+        finally:
+            _lib.lib.mlp_fit_result_free(ctypes.byref(res))
+    return out
+
+
+def _result_values(res):
+    """mlp_fit_result's fields as Python values (the curves as lists)."""
+    e = int(res.epochs)
+
+    def arr(ptr):
+        return [float(v) for v in np.ctypeslib.as_array(ptr, (e,))] if e and ptr else []
+    return dict(epochs=e, converged=bool(res.converged),
+                by_callback=bool(res.stopped_by_callback), interrupted=bool(res.interrupted),
+                loss=float(res.loss), best_loss=float(res.best_loss),
+                best_val_score=float(res.best_val_score), best_val_loss=float(res.best_val_loss),
+                loss_curve=arr(res.loss_curve), val_scores=arr(res.val_scores),
+                val_losses=arr(res.val_losses), steps=int(res.steps),
+                seconds=float(res.seconds), n_train=int(res.n_train))
+
+
+def _run_interruptible(call, flag):
+    """call() (a C fit) in the fit thread while the main thread waits for it, so that Ctrl-C is
+    seen at once: Python raises KeyboardInterrupt in the main thread only, and not during a
+    foreign call. The first KeyboardInterrupt sets flag (mlp_fit_options.interrupt: mlp_fit
+    stops before its next minibatch) and the wait goes on; a second one is raised at once (the
+    fit, on a net the estimator does not hold, stops on its own). Off the main thread, which
+    never gets KeyboardInterrupt, call() runs in place. Returns (what call() returned, whether a
+    KeyboardInterrupt came); re-raises what call() raised."""
+    if threading.current_thread() is not threading.main_thread():
+        return call(), False
+    box, done = {}, threading.Lock()
+    done.acquire()  # released by the job when it ends
+
+    def job():
+        try:
+            box["out"] = call()
+        except BaseException as e:  # handed over to the waiting thread
+            box["error"] = e
+        finally:
+            done.release()
+
+    # The wait is on a plain lock (the cheapest hand-over), not on Thread.join: a
+    # KeyboardInterrupt inside join can leave a Thread marked as stopped while it still runs
+    # (CPython 3.11's _wait_for_tstate_lock).
+    interrupted = False
+    try:
+        _fit_thread_jobs().put(job)
+        while True:
+            try:
+                while not done.acquire(timeout=_POLL_SECONDS):
+                    pass
+                break
+            except KeyboardInterrupt:
+                flag.value = 1
+                if interrupted:
+                    raise
+                interrupted = True
+    finally:
+        flag.value = 1  # whatever escapes the wait, the fit stops (a no-op once it is done)
+    if "error" in box:
+        raise box["error"]
+    return box["out"], interrupted
+
+
+_fit_thread = {"pid": None, "jobs": None}
+_fit_thread_lock = threading.Lock()
+
+
+def _fit_thread_jobs():
+    """The job queue of the fit thread: one long-lived thread that runs the main thread's fits,
+    one at a time (a new thread per fit costs ~0.1 ms, and OpenMP a new thread team). Started
+    on first use, and again in a forked child (threads do not survive fork). A daemon: an idle
+    one does not keep the interpreter alive."""
+    with _fit_thread_lock:
+        if _fit_thread["pid"] != os.getpid():
+            jobs = queue.SimpleQueue()
+            threading.Thread(target=_serve, args=(jobs,), name="mlp-fit", daemon=True).start()
+            _fit_thread.update(pid=os.getpid(), jobs=jobs)
+        return _fit_thread["jobs"]
+
+
+def _serve(jobs):
+    while True:
+        jobs.get()()  # a job never raises (it hands its exception over)

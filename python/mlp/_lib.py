@@ -113,7 +113,8 @@ class FitOptions(ctypes.Structure):
                 ("callback", EPOCH_CALLBACK), ("user", ctypes.c_void_p),
                 ("dropout", ctypes.c_float), ("max_fun", ctypes.c_size_t),
                 ("early_stopping_metric", ctypes.c_int),
-                ("sample_weight", ctypes.POINTER(ctypes.c_float))]
+                ("sample_weight", ctypes.POINTER(ctypes.c_float)),
+                ("interrupt", ctypes.POINTER(ctypes.c_int))]  # const volatile int *
 
 
 class FitResult(ctypes.Structure):
@@ -126,7 +127,7 @@ class FitResult(ctypes.Structure):
                 ("val_losses", ctypes.POINTER(ctypes.c_float)), ("steps", ctypes.c_size_t),
                 ("seconds", ctypes.c_double), ("samples_per_s", ctypes.c_double),
                 ("batch_size", ctypes.c_size_t), ("n_train", ctypes.c_size_t),
-                ("n_val", ctypes.c_size_t)]
+                ("n_val", ctypes.c_size_t), ("interrupted", ctypes.c_int)]
 
 
 class NetConfig(ctypes.Structure):
@@ -152,6 +153,7 @@ _sig("mlp_version", ctypes.c_char_p)
 _sig("mlp_strerror", ctypes.c_char_p, ctypes.c_int)
 _sig("mlp_last_error", ctypes.c_char_p)
 _sig("mlp_net_free", None, _p)
+_sig("mlp_net_clone", _st, ctypes.POINTER(_p), _p)
 _sig("mlp_net_n_layers", _sz, _p)
 _sig("mlp_net_input_size", _sz, _p)
 _sig("mlp_net_output_size", _sz, _p)
@@ -173,6 +175,23 @@ _sig("mlp_task_output", _st, ctypes.c_int, _sz, ctypes.POINTER(ctypes.c_int),
 _sig("mlp_net_set_dropout", _st, _p, _sz, ctypes.c_float)
 _sig("mlp_net_dropout", ctypes.c_float, _p, _sz)
 _sig("mlp_get_num_threads", ctypes.c_int)
+
+try:
+    # libgomp's, found through libmlp (a dependency of it): sets the calling thread's OpenMP
+    # thread count only, which OpenBLAS's OpenMP build follows too
+    _omp_set_num_threads = _sig("omp_set_num_threads", None, ctypes.c_int)
+except AttributeError:
+    _omp_set_num_threads = None
+
+
+def set_openmp_threads(n):
+    """The calling thread's OpenMP thread count becomes n (an OpenMP setting is per thread: a
+    new thread starts from OMP_NUM_THREADS, not from its creator's count). Without a reachable
+    omp_set_num_threads, mlp_set_num_threads(n), which also sets OpenBLAS's process-wide count."""
+    if _omp_set_num_threads is not None:
+        _omp_set_num_threads(n)
+    else:
+        check(lib.mlp_set_num_threads(n), "mlp_set_num_threads")
 
 
 class MLPError(RuntimeError):
@@ -224,6 +243,12 @@ class Net:
         ptr = _p()
         check(lib.mlp_net_create(ctypes.byref(ptr), ctypes.byref(cfg)), "mlp_net_create")
         return cls(ptr.value)
+
+    def clone(self):
+        """A deep copy (mlp_net_clone: weights, dropout, optimizer settings and state)."""
+        ptr = _p()
+        check(lib.mlp_net_clone(ctypes.byref(ptr), self.ptr), "mlp_net_clone")
+        return Net(ptr.value)
 
     def set_dropout(self, rates):
         """Dropout probability of each hidden layer (mlp_net_set_dropout; kept in model files)."""

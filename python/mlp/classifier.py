@@ -4,7 +4,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import column_or_1d
 
-from . import _lib
+from . import _lib, _params
 from ._base import BaseMLP
 
 
@@ -15,8 +15,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     'sgd' or 'lbfgs'), plus mlp's own ``threads`` (None: OpenMP's default thread count; n:
     mlp_set_num_threads(n) for the fit), ``dropout`` and ``early_stopping_metric`` ('score',
     scikit-learn's rule, or 'loss': stop on the validation loss). fit and partial_fit take
-    sample_weight (scikit-learn >= 1.7). Computation is float32. See docs/PYTHON.md for every
-    difference.
+    sample_weight (scikit-learn >= 1.7; keyword-only in partial_fit). Computation is float32.
+    See docs/PYTHON.md for every difference.
 
     Labels of any type (numbers, strings) are encoded as np.unique does (classes_ sorted); two
     classes train one logistic output, more a softmax output; a 2-D 0/1 indicator matrix trains
@@ -26,81 +26,104 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     _task = _lib.TASK_CLASSIFY
 
     def _validate_xy(self, X, y, reset):
-        X, y = self._validate_data(X, y, accept_sparse=["csr", "csc", "coo"], dtype=np.float32,
-                                   order="C", multi_output=True, reset=reset)
+        """(X dense float32, y, type_of_target(y), the data attributes _validate_fit_data
+        returned). A 2-D y must be a 0/1 indicator matrix (multi-label): one of class labels
+        (multiclass-multioutput) is refused, as scikit-learn's MLPClassifier refuses it."""
+        X, y, attrs = self._validate_fit_data(X, y, reset, accept_sparse=["csr", "csc", "coo"],
+                                              dtype=np.float32, order="C", multi_output=True)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         check_classification_targets(y)
-        return self._dense(X), y
+        kind = type_of_target(y)
+        if kind == "multiclass-multioutput":
+            raise ValueError("y is multiclass-multioutput (shape %s: columns of class labels), "
+                             "which MLPClassifier does not support (neither does "
+                             "scikit-learn's); a 2-D y must be a 0/1 indicator matrix "
+                             "(multi-label)" % (y.shape,))
+        return self._dense(X), y, kind, attrs
 
-    def _encode(self, y, classes):
-        """labels (int32 indices into classes_) or Y (0/1 float32 indicator matrix)."""
-        if type_of_target(y) == "multilabel-indicator":
-            if classes is None:
-                self.classes_ = np.arange(y.shape[1])
-                self._multilabel = True
-            elif not getattr(self, "_multilabel", False) or y.shape[1] != len(self.classes_):
-                raise ValueError("y has %d label columns; the model was fitted with %s"
-                                 % (y.shape[1], self.classes_))
-            self._task = _lib.TASK_MULTILABEL
-            return None, np.ascontiguousarray(y, dtype=np.float32), y.shape[1]
-        if getattr(self, "_multilabel", False) and classes is not None:
+    @staticmethod
+    def _encode(y, kind, fitted):
+        """(labels, Y, k, attrs): labels (int32 indices into classes_) or Y (0/1 float32
+        indicator matrix), the number of classes or labels, and the attributes that go with
+        them (classes_, _multilabel, _task). fitted: (classes_, multilabel) of the model that
+        is continued, or None for a new one (classes_ from y)."""
+        if kind == "multilabel-indicator":
+            if fitted is None:
+                classes = np.arange(y.shape[1])
+            else:
+                classes, multilabel = fitted
+                if not multilabel or y.shape[1] != len(classes):
+                    raise ValueError("y has %d label columns; the model was fitted with %s"
+                                     % (y.shape[1], classes))
+            Y = np.ascontiguousarray(y, dtype=np.float32)
+            if np.any((Y != 0) & (Y != 1)):  # type_of_target takes any two integers
+                raise ValueError("a multi-label y must be a 0/1 indicator matrix, got the values "
+                                 "%s" % (np.unique(y),))
+            attrs = dict(classes_=classes, _multilabel=True, _task=_lib.TASK_MULTILABEL)
+            return None, Y, y.shape[1], attrs
+        if fitted is not None and fitted[1]:
             raise ValueError("the model was fitted on a multi-label indicator matrix; y is %s"
-                             % type_of_target(y))
-        if classes is None:
-            self._multilabel = False
-            self._task = _lib.TASK_CLASSIFY
-            self.classes_, idx = np.unique(y, return_inverse=True)
+                             % kind)
+        if fitted is None:
+            classes, idx = np.unique(y, return_inverse=True)
         else:
+            classes = fitted[0]
             idx = np.searchsorted(classes, y)
             idx[idx >= len(classes)] = 0
             bad = classes[idx] != y
             if np.any(bad):
                 raise ValueError("y contains labels not in classes %s: %s"
                                  % (classes, np.unique(np.asarray(y)[bad])))
-        if len(self.classes_) < 2:
+        if len(classes) < 2:
             raise ValueError("Classifier can't train when only one class is present: mlp "
-                             "needs at least 2 classes, y has %s" % (self.classes_,))
-        return np.ascontiguousarray(idx, dtype=np.int32), None, len(self.classes_)
+                             "needs at least 2 classes, y has %s" % (classes,))
+        attrs = dict(classes_=classes, _multilabel=False, _task=_lib.TASK_CLASSIFY)
+        return np.ascontiguousarray(idx, dtype=np.int32), None, len(classes), attrs
+
+    def _fitted_classes(self):
+        return self.classes_, getattr(self, "_multilabel", False)
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model to X (n_samples, n_features) and y (labels or an indicator matrix).
         sample_weight (n_samples,) or None: each row's loss counts that many times (the loss is
-        the weighted mean, scikit-learn >= 1.7's definition); finite, >= 0, not all 0."""
-        continuing = self.warm_start and getattr(self, "_net", None) is not None
-        X, y = self._validate_xy(X, y, reset=not continuing)
+        the weighted mean, scikit-learn >= 1.7's definition); finite, >= 0, not all 0.
+        A fit that fails leaves the estimator as it was."""
+        p = self._check_params()
+        continuing = self.warm_start and self._fitted_net() is not None
+        X, y, kind, attrs = self._validate_xy(X, y, reset=not continuing)
         sw = self._check_sample_weight(sample_weight, X.shape[0])
-        labels, Y, k = self._encode(y, self.classes_ if continuing else None)
-        return self._run_fit(X, labels, Y, k, incremental=False, sample_weight=sw)
+        labels, Y, k, enc = self._encode(y, kind, self._fitted_classes() if continuing else None)
+        attrs.update(enc)
+        return self._fit(p, X, labels, Y, k, enc["_task"], False, sw, attrs)
 
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(self, X, y, classes=None, *, sample_weight=None):
         """One epoch over X, y, continuing the net and its optimizer state. classes (all labels
-        that y may ever hold) is required on the first call, as in scikit-learn. The argument
-        order is scikit-learn 1.7's (sample_weight before classes): pass classes by name."""
-        if self.solver not in ("adam", "sgd"):
+        that y may ever hold) is required on the first call, as in scikit-learn; it is third,
+        as in scikit-learn 1.2 (partial_fit(X, y, classes)), and sample_weight is
+        keyword-only (scikit-learn 1.7 puts it third: passed by position it would be taken for
+        classes, so it must be named). A call that fails leaves the estimator as it was."""
+        if self.solver not in _params.STOCHASTIC_SOLVERS:
             raise AttributeError("partial_fit is only available for stochastic optimizers. "
                                  "%s is not stochastic." % self.solver)
-        first = getattr(self, "_net", None) is None
-        X, y = self._validate_xy(X, y, reset=first)
+        p = self._check_params()
+        first = self._fitted_net() is None
+        X, y, kind, attrs = self._validate_xy(X, y, reset=first)
         sw = self._check_sample_weight(sample_weight, X.shape[0])
-        multilabel = type_of_target(y) == "multilabel-indicator"
+        multilabel = kind == "multilabel-indicator"
         if first and classes is None and not multilabel:
             raise ValueError("classes must be passed on the first call to partial_fit.")
         if not first and classes is not None and not np.array_equal(
                 np.unique(np.asarray(classes)), self.classes_):
             raise ValueError("`classes=%r` is not the same as on last call to partial_fit, "
                              "was: %r" % (classes, self.classes_))
-        if first:
-            if multilabel:
-                labels, Y, k = self._encode(y, None)
-            else:
-                self.classes_ = np.unique(np.asarray(classes))
-                self._multilabel = False
-                self._task = _lib.TASK_CLASSIFY
-                labels, Y, k = self._encode(y, self.classes_)
+        if not first:
+            fitted = self._fitted_classes()
         else:
-            labels, Y, k = self._encode(y, self.classes_)
-        return self._run_fit(X, labels, Y, k, incremental=True, sample_weight=sw)
+            fitted = None if multilabel else (np.unique(np.asarray(classes)), False)
+        labels, Y, k, enc = self._encode(y, kind, fitted)
+        attrs.update(enc)
+        return self._fit(p, X, labels, Y, k, enc["_task"], True, sw, attrs)
 
     def predict_proba(self, X):
         """Class probabilities, (n_samples, n_classes), float32 for a float32 X, else float64;

@@ -1,4 +1,4 @@
-"""fit(X, y, sample_weight) and partial_fit(X, y, sample_weight) (scikit-learn >= 1.7's
+"""fit(X, y, sample_weight) and partial_fit(X, y, sample_weight=...) (scikit-learn >= 1.7's
 signature), passed to mlp_fit_options.sample_weight: the loss is the weighted mean
 sum_i w_i loss_i / sum_i w_i, L2 term alpha / (2 sum_i w_i) ||W||^2."""
 import warnings
@@ -124,7 +124,7 @@ def test_weights_with_early_stopping_and_partial_fit():
     r = MLPRegressor(hidden_layer_sizes=(10,), random_state=0)
     for _ in range(3):
         a.partial_fit(X, y, classes=np.unique(y))
-        b.partial_fit(X, y, np.ones(len(y)), classes=np.unique(y))  # 1.7's argument order
+        b.partial_fit(X, y, np.unique(y), sample_weight=np.ones(len(y)))  # keyword-only
         r.partial_fit(X, X[:, 0], sample_weight=w)
     assert _params(a) == _params(b) and a.n_iter_ == b.n_iter_ == 3
     assert r.n_iter_ == 3

@@ -93,12 +93,13 @@ def test_enum_values_match_the_headers(tmp_path):
 
 
 def test_struct_tails_at_run_time():
-    """Without a compiler: the defaults of the new last fields of mlp_fit_options, and the new
-    last fields of mlp_epoch_info and mlp_fit_result as mlp_fit fills them."""
+    """Without a compiler: the defaults of the new last fields of mlp_fit_options (interrupt
+    NULL), and the new last fields of mlp_epoch_info and mlp_fit_result as mlp_fit fills them."""
     o = _lib.lib.mlp_fit_options_default()
     assert o.max_fun == 15000 and o.early_stopping_metric == 0 and not o.sample_weight
     assert o.max_iter == 200 and o.n_iter_no_change == 10 and o.opt.kind == _lib.OPT_ADAM
     assert o.dropout == 0.0 and o.opt.lr == pytest.approx(1e-3)
+    assert not o.interrupt  # NULL: never interrupted
 
     rng = np.random.RandomState(0)
     X = np.ascontiguousarray(rng.randn(100, 4), dtype=np.float32)
@@ -134,6 +135,7 @@ def test_struct_tails_at_run_time():
         assert list(vl) == [s[3] for s in seen] and list(vs) == [s[2] for s in seen]
         assert res.best_val_loss == pytest.approx(vl.min())
         assert np.isfinite(res.best_val_score) and res.steps == 5  # one batch per epoch
+        assert res.interrupted == 0
     finally:
         _lib.lib.mlp_fit_result_free(ctypes.byref(res))
         _lib.lib.mlp_net_free(net)

@@ -72,8 +72,14 @@ static double gather_weights(float *wb, const float *w, const size_t *rows, size
     return sum;
 }
 
+/* options.interrupt is set: stop before the next minibatch. */
+static bool interrupt_requested(const mlp_fit_options *o) {
+    return o->interrupt && *o->interrupt;
+}
+
 /* One pass over the training rows in minibatches; *epoch_loss: the mean of the batch losses
- * weighted by batch size (or by the batches' weight sums). */
+ * weighted by batch size (or by the batches' weight sums). An interrupt ends the pass before the
+ * next minibatch (r->interrupted; *epoch_loss is then partial and unused). */
 static mlp_status run_epoch(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *in,
                             const mlp_fit_options *o, mlp_batch_step_fn step, void *step_ctx,
                             size_t epoch, mlp_fit_result *r, float *epoch_loss) {
@@ -82,7 +88,12 @@ static mlp_status run_epoch(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *
     double t0 = now_s(), sum = 0.0;
     size_t bad_batch = SIZE_MAX;
     if (o->shuffle) mlp_fit_shuffle(s->order, s->n_train, &s->rng);
-    for (size_t b0 = 0; b0 < s->n_train; b0 += s->batch) {
+    size_t b0 = 0;
+    for (; b0 < s->n_train; b0 += s->batch) {
+        if (interrupt_requested(o)) {
+            r->interrupted = 1;
+            break;
+        }
         const size_t nb = s->n_train - b0 < s->batch ? s->n_train - b0 : s->batch;
         const double wsum = s->sw ? gather_weights(s->swb, s->sw, s->order + b0, nb) : (double)nb;
         if (wsum == 0.0) continue; /* all its rows weigh 0: the same as not having them */
@@ -107,10 +118,24 @@ static mlp_status run_epoch(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *
     }
     s->train_time += now_s() - t0;
     *epoch_loss = (float)(sum / s->sw_train);
-    if (bad_batch != SIZE_MAX || !isfinite(*epoch_loss) || !mlp_net_params_finite(net))
+    /* The batches run before an interrupt had finite losses, but the last update's weights are
+     * checked as at the end of an epoch. */
+    if (bad_batch != SIZE_MAX || (!r->interrupted && !isfinite(*epoch_loss)) ||
+        !mlp_net_params_finite(net))
         return roll_back(s, net, epoch, bad_batch, r);
-    s->samples_seen += s->n_train;
+    s->samples_seen += b0 < s->n_train ? b0 : s->n_train;
     return MLP_OK;
+}
+
+/* Interrupted in epoch `epoch` (not counted: as scikit-learn, a partial epoch has no loss curve
+ * entry): the net keeps the weights reached. With early stopping, fit_finish restores the best
+ * validation weights; interrupted before the first validation there are none: the weights reached
+ * are kept, with a NaN score. Without any finished epoch the losses are NaN. */
+static mlp_status end_interrupted(mlp_fit_state *s, mlp_net *net, size_t epoch, mlp_fit_result *r) {
+    if (epoch == 1) r->loss = r->best_loss = NAN;
+    if (!s->n_val || epoch > 1) return MLP_OK;
+    s->best_val = NAN;
+    return mlp_net_get_params(net, s->best, s->n_params);
 }
 
 /* The validation rows' data loss (no L2 term) from their predictions in val_out: the mean row
@@ -243,6 +268,7 @@ mlp_status mlp_fit_loop(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *in,
         bool stop = false;
         mlp_status st = mlp_fit_grow_curves(r, epoch - 1, &s->curve_cap, s->n_val > 0);
         if (st == MLP_OK) st = run_epoch(s, net, in, o, step, step_ctx, epoch, r, &loss);
+        if (st == MLP_OK && r->interrupted) return end_interrupted(s, net, epoch, r);
         if (st == MLP_OK) st = end_epoch(s, net, in, o, epoch, loss, r, &stop);
         if (st != MLP_OK || stop) return st;
     }

@@ -45,8 +45,15 @@ bool mlp_fit_lbfgs_available(void) {
 #define LBFGS_LS_FTOL 1e-3
 #define LBFGS_FACTR_TOL 2.220446049250313e-09
 
-/* Why the progress callback ended the run. */
-typedef enum stop_reason { RUN_ON = 0, STOP_CONVERGED, STOP_LIMIT, STOP_CALLBACK } stop_reason;
+/* Why the run ended early: the progress callback's rules, or options.interrupt (read in
+ * evaluate and progress). */
+typedef enum stop_reason {
+    RUN_ON = 0,
+    STOP_CONVERGED,
+    STOP_LIMIT,
+    STOP_CALLBACK,
+    STOP_INTERRUPT
+} stop_reason;
 
 typedef struct lbfgs_run {
     mlp_fit_state *s;
@@ -71,8 +78,17 @@ static double now_s(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* options.interrupt is set: the run stops (run->stop). */
+static bool interrupted(lbfgs_run *run) {
+    if (run->stop == STOP_INTERRUPT) return true;
+    if (!run->o->interrupt || !*run->o->interrupt) return false;
+    run->stop = STOP_INTERRUPT;
+    return true;
+}
+
 /* Loss and gradient of the training rows at the net's current parameters, into g; the loss, or
- * +inf when it or a gradient is not finite (the line search then shortens its step). */
+ * +inf when it or a gradient is not finite (the line search then shortens its step), or when an
+ * interrupt came between two chunks. */
 static double objective(lbfgs_run *run, double *g) {
     const mlp_fit_data *in = run->in;
     const mlp_fit_state *s = run->s;
@@ -81,6 +97,7 @@ static double objective(lbfgs_run *run, double *g) {
     float probe = 0.0f;
     for (size_t r0 = 0; r0 < n; r0 += MLP_LBFGS_CHUNK) {
         const size_t rows = n - r0 < MLP_LBFGS_CHUNK ? n - r0 : MLP_LBFGS_CHUNK;
+        if (r0 > 0 && interrupted(run)) return INFINITY;
         double part = 0.0;
         /* The L2 term once, with the first chunk's gradients; every chunk is divided by the whole
          * set's weight, so the sum is the full-batch gradient. */
@@ -119,8 +136,18 @@ static lbfgsfloatval_t evaluate(void *instance, const lbfgsfloatval_t *x, lbfgsf
                                 const int n, const lbfgsfloatval_t step) {
     (void)step;
     lbfgs_run *run = instance;
-    for (int i = 0; i < n; i++) run->params[i] = (float)x[i];
-    const double loss = objective(run, g);
+    double loss = INFINITY;
+    if (!interrupted(run)) {
+        for (int i = 0; i < n; i++) run->params[i] = (float)x[i];
+        loss = objective(run, g);
+    }
+    /* Interrupted: +inf at every trial point makes the line search fail, and liblbfgs returns to
+     * the last accepted point; interrupted in the first evaluation, a zero gradient ends it at
+     * once with the initial weights. Not counted as an evaluation. */
+    if (run->stop == STOP_INTERRUPT) {
+        if (run->n_fun == 0) memset(g, 0, (size_t)n * sizeof *g);
+        return INFINITY;
+    }
     if (run->n_fun == 0) run->prev_loss = loss; /* the first iteration's decrease is from here */
     /* Nowhere to go from a non-finite start: a zero gradient ends liblbfgs at once. */
     if (run->n_fun++ == 0 && !isfinite(loss)) {
@@ -170,6 +197,7 @@ static int progress(void *instance, const lbfgsfloatval_t *x, const lbfgsfloatva
     if (run->stop == RUN_ON && converged(run, g, fx)) run->stop = STOP_CONVERGED;
     if (run->stop == RUN_ON && (it >= run->o->max_iter || run->n_fun > run->o->max_fun))
         run->stop = STOP_LIMIT;
+    if (run->stop == RUN_ON) (void)interrupted(run);
     run->prev_loss = fx;
     return run->stop != RUN_ON;
 }
@@ -248,6 +276,8 @@ mlp_status mlp_fit_lbfgs(mlp_fit_state *s, mlp_net *net, const mlp_fit_data *in,
     r->steps = run.n_fun;
     r->converged = run.stop == STOP_CONVERGED;
     r->stopped_by_callback = run.stop == STOP_CALLBACK;
+    r->interrupted = run.stop == STOP_INTERRUPT;
+    if (r->interrupted && r->epochs == 0) r->loss = r->best_loss = NAN;
     st = run_status(&run, ret);
     if (st == MLP_OK && !mlp_net_params_finite(net))
         st = mlp_fail(MLP_ERR_DIVERGED, "mlp_fit: lbfgs: the weights are not finite");
