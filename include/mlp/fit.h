@@ -129,6 +129,11 @@ typedef struct mlp_fit_options {
      * result.loss and best_loss are NaN. Only read. mlp_mpi_fit: leave it NULL (ranks stopping at
      * different batches would wait for each other). */
     const volatile int *interrupt;
+    mlp_precision precision; /* of the training passes' GEMMs, set on the net before training
+                                (mlp_net_set_precision; a warm-start net takes it too): default
+                                F32; BF16 refused with MLP_ERR_UNSUPPORTED where this CPU or build
+                                lacks it; AUTO is BF16 where supported, else F32
+                                (mlp_net_precision tells which ran) */
 } mlp_fit_options;
 
 /* What mlp_fit reports. The two arrays are owned by the struct: free them with

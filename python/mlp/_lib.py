@@ -114,7 +114,8 @@ class FitOptions(ctypes.Structure):
                 ("dropout", ctypes.c_float), ("max_fun", ctypes.c_size_t),
                 ("early_stopping_metric", ctypes.c_int),
                 ("sample_weight", ctypes.POINTER(ctypes.c_float)),
-                ("interrupt", ctypes.POINTER(ctypes.c_int))]  # const volatile int *
+                ("interrupt", ctypes.POINTER(ctypes.c_int)),  # const volatile int *
+                ("precision", ctypes.c_int)]
 
 
 class FitResult(ctypes.Structure):

@@ -32,7 +32,9 @@ mlp_fit_options mlp_fit_options_default(void) {
                          .dropout = 0.0f,
                          .max_fun = 15000,
                          .early_stopping_metric = MLP_STOP_SCORE,
-                         .sample_weight = NULL};
+                         .sample_weight = NULL,
+                         .interrupt = NULL,
+                         .precision = MLP_PRECISION_F32};
     return o;
 }
 
@@ -325,6 +327,11 @@ static mlp_status fit_checks(mlp_fit_state *s, const mlp_net *warm, const mlp_fi
     if (st == MLP_OK && warm) st = check_warm_start(warm, in->d, s->out_width, *loss);
     if (st == MLP_OK && warm && o->opt.kind == MLP_OPT_LBFGS) st = check_no_dropout(warm);
     if (st == MLP_OK) st = check_weights(in->w, in->n);
+    if (st == MLP_OK && (unsigned)o->precision >= MLP_PRECISION_COUNT)
+        st = mlp_fail(MLP_ERR_ARG, "mlp_fit: unknown precision %d", (int)o->precision);
+    if (st == MLP_OK && !mlp_precision_supported(o->precision))
+        st = mlp_fail(MLP_ERR_UNSUPPORTED, "mlp_fit: precision bf16 is not available: %s",
+                      mlp_precision_isa());
     if (st != MLP_OK) return st;
     s->n_train = in->n - s->n_val;
     const size_t batch = o->opt.kind == MLP_OPT_LBFGS ? MLP_LBFGS_CHUNK
@@ -365,7 +372,9 @@ static mlp_status fit_setup(mlp_fit_state *s, mlp_net **net, bool *created, cons
      * probability was checked, the layers are hidden ones). */
     for (size_t l = 0; o->dropout > 0.0f && l + 1 < mlp_net_n_layers(*net); l++)
         (void)mlp_net_set_dropout(*net, l, o->dropout);
-    st = mlp_net_reserve(*net, ws_rows);
+    /* The precision before the reservation too: it decides the workspace's layout. */
+    st = mlp_net_set_precision(*net, o->precision);
+    if (st == MLP_OK) st = mlp_net_reserve(*net, ws_rows);
     if (st == MLP_OK)
         st = o->opt.kind == MLP_OPT_LBFGS ? set_alpha(*net, o->opt.alpha)
                                           : mlp_net_set_optimizer(*net, &o->opt);

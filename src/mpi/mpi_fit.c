@@ -375,9 +375,11 @@ mlp_status mlp_mpi_fit(mlp_net **netp, MPI_Comm comm, mlp_task task, const float
         st = mlp_fail(MLP_ERR_ARG, "%s: chunk = %zu rows, at most %zu", fn, mo.chunk, MAX_CHUNK);
     /* A data-parallel step trains on its share of each minibatch: no full-batch solver and no
      * weights through it. */
-    else if (options->opt.kind == MLP_OPT_LBFGS || options->sample_weight)
+    else if (options->opt.kind == MLP_OPT_LBFGS || options->sample_weight || options->interrupt)
         st = mlp_fail(MLP_ERR_ARG, "%s: %s is not supported in data-parallel training", fn,
-                      options->sample_weight ? "sample_weight" : "solver lbfgs");
+                      options->sample_weight ? "sample_weight"
+                      : options->interrupt   ? "an interrupt flag (ranks would stop apart)"
+                                             : "solver lbfgs");
     st = mlp_mpi_agree(st, comm, fn);
     if (st != MLP_OK) return st;
     if (mo.chunk == 0) mo.chunk = DEFAULT_CHUNK;
