@@ -15,6 +15,9 @@
 //   digits_predict   inference at batch 1, 200, 1797
 //   big_step         784-1024-1024-10 at batch 256, one training step; big_floor its GEMMs
 //   big_predict      784-1024-1024-10 inference at batch 256
+//   *_bf16_step      the same steps in MLP_PRECISION_BF16 (oneDNN, bf16 GEMM operands); skipped
+//                    with the reason where this CPU or build has no bf16; its "peak" is against
+//                    the f32 FMA peak, so above 100% the matrix units beat the f32 FMA units
 //   omp_crossover    a fused bias+ReLU pass over N elements, serial vs an OpenMP team: where
 //                    the team starts to pay (the library's MLP_OMP_MIN_ELEMS)
 #include <benchmark/benchmark.h>
@@ -163,10 +166,17 @@ double step_flops(const std::vector<size_t> &sizes, size_t n) {
 
 // weighted: the same step with per-row sample weights (mlp_train_step_weighted), which scale the
 // output delta as it is made: the cost of the weights is this minus the plain step.
-void train_step(benchmark::State &state, std::vector<size_t> sizes, size_t n,
-                bool weighted = false) {
+void train_step(benchmark::State &state, std::vector<size_t> sizes, size_t n, bool weighted = false,
+                mlp_precision precision = MLP_PRECISION_F32) {
     if (!setup_threads(state, (int)state.range(0))) return;
     Net net(sizes, 42);
+    if (precision != MLP_PRECISION_F32) {
+        if (mlp_net_set_precision(net.net, precision) != MLP_OK) {
+            state.SkipWithError(mlp_last_error());
+            return;
+        }
+        state.SetLabel(std::string(mlp_blas_corename()) + " bf16 " + mlp_precision_isa());
+    }
     Batch b(n, sizes.front(), sizes.back(), 1);
     std::vector<float> w(n);
     for (size_t i = 0; i < n; i++) w[i] = 0.5f + (float)(i % 3);
@@ -257,6 +267,18 @@ void BM_f256_floor(benchmark::State &s) {
     gemm_floor(s, kF256, 256);
 }
 
+void BM_digits_bf16_step(benchmark::State &s) {
+    train_step(s, kDigits, 200, false, MLP_PRECISION_BF16);
+}
+void BM_f100_bf16_step(benchmark::State &s) {
+    train_step(s, kF100, 200, false, MLP_PRECISION_BF16);
+}
+void BM_f256_bf16_step(benchmark::State &s) {
+    train_step(s, kF256, 256, false, MLP_PRECISION_BF16);
+}
+void BM_big_bf16_step(benchmark::State &s) {
+    train_step(s, kBig, 256, false, MLP_PRECISION_BF16);
+}
 void BM_digits_step(benchmark::State &s) {
     train_step(s, kDigits, 200);
 }
@@ -332,6 +354,10 @@ void BM_omp_crossover(benchmark::State &state) {
 
 BENCHMARK(BM_fma_peak)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_digits_step)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_digits_bf16_step)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_f100_bf16_step)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_f256_bf16_step)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_big_bf16_step)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_digits_step_weighted)->Arg(1)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_digits_floor)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_digits_epoch)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicrosecond);
@@ -367,6 +393,7 @@ int main(int argc, char **argv) {
     benchmark::AddCustomContext("fma_peak_1t_gflops", std::to_string(g_peak[1]));
     benchmark::AddCustomContext("fma_peak_2t_gflops", std::to_string(g_peak[2]));
     benchmark::AddCustomContext("blas_core", mlp_blas_corename());
+    benchmark::AddCustomContext("bf16_isa", mlp_precision_isa());
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     return 0;

@@ -44,3 +44,13 @@ for (net, kind), by_t in sorted(cases.items()):
         s = by_t[1]["real_time"] / by_t[2]["real_time"]
         row += f" {s:5.2f} {s / (peak[2] / peak[1]):13.2f}"
     print(row)
+
+# bf16 against f32: the same step in both precisions, same run, same thread count.
+pairs = [(net[:-5], net) for (net, kind) in cases if net.endswith("_bf16") and kind == "step"]
+if pairs:
+    print(f"bf16 GEMMs on {ctx.get('bf16_isa', '?')}: step time f32 / bf16")
+    for f32, bf in sorted(pairs):
+        a, b = cases.get((f32, "step"), {}), cases[(bf, "step")]
+        ratios = [f"{t}T {a[t]['real_time'] / b[t]['real_time']:.2f}x" for t in (1, 2)
+                  if t in a and t in b]
+        print(f"  {f32:12} " + ", ".join(ratios))
