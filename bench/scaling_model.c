@@ -62,7 +62,7 @@ static double makespan(const phase *p, int T) {
     return m;
 }
 
-/* ---- the step's tasks, as src/pass.c runs them ---- */
+/* ---- the step's tasks, as src/core/pass.c runs them ---- */
 
 typedef struct ctx {
     mlp_net *net;

@@ -87,7 +87,7 @@ static const int thread_counts[] = {1, 2, 3, 4, 8};
 
 /* Whether the library's tiled GEMMs give bit-identical results at 1 and 2 threads for every GEMM
  * of problem p (forward, weight gradient, input gradient of every layer). OpenBLAS's own threaded
- * sgemm does not (measured: up to 1.5e-5 apart); src/dense.c cuts GEMMs into tiles that depend
+ * sgemm does not (measured: up to 1.5e-5 apart); src/core/dense.c cuts GEMMs into tiles that depend
  * on the shape and the parallel width only, each a serial call, so the library's must. */
 static int blas_thread_deterministic(const problem *p) {
     tu_rng r;

@@ -1,4 +1,4 @@
-/* White-box tests of the dense kernels (src/dense.c), the column sum and the activations against
+/* White-box tests of the dense kernels (src/core/dense.c), the column sum and the activations against
  * naive double-precision references. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -203,7 +203,7 @@ static void test_bias_act_forward(void **state) {
     }
 }
 
-/* internal.h: activations that need it (GELU) store Z + b in pre; the others ignore pre. */
+/* core.h: activations that need it (GELU) store Z + b in pre; the others ignore pre. */
 static void test_bias_act_forward_stores_pre(void **state) {
     (void)state;
     tu_rng r;
