@@ -77,7 +77,8 @@ typedef struct mlp_gemm {
     float *C;
     size_t ldc;
     size_t tm, tn, tiles_m, tiles_n; /* the tile grid (mlp_gemm_plan) */
-    /* bf16 (dnnl set): the operands rounded, in A's and B's layouts; alpha 1 and beta 0 only.
+    /* dnnl set: tiles run through oneDNN, on Ah and Bh (the operands rounded to bf16, in A's and
+     * B's layouts) or, with Ah NULL, on A and B in f32; alpha 1 and beta 0 only.
      * slot tells apart GEMMs of one shape that run at the same time (the parts of a dW). */
     const mlp_dnnl *dnnl;
     const mlp_bf16 *Ah, *Bh;
@@ -122,6 +123,9 @@ static inline mlp_bf16 mlp_bf16_of(float f) {
 }
 /* dst = src rounded, on a rows x cols block with leading dimension ld (both). */
 void mlp_bf16_block(mlp_bf16 *dst, const float *src, size_t rows, size_t cols, size_t ld);
+/* True where OpenBLAS runs SSE-only kernels on a CPU with AVX2 (its fallback on Intel CPUs it
+ * does not know): the f32 GEMMs of training passes then go through oneDNN (decided once). */
+bool mlp_dnnl_f32_wanted(void);
 /* True if bf16 GEMMs can run here; *isa names oneDNN's instruction set, or why not. */
 bool mlp_dnnl_bf16_supported(const char **isa);
 mlp_status mlp_dnnl_create(mlp_dnnl **out);

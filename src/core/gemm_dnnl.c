@@ -14,6 +14,10 @@
 
 #ifndef MLP_HAVE_DNNL
 
+bool mlp_dnnl_f32_wanted(void) {
+    return false;
+}
+
 bool mlp_dnnl_bf16_supported(const char **isa) {
     *isa = "no oneDNN in this build (Debian: libdnnl-dev)";
     return false;
@@ -86,11 +90,44 @@ bool mlp_dnnl_bf16_supported(const char **isa) {
     }
 }
 
+/* OpenBLAS < 0.3.25 (Debian 12: 0.3.21) runs its SSE kernels on Intel CPUs it does not know by
+ * model (Sapphire and Emerald Rapids fall back to Prescott: about 3x slower, measured). oneDNN
+ * picks its kernels by CPU features, so there the f32 GEMMs of a training pass go through oneDNN's
+ * f32 matmul instead; elsewhere OpenBLAS stays. MLP_F32_GEMM=openblas|onednn overrides the choice
+ * (for measurements). */
+static int f32_choice = -1; /* -1: not decided; then 0 OpenBLAS, 1 oneDNN */
+static pthread_once_t f32_once = PTHREAD_ONCE_INIT;
+
+static bool sse_only_kernels(const char *core) {
+    static const char *const sse[] = {"Prescott", "Core2",  "Penryn",     "Dunnington", "Nehalem",
+                                      "Atom",     "Katmai", "Coppermine", "Northwood",  "Banias"};
+    for (size_t i = 0; i < sizeof sse / sizeof sse[0]; i++)
+        if (strcmp(core, sse[i]) == 0) return true;
+    return false;
+}
+
+static void f32_decide(void) {
+    const char *env = getenv("MLP_F32_GEMM");
+    if (env && strcmp(env, "openblas") == 0) {
+        f32_choice = 0;
+    } else if (env && strcmp(env, "onednn") == 0) {
+        f32_choice = get_engine() != NULL;
+    } else {
+        f32_choice = sse_only_kernels(mlp_blas_corename()) && __builtin_cpu_supports("avx2") &&
+                     get_engine() && engine_isa != dnnl_cpu_isa_all;
+    }
+}
+
+bool mlp_dnnl_f32_wanted(void) {
+    pthread_once(&f32_once, f32_decide);
+    return f32_choice == 1;
+}
+
 /* ---- the cache: one entry per (tile shape, tile index) ---- */
 
 typedef struct tile_key {
     size_t rows, cols, k, lda, ldb, ldc, t, slot;
-    bool ta, tb;
+    bool ta, tb, f32; /* f32: f32 operands (OpenBLAS's stand-in), else bf16 */
 } tile_key;
 
 typedef struct entry {
@@ -105,17 +142,17 @@ struct mlp_dnnl {
 };
 
 static size_t key_hash(const tile_key *k) {
-    const size_t v[10] = {k->rows, k->cols, k->k,    k->lda, k->ldb,
-                          k->ldc,  k->t,    k->slot, k->ta,  k->tb};
+    const size_t v[11] = {k->rows, k->cols, k->k,  k->lda, k->ldb, k->ldc,
+                          k->t,    k->slot, k->ta, k->tb,  k->f32};
     uint64_t h = 1469598103934665603ull;
-    for (int i = 0; i < 10; i++) h = (h ^ (uint64_t)v[i]) * 1099511628211ull;
+    for (int i = 0; i < 11; i++) h = (h ^ (uint64_t)v[i]) * 1099511628211ull;
     return (size_t)(h ^ (h >> 29));
 }
 
 static bool key_eq(const tile_key *a, const tile_key *b) {
     return a->rows == b->rows && a->cols == b->cols && a->k == b->k && a->lda == b->lda &&
            a->ldb == b->ldb && a->ldc == b->ldc && a->t == b->t && a->slot == b->slot &&
-           a->ta == b->ta && a->tb == b->tb;
+           a->ta == b->ta && a->tb == b->tb && a->f32 == b->f32;
 }
 
 static const entry *find(const mlp_dnnl *d, const tile_key *k) {
@@ -177,8 +214,9 @@ static dnnl_status_t matrix_md(dnnl_memory_desc_t *md, size_t rows, size_t cols,
 /* The primitive and memory objects of one tile shape; DNNL_MEMORY_NONE handles until a call. */
 static dnnl_status_t make_entry(entry *e, const tile_key *k) {
     dnnl_memory_desc_t a, b, c;
-    dnnl_status_t s = matrix_md(&a, k->rows, k->k, k->lda, k->ta, dnnl_bf16);
-    if (s == dnnl_success) s = matrix_md(&b, k->k, k->cols, k->ldb, k->tb, dnnl_bf16);
+    const dnnl_data_type_t dt = k->f32 ? dnnl_f32 : dnnl_bf16;
+    dnnl_status_t s = matrix_md(&a, k->rows, k->k, k->lda, k->ta, dt);
+    if (s == dnnl_success) s = matrix_md(&b, k->k, k->cols, k->ldb, k->tb, dt);
     if (s == dnnl_success) s = matrix_md(&c, k->rows, k->cols, k->ldc, false, dnnl_f32);
     dnnl_matmul_desc_t md;
     if (s == dnnl_success) s = dnnl_matmul_desc_init(&md, &a, &b, NULL, &c);
@@ -199,7 +237,8 @@ static dnnl_status_t make_entry(entry *e, const tile_key *k) {
 
 static tile_key tile_key_of(const mlp_gemm *g, size_t t) {
     const mlp_box b = mlp_gemm_box(g, t);
-    tile_key k = {b.rows, b.cols, g->k, g->lda, g->ldb, g->ldc, t, g->slot, g->trans_a, g->trans_b};
+    tile_key k = {b.rows, b.cols,  g->k,       g->lda,     g->ldb, g->ldc,
+                  t,      g->slot, g->trans_a, g->trans_b, !g->Ah};
     return k;
 }
 
@@ -236,8 +275,10 @@ mlp_status mlp_dnnl_prepare(mlp_dnnl *d, const mlp_gemm *g) {
 void mlp_dnnl_tile(const mlp_dnnl *d, const mlp_gemm *g, size_t t, mlp_box b) {
     const tile_key k = tile_key_of(g, t);
     const entry *e = find(d, &k); /* prepared before the pass: never NULL here */
-    const mlp_bf16 *A = g->trans_a ? g->Ah + b.r0 : g->Ah + b.r0 * g->lda;
-    const mlp_bf16 *B = g->trans_b ? g->Bh + b.c0 * g->ldb : g->Bh + b.c0;
+    /* Element offsets of the tile's operands; f32 (Ah NULL) or bf16 elements. */
+    const size_t ao = g->trans_a ? b.r0 : b.r0 * g->lda, bo = g->trans_b ? b.c0 * g->ldb : b.c0;
+    const void *A = g->Ah ? (const void *)(g->Ah + ao) : (const void *)(g->A + ao);
+    const void *B = g->Bh ? (const void *)(g->Bh + bo) : (const void *)(g->B + bo);
     dnnl_memory_set_data_handle(e->a, (void *)A);
     dnnl_memory_set_data_handle(e->b, (void *)B);
     dnnl_memory_set_data_handle(e->c, g->C + b.r0 * g->ldc + b.c0);

@@ -31,6 +31,19 @@ static bool is_bf16(const mlp_net *net) {
     return net->prec == MLP_PRECISION_BF16;
 }
 
+/* f32 training GEMMs through oneDNN (OpenBLAS's SSE fallback, mlp_dnnl_f32_wanted): train.c made
+ * the kernel cache. Their tiles are the OpenBLAS ones; inference keeps OpenBLAS. */
+static bool f32_dnnl(const mlp_net *net) {
+    return net->prec == MLP_PRECISION_F32 && net->dnnl;
+}
+
+/* g, planned for f32, run by oneDNN's f32 matmul: alpha 1 (the dW epilogue applies 1/n). */
+static void to_f32_dnnl(const mlp_net *net, mlp_gemm *g) {
+    if (!f32_dnnl(net)) return;
+    g->dnnl = net->dnnl;
+    g->alpha = 1.0f;
+}
+
 /* The bf16 copy of layer l's input (the batch for layer 0). */
 static const mlp_bf16 *input16(const mlp_net *net, size_t l) {
     return l == 0 ? net->x16 : net->out16[l - 1];
@@ -98,19 +111,34 @@ static mlp_gemm input_gemm(const mlp_net *net, size_t l, const float *D, size_t 
     return g;
 }
 
+/* The primitives of layer l's dW: its bf16 parts, or its f32 tiles. */
+static mlp_status prepare_weights(mlp_net *net, size_t l, const float *A, size_t n, int cur) {
+    mlp_status st = MLP_OK;
+    if (!is_bf16(net)) {
+        mlp_gemm g = weights_gemm(net, l, A, net->delta[cur], n, 1.0f);
+        to_f32_dnnl(net, &g);
+        return mlp_dnnl_prepare(net->dnnl, &g);
+    }
+    for (size_t p = 0, parts = dw_parts(net, l, n); p < parts && st == MLP_OK; p++) {
+        mlp_gemm g = weights_part(net, l, A, n, cur, p, parts);
+        st = mlp_dnnl_prepare(net->dnnl, &g);
+    }
+    return st;
+}
+
 mlp_status mlp_pass_prepare(mlp_net *net, size_t n) {
+    const bool h = is_bf16(net);
     mlp_status st = MLP_OK;
     int cur = 0;
     for (size_t l = net->n_layers; l-- > 0 && st == MLP_OK; cur ^= 1) {
         const float *A = l == 0 ? net->out[0] : net->out[l - 1]; /* any non-NULL: shapes only */
-        mlp_gemm g = forward_gemm(net, l, A, input16(net, l), net->out[l], n);
+        mlp_gemm g = forward_gemm(net, l, A, h ? input16(net, l) : NULL, net->out[l], n);
+        to_f32_dnnl(net, &g);
         st = mlp_dnnl_prepare(net->dnnl, &g);
-        for (size_t p = 0, parts = dw_parts(net, l, n); p < parts && st == MLP_OK; p++) {
-            g = weights_part(net, l, A, n, cur, p, parts);
-            st = mlp_dnnl_prepare(net->dnnl, &g);
-        }
+        if (st == MLP_OK) st = prepare_weights(net, l, A, n, cur);
         if (st == MLP_OK && l > 0) {
             g = input_gemm(net, l, net->delta[cur], n, cur);
+            to_f32_dnnl(net, &g);
             st = mlp_dnnl_prepare(net->dnnl, &g);
         }
     }
@@ -178,7 +206,8 @@ void mlp_pass_forward(mlp_net *net, const float *X, size_t n, bool training) {
         const bool drop = training && net->layers[l].dropout > 0.0f;
         const layer_out o = {net->out[l], net->pre[l], drop ? net->mask[l] : NULL,
                              h ? net->out16[l] : NULL, drop ? mask_key(net, l) : 0};
-        const mlp_gemm g = forward_gemm(net, l, A, h ? input16(net, l) : NULL, o.Z, n);
+        mlp_gemm g = forward_gemm(net, l, A, h ? input16(net, l) : NULL, o.Z, n);
+        to_f32_dnnl(net, &g);
         forward_layer(net, l, &g, &o);
         A = net->out[l];
     }
@@ -269,11 +298,14 @@ static void output_phase(mlp_net *net, const float *Y, const float *w, size_t n,
 
 /* A dW tile: the GEMM writes inv_n A^T D, then one pass over the tile while it is in cache adds
  * the L2 term alpha_n W and checks that every value is finite. */
-static void weight_tile(mlp_net *net, const mlp_gemm *g, size_t t, const float *W, float alpha_n) {
+static void weight_tile(mlp_net *net, const mlp_gemm *g, size_t t, const float *W, float inv_n,
+                        float alpha_n) {
     mlp_box x = mlp_gemm_tile(g, t);
     const size_t off = x.r0 * g->ldc + x.c0;
     bool finite;
-    if (alpha_n != 0.0f)
+    if (g->dnnl) /* oneDNN's f32 GEMM left out 1/n */
+        finite = mlp_scale_add_finite(g->C + off, inv_n, W + off, alpha_n, x.rows, x.cols, g->ldc);
+    else if (alpha_n != 0.0f)
         finite = mlp_add_scaled_finite(g->C + off, W + off, alpha_n, x.rows, x.cols, g->ldc);
     else
         finite = mlp_block_finite(g->C + off, x.rows, x.cols, g->ldc);
@@ -358,8 +390,10 @@ static void backward_layer(mlp_net *net, size_t l, const float *X, size_t n, int
     const float *A = l == 0 ? X : net->out[l - 1], *W = net->params + ly->w_off;
     const bool h = is_bf16(net);
     const size_t parts = h ? dw_parts(net, l, n) : 0;
-    const mlp_gemm gw = h ? (mlp_gemm){0} : weights_gemm(net, l, A, net->delta[cur], n, inv_n);
-    const mlp_gemm gi = l > 0 ? input_gemm(net, l, net->delta[cur], n, cur) : (mlp_gemm){0};
+    mlp_gemm gw = h ? (mlp_gemm){0} : weights_gemm(net, l, A, net->delta[cur], n, inv_n);
+    mlp_gemm gi = l > 0 ? input_gemm(net, l, net->delta[cur], n, cur) : (mlp_gemm){0};
+    if (!h) to_f32_dnnl(net, &gw);
+    if (l > 0) to_f32_dnnl(net, &gi);
     const size_t nw = h ? parts : mlp_gemm_tiles(&gw), ni = l > 0 ? mlp_gemm_tiles(&gi) : 0;
     const long tasks = (long)(nw + ni + 1);
 #pragma omp for schedule(dynamic, 1) nowait
@@ -368,7 +402,7 @@ static void backward_layer(mlp_net *net, size_t l, const float *X, size_t n, int
             const mlp_gemm gp = weights_part(net, l, A, n, cur, (size_t)t, parts);
             mlp_gemm_tile(&gp, 0);
         } else if ((size_t)t < nw) {
-            weight_tile(net, &gw, (size_t)t, W, alpha_n);
+            weight_tile(net, &gw, (size_t)t, W, inv_n, alpha_n);
         } else if ((size_t)t < nw + ni) {
             input_tile(net, l, &gi, (size_t)t - nw, A, cur);
         } else {

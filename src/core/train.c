@@ -81,9 +81,11 @@ static mlp_status begin_forward(mlp_net *net, const float *X, size_t n, bool tra
     mlp_status st = mlp_check_batch(net, X, n, fn);
     if (st == MLP_OK) st = mlp_check_int_dims(net, n, fn);
     if (st == MLP_OK) st = mlp_net_grow_workspace(net, n);
-    /* bf16: the oneDNN primitives of this batch size, created here (once per shape), never
-     * inside the region. */
-    if (st == MLP_OK && net->prec == MLP_PRECISION_BF16) st = mlp_pass_prepare(net, n);
+    /* oneDNN (bf16, or f32 where OpenBLAS fell back to SSE): the primitives of this batch size,
+     * created here (once per shape), never inside the region. */
+    if (st == MLP_OK && net->prec == MLP_PRECISION_F32 && !net->dnnl && mlp_dnnl_f32_wanted())
+        st = mlp_dnnl_create(&net->dnnl); /* f32 through oneDNN: OpenBLAS fell back to SSE */
+    if (st == MLP_OK && net->dnnl) st = mlp_pass_prepare(net, n);
     if (st != MLP_OK) return st;
     net->pass.x = X;
     net->pass.n = n;
