@@ -75,10 +75,13 @@ typedef struct mlp_dataset {
     size_t n_targets;
     mlp_classes classes; /* what the indices stand for (the CSV reader always fills it for
                             classification; kind NONE from the IDX reader: labels are 0..9) */
+    float *weights; /* n per-row sample weights (finite, >= 0), or NULL: the CSV reader fills it
+                       from mlp_csv_options.weight_column; subsets and splits carry it with the
+                       rows (for mlp_fit_options.sample_weight) */
 } mlp_dataset;
 
-/* Frees the arrays (the class list included) and zeroes the struct (it is then an empty dataset
- * again). NULL is allowed. */
+/* Frees the arrays (the class list and the weights included) and zeroes the struct (it is then
+ * an empty dataset again). NULL is allowed. */
 MLP_API void mlp_dataset_free(mlp_dataset *ds);
 
 /* How mlp_read_csv reads a file. Start from mlp_csv_options_default() and change fields. */
@@ -139,19 +142,21 @@ MLP_API mlp_status mlp_read_csv(const char *path, const mlp_csv_options *opt, ml
  * gzip); MLP_ERR_SHAPE (image and label counts differ); MLP_ERR_OVERFLOW; MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_read_idx(const char *images_path, const char *labels_path, mlp_dataset *out);
 
-/* Copies rows[0..n) of src into *out (rows may repeat; each must be < src->n). The caller owns
- * *out (mlp_dataset_free).
- * Errors: MLP_ERR_NULL (src, rows, out or src->X is NULL); MLP_ERR_ARG (n is 0, src is empty or
- * inconsistent, a row out of range); MLP_ERR_OVERFLOW; MLP_ERR_NOMEM. */
+/* Copies rows[0..n) of src into *out (rows may repeat; each must be < src->n), with their labels
+ * or targets and weights. The caller owns *out (mlp_dataset_free). out must not be src (the
+ * result would overwrite src's arrays without freeing them): subset into another dataset.
+ * Errors: MLP_ERR_NULL (src, rows, out or src->X is NULL); MLP_ERR_ARG (out is src, n is 0, src
+ * is empty or inconsistent, a row out of range); MLP_ERR_OVERFLOW; MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_dataset_subset(const mlp_dataset *src, const size_t *rows, size_t n,
                                       mlp_dataset *out);
 /* Shuffled split with a seed: ceil(test_fraction * n) rows go to *test, as scikit-learn's
- * train_test_split (at least 1 each side). Not the same shuffle as scikit-learn's. The same seed
- * gives the same split on every platform. The caller owns *train and *test (mlp_dataset_free);
- * both are written only on success.
- * Errors: MLP_ERR_NULL (src, train, test or src->X is NULL); MLP_ERR_ARG (train == test,
- * test_fraction not in (0, 1), fewer than 2 rows, an inconsistent src); MLP_ERR_OVERFLOW;
- * MLP_ERR_NOMEM. */
+ * train_test_split (at least 1 each side); each row takes its labels or targets and weight along.
+ * Not the same shuffle as scikit-learn's. The same seed gives the same split on every platform.
+ * The caller owns *train and *test (mlp_dataset_free); both are written only on success. Neither
+ * may be src (src's arrays would be overwritten without being freed).
+ * Errors: MLP_ERR_NULL (src, train, test or src->X is NULL); MLP_ERR_ARG (train == test, train or
+ * test is src, test_fraction not in (0, 1), fewer than 2 rows, an inconsistent src);
+ * MLP_ERR_OVERFLOW; MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_dataset_split(const mlp_dataset *src, double test_fraction, uint64_t seed,
                                      mlp_dataset *train, mlp_dataset *test);
 /* Reads a text file of row indices, one per line (e.g. data/digits_split_rs42_train.txt), plain

@@ -14,6 +14,7 @@ void mlp_dataset_free(mlp_dataset *ds) {
     free(ds->X);
     free(ds->labels);
     free(ds->targets);
+    free(ds->weights);
     mlp_classes_free(&ds->classes);
     memset(ds, 0, sizeof *ds);
 }
@@ -45,10 +46,9 @@ void mlp_gather_rows(float *dst, const float *src, const size_t *rows, size_t n,
         memcpy(dst + i * width, src + rows[i] * width, width * sizeof(float));
 }
 
-static mlp_status gather_rows(const mlp_dataset *src, const size_t *rows, size_t n,
-                              mlp_dataset *out, const char *fn) {
-    mlp_dataset r;
-    memset(&r, 0, sizeof r);
+/* Allocates r's arrays for n rows shaped as src's (X, labels or targets, weights, a copy of the
+ * class list); on failure r is freed. */
+static mlp_status alloc_rows(const mlp_dataset *src, size_t n, mlp_dataset *r, const char *fn) {
     size_t xbytes, tbytes = 0, lbytes = 0;
     if (!mlp_mul_ok(n, src->d, &xbytes) || !mlp_mul_ok(xbytes, sizeof(float), &xbytes))
         return mlp_fail(MLP_ERR_OVERFLOW, "%s: %zu rows x %zu features overflows", fn, n, src->d);
@@ -56,24 +56,35 @@ static mlp_status gather_rows(const mlp_dataset *src, const size_t *rows, size_t
         (!mlp_mul_ok(n, src->n_targets, &tbytes) || !mlp_mul_ok(tbytes, sizeof(float), &tbytes)))
         return mlp_fail(MLP_ERR_OVERFLOW, "%s: %zu rows x %zu targets overflows", fn, n,
                         src->n_targets);
-    if (src->labels && !mlp_mul_ok(n, sizeof(int32_t), &lbytes))
+    /* int32_t labels and float weights have the same size */
+    if ((src->labels || src->weights) && !mlp_mul_ok(n, sizeof(int32_t), &lbytes))
         return mlp_fail(MLP_ERR_OVERFLOW, "%s: %zu labels overflow", fn, n);
     mlp_status cst = mlp_check_alloc(xbytes, fn);
     if (cst != MLP_OK) return cst;
-
-    r.X = malloc(xbytes);
-    if (src->labels) r.labels = malloc(lbytes);
-    if (src->targets) r.targets = malloc(tbytes);
-    mlp_status cls = src->labels ? mlp_classes_copy(&src->classes, &r.classes) : MLP_OK;
+    memset(r, 0, sizeof *r);
+    r->X = malloc(xbytes);
+    if (src->labels) r->labels = malloc(lbytes);
+    if (src->targets) r->targets = malloc(tbytes);
+    if (src->weights) r->weights = malloc(lbytes);
+    mlp_status cls = src->labels ? mlp_classes_copy(&src->classes, &r->classes) : MLP_OK;
     if (cls != MLP_OK && cls != MLP_ERR_NOMEM) {
-        mlp_dataset_free(&r);
+        mlp_dataset_free(r);
         return cls;
     }
-    if (!r.X || (src->labels && !r.labels) || (src->targets && !r.targets) || cls != MLP_OK) {
-        mlp_dataset_free(&r);
+    if (!r->X || (src->labels && !r->labels) || (src->targets && !r->targets) ||
+        (src->weights && !r->weights) || cls != MLP_OK) {
+        mlp_dataset_free(r);
         return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory for %zu rows of %zu features", fn, n,
                         src->d);
     }
+    return MLP_OK;
+}
+
+static mlp_status gather_rows(const mlp_dataset *src, const size_t *rows, size_t n,
+                              mlp_dataset *out, const char *fn) {
+    mlp_dataset r;
+    mlp_status st = alloc_rows(src, n, &r, fn);
+    if (st != MLP_OK) return st;
     r.n = n;
     r.d = src->d;
     r.n_classes = src->labels ? src->n_classes : 0;
@@ -85,6 +96,7 @@ static mlp_status gather_rows(const mlp_dataset *src, const size_t *rows, size_t
         if (r.targets)
             memcpy(r.targets + i * r.n_targets, src->targets + k * r.n_targets,
                    r.n_targets * sizeof(float));
+        if (r.weights) r.weights[i] = src->weights[k];
     }
     *out = r;
     return MLP_OK;
@@ -94,6 +106,10 @@ mlp_status mlp_dataset_subset(const mlp_dataset *src, const size_t *rows, size_t
                               mlp_dataset *out) {
     static const char fn[] = "mlp_dataset_subset";
     if (!src || !out) return mlp_fail(MLP_ERR_NULL, "%s: src or out is NULL", fn);
+    /* Writing the subset over src would drop src's arrays without freeing them. */
+    if (out == src)
+        return mlp_fail(MLP_ERR_ARG, "%s: out is src (subset into another dataset, then free src)",
+                        fn);
     if (n == 0) return mlp_fail(MLP_ERR_ARG, "%s: n is 0 (no rows selected)", fn);
     if (!rows) return mlp_fail(MLP_ERR_NULL, "%s: rows is NULL", fn);
     mlp_status st = check_dataset(src, fn);
@@ -111,6 +127,10 @@ mlp_status mlp_dataset_split(const mlp_dataset *src, double test_fraction, uint6
     if (!src || !train || !test)
         return mlp_fail(MLP_ERR_NULL, "%s: src, train or test is NULL", fn);
     if (train == test) return mlp_fail(MLP_ERR_ARG, "%s: train and test are the same object", fn);
+    /* Writing a part over src would drop src's arrays without freeing them. */
+    if (train == src || test == src)
+        return mlp_fail(MLP_ERR_ARG, "%s: %s is src (split into two other datasets, then free src)",
+                        fn, train == src ? "train" : "test");
     if (!(test_fraction > 0.0 && test_fraction < 1.0))
         return mlp_fail(MLP_ERR_ARG, "%s: test_fraction %g is not in (0, 1)", fn, test_fraction);
     mlp_status st = check_dataset(src, fn);
