@@ -564,6 +564,47 @@ static void test_bad_gzip(void **state) {
     free(gz);
 }
 
+/* Bytes after the gzip data: zlib's gzread drops them silently (text, a lone 0x1f, zero padding);
+ * the reader refuses them. Concatenated members (gzip allows them, cat a.gz b.gz) are read. */
+static void test_gzip_trailing(void **state) {
+    (void)state;
+    char path[DT_PATH_MAX];
+    dt_write_str(path, "csv_gz_one.csv.gz", "1,2,0\n3,4,1\n", 1);
+    size_t len;
+    unsigned char *gz = dt_slurp(path, &len);
+    static const struct {
+        const char *name, *tail;
+        size_t len;
+    } tails[] = {
+        {"csv_gz_garbage.csv.gz", "garbage!!", 9},
+        {"csv_gz_lone1f.csv.gz", "\x1f", 1},
+        {"csv_gz_zeros.csv.gz", "\0\0\0\0\0\0\0\0", 8},
+    };
+    unsigned char *buf = malloc(2 * len + 16);
+    assert_non_null(buf);
+    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+        memcpy(buf, gz, len);
+        memcpy(buf + len, tails[i].tail, tails[i].len);
+        dt_write(path, tails[i].name, buf, len + tails[i].len, 0);
+        mlp_dataset ds;
+        dt_poison(&ds);
+        char want[128];
+        snprintf(want, sizeof want, "trailing garbage after the gzip data: byte %zu", len);
+        dt_expect(mlp_read_csv(path, NULL, &ds), MLP_ERR_FORMAT, want);
+        assert_true(dt_is_poisoned(&ds));
+    }
+    memcpy(buf, gz, len);
+    memcpy(buf + len, gz, len);
+    dt_write(path, "csv_gz_two.csv.gz", buf, 2 * len, 0);
+    mlp_dataset ds;
+    TU_ASSERT_OK(mlp_read_csv(path, NULL, &ds));
+    assert_int_equal(ds.n, 4);
+    assert_true(ds.X[6] == 3.0f && ds.labels[3] == 1);
+    mlp_dataset_free(&ds);
+    free(buf);
+    free(gz);
+}
+
 static void test_digits(void **state) {
     (void)state;
     mlp_dataset ds;
@@ -597,7 +638,7 @@ int main(void) {
         cmocka_unit_test(test_digits),        cmocka_unit_test(test_class_labels),
         cmocka_unit_test(test_given_classes), cmocka_unit_test(test_class_helpers),
         cmocka_unit_test(test_dialects),      cmocka_unit_test(test_dialect_errors),
-        cmocka_unit_test(test_targets),
+        cmocka_unit_test(test_targets),       cmocka_unit_test(test_gzip_trailing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

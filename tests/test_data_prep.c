@@ -265,6 +265,18 @@ static void test_row_indices_format(void **state) {
         assert_null(rows);
         assert_int_equal(n, 0);
     }
+    /* Bytes after the gzip data are not silently dropped. */
+    dt_write_str(p, "rows_gz.txt.gz", "1\n2\n", 1);
+    size_t len;
+    unsigned char *gz = dt_slurp(p, &len), *tail = malloc(len + 4);
+    assert_non_null(tail);
+    memcpy(tail, gz, len);
+    memcpy(tail + len, "7\n\n\n", 4);
+    dt_write(p, "rows_gz_tail.txt.gz", tail, len + 4, 0);
+    dt_expect(mlp_read_row_indices(p, 8, &rows, &n), MLP_ERR_FORMAT, "trailing garbage");
+    assert_null(rows);
+    free(tail);
+    free(gz);
     dt_expect(mlp_read_row_indices(MLP_TEST_TMPDIR "/rows_missing.txt", 8, &rows, &n), MLP_ERR_IO,
               "rows_missing.txt");
     dt_expect(mlp_read_row_indices(NULL, 8, &rows, &n), MLP_ERR_NULL, NULL);

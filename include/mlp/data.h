@@ -115,7 +115,8 @@ typedef struct mlp_csv_options {
  * classes NULL, skip_rows 0, comment '#', delimiter_used NULL, no label_columns, multilabel 0.
  * Cannot fail; any thread. */
 MLP_API mlp_csv_options mlp_csv_options_default(void);
-/* Reads a CSV file, plain or gzip (detected from the content): every row is the features and one
+/* Reads a CSV file, plain or gzip (detected from the content; concatenated gzip members are read
+ * in turn, anything else after the gzip data is an error): every row is the features and one
  * label in label_column (or, with regression or multilabel, targets: n_targets = the label
  * columns, as floats in out->targets, multi-label ones 0 or 1). opt may be NULL
  * (defaults). Fields may be quoted as RFC 4180 says ("a,b", "say ""hi""", line ends inside
@@ -132,14 +133,16 @@ MLP_API mlp_csv_options mlp_csv_options_default(void);
  * MLP_ERR_IO (cannot open or read the file); MLP_ERR_FORMAT, with file:line:column in the message
  * (ragged rows, non-numbers, NaN/Inf, fewer than 2 columns, a label column beyond the row, a
  * numeric label that is not an integer, more than max_classes classes, a label not among
- * opt->classes, no data rows, corrupt gzip); MLP_ERR_OVERFLOW (sizes); MLP_ERR_NOMEM. */
+ * opt->classes, no data rows, corrupt or truncated gzip, trailing bytes after the gzip data);
+ * MLP_ERR_OVERFLOW (sizes); MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_read_csv(const char *path, const mlp_csv_options *opt, mlp_dataset *out);
 /* Reads IDX images (ubyte, 2+ dims: n x d, or n x rows x cols ...) and labels (ubyte, 1 dim), plain
  * or gzip. Pixels become floats 0..255. Magic, dims and sizes are validated before allocating.
  * *out is written only on success; the caller owns its arrays (mlp_dataset_free).
  * Errors: MLP_ERR_NULL (a path or out is NULL); MLP_ERR_IO (cannot open or read a file);
  * MLP_ERR_FORMAT (bad magic, element type or dimensions, truncated or trailing data, corrupt
- * gzip); MLP_ERR_SHAPE (image and label counts differ); MLP_ERR_OVERFLOW; MLP_ERR_NOMEM. */
+ * gzip, bytes after the gzip data that do not start another gzip member); MLP_ERR_SHAPE (image and
+ * label counts differ); MLP_ERR_OVERFLOW; MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_read_idx(const char *images_path, const char *labels_path, mlp_dataset *out);
 
 /* Copies rows[0..n) of src into *out (rows may repeat; each must be < src->n), with their labels
@@ -160,9 +163,9 @@ MLP_API mlp_status mlp_dataset_subset(const mlp_dataset *src, const size_t *rows
 MLP_API mlp_status mlp_dataset_split(const mlp_dataset *src, double test_fraction, uint64_t seed,
                                      mlp_dataset *train, mlp_dataset *test);
 /* Reads a text file of row indices, one per line (e.g. data/digits_split_rs42_train.txt), plain
- * or gzip. Every index must be < limit. On success *rows is malloc'd (free it with free()) and *n
- * is its length (>= 1); both are written only on success.
- * Errors: MLP_ERR_NULL (path, rows or n is NULL); MLP_ERR_IO (cannot open or read the file);
+ * or gzip (as mlp_read_csv reads gzip). Every index must be < limit. On success *rows is malloc'd
+ * (free it with free()) and *n is its length (>= 1); both are written only on success. Errors:
+ * MLP_ERR_NULL (path, rows or n is NULL); MLP_ERR_IO (cannot open or read the file);
  * MLP_ERR_FORMAT, with file:line:column (not a number, an index >= limit, no indices);
  * MLP_ERR_OVERFLOW; MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_read_row_indices(const char *path, size_t limit, size_t **rows, size_t *n);

@@ -4,7 +4,10 @@
 #include "data/data_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -191,30 +194,163 @@ static mlp_status rows_push(size_t **v, size_t *n, size_t *cap, size_t x, const 
     return MLP_OK;
 }
 
-mlp_status mlp_gz_open(void **gz, const char *path, const char *what, size_t buffer) {
+/* ---------------------------------------------------------------------------------------------
+ * Data files, plain or gzip. zlib's gzread would do both, but it drops whatever follows the last
+ * gzip member when that is not another member (measured with zlib 1.2.13: appended text, a lone
+ * 0x1f byte and zero padding all end the file silently, with no error from gzerror; gzoffset then
+ * only tells how much was buffered). So gzip is inflated here, member by member, and anything
+ * after a member that does not start another one is an error.
+ */
+#define INPUT_CHUNK (1u << 17) /* raw bytes per fread */
+
+struct mlp_input {
+    FILE *f;
+    const char *path;
+    unsigned char *buf; /* raw bytes; z.next_in / z.avail_in are the unread ones */
+    uint64_t buf_pos;   /* file offset of buf[0] */
+    bool raw_eof;       /* fread reached the end of the file */
+    bool gzip;
+    bool z_ready;    /* inflateInit2 succeeded: inflateEnd at close */
+    bool member_end; /* a gzip member ended: what follows must be another member, or nothing */
+    z_stream z;
+};
+
+/* Moves the unread bytes to the start of buf and fills the rest from the file. */
+static mlp_status refill(mlp_input *in) {
+    z_stream *z = &in->z;
+    in->buf_pos += (uint64_t)(z->next_in - in->buf);
+    memmove(in->buf, z->next_in, z->avail_in);
+    z->next_in = in->buf;
+    size_t want = INPUT_CHUNK - z->avail_in;
+    size_t got = fread(in->buf + z->avail_in, 1, want, in->f);
+    if (got < want && ferror(in->f))
+        return mlp_fail(MLP_ERR_IO, "%s: read error: %s", in->path, strerror(errno));
+    in->raw_eof = got < want;
+    z->avail_in += (uInt)got;
+    return MLP_OK;
+}
+
+void mlp_input_close(mlp_input *in) {
+    if (!in) return;
+    if (in->z_ready) inflateEnd(&in->z);
+    fclose(in->f);
+    free(in->buf);
+    free(in);
+}
+
+mlp_status mlp_input_open(mlp_input **out, const char *path, const char *what) {
     errno = 0;
-    gzFile f = gzopen(path, "rb");
+    FILE *f = fopen(path, "rb");
     if (!f) {
-        int e = errno; /* zlib leaves errno 0 when its own allocation fails */
+        int e = errno;
         if (e == 0 || e == ENOMEM)
             return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory opening the %s", path, what);
         return mlp_fail(MLP_ERR_IO, "%s: cannot open the %s: %s", path, what, strerror(e));
     }
-    if (buffer) gzbuffer(f, (unsigned)buffer);
-    *gz = f;
+    setvbuf(f, NULL, _IONBF, 0); /* reads go to buf in large chunks: no stdio buffer needed */
+    mlp_input *in = calloc(1, sizeof *in);
+    unsigned char *buf = in ? malloc(INPUT_CHUNK) : NULL;
+    if (!buf) {
+        free(in);
+        fclose(f);
+        return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory opening the %s", path, what);
+    }
+    in->f = f;
+    in->path = path;
+    in->buf = buf;
+    in->z.next_in = buf;
+    mlp_status st = refill(in);
+    /* The gzip magic, as zlib recognises it; anything else is read as it is. */
+    in->gzip = st == MLP_OK && in->z.avail_in >= 2 && buf[0] == 0x1f && buf[1] == 0x8b;
+    if (in->gzip) {
+        int zr = inflateInit2(&in->z, 15 + 16); /* 16: gzip wrapper only */
+        if (zr == Z_OK) in->z_ready = true;
+        st = zr == Z_OK ? MLP_OK
+             : zr == Z_MEM_ERROR
+                 ? mlp_fail(MLP_ERR_NOMEM, "%s: out of memory in zlib", path)
+                 : mlp_fail(MLP_ERR_FORMAT, "%s: zlib cannot inflate (%d)", path, zr);
+    }
+    if (st != MLP_OK) {
+        mlp_input_close(in);
+        return st;
+    }
+    *out = in;
     return MLP_OK;
 }
 
-/* Turns a failed gzread on f into a status and message (zlib reads plain files too). */
-mlp_status mlp_gz_failure(void *gz, const char *path) {
-    gzFile f = gz;
-    int err = Z_OK;
-    const char *msg = gzerror(f, &err);
-    if (err == Z_ERRNO) return mlp_fail(MLP_ERR_IO, "%s: read error: %s", path, strerror(errno));
-    if (err == Z_BUF_ERROR)
-        return mlp_fail(MLP_ERR_FORMAT, "%s: truncated gzip stream (%s)", path, msg);
-    if (err == Z_MEM_ERROR) return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory in zlib", path);
-    return mlp_fail(MLP_ERR_FORMAT, "%s: corrupt gzip data (%s)", path, msg);
+int mlp_input_gzip(const mlp_input *in) {
+    return in->gzip;
+}
+
+static mlp_status read_plain(mlp_input *in, unsigned char *dst, size_t cap, size_t *got) {
+    z_stream *z = &in->z;
+    size_t n = z->avail_in < cap ? z->avail_in : cap;
+    memcpy(dst, z->next_in, n);
+    z->next_in += n;
+    z->avail_in -= (uInt)n;
+    if (n < cap && !in->raw_eof) {
+        size_t k = fread(dst + n, 1, cap - n, in->f);
+        if (k < cap - n && ferror(in->f))
+            return mlp_fail(MLP_ERR_IO, "%s: read error: %s", in->path, strerror(errno));
+        in->raw_eof = k < cap - n;
+        n += k;
+    }
+    *got = n;
+    return MLP_OK;
+}
+
+/* After a member: the next one starts here (1 when it does), or the file ends (0). */
+static mlp_status next_member(mlp_input *in, int *more) {
+    z_stream *z = &in->z;
+    *more = 0;
+    if (z->avail_in == 0) return MLP_OK;
+    if (z->avail_in < 2 || z->next_in[0] != 0x1f || z->next_in[1] != 0x8b)
+        return mlp_fail(MLP_ERR_FORMAT,
+                        "%s: trailing garbage after the gzip data: byte %llu of the file does not "
+                        "start another gzip member",
+                        in->path,
+                        (unsigned long long)(in->buf_pos + (uint64_t)(z->next_in - in->buf)));
+    if (inflateReset(z) != Z_OK) return mlp_fail(MLP_ERR_FORMAT, "%s: corrupt gzip data", in->path);
+    in->member_end = false;
+    *more = 1;
+    return MLP_OK;
+}
+
+/* What inflate's result zr means when it is neither Z_OK nor Z_STREAM_END, or when the input ran
+ * out inside a member. */
+static mlp_status inflate_failure(const mlp_input *in, int zr) {
+    if (zr == Z_MEM_ERROR) return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory in zlib", in->path);
+    if (zr == Z_OK || zr == Z_BUF_ERROR)
+        return mlp_fail(MLP_ERR_FORMAT, "%s: truncated gzip stream (unexpected end of file)",
+                        in->path);
+    return mlp_fail(MLP_ERR_FORMAT, "%s: corrupt gzip data (%s)", in->path,
+                    in->z.msg ? in->z.msg : "invalid data");
+}
+
+static mlp_status read_gzip(mlp_input *in, unsigned char *dst, size_t cap, size_t *got) {
+    z_stream *z = &in->z;
+    mlp_status st = MLP_OK;
+    z->next_out = dst;
+    z->avail_out = (uInt)(cap < UINT_MAX ? cap : UINT_MAX);
+    const uInt room = z->avail_out;
+    while (z->avail_out > 0 && st == MLP_OK) {
+        if (z->avail_in < 2 && !in->raw_eof && (st = refill(in)) != MLP_OK) break;
+        int more = 1;
+        if (in->member_end && ((st = next_member(in, &more)) != MLP_OK || !more)) break;
+        int zr = inflate(z, Z_NO_FLUSH);
+        if (zr == Z_STREAM_END)
+            in->member_end = true;
+        else if (zr != Z_OK || (z->avail_in == 0 && in->raw_eof && z->avail_out > 0))
+            st = inflate_failure(in, zr);
+    }
+    *got = room - z->avail_out;
+    return st;
+}
+
+mlp_status mlp_input_read(mlp_input *in, void *buf, size_t cap, size_t *got) {
+    *got = 0;
+    if (cap == 0) return MLP_OK;
+    return in->gzip ? read_gzip(in, buf, cap, got) : read_plain(in, buf, cap, got);
 }
 
 typedef struct rows_parser {
@@ -268,13 +404,12 @@ static mlp_status rows_feed(rows_parser *p, int c) {
 mlp_status mlp_read_row_indices(const char *path, size_t limit, size_t **rows, size_t *n) {
     if (!path || !rows || !n)
         return mlp_fail(MLP_ERR_NULL, "mlp_read_row_indices: path, rows or n is NULL");
-    void *gz = NULL;
-    mlp_status st0 = mlp_gz_open(&gz, path, "file", 0);
-    if (st0 != MLP_OK) return st0;
-    gzFile f = gz;
+    mlp_input *in = NULL;
+    mlp_status st = mlp_input_open(&in, path, "file");
+    if (st != MLP_OK) return st;
     unsigned char *buf = malloc(ROWS_CHUNK);
     if (!buf) {
-        gzclose(f);
+        mlp_input_close(in);
         return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory", path);
     }
 
@@ -283,27 +418,14 @@ mlp_status mlp_read_row_indices(const char *path, size_t limit, size_t **rows, s
     p.path = path;
     p.limit = limit;
     p.line = 1;
-    mlp_status st = MLP_OK;
-    for (;;) {
-        int got = gzread(f, buf, ROWS_CHUNK);
-        if (got < 0) {
-            st = mlp_gz_failure(f, path);
-            break;
-        }
-        if (got == 0) {
-            int err = Z_OK;
-            gzerror(f, &err);
-            if (err != Z_OK)
-                st = mlp_gz_failure(f, path);
-            else
-                st = rows_feed(&p, '\n'); /* the last line may lack its newline */
-            break;
-        }
-        for (int i = 0; i < got && st == MLP_OK; i++) st = rows_feed(&p, buf[i]);
-        if (st != MLP_OK) break;
+    size_t got = 1;
+    while (st == MLP_OK && got > 0) {
+        st = mlp_input_read(in, buf, ROWS_CHUNK, &got);
+        for (size_t i = 0; i < got && st == MLP_OK; i++) st = rows_feed(&p, buf[i]);
     }
+    if (st == MLP_OK) st = rows_feed(&p, '\n'); /* the last line may lack its newline */
     free(buf);
-    gzclose(f);
+    mlp_input_close(in);
     if (st == MLP_OK && p.count == 0)
         st = mlp_fail(MLP_ERR_FORMAT, "%s:1:1: no row indices in the file", path);
     if (st != MLP_OK) {

@@ -13,9 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
-#define CSV_CHUNK 65536u                /* bytes per gzread */
+#define CSV_CHUNK 65536u                /* bytes per read */
 #define CSV_FIELD_MAX ((size_t)1 << 20) /* longest accepted field: 1 MiB */
 #define CSV_SHOW 40                     /* characters of a bad field quoted in messages */
 #define CSV_DETECT_LINES 20             /* data lines read before the delimiter is detected */
@@ -698,17 +697,12 @@ static void reader_free(csv_reader *r) {
 }
 
 /* Feeds the open file f through append_bytes / end_line, one chunk at a time, to its end. */
-static mlp_status read_lines(csv_reader *r, gzFile f, unsigned char *buf) {
+static mlp_status read_lines(csv_reader *r, mlp_input *f, unsigned char *buf) {
     mlp_status st = MLP_OK;
     for (;;) {
-        int got = gzread(f, buf, CSV_CHUNK);
-        if (got < 0) return mlp_gz_failure(f, r->path);
-        if (got == 0) {
-            int err = Z_OK;
-            gzerror(f, &err);
-            if (err != Z_OK) return mlp_gz_failure(f, r->path);
-            return r->line_len > 0 ? end_line(r) : MLP_OK; /* last line without a newline */
-        }
+        size_t got = 0;
+        if ((st = mlp_input_read(f, buf, CSV_CHUNK, &got)) != MLP_OK) return st;
+        if (got == 0) return r->line_len > 0 ? end_line(r) : MLP_OK; /* a last line without \n */
         const unsigned char *p = buf, *e = buf + got;
         while (p < e && st == MLP_OK) {
             const unsigned char *nl = memchr(p, '\n', (size_t)(e - p));
@@ -728,10 +722,9 @@ static mlp_status read_lines(csv_reader *r, gzFile f, unsigned char *buf) {
 /* Opens r->path, reads every line into r and closes it. On failure r may hold buffers
  * (reader_free). */
 static mlp_status read_file(csv_reader *r) {
-    void *gz = NULL;
-    mlp_status st = mlp_gz_open(&gz, r->path, "file", 1u << 17);
+    mlp_input *f = NULL;
+    mlp_status st = mlp_input_open(&f, r->path, "file");
     if (st != MLP_OK) return st;
-    gzFile f = gz;
     unsigned char *buf = malloc(CSV_CHUNK);
     r->line_cap = 4096;
     r->line = malloc(r->line_cap);
@@ -741,7 +734,7 @@ static mlp_status read_file(csv_reader *r) {
         st = read_lines(r, f, buf);
     if (st == MLP_OK && r->delim == 0) st = finish_detect(r); /* fewer lines than the sample */
     free(buf);
-    gzclose(f);
+    mlp_input_close(f);
     if (st == MLP_OK && r->ds.n == 0) {
         if (r->header_line)
             return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:1: no data rows after the header (line %zu)",
