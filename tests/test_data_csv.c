@@ -92,7 +92,10 @@ static void test_good_variants(void **state) {
         {"csv_blanks.csv", "\n  \n 1.5 , 2\t,0 \n\r\n-3,  4e-3,2.0\n\n5,6,1\n\n", o},
         {"csv_bom.csv", "\xEF\xBB\xBFx1,x2,y\n1.5,2,0\n-3,4e-3,2\n5,6,1\n", o},
         {"csv_semicolon.csv", "1.5;2;0\n-3;0.004;2\n5;6;1\n", &v.semicolon},
-        {"csv_hex.csv", "0x1.8p0,2,0\n-3,4e-3,2\n5,6,1\n", o},
+        /* CR line ends (classic Mac OS, Excel for Mac's "CSV (Macintosh)"). */
+        {"csv_cr.csv", "x1,x2,label\r1.5,2,0\r-3,4e-3,2\r5,6,1\r", o},
+        {"csv_cr_noeol.csv", "1.5,2,0\r\r-3,4e-3,2\r5,6,1", o},
+        {"csv_crcrlf.csv", "x1,x2,label\r\r\n1.5,2,0\r\r\n-3,4e-3,2\r\n5,6,1\r\r\n", o},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         for (int gz = 0; gz <= 1; gz++) {
@@ -201,6 +204,10 @@ static void test_malformed(void **state) {
          "csv_label_max.csv: 4 distinct class labels, more than max_classes (3)"},
         {"csv_label_col.csv", "x,y,z\n1,2,0\n", &v.label_col3,
          "csv_label_col.csv:2:4: label column 3"},
+        /* Hexadecimal is not read (strtod would read it): numbers are decimal. */
+        {"csv_hex.csv", "0x1.8p0,2,0\n-3,4e-3,2\n5,6,1\n", o,
+         "csv_hex.csv:1:1: '0x1.8p0' is not a number: hexadecimal"},
+        {"csv_hex_row.csv", "1,2,0\n0x10,4,1\n", o, "csv_hex_row.csv:2:1: '0x10' is not a number"},
         /* Explicitly no header: a text first row is an error, not skipped. */
         {"csv_header0_text.csv", "a,b,c\n1,2,0\n", &v.header0,
          "csv_header0_text.csv:1:1: 'a' is not a number"},
@@ -214,6 +221,99 @@ static void test_malformed(void **state) {
     dt_write(path, "csv_nul.csv", "1,2,0\n3,4\0,1\n", 13, 0);
     dt_expect(mlp_read_csv(path, o, &ds), MLP_ERR_FORMAT, "csv_nul.csv:2:2:");
     assert_true(dt_is_poisoned(&ds));
+}
+
+/* A first row is a header for its text, never for numbers written in another notation: those
+ * are errors naming the field, in the first row as in any other (they were taken as header
+ * names, and the row silently dropped). */
+static void test_foreign_numbers(void **state) {
+    (void)state;
+    mlp_csv_options o = mlp_csv_options_default(), semi = o;
+    semi.delimiter = ';';
+    struct {
+        const char *name, *text;
+        const mlp_csv_options *opt;
+        const char *needle;
+    } cases[] = {
+        {"nf_minus.csv",
+         "\xE2\x88\x92"
+         "0.1,2,0\n1,2,1\n",
+         &o,
+         "nf_minus.csv:1:1: '\xE2\x88\x92"
+         "0.1' is not a number: a Unicode minus sign (U+2212)"},
+        {"nf_minus_exp.csv",
+         "1,2e\xE2\x88\x92"
+         "5,0\n1,2,1\n",
+         &o, "nf_minus_exp.csv:1:2:"},
+        {"nf_dash.csv",
+         "1,2,0\n\xE2\x80\x93"
+         "3,4,1\n",
+         &o, "nf_dash.csv:2:1:"},
+        {"nf_under.csv", "1_000,2,0\n1,2,1\n", &o,
+         "nf_under.csv:1:1: '1_000' is not a number: digits grouped with '_'"},
+        {"nf_hex_hdr.csv", "x,0x10,label\n1,2,0\n", &o,
+         "nf_hex_hdr.csv:1:2: '0x10' is not a number: hexadecimal"},
+        {"nf_comma.csv", "1,5;2;0\n1;2;1\n", &semi,
+         "nf_comma.csv:1:1: '1,5' is not a number: a decimal comma"},
+        {"nf_label.csv",
+         "1,2,\xE2\x88\x92"
+         "1\n1,2,1\n",
+         &o, "nf_label.csv:1:3:"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_bad(cases[i].name, cases[i].text, cases[i].opt, MLP_ERR_FORMAT, cases[i].needle);
+    /* Names are still names: a header with '_', '-' and digits in it. */
+    mlp_dataset ds;
+    TU_ASSERT_OK(
+        read_text("nf_names.csv", "x_1,x-2,label_3\n1.5,2,0\n-3,4e-3,2\n5,6,1\n", 0, &o, &ds));
+    check_small(&ds);
+    mlp_dataset_free(&ds);
+}
+
+/* Bytes that text does not hold: an error saying the file does not look like text, at the line
+ * and column of the first one (a NUL used to cut the field short: "'0.' is not a number"). */
+static void test_binary(void **state) {
+    (void)state;
+    char path[DT_PATH_MAX];
+    mlp_dataset ds;
+    dt_poison(&ds);
+    dt_write(path, "bin_nul.csv",
+             "1,2,0\n0.\0"
+             "2,4,1\n",
+             13, 0);
+    dt_expect(mlp_read_csv(path, NULL, &ds), MLP_ERR_FORMAT,
+              "bin_nul.csv:2:1: NUL byte: the file does not look like text");
+    unsigned char junk[600];
+    uint64_t x = 99;
+    for (size_t i = 0; i < sizeof junk; i++) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        junk[i] = (unsigned char)(x >> 56);
+    }
+    junk[0] = '7'; /* not gzip's magic */
+    for (int gz = 0; gz <= 1; gz++) {
+        dt_write(path, "bin_junk.csv", junk, sizeof junk, gz);
+        dt_expect(mlp_read_csv(path, NULL, &ds), MLP_ERR_FORMAT, "does not look like text");
+    }
+    dt_write(path, "bin_esc.csv", "1,2,0\n3,\x1b[1m4,1\n", 16, 0);
+    dt_expect(mlp_read_csv(path, NULL, &ds), MLP_ERR_FORMAT,
+              "bin_esc.csv:2:2: control character 0x1b: the file does not look like text");
+    assert_true(dt_is_poisoned(&ds));
+}
+
+/* CR line ends: rows and line numbers as with LF (they were one line: "no data rows after the
+ * header"). */
+static void test_cr_lines(void **state) {
+    (void)state;
+    const mlp_csv_options o = mlp_csv_options_default();
+    expect_bad("cr_lines.csv", "a,b,c\r1,2,0\r\r3,x,1\r", &o, MLP_ERR_FORMAT,
+               "cr_lines.csv:4:2: 'x' is not a number");
+    expect_bad("cr_quoted.csv", "1,2,\"a\rb\"\r3,x,b\r", &o, MLP_ERR_FORMAT,
+               "cr_quoted.csv:3:2: 'x'");
+    mlp_dataset ds;
+    TU_ASSERT_OK(read_text("cr_qlabel.csv", "1,2,\"a\rb\"\r3,4,b\r", 1, &o, &ds));
+    assert_int_equal(ds.n, 2);
+    assert_string_equal(ds.classes.names[0], "a\rb");
+    mlp_dataset_free(&ds);
 }
 
 /* Reads text with the default options (label last) and checks the classes and the indices. */
@@ -320,6 +420,7 @@ static void test_class_helpers(void **state) {
     assert_true(mlp_classes_find(&c, " -1.0 ", &k) && k == 0);
     assert_false(mlp_classes_find(&c, "7", &k));
     assert_false(mlp_classes_find(&c, "x", &k));
+    assert_false(mlp_classes_find(&c, "0x0", &k)); /* decimal only */
     TU_ASSERT_OK(mlp_classes_copy(&c, &d));
     assert_true(d.values != c.values && d.n == 3 && d.values[2] == 2.5);
     mlp_classes_free(&d);
@@ -631,14 +732,16 @@ static void test_digits(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),      cmocka_unit_test(test_good_variants),
-        cmocka_unit_test(test_regression),    cmocka_unit_test(test_large),
-        cmocka_unit_test(test_malformed),     cmocka_unit_test(test_long_field),
-        cmocka_unit_test(test_args_and_io),   cmocka_unit_test(test_bad_gzip),
-        cmocka_unit_test(test_digits),        cmocka_unit_test(test_class_labels),
-        cmocka_unit_test(test_given_classes), cmocka_unit_test(test_class_helpers),
-        cmocka_unit_test(test_dialects),      cmocka_unit_test(test_dialect_errors),
-        cmocka_unit_test(test_targets),       cmocka_unit_test(test_gzip_trailing),
+        cmocka_unit_test(test_defaults),        cmocka_unit_test(test_good_variants),
+        cmocka_unit_test(test_regression),      cmocka_unit_test(test_large),
+        cmocka_unit_test(test_malformed),       cmocka_unit_test(test_long_field),
+        cmocka_unit_test(test_args_and_io),     cmocka_unit_test(test_bad_gzip),
+        cmocka_unit_test(test_digits),          cmocka_unit_test(test_class_labels),
+        cmocka_unit_test(test_given_classes),   cmocka_unit_test(test_class_helpers),
+        cmocka_unit_test(test_dialects),        cmocka_unit_test(test_dialect_errors),
+        cmocka_unit_test(test_targets),         cmocka_unit_test(test_gzip_trailing),
+        cmocka_unit_test(test_foreign_numbers), cmocka_unit_test(test_binary),
+        cmocka_unit_test(test_cr_lines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

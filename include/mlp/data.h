@@ -52,9 +52,9 @@ MLP_API mlp_status mlp_classes_encode_numbers(const double *y, size_t n, mlp_cla
                                               int32_t *indices);
 MLP_API mlp_status mlp_classes_encode_names(const char *const *y, size_t n, mlp_classes *out,
                                             int32_t *indices);
-/* The index of the class written as text (a number for NUMBERS and NONE, compared by value, so
- * "1", "1.0" and " 1" are the same class; the exact string for NAMES) into *index. Returns 1 if
- * found, 0 if text is not one of the classes (or an argument is NULL). Any thread. */
+/* The index of the class written as text (a decimal number for NUMBERS and NONE, compared by
+ * value, so "1", "1.0" and " 1" are the same class; the exact string for NAMES) into *index.
+ * Returns 1 if found, 0 if text is not one of the classes (or an argument is NULL). Any thread. */
 MLP_API int mlp_classes_find(const mlp_classes *c, const char *text, size_t *index);
 /* Writes the text of class index i into buf (cap bytes, NUL-terminated): its name, its value
  * (integers without a decimal point, else the shortest text that reads back to the double) or,
@@ -120,21 +120,27 @@ MLP_API mlp_csv_options mlp_csv_options_default(void);
  * label in label_column (or, with regression or multilabel, targets: n_targets = the label
  * columns, as floats in out->targets, multi-label ones 0 or 1). opt may be NULL
  * (defaults). Fields may be quoted as RFC 4180 says ("a,b", "say ""hi""", line ends inside
- * quotes); CRLF line ends, a UTF-8 byte order mark, blank lines and comment lines are accepted.
+ * quotes); LF, CRLF and CR line ends (the first line end decides whether a CR alone ends a line),
+ * a UTF-8 byte order mark, blank lines and comment lines are accepted. Numbers are decimal
+ * ([+-]digits[.digits][e[+-]digits], read with strtod in the C locale); hexadecimal, a Unicode
+ * minus sign or dash, '_' between digits and (with another delimiter than ',') a decimal comma
+ * are errors that name the notation, and so are nan and inf. A NUL byte or another control
+ * character (not tab, CR, LF, VT, FF) is an error: the file does not look like text.
  * *out is written only on success; the caller owns its arrays (mlp_dataset_free). Class labels
  * (regression 0): when every label is a number, they must be integers (of at most 2^53 in
  * magnitude, negative allowed) and the classes are their sorted unique values; when some label is
  * not a number, every label is text (blanks around it trimmed) and the classes are the sorted
  * unique strings. out->classes holds the list, out->labels the indices into it. Header detection
- * (-1): the first row is a header when one of its feature fields is not a number, or when only its
+ * (-1): the first row is a header when one of its feature fields is text (not a number in any
+ * notation: a number in another notation is an error, never a header's name), or when only its
  * label field is text while every other label of the file is a number, or (a count header such as
  * "150,4,setosa,...") when it has fewer fields than the data rows. Errors: MLP_ERR_NULL (path or
  * out is NULL); MLP_ERR_ARG (an option out of range, or a delimiter that can be part of a number);
  * MLP_ERR_IO (cannot open or read the file); MLP_ERR_FORMAT, with file:line:column in the message
- * (ragged rows, non-numbers, NaN/Inf, fewer than 2 columns, a label column beyond the row, a
- * numeric label that is not an integer, more than max_classes classes, a label not among
- * opt->classes, no data rows, corrupt or truncated gzip, trailing bytes after the gzip data);
- * MLP_ERR_OVERFLOW (sizes); MLP_ERR_NOMEM. */
+ * (ragged rows, non-numbers, NaN/Inf, numbers in another notation, fewer than 2 columns, a label
+ * column beyond the row, a numeric label that is not an integer, more than max_classes classes, a
+ * label not among opt->classes, no data rows, binary data, corrupt or truncated gzip, trailing
+ * bytes after the gzip data); MLP_ERR_OVERFLOW (sizes); MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_read_csv(const char *path, const mlp_csv_options *opt, mlp_dataset *out);
 /* Reads IDX images (ubyte, 2+ dims: n x d, or n x rows x cols ...) and labels (ubyte, 1 dim), plain
  * or gzip. Pixels become floats 0..255. Magic, dims and sizes are validated before allocating.

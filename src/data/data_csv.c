@@ -38,7 +38,9 @@ typedef enum field_kind {
     FIELD_TEXT,       /* not a number */
     FIELD_NONFINITE,  /* nan, inf, or a number beyond double range */
     FIELD_RANGE,      /* finite as double but beyond float range */
-    FIELD_BAD_QUOTE   /* a quote left open, or text after the closing quote */
+    FIELD_BAD_QUOTE,  /* a quote left open, or text after the closing quote */
+    FIELD_FOREIGN     /* a number in a notation the reader does not take (mlp_csv_foreign_number):
+                         an error everywhere, never header text */
 } field_kind;
 
 typedef struct csv_reader {
@@ -55,6 +57,11 @@ typedef struct csv_reader {
     bool field_start;   /* ... at the start of a field (only blanks since its delimiter) */
     bool closed;        /* ... just after a closing quote (a quote now is an escaped "") */
     size_t extra_lines; /* line ends inside quotes in the current record */
+    char eol;           /* the file's line ends: 0 until the first, '\n' (LF or CRLF: a CR is then a
+                           blank) or '\r' (CR alone, as classic Mac OS and Excel for Mac write) */
+    size_t pending_cr;  /* CRs outside quotes whose meaning the next byte tells (before the first
+                           line end, or with CR line ends) */
+    size_t quoted_crs;  /* CRs inside quotes before the first line end: line ends if it is a CR */
 
     /* Delimiter detection: the first data lines, kept until CSV_DETECT_LINES are read. */
     char *stash;
@@ -100,12 +107,12 @@ static bool is_blank(char c) {
     return csv_is_blank(c);
 }
 
-/* The field [a, b) (trimmed and NUL-terminated) as a number. */
-static field_kind parse_field(char *a, char *b, double *v) {
+/* The field [a, b) (trimmed and NUL-terminated) as a number; delim for telling a decimal comma. */
+static field_kind parse_field(char *a, char *b, char delim, double *v) {
     if (a == b) return FIELD_EMPTY;
     char *e = NULL;
-    double x = strtod(a, &e);
-    if (e != b) return FIELD_TEXT;
+    double x = mlp_csv_hex_prefix(a) ? 0.0 : strtod(a, &e); /* strtod would read hexadecimal */
+    if (e != b) return mlp_csv_foreign_number(a, b, delim) ? FIELD_FOREIGN : FIELD_TEXT;
     *v = x;
     if (!isfinite(x)) return FIELD_NONFINITE;
     if (fabs(x) > FLT_MAX) return FIELD_RANGE;
@@ -146,7 +153,8 @@ static mlp_status split_line(csv_reader *r, char *s, char *end, size_t max_field
         csv_field f;
         char *q = mlp_csv_next_field(s, end, delim, &f);
         *f.text_end = '\0'; /* at most over this field's delimiter (already passed) or the end */
-        r->kinds[k] = f.bad_quote ? FIELD_BAD_QUOTE : parse_field(f.text, f.text_end, &r->row[k]);
+        r->kinds[k] =
+            f.bad_quote ? FIELD_BAD_QUOTE : parse_field(f.text, f.text_end, delim, &r->row[k]);
         r->texts[k] = f.text;
         k++;
         if (q == end || (max_fields && k > max_fields)) break;
@@ -195,6 +203,13 @@ static bool columns_fit(const csv_reader *r, size_t count) {
     return true;
 }
 
+/* Records field j (0-based) in r->bad_*. */
+static void mark_bad(csv_reader *r, size_t j) {
+    r->bad_col = j + 1;
+    r->bad_kind = r->kinds[j];
+    r->bad_text = r->texts[j];
+}
+
 /* Records in r->bad_* the first field of count that cannot be used (column 0 if none): a
  * non-number, except text in the label column of a classification file. */
 static void find_bad(csv_reader *r, size_t count) {
@@ -203,11 +218,17 @@ static void find_bad(csv_reader *r, size_t count) {
     for (size_t j = 0; j < count; j++) {
         field_kind k = r->kinds[j];
         if (k == FIELD_NUMBER || (j == lc && (k == FIELD_TEXT || k == FIELD_RANGE))) continue;
-        r->bad_col = j + 1;
-        r->bad_kind = k;
-        r->bad_text = r->texts[j];
+        mark_bad(r, j);
         return;
     }
+}
+
+/* Records in r->bad_* the first field of count that is a number in another notation (column 0 if
+ * none). */
+static void find_foreign(csv_reader *r, size_t count) {
+    r->bad_col = 0;
+    for (size_t j = 0; j < count && !r->bad_col; j++)
+        if (r->kinds[j] == FIELD_FOREIGN) mark_bad(r, j);
 }
 
 /* Some field of count other than the label column (of a classification file) is text. */
@@ -263,6 +284,9 @@ static mlp_status field_error(const csv_reader *r, size_t count) {
     case FIELD_NONFINITE:
         return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: '%.*s%s' is not a finite number", p, l, c,
                         CSV_SHOW, t, more);
+    case FIELD_FOREIGN:
+        return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: '%.*s%s' is not a number: %s", p, l, c,
+                        CSV_SHOW, t, more, mlp_csv_foreign_number(t, t + strlen(t), r->delim));
     case FIELD_BAD_QUOTE:
         return mlp_fail(MLP_ERR_FORMAT,
                         "%s:%zu:%zu: '%.*s%s': a quote is not closed, or text follows the "
@@ -453,6 +477,8 @@ static mlp_status first_line(csv_reader *r, char *s, char *end) {
     }
     mlp_status st = split_line(r, s, end, 0, &count);
     if (st != MLP_OK) return st;
+    find_foreign(r, count); /* "−0.1", "1_000", "0x10": numbers, so never a header's names */
+    if (r->bad_col) return field_error(r, count);
     if (first && r->opt.header == -1 && any_text(r, count)) { /* a feature is text: a header */
         r->header_line = r->lineno;
         r->header_cols = count;
@@ -589,7 +615,26 @@ static void track_quotes(csv_reader *r, char c) {
         r->field_start = false;
 }
 
-/* Appends bytes [p, p + len) (no newline among them) to the current line. */
+/* Bytes no text file holds: NUL, the C0 controls other than tab, the line ends, vertical tab and
+ * form feed, and DEL. */
+static bool binary_byte(unsigned char c) {
+    return c < 0x20 ? c < '\t' || c > '\r' : c == 0x7F;
+}
+
+/* Binary data read as CSV would otherwise fail later on a confusing field. */
+static mlp_status not_text(const csv_reader *r, unsigned char c) {
+    const size_t line = r->lineno + r->extra_lines;
+    if (c == 0)
+        return mlp_fail(MLP_ERR_FORMAT,
+                        "%s:%zu:%zu: NUL byte: the file does not look like text (binary data, or "
+                        "UTF-16: save it as UTF-8)",
+                        r->path, line, r->field_no);
+    return mlp_fail(MLP_ERR_FORMAT,
+                    "%s:%zu:%zu: control character 0x%02x: the file does not look like text",
+                    r->path, line, r->field_no, (unsigned)c);
+}
+
+/* Appends bytes [p, p + len) (no line end among them, unless inside quotes) to the current line. */
 static mlp_status append_bytes(csv_reader *r, const unsigned char *p, size_t len) {
     if (len > SIZE_MAX - 1 - r->line_len)
         return mlp_fail(MLP_ERR_OVERFLOW, "%s:%zu: line too long", r->path, r->lineno);
@@ -608,6 +653,7 @@ static mlp_status append_bytes(csv_reader *r, const unsigned char *p, size_t len
     }
     char *dst = r->line + r->line_len;
     for (size_t i = 0; i < len; i++) {
+        if (binary_byte(p[i])) return not_text(r, p[i]);
         char c = (char)p[i];
         dst[i] = c;
         track_quotes(r, c);
@@ -696,25 +742,79 @@ static void reader_free(csv_reader *r) {
     mlp_dataset_free(&r->ds);
 }
 
-/* Feeds the open file f through append_bytes / end_line, one chunk at a time, to its end. */
-static mlp_status read_lines(csv_reader *r, mlp_input *f, unsigned char *buf) {
+/* Where the next line end of [p, e) is: a LF, or a CR too while a CR may end lines (before the
+ * first line end, or in a file of CR line ends); NULL if there is none. */
+static const unsigned char *next_eol(const csv_reader *r, const unsigned char *p,
+                                     const unsigned char *e) {
+    if (r->eol == '\n') return memchr(p, '\n', (size_t)(e - p));
+    for (; p < e; p++)
+        if (*p == '\n' || *p == '\r') return p;
+    return NULL;
+}
+
+/* The byte after the pending CRs is c (-1: the end of the file). Before a LF they are the blanks of
+ * a CRLF (or CR CR LF) line end, as they always were; before anything else each ends a line: the
+ * file has CR line ends. */
+static mlp_status settle_crs(csv_reader *r, int c) {
+    const size_t n = r->pending_cr;
     mlp_status st = MLP_OK;
+    r->pending_cr = 0;
+    if (c == '\n') {
+        for (size_t i = 0; i < n && st == MLP_OK; i++)
+            st = append_bytes(r, (const unsigned char *)"\r", 1);
+        return st;
+    }
+    if (!r->eol) r->extra_lines += r->quoted_crs;
+    r->eol = '\r';
+    st = end_line(r);
+    r->lineno += n - 1; /* the CRs after the first end blank lines */
+    return st;
+}
+
+/* The line end c ('\n' or '\r') met outside a line's content. */
+static mlp_status line_end(csv_reader *r, char c) {
+    if (r->in_quotes) { /* a line end inside quotes is data */
+        if (c == '\n' || r->eol == '\r') r->extra_lines++;
+        if (c == '\r' && !r->eol) r->quoted_crs++;
+        return append_bytes(r, (const unsigned char *)&c, 1);
+    }
+    if (c == '\r') {
+        r->pending_cr = 1;
+        return MLP_OK;
+    }
+    if (!r->eol) r->eol = '\n';
+    return end_line(r);
+}
+
+/* Feeds the bytes [p, e) through append_bytes and the line ends. */
+static mlp_status feed_chunk(csv_reader *r, const unsigned char *p, const unsigned char *e) {
+    mlp_status st = MLP_OK;
+    while (p < e && st == MLP_OK) {
+        if (r->pending_cr && *p == '\r') {
+            r->pending_cr++;
+            p++;
+            continue;
+        }
+        if (r->pending_cr && (st = settle_crs(r, *p)) != MLP_OK) break;
+        const unsigned char *q = next_eol(r, p, e);
+        st = append_bytes(r, p, (size_t)((q ? q : e) - p));
+        if (st == MLP_OK && q) st = line_end(r, (char)*q);
+        p = q ? q + 1 : e;
+    }
+    return st;
+}
+
+/* Feeds the open file f through feed_chunk, one chunk at a time, to its end. */
+static mlp_status read_lines(csv_reader *r, mlp_input *f, unsigned char *buf) {
     for (;;) {
         size_t got = 0;
-        if ((st = mlp_input_read(f, buf, CSV_CHUNK, &got)) != MLP_OK) return st;
-        if (got == 0) return r->line_len > 0 ? end_line(r) : MLP_OK; /* a last line without \n */
-        const unsigned char *p = buf, *e = buf + got;
-        while (p < e && st == MLP_OK) {
-            const unsigned char *nl = memchr(p, '\n', (size_t)(e - p));
-            st = append_bytes(r, p, (size_t)((nl ? nl : e) - p));
-            if (st == MLP_OK && nl && r->in_quotes) { /* a line end inside quotes is data */
-                st = append_bytes(r, (const unsigned char *)"\n", 1);
-                r->extra_lines++;
-            } else if (st == MLP_OK && nl) {
-                st = end_line(r);
-            }
-            p = nl ? nl + 1 : e;
+        mlp_status st = mlp_input_read(f, buf, CSV_CHUNK, &got);
+        if (st == MLP_OK && got == 0) {
+            if (r->pending_cr) st = settle_crs(r, -1);
+            if (st == MLP_OK && r->line_len > 0) st = end_line(r); /* a last line without an end */
+            return st;
         }
+        if (st == MLP_OK) st = feed_chunk(r, buf, buf + got);
         if (st != MLP_OK) return st;
     }
 }
