@@ -70,6 +70,7 @@ static void test_defaults(void **state) {
     assert_int_equal(o.regression, 0);
     assert_int_equal(o.delimiter, ',');
     assert_int_equal(o.max_classes, 65536);
+    assert_true(o.weight_column == MLP_CSV_NO_COLUMN && !o.weight_column_name);
 }
 
 static void test_good_variants(void **state) {
@@ -314,6 +315,78 @@ static void test_cr_lines(void **state) {
     assert_int_equal(ds.n, 2);
     assert_string_equal(ds.classes.names[0], "a\rb");
     mlp_dataset_free(&ds);
+}
+
+/* A weight column: read into ds.weights, not a feature; by index (from either end) or by header
+ * name; with class labels or targets. */
+static void test_weight_column(void **state) {
+    (void)state;
+    mlp_csv_options o = mlp_csv_options_default();
+    o.weight_column = 1;
+    mlp_dataset ds;
+    for (int gz = 0; gz <= 1; gz++) {
+        TU_ASSERT_OK(read_text("w_index.csv", "1.5,0.5,2,0\n-3,2,4e-3,2\n5,-0,6,1\n", gz, &o, &ds));
+        check_small(&ds);
+        assert_non_null(ds.weights);
+        assert_true(ds.weights[0] == 0.5f && ds.weights[1] == 2.0f && ds.weights[2] == 0.0f);
+        assert_false(signbit(ds.weights[2])); /* -0 is read as 0 */
+        mlp_dataset_free(&ds);
+        assert_null(ds.weights);
+    }
+    /* By name (quoted in the header), the label first, regression with two targets. */
+    mlp_csv_options n = mlp_csv_options_default();
+    const long targets[] = {0, -1};
+    n.weight_column_name = "w";
+    n.regression = 1;
+    n.label_columns = targets;
+    n.n_label_columns = 2;
+    TU_ASSERT_OK(read_text("w_name.csv", "y1,a,\"w\",b,y2\n1,2,3,4,5\n6,7,8,9,10\n", 1, &n, &ds));
+    assert_true(ds.n == 2 && ds.d == 2 && ds.n_targets == 2);
+    assert_true(ds.X[0] == 2.0f && ds.X[1] == 4.0f && ds.targets[3] == 10.0f);
+    assert_true(ds.weights[0] == 3.0f && ds.weights[1] == 8.0f);
+    mlp_dataset_free(&ds);
+    /* From the end; a header told by the text in the weight column; explicit header. */
+    o.weight_column = -2;
+    TU_ASSERT_OK(
+        read_text("w_end.csv", "x1,x2,weight,y\n1.5,2,1,0\n-3,4e-3,1,2\n5,6,1,1\n", 0, &o, &ds));
+    check_small(&ds);
+    mlp_dataset_free(&ds);
+    o.header = 1;
+    o.weight_column = MLP_CSV_NO_COLUMN;
+    o.weight_column_name = "weight";
+    TU_ASSERT_OK(
+        read_text("w_hdr1.csv", "x1,x2,weight,y\n1.5,2,1,0\n-3,4e-3,1,2\n5,6,1,1\n", 0, &o, &ds));
+    check_small(&ds);
+    mlp_dataset_free(&ds);
+}
+
+/* A weight column that does not fit the file is an argument error; bad weights are format errors;
+ * every one names the file, line and column. */
+static void test_weight_column_errors(void **state) {
+    (void)state;
+    mlp_csv_options o = mlp_csv_options_default(), named = o;
+    const char *text = "1,2,0\n3,4,1\n";
+    o.weight_column = 7;
+    expect_bad("we_range.csv", text, &o, MLP_ERR_ARG,
+               "we_range.csv:1:8: the weight column 7 (0-based) is out of range: the row has 3 "
+               "columns");
+    o.weight_column = 2;
+    expect_bad("we_label.csv", text, &o, MLP_ERR_ARG,
+               "we_label.csv:1:3: the weight column 2 is the label column");
+    o.weight_column = 0;
+    expect_bad("we_nofeat.csv", "1,0\n", &o, MLP_ERR_ARG, "no feature column is left");
+    expect_bad("we_neg.csv", "1,2,0\n-0.5,4,1\n", &o, MLP_ERR_FORMAT,
+               "we_neg.csv:2:1: the weight -0.5 is negative");
+    expect_bad("we_text.csv", "1,2,0\nabc,4,1\n", &o, MLP_ERR_FORMAT,
+               "we_text.csv:2:1: 'abc' is not a number");
+    expect_bad("we_nan.csv", "1,2,0\nnan,4,1\n", &o, MLP_ERR_FORMAT, "we_nan.csv:2:1:");
+    named.weight_column_name = "nope";
+    expect_bad("we_noname.csv", "a,w,y\n1,2,0\n", &named, MLP_ERR_FORMAT,
+               "we_noname.csv:1:1: no column 'nope' in the header");
+    expect_bad("we_nohdr.csv", text, &named, MLP_ERR_FORMAT,
+               "we_nohdr.csv:1:1: no column 'nope' for the weights: the file has no header");
+    named.header = 0;
+    expect_bad("we_hdr0.csv", text, &named, MLP_ERR_ARG, "needs a header");
 }
 
 /* Reads text with the default options (label last) and checks the classes and the indices. */
@@ -732,16 +805,27 @@ static void test_digits(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),        cmocka_unit_test(test_good_variants),
-        cmocka_unit_test(test_regression),      cmocka_unit_test(test_large),
-        cmocka_unit_test(test_malformed),       cmocka_unit_test(test_long_field),
-        cmocka_unit_test(test_args_and_io),     cmocka_unit_test(test_bad_gzip),
-        cmocka_unit_test(test_digits),          cmocka_unit_test(test_class_labels),
-        cmocka_unit_test(test_given_classes),   cmocka_unit_test(test_class_helpers),
-        cmocka_unit_test(test_dialects),        cmocka_unit_test(test_dialect_errors),
-        cmocka_unit_test(test_targets),         cmocka_unit_test(test_gzip_trailing),
-        cmocka_unit_test(test_foreign_numbers), cmocka_unit_test(test_binary),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_good_variants),
+        cmocka_unit_test(test_regression),
+        cmocka_unit_test(test_large),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_long_field),
+        cmocka_unit_test(test_args_and_io),
+        cmocka_unit_test(test_bad_gzip),
+        cmocka_unit_test(test_digits),
+        cmocka_unit_test(test_class_labels),
+        cmocka_unit_test(test_given_classes),
+        cmocka_unit_test(test_class_helpers),
+        cmocka_unit_test(test_dialects),
+        cmocka_unit_test(test_dialect_errors),
+        cmocka_unit_test(test_targets),
+        cmocka_unit_test(test_gzip_trailing),
+        cmocka_unit_test(test_foreign_numbers),
+        cmocka_unit_test(test_binary),
         cmocka_unit_test(test_cr_lines),
+        cmocka_unit_test(test_weight_column),
+        cmocka_unit_test(test_weight_column_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,8 @@
 
 #include "mlp/mlp.h"
 
+#include <limits.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -103,8 +105,16 @@ typedef struct mlp_csv_options {
                                   the targets, in this order, instead of label_column; more than
                                   one needs regression or multilabel */
     size_t n_label_columns;
-    int multilabel; /* 1: the label columns are 0/1 targets (multi-label classification) */
+    int multilabel;     /* 1: the label columns are 0/1 targets (multi-label classification) */
+    long weight_column; /* MLP_CSV_NO_COLUMN: no weights; else the column (negative: from the end)
+                           of per-row sample weights, read into out->weights (finite numbers
+                           >= 0) and not a feature */
+    const char *weight_column_name; /* if not NULL: the weight column is the header field of this
+                                       name (weight_column is then not used; needs a header) */
 } mlp_csv_options;
+
+/* mlp_csv_options.weight_column: no weight column. */
+#define MLP_CSV_NO_COLUMN LONG_MIN
 
 /* mlp_csv_options.delimiter: detect it from the first 20 data lines: tab, ';', ',' or whitespace,
  * the first (in this order) that splits them all (the first line, which may be a header, aside)
@@ -112,8 +122,8 @@ typedef struct mlp_csv_options {
 #define MLP_CSV_DETECT '\0'
 
 /* header -1 (detect), label_column -1 (last), regression 0, delimiter ',', max_classes 65536,
- * classes NULL, skip_rows 0, comment '#', delimiter_used NULL, no label_columns, multilabel 0.
- * Cannot fail; any thread. */
+ * classes NULL, skip_rows 0, comment '#', delimiter_used NULL, no label_columns, multilabel 0,
+ * weight_column MLP_CSV_NO_COLUMN, weight_column_name NULL. Cannot fail; any thread. */
 MLP_API mlp_csv_options mlp_csv_options_default(void);
 /* Reads a CSV file, plain or gzip (detected from the content; concatenated gzip members are read
  * in turn, anything else after the gzip data is an error): every row is the features and one
@@ -134,13 +144,17 @@ MLP_API mlp_csv_options mlp_csv_options_default(void);
  * (-1): the first row is a header when one of its feature fields is text (not a number in any
  * notation: a number in another notation is an error, never a header's name), or when only its
  * label field is text while every other label of the file is a number, or (a count header such as
- * "150,4,setosa,...") when it has fewer fields than the data rows. Errors: MLP_ERR_NULL (path or
- * out is NULL); MLP_ERR_ARG (an option out of range, or a delimiter that can be part of a number);
- * MLP_ERR_IO (cannot open or read the file); MLP_ERR_FORMAT, with file:line:column in the message
- * (ragged rows, non-numbers, NaN/Inf, numbers in another notation, fewer than 2 columns, a label
- * column beyond the row, a numeric label that is not an integer, more than max_classes classes, a
- * label not among opt->classes, no data rows, binary data, corrupt or truncated gzip, trailing
- * bytes after the gzip data); MLP_ERR_OVERFLOW (sizes); MLP_ERR_NOMEM. */
+ * "150,4,setosa,...") when it has fewer fields than the data rows. Sample weights: with
+ * weight_column or weight_column_name, out->weights holds that column (a number >= 0 on every
+ * row), which is not a feature. Errors: MLP_ERR_NULL (path or out is NULL); MLP_ERR_ARG (an option
+ * out of range, a delimiter that can be part of a number, weight_column_name with header 0; with
+ * file:line:column, a weight column beyond the row, among the label columns, or leaving no
+ * feature); MLP_ERR_IO (cannot open or read the file); MLP_ERR_FORMAT, with file:line:column in
+ * the message (ragged rows, non-numbers, NaN/Inf, numbers in another notation, fewer than 2
+ * columns, a label column beyond the row, a numeric label that is not an integer, more than
+ * max_classes classes, a label not among opt->classes, a negative weight, a weight column name not
+ * in the header or no header, no data rows, binary data, corrupt or truncated gzip, trailing bytes
+ * after the gzip data); MLP_ERR_OVERFLOW (sizes); MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_read_csv(const char *path, const mlp_csv_options *opt, mlp_dataset *out);
 /* Reads IDX images (ubyte, 2+ dims: n x d, or n x rows x cols ...) and labels (ubyte, 1 dim), plain
  * or gzip. Pixels become floats 0..255. Magic, dims and sizes are validated before allocating.

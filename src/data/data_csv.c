@@ -28,6 +28,7 @@ mlp_csv_options mlp_csv_options_default(void) {
     o.delimiter = ',';
     o.max_classes = 65536;
     o.comment = '#';
+    o.weight_column = MLP_CSV_NO_COLUMN;
     return o;
 }
 
@@ -86,8 +87,10 @@ typedef struct csv_reader {
     size_t label_col;   /* 0-based */
     bool targets;       /* float targets (regression, multilabel) instead of class labels */
     size_t n_t;         /* target columns (targets mode) */
-    size_t *tcols;      /* their 0-based indexes, in the order given */
-    bool *is_t;         /* ncols flags: column j is a target */
+    size_t *tcols;      /* the label or target columns (0-based), in the order given */
+    bool *not_feature;  /* ncols flags: column j is a label, a target or the weight column */
+    bool has_w;         /* a weight column was asked for (by index or by name) */
+    size_t weight_col;  /* its 0-based index (by name: found in the header) */
 
     /* The rows read so far: n, d (ncols - 1), X and labels or targets, in arrays of cap_rows
      * rows; n_classes or n_targets are set at the end. */
@@ -313,6 +316,11 @@ static mlp_status grow_rows(csv_reader *r) {
     float *x = realloc(r->ds.X, xbytes);
     if (!x) goto nomem;
     r->ds.X = x;
+    if (r->has_w) { /* nc floats: fewer bytes than ybytes */
+        float *w = realloc(r->ds.weights, nc * sizeof *w);
+        if (!w) goto nomem;
+        r->ds.weights = w;
+    }
     if (r->targets) {
         float *t = realloc(r->ds.targets, ybytes);
         if (!t) goto nomem;
@@ -335,17 +343,62 @@ nomem:
                     r->lineno, nc, r->ncols);
 }
 
-/* Targets mode: the target columns of rows of count fields (checked to be in range). */
-static mlp_status set_up_targets(csv_reader *r, size_t count) {
-    const size_t k = n_cols_given(&r->opt);
+/* The weight column's name or index, for messages. */
+static void weight_name(const csv_reader *r, char *buf, size_t cap) {
+    if (r->opt.weight_column_name)
+        snprintf(buf, cap, "'%.*s'", CSV_SHOW, r->opt.weight_column_name);
+    else
+        snprintf(buf, cap, "%ld", r->opt.weight_column);
+}
+
+/* The weight column of rows of count fields, by name (found in the header) or by index, of which k
+ * are label columns (r->not_feature): not one of them, and a feature must remain. Column choices
+ * that do not fit the file are argument errors. */
+static mlp_status set_up_weight(csv_reader *r, size_t count, size_t k) {
+    const mlp_csv_options *o = &r->opt;
+    char what[64];
+    weight_name(r, what, sizeof what);
+    size_t j = r->weight_col;
+    if (o->weight_column_name && !r->header_line)
+        return mlp_fail(MLP_ERR_FORMAT,
+                        "%s:%zu:1: no column %s for the weights: the file has no header (its first "
+                        "row is data)",
+                        r->path, r->lineno, what);
+    const bool by_index = !o->weight_column_name;
+    if ((by_index && !resolve_col(o->weight_column, count, &j)) || j >= count)
+        return mlp_fail(MLP_ERR_ARG,
+                        "%s:%zu:%zu: the weight column %s (0-based%s) is out of range: the row has "
+                        "%zu columns",
+                        r->path, r->lineno,
+                        by_index && o->weight_column >= 0 ? (size_t)o->weight_column + 1 : count,
+                        what, by_index && o->weight_column < 0 ? ", from the end" : "", count);
+    if (r->not_feature[j])
+        return mlp_fail(MLP_ERR_ARG, "%s:%zu:%zu: the weight column %s is %s", r->path, r->lineno,
+                        j + 1, what, k > 1 ? "one of the label columns" : "the label column");
+    if (k + 1 >= count)
+        return mlp_fail(MLP_ERR_ARG,
+                        "%s:%zu:1: with the weight column %s and %zu label column%s, no feature "
+                        "column is left",
+                        r->path, r->lineno, what, k, k > 1 ? "s" : "");
+    r->weight_col = j;
+    r->not_feature[j] = true;
+    return MLP_OK;
+}
+
+/* Which columns of rows of count fields are not features: the label or target columns (r->tcols,
+ * checked to be in range) and the weight column. */
+static mlp_status set_up_columns(csv_reader *r, size_t count) {
+    const size_t k = r->targets ? n_cols_given(&r->opt) : 1;
     size_t *t = realloc(r->tcols, k * sizeof *t);
     if (t) r->tcols = t;
-    bool *f = t ? realloc(r->is_t, count * sizeof *f) : NULL;
+    bool *f = t ? realloc(r->not_feature, count * sizeof *f) : NULL;
     if (!f) return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory for %zu columns", r->path, count);
-    r->is_t = f;
+    r->not_feature = f;
     memset(f, 0, count * sizeof *f);
     for (size_t i = 0; i < k; i++) {
-        resolve_col(col_given(&r->opt, i), count, &t[i]);
+        /* classification reads label_column (a label_columns list needs regression or multilabel)
+         */
+        resolve_col(r->targets ? col_given(&r->opt, i) : r->opt.label_column, count, &t[i]);
         if (f[t[i]])
             return mlp_fail(MLP_ERR_FORMAT,
                             "%s:%zu:%zu: column %zu is given twice as a label column (as %ld)",
@@ -355,8 +408,10 @@ static mlp_status set_up_targets(csv_reader *r, size_t count) {
     if (k >= count)
         return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:1: all %zu columns are label columns: no features",
                         r->path, r->lineno, count);
+    mlp_status st = r->has_w ? set_up_weight(r, count, k) : MLP_OK;
+    if (st != MLP_OK) return st;
     r->n_t = k;
-    r->ds.d = count - k;
+    r->ds.d = count - k - (r->has_w ? 1 : 0);
     r->label_col = t[0];
     return MLP_OK;
 }
@@ -390,12 +445,9 @@ static mlp_status first_data_row(csv_reader *r, size_t count) {
                             r->path, r->lineno, lc >= 0 ? (size_t)lc + 1 : count, lc,
                             lc < 0 ? ", from the end" : "", count);
     }
-    if (!r->targets) resolve_col(r->opt.label_column, count, &r->label_col);
     r->ncols = count;
     r->first_line = r->lineno;
-    if (r->targets) return set_up_targets(r, count);
-    r->ds.d = count - 1;
-    return MLP_OK;
+    return set_up_columns(r, count);
 }
 
 /* Appends the label text of the current row (NUL-terminated) to the arena. */
@@ -420,34 +472,45 @@ static mlp_status push_label_text(csv_reader *r, const char *text) {
     return MLP_OK;
 }
 
-/* Targets mode: the row's features and targets (multi-label ones checked to be 0 or 1). */
-static mlp_status push_targets(csv_reader *r) {
-    const double *v = r->row;
-    float *x = r->ds.X + r->ds.n * r->ds.d, *y = r->ds.targets + r->ds.n * r->n_t;
+/* The row's features: its columns that are not labels, targets or the weight. */
+static void push_features(csv_reader *r) {
+    float *x = r->ds.X + r->ds.n * r->ds.d;
     for (size_t j = 0, k = 0; j < r->ncols; j++)
-        if (!r->is_t[j]) x[k++] = (float)v[j];
+        if (!r->not_feature[j]) x[k++] = (float)r->row[j];
+}
+
+/* Targets mode: the row's targets (multi-label ones checked to be 0 or 1). */
+static mlp_status push_targets(csv_reader *r) {
+    float *y = r->ds.targets + r->ds.n * r->n_t;
     for (size_t i = 0; i < r->n_t; i++) {
-        double t = v[r->tcols[i]];
+        double t = r->row[r->tcols[i]];
         if (r->opt.multilabel && t != 0.0 && t != 1.0)
             return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: multi-label target '%.*s' is not 0 or 1",
                             r->path, r->lineno, r->tcols[i] + 1, CSV_SHOW, r->texts[r->tcols[i]]);
         y[i] = (float)t;
     }
-    r->ds.n++;
+    return MLP_OK;
+}
+
+/* The row's sample weight (a number, as every non-label field): >= 0. */
+static mlp_status push_weight(csv_reader *r) {
+    const double w = r->row[r->weight_col];
+    if (w < 0.0)
+        return mlp_fail(MLP_ERR_FORMAT,
+                        "%s:%zu:%zu: the weight %.*s is negative (sample weights are >= 0)",
+                        r->path, r->lineno, r->weight_col + 1, CSV_SHOW, r->texts[r->weight_col]);
+    r->ds.weights[r->ds.n] = w == 0.0 ? 0.0f : (float)w; /* -0 as 0 */
     return MLP_OK;
 }
 
 /* Appends the parsed row (r->row, ncols values) to the dataset. */
 static mlp_status push_row(csv_reader *r) {
-    const double *v = r->row;
-    const size_t lc = r->label_col;
     mlp_status st = grow_rows(r);
+    if (st == MLP_OK && r->has_w) st = push_weight(r);
+    if (st == MLP_OK)
+        st = r->targets ? push_targets(r) : push_label_text(r, r->texts[r->label_col]);
     if (st != MLP_OK) return st;
-    if (r->targets) return push_targets(r);
-    if ((st = push_label_text(r, r->texts[lc])) != MLP_OK) return st;
-    float *x = r->ds.X + r->ds.n * r->ds.d;
-    for (size_t j = 0; j < lc; j++) x[j] = (float)v[j];
-    for (size_t j = lc + 1; j < r->ncols; j++) x[j - 1] = (float)v[j];
+    push_features(r);
     r->ds.n++;
     return MLP_OK;
 }
@@ -465,31 +528,50 @@ static char *line_content(const csv_reader *r, char *s, char *end, size_t lineno
     return s;
 }
 
+/* The header's count fields (in r->texts): where the weight column's name is, if one is asked for.
+ */
+static mlp_status find_weight_name(csv_reader *r, size_t count) {
+    const char *name = r->opt.weight_column_name;
+    if (!name) return MLP_OK;
+    for (size_t j = 0; j < count; j++)
+        if (strcmp(r->texts[j], name) == 0) {
+            r->weight_col = j;
+            return MLP_OK;
+        }
+    return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:1: no column '%.*s' in the header (for the weights)",
+                    r->path, r->lineno, CSV_SHOW, name);
+}
+
 /* The first data line [s, end), after a header or none. */
 static mlp_status first_line(csv_reader *r, char *s, char *end) {
     size_t count = 0;
     const bool first = !r->seen_first;
     r->seen_first = 1;
-    if (first && r->opt.header == 1) {
+    if (first && r->opt.header == 1 && !r->opt.weight_column_name) {
         r->header_line = r->lineno;
         r->header_cols = mlp_csv_count_fields(s, end, r->delim);
         return MLP_OK;
     }
     mlp_status st = split_line(r, s, end, 0, &count);
     if (st != MLP_OK) return st;
+    if (first && r->opt.header == 1) { /* its names are needed */
+        r->header_line = r->lineno;
+        r->header_cols = count;
+        return find_weight_name(r, count);
+    }
     find_foreign(r, count); /* "−0.1", "1_000", "0x10": numbers, so never a header's names */
     if (r->bad_col) return field_error(r, count);
     if (first && r->opt.header == -1 && any_text(r, count)) { /* a feature is text: a header */
         r->header_line = r->lineno;
         r->header_cols = count;
         r->header_number = r->kinds[0] == FIELD_NUMBER;
-        return MLP_OK;
+        return find_weight_name(r, count);
     }
     if (first && r->opt.header == -1 && !columns_fit(r, count)) {
         r->header_line = r->lineno; /* too narrow for the label column: a count header */
         r->header_cols = count;
         r->header_number = r->kinds[0] == FIELD_NUMBER;
-        return MLP_OK;
+        return find_weight_name(r, count);
     }
     find_bad(r, count);
     if (r->bad_col) return field_error(r, count);
@@ -722,6 +804,11 @@ static mlp_status check_options(const mlp_csv_options *o, const char *path) {
         (unsigned)o->classes->kind >= MLP_CLASSES_COUNT)
         return mlp_fail(MLP_ERR_ARG, "mlp_read_csv(%s): unknown class list kind %d", path,
                         (int)o->classes->kind);
+    if (o->weight_column_name && (!o->weight_column_name[0] || o->header == 0))
+        return mlp_fail(MLP_ERR_ARG,
+                        "mlp_read_csv(%s): weight_column_name must be a name, and needs a header "
+                        "(header 1 or -1)",
+                        path);
     if (!o->regression && o->max_classes < 1)
         return mlp_fail(MLP_ERR_ARG, "mlp_read_csv(%s): max_classes must be >= 1 (got %ld)", path,
                         (long)o->max_classes);
@@ -730,7 +817,7 @@ static mlp_status check_options(const mlp_csv_options *o, const char *path) {
 
 static void reader_free(csv_reader *r) {
     free(r->tcols);
-    free(r->is_t);
+    free(r->not_feature);
     free(r->stash);
     free(r->line);
     free(r->row);
@@ -862,6 +949,7 @@ static void drop_first_row(csv_reader *r) {
     r->header_cols = r->ncols;
     ds->n--;
     memmove(ds->X, ds->X + ds->d, ds->n * ds->d * sizeof(float));
+    if (ds->weights) memmove(ds->weights, ds->weights + 1, ds->n * sizeof *ds->weights);
     memmove(r->loff, r->loff + 1, ds->n * sizeof *r->loff);
     memmove(r->lline, r->lline + 1, ds->n * sizeof *r->lline);
 }
@@ -952,6 +1040,8 @@ static mlp_status take_dataset(csv_reader *r, mlp_dataset *out) {
     }
     float *x = realloc(ds->X, ds->n * ds->d * sizeof(float));
     if (x) ds->X = x;
+    float *w = ds->weights ? realloc(ds->weights, ds->n * sizeof *w) : NULL;
+    if (w) ds->weights = w;
     if (r->targets) {
         float *t = realloc(ds->targets, ds->n * r->n_t * sizeof(float));
         if (t) ds->targets = t;
@@ -979,6 +1069,7 @@ mlp_status mlp_read_csv(const char *path, const mlp_csv_options *opt, mlp_datase
     r.field_start = true;
     r.delim = r.opt.delimiter; /* 0: detected from the first lines */
     r.targets = r.opt.regression || r.opt.multilabel;
+    r.has_w = r.opt.weight_column != MLP_CSV_NO_COLUMN || r.opt.weight_column_name;
     st = read_file(&r);
     if (st != MLP_OK) {
         reader_free(&r);
