@@ -1,5 +1,5 @@
-/* Datasets in memory: free, row subsets, seeded train/test split, row index files, and feature
- * scaling (standard and min-max, statistics in double). */
+/* Datasets in memory: free, row subsets, seeded train/test split; data files (plain or gzip) for
+ * the readers; row index files; feature scaling (standard and min-max, statistics in double). */
 #include "mlp/data.h"
 #include "data/data_internal.h"
 
@@ -176,25 +176,6 @@ mlp_status mlp_dataset_split(const mlp_dataset *src, double test_fraction, uint6
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Row index files: one decimal index per line; blank lines and surrounding blanks allowed.
- */
-#define ROWS_CHUNK 65536u
-
-static mlp_status rows_push(size_t **v, size_t *n, size_t *cap, size_t x, const char *path) {
-    if (*n == *cap) {
-        size_t nc, bytes;
-        if (!mlp_mul_ok(*cap ? *cap : 512, 2, &nc) || !mlp_mul_ok(nc, sizeof(size_t), &bytes))
-            return mlp_fail(MLP_ERR_OVERFLOW, "%s: too many row indices", path);
-        size_t *p = realloc(*v, bytes);
-        if (!p) return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory for %zu row indices", path, nc);
-        *v = p;
-        *cap = nc;
-    }
-    (*v)[(*n)++] = x;
-    return MLP_OK;
-}
-
-/* ---------------------------------------------------------------------------------------------
  * Data files, plain or gzip. zlib's gzread would do both, but it drops whatever follows the last
  * gzip member when that is not another member (measured with zlib 1.2.13: appended text, a lone
  * 0x1f byte and zero padding all end the file silently, with no error from gzerror; gzoffset then
@@ -351,6 +332,25 @@ mlp_status mlp_input_read(mlp_input *in, void *buf, size_t cap, size_t *got) {
     *got = 0;
     if (cap == 0) return MLP_OK;
     return in->gzip ? read_gzip(in, buf, cap, got) : read_plain(in, buf, cap, got);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Row index files: one decimal index per line; blank lines and surrounding blanks allowed.
+ */
+#define ROWS_CHUNK 65536u
+
+static mlp_status rows_push(size_t **v, size_t *n, size_t *cap, size_t x, const char *path) {
+    if (*n == *cap) {
+        size_t nc, bytes;
+        if (!mlp_mul_ok(*cap ? *cap : 512, 2, &nc) || !mlp_mul_ok(nc, sizeof(size_t), &bytes))
+            return mlp_fail(MLP_ERR_OVERFLOW, "%s: too many row indices", path);
+        size_t *p = realloc(*v, bytes);
+        if (!p) return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory for %zu row indices", path, nc);
+        *v = p;
+        *cap = nc;
+    }
+    (*v)[(*n)++] = x;
+    return MLP_OK;
 }
 
 typedef struct rows_parser {

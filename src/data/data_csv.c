@@ -396,8 +396,7 @@ static mlp_status set_up_columns(csv_reader *r, size_t count) {
     r->not_feature = f;
     memset(f, 0, count * sizeof *f);
     for (size_t i = 0; i < k; i++) {
-        /* classification reads label_column (a label_columns list needs regression or multilabel)
-         */
+        /* classification reads label_column (a list of them needs regression or multilabel) */
         resolve_col(r->targets ? col_given(&r->opt, i) : r->opt.label_column, count, &t[i]);
         if (f[t[i]])
             return mlp_fail(MLP_ERR_FORMAT,
@@ -528,8 +527,7 @@ static char *line_content(const csv_reader *r, char *s, char *end, size_t lineno
     return s;
 }
 
-/* The header's count fields (in r->texts): where the weight column's name is, if one is asked for.
- */
+/* The header's count fields (in r->texts): where the weight column's name is, if one is given. */
 static mlp_status find_weight_name(csv_reader *r, size_t count) {
     const char *name = r->opt.weight_column_name;
     if (!name) return MLP_OK;
