@@ -312,7 +312,7 @@ static mlp_status read_gzip(mlp_input *in, unsigned char *dst, size_t cap, size_
     z_stream *z = &in->z;
     mlp_status st = MLP_OK;
     z->next_out = dst;
-    z->avail_out = (uInt)(cap < UINT_MAX ? cap : UINT_MAX);
+    z->avail_out = (uInt)cap;
     const uInt room = z->avail_out;
     while (z->avail_out > 0 && st == MLP_OK) {
         if (z->avail_in < 2 && !in->raw_eof && (st = refill(in)) != MLP_OK) break;
@@ -331,6 +331,7 @@ static mlp_status read_gzip(mlp_input *in, unsigned char *dst, size_t cap, size_
 mlp_status mlp_input_read(mlp_input *in, void *buf, size_t cap, size_t *got) {
     *got = 0;
     if (cap == 0) return MLP_OK;
+    if (cap > UINT_MAX) cap = UINT_MAX; /* zlib counts in uInt */
     return in->gzip ? read_gzip(in, buf, cap, got) : read_plain(in, buf, cap, got);
 }
 

@@ -13,9 +13,10 @@ typedef struct mlp_input mlp_input;
 /* Opens path into *in (reading its first bytes); IO or NOMEM naming the path and `what` (e.g.
  * "file") on failure. */
 mlp_status mlp_input_open(mlp_input **in, const char *path, const char *what);
-/* Reads up to cap bytes of content into buf; *got < cap only at the end of the content (0 after
- * it). Errors: MLP_ERR_IO (a read error), MLP_ERR_FORMAT (corrupt or truncated gzip, or bytes after
- * the last gzip member that do not start another one), MLP_ERR_NOMEM. */
+/* Reads up to cap bytes (at most UINT_MAX: callers read in chunks) of content into buf; *got < cap
+ * only at the end of the content (0 after it). Errors: MLP_ERR_IO (a read error), MLP_ERR_FORMAT
+ * (corrupt or truncated gzip, or bytes after the last gzip member that do not start another one),
+ * MLP_ERR_NOMEM. */
 mlp_status mlp_input_read(mlp_input *in, void *buf, size_t cap, size_t *got);
 /* 1 if the file is gzip. */
 int mlp_input_gzip(const mlp_input *in);
