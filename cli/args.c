@@ -363,6 +363,7 @@ void cli_common_init(cli_common *c) {
     memset(c, 0, sizeof *c);
     c->data.label_column = -1;
     c->data.header = -1;
+    c->data.weight_column = MLP_CSV_NO_COLUMN;
 }
 
 int cli_is_common_option(int id) {

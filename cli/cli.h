@@ -4,9 +4,9 @@
  *   data.c      loading datasets: the shipped digits set, CSV, IDX, feature-only CSVs
  *   progress.c  the per-epoch progress display (stderr) and Ctrl-C handling
  *   history.c   train --history: the per-epoch record, written as CSV or JSON
- *   weights.c   train --sample-weight / --weight-column: reading the weights, following the split
+ *   weights.c   train --sample-weight (the weights file) and --weight-column's value
  *   json.c      the one-line JSON writer
- *   cmd_train.c `mlp train`
+ *   cmd_train.c `mlp train` (with train_args.c, train_data.c, train_report.c: see train.h)
  *   mpi.c       `mpirun -np P mlp train` (builds with MLP_WITH_MPI; else single-process stubs)
  *   cmd_eval.c  `mlp eval`, `mlp predict`, `mlp info`
  * Conventions: stdout carries results only, stderr carries progress, warnings and errors; every
@@ -41,6 +41,9 @@
  * exec failed). Called first thing in main. MLP_KEEP_BLAS_KERNELS=1 turns it off. */
 void cli_pick_blas_kernels(char **argv);
 int cli_usage_error(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
+/* "mlp: <msg>: <mlp_last_error()>" (with the path alias applied) and the hint of
+ * cli_usage_error: a library call refused what the options asked for. Returns CLI_EXIT_USAGE. */
+int cli_lib_usage_error(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
 /* "mlp: <msg>: <mlp_strerror(st)>: <mlp_last_error()>"; returns CLI_EXIT_RUNTIME. */
 int cli_lib_error(mlp_status st, const char *fmt, ...) CLI_PRINTF(2, 3);
 /* The status of the last error printed: cli_lib_error's status, MLP_OK after the other printers
@@ -146,9 +149,11 @@ typedef struct cli_data_opts {
     const mlp_classes *classes; /* classification: the labels must be these classes (a model's,
                                    or the training set's for a test set); NULL: the data's own */
     int quiet; /* CSV (digits included): a read failure is not printed (mlp_last_error has it) */
-    char delimiter;   /* CSV: MLP_CSV_DETECT (0, the default), ' ' (whitespace) or a character */
-    size_t skip_rows; /* CSV: lines skipped at the start */
-    int no_notes;     /* do not print "delimiter detected" notes (train --quiet) */
+    char delimiter;     /* CSV: MLP_CSV_DETECT (0, the default), ' ' (whitespace) or a character */
+    size_t skip_rows;   /* CSV: lines skipped at the start */
+    int no_notes;       /* do not print "delimiter detected" notes (train --quiet) */
+    long weight_column; /* CSV: the sample weights' column (MLP_CSV_NO_COLUMN: none) */
+    const char *weight_name; /* CSV: ... or its header name (NULL: by weight_column) */
 } cli_data_opts;
 
 /* The data folder: $MLP_DATA_DIR if set and non-empty; else ../share/mlp/data relative to the
@@ -156,8 +161,9 @@ typedef struct cli_data_opts {
  * digits.csv.gz; else the source tree's data/ folder (what the build tree's binary uses). */
 const char *cli_data_dir(void);
 int cli_is_digits(const char *data);
-/* Loads o->data. For digits, role picks all rows or one side of the shipped split. On failure an
- * error has been printed and the exit code is returned; 0 on success. */
+/* Loads o->data (with a weight column, the weights into out->weights). For digits, role picks all
+ * rows or one side of the shipped split. On failure an error has been printed and the exit code
+ * is returned (2 for a weight column that does not fit the file); 0 on success. */
 int cli_load(const cli_data_opts *o, cli_role role, mlp_dataset *out);
 /* For prediction: loads features for a net with input width d. A CSV may hold d + 1 columns (one
  * of them the label column, ignored) or exactly d columns (features only). IDX needs labels (they
@@ -246,18 +252,8 @@ int cli_history_write(const cli_history *h, const char *path);
  * malloc'd. Errors name the file and the line. */
 int cli_weights_read(const char *path, size_t n, float **w);
 /* --weight-column's value: a 0-based column (negative: from the end), "last", or else a header
- * name (*name = s, resolved by cli_weights_take_column). */
+ * name (*name = s, *col unchanged; the CSV reader finds it in the header). */
 int cli_weights_parse_column(const char *s, long *col, const char **name);
-/* Takes column col (or the header column name, if not NULL) of the CSV file o->data out of ds's
- * features (ds as cli_load read it with o) into *w (malloc'd, ds->n weights). */
-int cli_weights_take_column(const cli_data_opts *o, long col, const char *name, mlp_dataset *ds,
-                            float **w);
-/* The same, dropping the values (the test set's copy of the column). */
-int cli_weights_drop_column(const cli_data_opts *o, long col, const char *name, mlp_dataset *ds);
-/* *out (malloc'd) = w[rows[i]] for i < n. */
-int cli_weights_subset(const float *w, const size_t *rows, size_t n, float **out);
-/* The training side of the n weights as mlp_dataset_split(fraction, seed) splits n rows. */
-int cli_weights_split(const float *w, size_t n, double fraction, uint64_t seed, float **train_w);
 
 /* ---- progress (progress.c) ---- */
 typedef struct cli_progress {

@@ -122,8 +122,11 @@ static int load_digits(const cli_data_opts *o, cli_role role, mlp_dataset *out) 
     csv.header = 0;
     csv.regression = regression;
     csv.classes = o->classes;
+    csv.weight_column = o->weight_column; /* by index: digits has no header */
     mlp_status st = mlp_read_csv(path, &csv, &all);
     if (st != MLP_OK && o->quiet) return quiet_failure(st);
+    if (st == MLP_ERR_ARG && o->weight_column != MLP_CSV_NO_COLUMN)
+        return cli_lib_usage_error("train", "--weight-column");
     if (st != MLP_OK)
         return cli_lib_error(st,
                              "cannot read the digits data '%s' (set MLP_DATA_DIR to the folder "
@@ -229,6 +232,8 @@ int cli_load(const cli_data_opts *o, cli_role role, mlp_dataset *out) {
     csv.classes = o->regression ? NULL : o->classes;
     csv.delimiter = o->delimiter;
     csv.skip_rows = o->skip_rows;
+    csv.weight_column = o->weight_column;
+    csv.weight_column_name = o->weight_name;
     char used = ',';
     csv.delimiter_used = &used;
     st = mlp_read_csv(path, &csv, out);
@@ -238,6 +243,9 @@ int cli_load(const cli_data_opts *o, cli_role role, mlp_dataset *out) {
                  : used == ' ' ? "whitespace (runs of spaces and tabs)"
                                : "';'");
     if (st != MLP_OK && o->quiet) return quiet_failure(st);
+    /* A weight column that the file does not have is the option's fault: a usage error. */
+    if (st == MLP_ERR_ARG && (o->weight_name || o->weight_column != MLP_CSV_NO_COLUMN))
+        return cli_lib_usage_error("train", "--weight-column");
     if (st != MLP_OK) return cli_lib_error(st, "cannot read '%s'", o->data);
     return 0;
 }

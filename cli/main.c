@@ -58,6 +58,22 @@ static void put_aliased(const char *s) {
     fputs(s, stderr);
 }
 
+int cli_lib_usage_error(const char *cmd, const char *fmt, ...) {
+    last_lib_status = MLP_OK;
+    if (cli_rank > 0) return CLI_EXIT_USAGE; /* every rank has the same arguments: rank 0 says it */
+    va_list ap;
+    va_start(ap, fmt);
+    vprint("mlp: ", fmt, ap);
+    va_end(ap);
+    fputs(": ", stderr);
+    put_aliased(mlp_last_error());
+    if (cmd)
+        fprintf(stderr, "\nTry 'mlp %s --help'.\n", cmd);
+    else
+        fputs("\nTry 'mlp --help'.\n", stderr);
+    return CLI_EXIT_USAGE;
+}
+
 int cli_lib_error(mlp_status st, const char *fmt, ...) {
     last_lib_status = st;
     va_list ap;

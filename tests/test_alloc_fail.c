@@ -806,7 +806,7 @@ static void test_row_indices_split_scaler(void **state) {
     });
 
     batch b = make_batch(50);
-    mlp_dataset src = {50, 5, b.X, b.labels, 3, NULL, 0, {MLP_CLASSES_NONE, 0, NULL, NULL}};
+    mlp_dataset src = {50, 5, b.X, b.labels, 3, NULL, 0, {MLP_CLASSES_NONE, 0, NULL, NULL}, NULL};
     mlp_dataset tr, te;
     memset(&tr, 0xA5, sizeof tr);
     memset(&te, 0xA5, sizeof te);

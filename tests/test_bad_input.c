@@ -137,7 +137,8 @@ static void test_negative_sizes(void **state) {
     float out[3];
     expect(mlp_predict(net, t.X, neg, out), MLP_ERR_OVERFLOW, "overflows");
     expect(mlp_net_reserve(net, neg5), MLP_ERR_OVERFLOW, "overflows");
-    mlp_dataset src = {30, 4, t.X, t.labels, 3, NULL, 0, {MLP_CLASSES_NONE, 0, NULL, NULL}}, sub;
+    mlp_dataset src = {30, 4, t.X, t.labels, 3, NULL, 0, {MLP_CLASSES_NONE, 0, NULL, NULL}, NULL},
+                sub;
     size_t rows[2] = {0, neg};
     expect(mlp_dataset_subset(&src, rows, 2, &sub), MLP_ERR_ARG, "out of range");
     mlp_net_free(net);

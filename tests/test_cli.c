@@ -1211,6 +1211,53 @@ static void test_bad_weights(void **state) {
     run_free(&r);
 }
 
+/* The weight column is dropped from --test-data too (the reader takes it out of both files), and a
+ * column name works on standard input (the reader finds it in the header). */
+static void test_weight_column_sources(void **state) {
+    (void)state;
+    char data[PATH_CAP], wfile[PATH_CAP], line[8192];
+    tmp(data, "weighted_hdr.csv");
+    tmp(wfile, "weights_hdr.txt");
+    write_weighted(data, wfile, 1, 0, 60);
+    train_json(line, sizeof line, data,
+               (const char *const[]){"--weight-column", "w", "--test-data", data, NULL});
+    assert_int_equal((int)json_number(line, "n_features"), 2);
+    assert_int_equal((int)json_number(line, "n_test"), 60);
+    run_result r;
+    RUN_IN(data, &r, "train", "--data", "-", "--weight-column", "w", "--hidden", "4", "--max-iter",
+           "5", "--json", "--quiet");
+    expect_code(&r, 0);
+    expect_in(r.out, "\"weight_column\": \"w\"");
+    expect_in(r.out, "\"n_features\": 2");
+    run_free(&r);
+}
+
+/* The --regression hint comes only when the file reads as float targets: binary data gets the
+ * reader's "does not look like text" alone (it used to get the hint as well). */
+static void test_regression_hint(void **state) {
+    (void)state;
+    char junk[PATH_CAP], floats[PATH_CAP];
+    tmp(junk, "junk.csv");
+    tmp(floats, "float_labels.csv");
+    unsigned char bytes[512];
+    uint64_t s = 5;
+    for (size_t i = 0; i < sizeof bytes; i++) bytes[i] = (unsigned char)(unif(&s) * 256.0);
+    bytes[0] = '1';
+    write_file(junk, bytes, sizeof bytes);
+    write_file(floats, "1,2,0.5\n3,4,1.5\n5,6,2.5\n", 24);
+    run_result r;
+    RUN(&r, "train", "--data", junk, "--quiet");
+    expect_code(&r, 1);
+    expect_in(r.err, "does not look like text");
+    assert_null(strstr(r.err, "--regression"));
+    run_free(&r);
+    RUN(&r, "train", "--data", floats, "--quiet");
+    expect_code(&r, 1);
+    expect_in(r.err, "mlp: hint: class labels are integers or text; if the label column holds "
+                     "float targets, use --regression");
+    run_free(&r);
+}
+
 /* --solver lbfgs with --max-fun: the JSON names both; the human report counts iterations. */
 static void test_lbfgs(void **state) {
     (void)state;
@@ -1318,6 +1365,8 @@ int main(void) {
         cmocka_unit_test(test_sample_weight),
         cmocka_unit_test(test_dropout_in_model),
         cmocka_unit_test(test_bad_weights),
+        cmocka_unit_test(test_regression_hint),
+        cmocka_unit_test(test_weight_column_sources),
         cmocka_unit_test(test_lbfgs),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -70,6 +70,7 @@ static void test_defaults(void **state) {
     assert_int_equal(o.regression, 0);
     assert_int_equal(o.delimiter, ',');
     assert_int_equal(o.max_classes, 65536);
+    assert_true(o.weight_column == MLP_CSV_NO_COLUMN && !o.weight_column_name);
 }
 
 static void test_good_variants(void **state) {
@@ -92,7 +93,10 @@ static void test_good_variants(void **state) {
         {"csv_blanks.csv", "\n  \n 1.5 , 2\t,0 \n\r\n-3,  4e-3,2.0\n\n5,6,1\n\n", o},
         {"csv_bom.csv", "\xEF\xBB\xBFx1,x2,y\n1.5,2,0\n-3,4e-3,2\n5,6,1\n", o},
         {"csv_semicolon.csv", "1.5;2;0\n-3;0.004;2\n5;6;1\n", &v.semicolon},
-        {"csv_hex.csv", "0x1.8p0,2,0\n-3,4e-3,2\n5,6,1\n", o},
+        /* CR line ends (classic Mac OS, Excel for Mac's "CSV (Macintosh)"). */
+        {"csv_cr.csv", "x1,x2,label\r1.5,2,0\r-3,4e-3,2\r5,6,1\r", o},
+        {"csv_cr_noeol.csv", "1.5,2,0\r\r-3,4e-3,2\r5,6,1", o},
+        {"csv_crcrlf.csv", "x1,x2,label\r\r\n1.5,2,0\r\r\n-3,4e-3,2\r\n5,6,1\r\r\n", o},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         for (int gz = 0; gz <= 1; gz++) {
@@ -201,6 +205,10 @@ static void test_malformed(void **state) {
          "csv_label_max.csv: 4 distinct class labels, more than max_classes (3)"},
         {"csv_label_col.csv", "x,y,z\n1,2,0\n", &v.label_col3,
          "csv_label_col.csv:2:4: label column 3"},
+        /* Hexadecimal is not read (strtod would read it): numbers are decimal. */
+        {"csv_hex.csv", "0x1.8p0,2,0\n-3,4e-3,2\n5,6,1\n", o,
+         "csv_hex.csv:1:1: '0x1.8p0' is not a number: hexadecimal"},
+        {"csv_hex_row.csv", "1,2,0\n0x10,4,1\n", o, "csv_hex_row.csv:2:1: '0x10' is not a number"},
         /* Explicitly no header: a text first row is an error, not skipped. */
         {"csv_header0_text.csv", "a,b,c\n1,2,0\n", &v.header0,
          "csv_header0_text.csv:1:1: 'a' is not a number"},
@@ -214,6 +222,171 @@ static void test_malformed(void **state) {
     dt_write(path, "csv_nul.csv", "1,2,0\n3,4\0,1\n", 13, 0);
     dt_expect(mlp_read_csv(path, o, &ds), MLP_ERR_FORMAT, "csv_nul.csv:2:2:");
     assert_true(dt_is_poisoned(&ds));
+}
+
+/* A first row is a header for its text, never for numbers written in another notation: those
+ * are errors naming the field, in the first row as in any other (they were taken as header
+ * names, and the row silently dropped). */
+static void test_foreign_numbers(void **state) {
+    (void)state;
+    mlp_csv_options o = mlp_csv_options_default(), semi = o;
+    semi.delimiter = ';';
+    struct {
+        const char *name, *text;
+        const mlp_csv_options *opt;
+        const char *needle;
+    } cases[] = {
+        {"nf_minus.csv",
+         "\xE2\x88\x92"
+         "0.1,2,0\n1,2,1\n",
+         &o,
+         "nf_minus.csv:1:1: '\xE2\x88\x92"
+         "0.1' is not a number: a Unicode minus sign (U+2212)"},
+        {"nf_minus_exp.csv",
+         "1,2e\xE2\x88\x92"
+         "5,0\n1,2,1\n",
+         &o, "nf_minus_exp.csv:1:2:"},
+        {"nf_dash.csv",
+         "1,2,0\n\xE2\x80\x93"
+         "3,4,1\n",
+         &o, "nf_dash.csv:2:1:"},
+        {"nf_under.csv", "1_000,2,0\n1,2,1\n", &o,
+         "nf_under.csv:1:1: '1_000' is not a number: digits grouped with '_'"},
+        {"nf_hex_hdr.csv", "x,0x10,label\n1,2,0\n", &o,
+         "nf_hex_hdr.csv:1:2: '0x10' is not a number: hexadecimal"},
+        {"nf_comma.csv", "1,5;2;0\n1;2;1\n", &semi,
+         "nf_comma.csv:1:1: '1,5' is not a number: a decimal comma"},
+        {"nf_label.csv",
+         "1,2,\xE2\x88\x92"
+         "1\n1,2,1\n",
+         &o, "nf_label.csv:1:3:"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_bad(cases[i].name, cases[i].text, cases[i].opt, MLP_ERR_FORMAT, cases[i].needle);
+    /* Names are still names: a header with '_', '-' and digits in it. */
+    mlp_dataset ds;
+    TU_ASSERT_OK(
+        read_text("nf_names.csv", "x_1,x-2,label_3\n1.5,2,0\n-3,4e-3,2\n5,6,1\n", 0, &o, &ds));
+    check_small(&ds);
+    mlp_dataset_free(&ds);
+}
+
+/* Bytes that text does not hold: an error saying the file does not look like text, at the line
+ * and column of the first one (a NUL used to cut the field short: "'0.' is not a number"). */
+static void test_binary(void **state) {
+    (void)state;
+    char path[DT_PATH_MAX];
+    mlp_dataset ds;
+    dt_poison(&ds);
+    dt_write(path, "bin_nul.csv",
+             "1,2,0\n0.\0"
+             "2,4,1\n",
+             13, 0);
+    dt_expect(mlp_read_csv(path, NULL, &ds), MLP_ERR_FORMAT,
+              "bin_nul.csv:2:1: NUL byte: the file does not look like text");
+    unsigned char junk[600];
+    uint64_t x = 99;
+    for (size_t i = 0; i < sizeof junk; i++) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        junk[i] = (unsigned char)(x >> 56);
+    }
+    junk[0] = '7'; /* not gzip's magic */
+    for (int gz = 0; gz <= 1; gz++) {
+        dt_write(path, "bin_junk.csv", junk, sizeof junk, gz);
+        dt_expect(mlp_read_csv(path, NULL, &ds), MLP_ERR_FORMAT, "does not look like text");
+    }
+    dt_write(path, "bin_esc.csv", "1,2,0\n3,\x1b[1m4,1\n", 16, 0);
+    dt_expect(mlp_read_csv(path, NULL, &ds), MLP_ERR_FORMAT,
+              "bin_esc.csv:2:2: control character 0x1b: the file does not look like text");
+    assert_true(dt_is_poisoned(&ds));
+}
+
+/* CR line ends: rows and line numbers as with LF (they were one line: "no data rows after the
+ * header"). */
+static void test_cr_lines(void **state) {
+    (void)state;
+    const mlp_csv_options o = mlp_csv_options_default();
+    expect_bad("cr_lines.csv", "a,b,c\r1,2,0\r\r3,x,1\r", &o, MLP_ERR_FORMAT,
+               "cr_lines.csv:4:2: 'x' is not a number");
+    expect_bad("cr_quoted.csv", "1,2,\"a\rb\"\r3,x,b\r", &o, MLP_ERR_FORMAT,
+               "cr_quoted.csv:3:2: 'x'");
+    mlp_dataset ds;
+    TU_ASSERT_OK(read_text("cr_qlabel.csv", "1,2,\"a\rb\"\r3,4,b\r", 1, &o, &ds));
+    assert_int_equal(ds.n, 2);
+    assert_string_equal(ds.classes.names[0], "a\rb");
+    mlp_dataset_free(&ds);
+}
+
+/* A weight column: read into ds.weights, not a feature; by index (from either end) or by header
+ * name; with class labels or targets. */
+static void test_weight_column(void **state) {
+    (void)state;
+    mlp_csv_options o = mlp_csv_options_default();
+    o.weight_column = 1;
+    mlp_dataset ds;
+    for (int gz = 0; gz <= 1; gz++) {
+        TU_ASSERT_OK(read_text("w_index.csv", "1.5,0.5,2,0\n-3,2,4e-3,2\n5,-0,6,1\n", gz, &o, &ds));
+        check_small(&ds);
+        assert_non_null(ds.weights);
+        assert_true(ds.weights[0] == 0.5f && ds.weights[1] == 2.0f && ds.weights[2] == 0.0f);
+        assert_false(signbit(ds.weights[2])); /* -0 is read as 0 */
+        mlp_dataset_free(&ds);
+        assert_null(ds.weights);
+    }
+    /* By name (quoted in the header), the label first, regression with two targets. */
+    mlp_csv_options n = mlp_csv_options_default();
+    const long targets[] = {0, -1};
+    n.weight_column_name = "w";
+    n.regression = 1;
+    n.label_columns = targets;
+    n.n_label_columns = 2;
+    TU_ASSERT_OK(read_text("w_name.csv", "y1,a,\"w\",b,y2\n1,2,3,4,5\n6,7,8,9,10\n", 1, &n, &ds));
+    assert_true(ds.n == 2 && ds.d == 2 && ds.n_targets == 2);
+    assert_true(ds.X[0] == 2.0f && ds.X[1] == 4.0f && ds.targets[3] == 10.0f);
+    assert_true(ds.weights[0] == 3.0f && ds.weights[1] == 8.0f);
+    mlp_dataset_free(&ds);
+    /* From the end; a header told by the text in the weight column; explicit header. */
+    o.weight_column = -2;
+    TU_ASSERT_OK(
+        read_text("w_end.csv", "x1,x2,weight,y\n1.5,2,1,0\n-3,4e-3,1,2\n5,6,1,1\n", 0, &o, &ds));
+    check_small(&ds);
+    mlp_dataset_free(&ds);
+    o.header = 1;
+    o.weight_column = MLP_CSV_NO_COLUMN;
+    o.weight_column_name = "weight";
+    TU_ASSERT_OK(
+        read_text("w_hdr1.csv", "x1,x2,weight,y\n1.5,2,1,0\n-3,4e-3,1,2\n5,6,1,1\n", 0, &o, &ds));
+    check_small(&ds);
+    mlp_dataset_free(&ds);
+}
+
+/* A weight column that does not fit the file is an argument error; bad weights are format errors;
+ * every one names the file, line and column. */
+static void test_weight_column_errors(void **state) {
+    (void)state;
+    mlp_csv_options o = mlp_csv_options_default(), named = o;
+    const char *text = "1,2,0\n3,4,1\n";
+    o.weight_column = 7;
+    expect_bad("we_range.csv", text, &o, MLP_ERR_ARG,
+               "we_range.csv:1:8: the weight column 7 (0-based) is out of range: the row has 3 "
+               "columns");
+    o.weight_column = 2;
+    expect_bad("we_label.csv", text, &o, MLP_ERR_ARG,
+               "we_label.csv:1:3: the weight column 2 is the label column");
+    o.weight_column = 0;
+    expect_bad("we_nofeat.csv", "1,0\n", &o, MLP_ERR_ARG, "no feature column is left");
+    expect_bad("we_neg.csv", "1,2,0\n-0.5,4,1\n", &o, MLP_ERR_FORMAT,
+               "we_neg.csv:2:1: the weight -0.5 is negative");
+    expect_bad("we_text.csv", "1,2,0\nabc,4,1\n", &o, MLP_ERR_FORMAT,
+               "we_text.csv:2:1: 'abc' is not a number");
+    expect_bad("we_nan.csv", "1,2,0\nnan,4,1\n", &o, MLP_ERR_FORMAT, "we_nan.csv:2:1:");
+    named.weight_column_name = "nope";
+    expect_bad("we_noname.csv", "a,w,y\n1,2,0\n", &named, MLP_ERR_FORMAT,
+               "we_noname.csv:1:1: no column 'nope' in the header");
+    expect_bad("we_nohdr.csv", text, &named, MLP_ERR_FORMAT,
+               "we_nohdr.csv:1:1: no column 'nope' for the weights: the file has no header");
+    named.header = 0;
+    expect_bad("we_hdr0.csv", text, &named, MLP_ERR_ARG, "needs a header");
 }
 
 /* Reads text with the default options (label last) and checks the classes and the indices. */
@@ -320,6 +493,7 @@ static void test_class_helpers(void **state) {
     assert_true(mlp_classes_find(&c, " -1.0 ", &k) && k == 0);
     assert_false(mlp_classes_find(&c, "7", &k));
     assert_false(mlp_classes_find(&c, "x", &k));
+    assert_false(mlp_classes_find(&c, "0x0", &k)); /* decimal only */
     TU_ASSERT_OK(mlp_classes_copy(&c, &d));
     assert_true(d.values != c.values && d.n == 3 && d.values[2] == 2.5);
     mlp_classes_free(&d);
@@ -564,6 +738,47 @@ static void test_bad_gzip(void **state) {
     free(gz);
 }
 
+/* Bytes after the gzip data: zlib's gzread drops them silently (text, a lone 0x1f, zero padding);
+ * the reader refuses them. Concatenated members (gzip allows them, cat a.gz b.gz) are read. */
+static void test_gzip_trailing(void **state) {
+    (void)state;
+    char path[DT_PATH_MAX];
+    dt_write_str(path, "csv_gz_one.csv.gz", "1,2,0\n3,4,1\n", 1);
+    size_t len;
+    unsigned char *gz = dt_slurp(path, &len);
+    static const struct {
+        const char *name, *tail;
+        size_t len;
+    } tails[] = {
+        {"csv_gz_garbage.csv.gz", "garbage!!", 9},
+        {"csv_gz_lone1f.csv.gz", "\x1f", 1},
+        {"csv_gz_zeros.csv.gz", "\0\0\0\0\0\0\0\0", 8},
+    };
+    unsigned char *buf = malloc(2 * len + 16);
+    assert_non_null(buf);
+    for (size_t i = 0; i < sizeof tails / sizeof tails[0]; i++) {
+        memcpy(buf, gz, len);
+        memcpy(buf + len, tails[i].tail, tails[i].len);
+        dt_write(path, tails[i].name, buf, len + tails[i].len, 0);
+        mlp_dataset ds;
+        dt_poison(&ds);
+        char want[128];
+        snprintf(want, sizeof want, "trailing garbage after the gzip data: byte %zu", len);
+        dt_expect(mlp_read_csv(path, NULL, &ds), MLP_ERR_FORMAT, want);
+        assert_true(dt_is_poisoned(&ds));
+    }
+    memcpy(buf, gz, len);
+    memcpy(buf + len, gz, len);
+    dt_write(path, "csv_gz_two.csv.gz", buf, 2 * len, 0);
+    mlp_dataset ds;
+    TU_ASSERT_OK(mlp_read_csv(path, NULL, &ds));
+    assert_int_equal(ds.n, 4);
+    assert_true(ds.X[6] == 3.0f && ds.labels[3] == 1);
+    mlp_dataset_free(&ds);
+    free(buf);
+    free(gz);
+}
+
 static void test_digits(void **state) {
     (void)state;
     mlp_dataset ds;
@@ -590,14 +805,27 @@ static void test_digits(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),      cmocka_unit_test(test_good_variants),
-        cmocka_unit_test(test_regression),    cmocka_unit_test(test_large),
-        cmocka_unit_test(test_malformed),     cmocka_unit_test(test_long_field),
-        cmocka_unit_test(test_args_and_io),   cmocka_unit_test(test_bad_gzip),
-        cmocka_unit_test(test_digits),        cmocka_unit_test(test_class_labels),
-        cmocka_unit_test(test_given_classes), cmocka_unit_test(test_class_helpers),
-        cmocka_unit_test(test_dialects),      cmocka_unit_test(test_dialect_errors),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_good_variants),
+        cmocka_unit_test(test_regression),
+        cmocka_unit_test(test_large),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_long_field),
+        cmocka_unit_test(test_args_and_io),
+        cmocka_unit_test(test_bad_gzip),
+        cmocka_unit_test(test_digits),
+        cmocka_unit_test(test_class_labels),
+        cmocka_unit_test(test_given_classes),
+        cmocka_unit_test(test_class_helpers),
+        cmocka_unit_test(test_dialects),
+        cmocka_unit_test(test_dialect_errors),
         cmocka_unit_test(test_targets),
+        cmocka_unit_test(test_gzip_trailing),
+        cmocka_unit_test(test_foreign_numbers),
+        cmocka_unit_test(test_binary),
+        cmocka_unit_test(test_cr_lines),
+        cmocka_unit_test(test_weight_column),
+        cmocka_unit_test(test_weight_column_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

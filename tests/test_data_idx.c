@@ -230,6 +230,14 @@ static void test_bad_gzip(void **state) {
     expect_bad(p, lab, MLP_ERR_FORMAT, "truncated");
     dt_write(p, "idx_gz_no_trailer.gz", gz, glen - 4, 0);
     expect_bad(p, lab, MLP_ERR_FORMAT, "truncated");
+    /* Bytes after the gzip data (zlib's gzread would drop them unseen). */
+    unsigned char *tail = malloc(glen + 3);
+    assert_non_null(tail);
+    memcpy(tail, gz, glen);
+    memcpy(tail + glen, "abc", 3);
+    dt_write(p, "idx_gz_tail.gz", tail, glen + 3, 0);
+    expect_bad(p, lab, MLP_ERR_FORMAT, "trailing garbage after the gzip data");
+    free(tail);
     for (size_t i = glen / 3; i < glen / 3 + 16; i++) gz[i] ^= 0xFF;
     dt_write(p, "idx_gz_corrupt.gz", gz, glen, 0);
     expect_bad(p, lab, MLP_ERR_FORMAT, NULL);

@@ -32,7 +32,7 @@ static mlp_dataset make_ds(size_t n, size_t d, size_t k, int regression) {
     return ds;
 }
 
-/* Row of src that row i of ds is a copy of (via X[i][0]); checks the whole row. */
+/* Row of src that row i of ds is a copy of (via X[i][0]); checks the whole row, its weight too. */
 static size_t source_row(const mlp_dataset *ds, size_t i, const mlp_dataset *src) {
     size_t r = (size_t)ds->X[i * ds->d];
     assert_true(r < src->n);
@@ -41,7 +41,54 @@ static size_t source_row(const mlp_dataset *ds, size_t i, const mlp_dataset *src
     if (src->targets)
         assert_memory_equal(ds->targets + i * ds->n_targets, src->targets + r * src->n_targets,
                             src->n_targets * sizeof(float));
+    assert_true((ds->weights != NULL) == (src->weights != NULL));
+    if (src->weights) assert_true(ds->weights[i] == src->weights[r]);
     return r;
+}
+
+/* make_ds with per-row weights 0.25 * row. */
+static mlp_dataset make_weighted(size_t n, size_t d, size_t k, int regression) {
+    mlp_dataset ds = make_ds(n, d, k, regression);
+    ds.weights = tu_floats(n);
+    for (size_t i = 0; i < n; i++) ds.weights[i] = 0.25f * (float)i;
+    return ds;
+}
+
+/* Sample weights travel with their rows through subsets and splits, and are freed with the
+ * dataset. */
+static void test_weights_follow_rows(void **state) {
+    (void)state;
+    for (int reg = 0; reg <= 1; reg++) {
+        mlp_dataset src = make_weighted(40, 3, 4, reg), sub, tr, te;
+        const size_t rows[4] = {39, 0, 7, 7};
+        TU_ASSERT_OK(mlp_dataset_subset(&src, rows, 4, &sub));
+        assert_non_null(sub.weights);
+        for (size_t i = 0; i < 4; i++) assert_int_equal(source_row(&sub, i, &src), rows[i]);
+        TU_ASSERT_OK(mlp_dataset_split(&src, 0.25, 5, &tr, &te));
+        assert_true(tr.weights && te.weights && tr.weights != src.weights);
+        for (size_t i = 0; i < tr.n; i++) source_row(&tr, i, &src);
+        for (size_t i = 0; i < te.n; i++) source_row(&te, i, &src);
+        mlp_dataset_free(&sub);
+        mlp_dataset_free(&tr);
+        mlp_dataset_free(&te);
+        assert_null(te.weights);
+        mlp_dataset_free(&src);
+    }
+}
+
+/* An output that is the source would be overwritten without its arrays being freed: refused,
+ * naming the argument, and the source is left as it was. */
+static void test_aliasing_refused(void **state) {
+    (void)state;
+    mlp_dataset src = make_weighted(10, 2, 3, 0), other, keep = src;
+    const size_t rows[2] = {1, 2};
+    dt_poison(&other);
+    dt_expect(mlp_dataset_subset(&src, rows, 2, &src), MLP_ERR_ARG, "out is src");
+    dt_expect(mlp_dataset_split(&src, 0.5, 1, &src, &other), MLP_ERR_ARG, "train is src");
+    dt_expect(mlp_dataset_split(&src, 0.5, 1, &other, &src), MLP_ERR_ARG, "test is src");
+    assert_memory_equal(&src, &keep, sizeof src);
+    assert_true(dt_is_poisoned(&other));
+    mlp_dataset_free(&src);
 }
 
 static void test_subset(void **state) {
@@ -218,6 +265,18 @@ static void test_row_indices_format(void **state) {
         assert_null(rows);
         assert_int_equal(n, 0);
     }
+    /* Bytes after the gzip data are not silently dropped. */
+    dt_write_str(p, "rows_gz.txt.gz", "1\n2\n", 1);
+    size_t len;
+    unsigned char *gz = dt_slurp(p, &len), *tail = malloc(len + 4);
+    assert_non_null(tail);
+    memcpy(tail, gz, len);
+    memcpy(tail + len, "7\n\n\n", 4);
+    dt_write(p, "rows_gz_tail.txt.gz", tail, len + 4, 0);
+    dt_expect(mlp_read_row_indices(p, 8, &rows, &n), MLP_ERR_FORMAT, "trailing garbage");
+    assert_null(rows);
+    free(tail);
+    free(gz);
     dt_expect(mlp_read_row_indices(MLP_TEST_TMPDIR "/rows_missing.txt", 8, &rows, &n), MLP_ERR_IO,
               "rows_missing.txt");
     dt_expect(mlp_read_row_indices(NULL, 8, &rows, &n), MLP_ERR_NULL, NULL);
@@ -366,6 +425,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_subset),
         cmocka_unit_test(test_split),
+        cmocka_unit_test(test_weights_follow_rows),
+        cmocka_unit_test(test_aliasing_refused),
         cmocka_unit_test(test_row_indices_digits),
         cmocka_unit_test(test_row_indices_format),
         cmocka_unit_test(test_scaler_standard),

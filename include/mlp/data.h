@@ -10,6 +10,8 @@
 
 #include "mlp/mlp.h"
 
+#include <limits.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -52,9 +54,9 @@ MLP_API mlp_status mlp_classes_encode_numbers(const double *y, size_t n, mlp_cla
                                               int32_t *indices);
 MLP_API mlp_status mlp_classes_encode_names(const char *const *y, size_t n, mlp_classes *out,
                                             int32_t *indices);
-/* The index of the class written as text (a number for NUMBERS and NONE, compared by value, so
- * "1", "1.0" and " 1" are the same class; the exact string for NAMES) into *index. Returns 1 if
- * found, 0 if text is not one of the classes (or an argument is NULL). Any thread. */
+/* The index of the class written as text (a decimal number for NUMBERS and NONE, compared by
+ * value, so "1", "1.0" and " 1" are the same class; the exact string for NAMES) into *index.
+ * Returns 1 if found, 0 if text is not one of the classes (or an argument is NULL). Any thread. */
 MLP_API int mlp_classes_find(const mlp_classes *c, const char *text, size_t *index);
 /* Writes the text of class index i into buf (cap bytes, NUL-terminated): its name, its value
  * (integers without a decimal point, else the shortest text that reads back to the double) or,
@@ -75,10 +77,13 @@ typedef struct mlp_dataset {
     size_t n_targets;
     mlp_classes classes; /* what the indices stand for (the CSV reader always fills it for
                             classification; kind NONE from the IDX reader: labels are 0..9) */
+    float *weights; /* n per-row sample weights (finite, >= 0), or NULL: the CSV reader fills it
+                       from mlp_csv_options.weight_column; subsets and splits carry it with the
+                       rows (for mlp_fit_options.sample_weight) */
 } mlp_dataset;
 
-/* Frees the arrays (the class list included) and zeroes the struct (it is then an empty dataset
- * again). NULL is allowed. */
+/* Frees the arrays (the class list and the weights included) and zeroes the struct (it is then
+ * an empty dataset again). NULL is allowed. */
 MLP_API void mlp_dataset_free(mlp_dataset *ds);
 
 /* How mlp_read_csv reads a file. Start from mlp_csv_options_default() and change fields. */
@@ -100,8 +105,16 @@ typedef struct mlp_csv_options {
                                   the targets, in this order, instead of label_column; more than
                                   one needs regression or multilabel */
     size_t n_label_columns;
-    int multilabel; /* 1: the label columns are 0/1 targets (multi-label classification) */
+    int multilabel;     /* 1: the label columns are 0/1 targets (multi-label classification) */
+    long weight_column; /* MLP_CSV_NO_COLUMN: no weights; else the column (negative: from the end)
+                           of per-row sample weights, read into out->weights (finite numbers
+                           >= 0) and not a feature */
+    const char *weight_column_name; /* if not NULL: the weight column is the header field of this
+                                       name (weight_column is then not used; needs a header) */
 } mlp_csv_options;
+
+/* mlp_csv_options.weight_column: no weight column. */
+#define MLP_CSV_NO_COLUMN LONG_MIN
 
 /* mlp_csv_options.delimiter: detect it from the first 20 data lines: tab, ';', ',' or whitespace,
  * the first (in this order) that splits them all (the first line, which may be a header, aside)
@@ -109,55 +122,70 @@ typedef struct mlp_csv_options {
 #define MLP_CSV_DETECT '\0'
 
 /* header -1 (detect), label_column -1 (last), regression 0, delimiter ',', max_classes 65536,
- * classes NULL, skip_rows 0, comment '#', delimiter_used NULL, no label_columns, multilabel 0.
- * Cannot fail; any thread. */
+ * classes NULL, skip_rows 0, comment '#', delimiter_used NULL, no label_columns, multilabel 0,
+ * weight_column MLP_CSV_NO_COLUMN, weight_column_name NULL. Cannot fail; any thread. */
 MLP_API mlp_csv_options mlp_csv_options_default(void);
-/* Reads a CSV file, plain or gzip (detected from the content): every row is the features and one
+/* Reads a CSV file, plain or gzip (detected from the content; concatenated gzip members are read
+ * in turn, anything else after the gzip data is an error): every row is the features and one
  * label in label_column (or, with regression or multilabel, targets: n_targets = the label
  * columns, as floats in out->targets, multi-label ones 0 or 1). opt may be NULL
  * (defaults). Fields may be quoted as RFC 4180 says ("a,b", "say ""hi""", line ends inside
- * quotes); CRLF line ends, a UTF-8 byte order mark, blank lines and comment lines are accepted.
+ * quotes); LF, CRLF and CR line ends (the first line end decides whether a CR alone ends a line),
+ * a UTF-8 byte order mark, blank lines and comment lines are accepted. Numbers are decimal
+ * ([+-]digits[.digits][e[+-]digits], read with strtod in the C locale); hexadecimal, a Unicode
+ * minus sign or dash, '_' between digits and (with another delimiter than ',') a decimal comma
+ * are errors that name the notation, and so are nan and inf. A NUL byte or another control
+ * character (not tab, CR, LF, VT, FF) is an error: the file does not look like text.
  * *out is written only on success; the caller owns its arrays (mlp_dataset_free). Class labels
  * (regression 0): when every label is a number, they must be integers (of at most 2^53 in
  * magnitude, negative allowed) and the classes are their sorted unique values; when some label is
  * not a number, every label is text (blanks around it trimmed) and the classes are the sorted
  * unique strings. out->classes holds the list, out->labels the indices into it. Header detection
- * (-1): the first row is a header when one of its feature fields is not a number, or when only its
+ * (-1): the first row is a header when one of its feature fields is text (not a number in any
+ * notation: a number in another notation is an error, never a header's name), or when only its
  * label field is text while every other label of the file is a number, or (a count header such as
- * "150,4,setosa,...") when it has fewer fields than the data rows. Errors: MLP_ERR_NULL (path or
- * out is NULL); MLP_ERR_ARG (an option out of range, or a delimiter that can be part of a number);
- * MLP_ERR_IO (cannot open or read the file); MLP_ERR_FORMAT, with file:line:column in the message
- * (ragged rows, non-numbers, NaN/Inf, fewer than 2 columns, a label column beyond the row, a
- * numeric label that is not an integer, more than max_classes classes, a label not among
- * opt->classes, no data rows, corrupt gzip); MLP_ERR_OVERFLOW (sizes); MLP_ERR_NOMEM. */
+ * "150,4,setosa,...") when it has fewer fields than the data rows. Sample weights: with
+ * weight_column or weight_column_name, out->weights holds that column (a number >= 0 on every
+ * row), which is not a feature. Errors: MLP_ERR_NULL (path or out is NULL); MLP_ERR_ARG (an option
+ * out of range, a delimiter that can be part of a number, weight_column_name with header 0; with
+ * file:line:column, a weight column beyond the row, among the label columns, or leaving no
+ * feature); MLP_ERR_IO (cannot open or read the file); MLP_ERR_FORMAT, with file:line:column in
+ * the message (ragged rows, non-numbers, NaN/Inf, numbers in another notation, fewer than 2
+ * columns, a label column beyond the row, a numeric label that is not an integer, more than
+ * max_classes classes, a label not among opt->classes, a negative weight, a weight column name not
+ * in the header or no header, no data rows, binary data, corrupt or truncated gzip, trailing bytes
+ * after the gzip data); MLP_ERR_OVERFLOW (sizes); MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_read_csv(const char *path, const mlp_csv_options *opt, mlp_dataset *out);
 /* Reads IDX images (ubyte, 2+ dims: n x d, or n x rows x cols ...) and labels (ubyte, 1 dim), plain
  * or gzip. Pixels become floats 0..255. Magic, dims and sizes are validated before allocating.
  * *out is written only on success; the caller owns its arrays (mlp_dataset_free).
  * Errors: MLP_ERR_NULL (a path or out is NULL); MLP_ERR_IO (cannot open or read a file);
  * MLP_ERR_FORMAT (bad magic, element type or dimensions, truncated or trailing data, corrupt
- * gzip); MLP_ERR_SHAPE (image and label counts differ); MLP_ERR_OVERFLOW; MLP_ERR_NOMEM. */
+ * gzip, bytes after the gzip data that do not start another gzip member); MLP_ERR_SHAPE (image and
+ * label counts differ); MLP_ERR_OVERFLOW; MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_read_idx(const char *images_path, const char *labels_path, mlp_dataset *out);
 
-/* Copies rows[0..n) of src into *out (rows may repeat; each must be < src->n). The caller owns
- * *out (mlp_dataset_free).
- * Errors: MLP_ERR_NULL (src, rows, out or src->X is NULL); MLP_ERR_ARG (n is 0, src is empty or
- * inconsistent, a row out of range); MLP_ERR_OVERFLOW; MLP_ERR_NOMEM. */
+/* Copies rows[0..n) of src into *out (rows may repeat; each must be < src->n), with their labels
+ * or targets and weights. The caller owns *out (mlp_dataset_free). out must not be src (the
+ * result would overwrite src's arrays without freeing them): subset into another dataset.
+ * Errors: MLP_ERR_NULL (src, rows, out or src->X is NULL); MLP_ERR_ARG (out is src, n is 0, src
+ * is empty or inconsistent, a row out of range); MLP_ERR_OVERFLOW; MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_dataset_subset(const mlp_dataset *src, const size_t *rows, size_t n,
                                       mlp_dataset *out);
 /* Shuffled split with a seed: ceil(test_fraction * n) rows go to *test, as scikit-learn's
- * train_test_split (at least 1 each side). Not the same shuffle as scikit-learn's. The same seed
- * gives the same split on every platform. The caller owns *train and *test (mlp_dataset_free);
- * both are written only on success.
- * Errors: MLP_ERR_NULL (src, train, test or src->X is NULL); MLP_ERR_ARG (train == test,
- * test_fraction not in (0, 1), fewer than 2 rows, an inconsistent src); MLP_ERR_OVERFLOW;
- * MLP_ERR_NOMEM. */
+ * train_test_split (at least 1 each side); each row takes its labels or targets and weight along.
+ * Not the same shuffle as scikit-learn's. The same seed gives the same split on every platform.
+ * The caller owns *train and *test (mlp_dataset_free); both are written only on success. Neither
+ * may be src (src's arrays would be overwritten without being freed).
+ * Errors: MLP_ERR_NULL (src, train, test or src->X is NULL); MLP_ERR_ARG (train == test, train or
+ * test is src, test_fraction not in (0, 1), fewer than 2 rows, an inconsistent src);
+ * MLP_ERR_OVERFLOW; MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_dataset_split(const mlp_dataset *src, double test_fraction, uint64_t seed,
                                      mlp_dataset *train, mlp_dataset *test);
 /* Reads a text file of row indices, one per line (e.g. data/digits_split_rs42_train.txt), plain
- * or gzip. Every index must be < limit. On success *rows is malloc'd (free it with free()) and *n
- * is its length (>= 1); both are written only on success.
- * Errors: MLP_ERR_NULL (path, rows or n is NULL); MLP_ERR_IO (cannot open or read the file);
+ * or gzip (as mlp_read_csv reads gzip). Every index must be < limit. On success *rows is malloc'd
+ * (free it with free()) and *n is its length (>= 1); both are written only on success. Errors:
+ * MLP_ERR_NULL (path, rows or n is NULL); MLP_ERR_IO (cannot open or read the file);
  * MLP_ERR_FORMAT, with file:line:column (not a number, an index >= limit, no indices);
  * MLP_ERR_OVERFLOW; MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_read_row_indices(const char *path, size_t limit, size_t **rows, size_t *n);

@@ -2,6 +2,7 @@
  * classes_ (sorted unique labels), with LabelEncoder's fit_transform for numbers and strings,
  * lookup by text and the text of a class. */
 #include "data/classes_internal.h"
+#include "data/csv_internal.h"
 #include "data/data_internal.h"
 #include "mlp/data.h"
 
@@ -167,7 +168,7 @@ mlp_status mlp_classes_encode_names(const char *const *y, size_t n, mlp_classes 
 
 int mlp_class_parse_number(const char *text, double *v) {
     while (*text == ' ' || *text == '\t') text++;
-    if (!*text) return 0;
+    if (!*text || mlp_csv_hex_prefix(text)) return 0; /* decimal only, as the CSV reader */
     char *e = NULL;
     double x = strtod(text, &e);
     while (*e == ' ' || *e == '\t' || *e == '\r') e++;

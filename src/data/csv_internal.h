@@ -36,4 +36,13 @@ size_t mlp_csv_count_fields(const char *s, const char *end, char delim);
  * fields on the last line; else ','. */
 char mlp_csv_detect_delimiter(const char *const *lines, const size_t *lens, size_t n);
 
+/* s (after an optional sign) starts with 0x or 0X: hexadecimal, which strtod reads and the
+ * reader refuses (numbers are decimal). */
+bool mlp_csv_hex_prefix(const char *s);
+/* Why field [a, b) (trimmed, not a number as the reader takes numbers) is a number in a notation
+ * the reader does not take, for messages: hexadecimal, a Unicode minus sign or dash for '-', '_'
+ * between digits, a decimal comma (when delim is not ','); NULL when it is none of them (it is
+ * text). Such a field is never header text: in a first row it is an error, as everywhere. */
+const char *mlp_csv_foreign_number(const char *a, const char *b, char delim);
+
 #endif /* MLP_CSV_INTERNAL_H */

@@ -3,6 +3,7 @@
  * from the first lines of a file. */
 #include "data/csv_internal.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 char *mlp_csv_skip_blanks(char *s, char *end) {
@@ -160,4 +161,87 @@ char mlp_csv_detect_delimiter(const char *const *lines, const size_t *lens, size
         }
     }
     return best;
+}
+
+/* ---- numbers in notations the reader does not take ---- */
+
+bool mlp_csv_hex_prefix(const char *s) {
+    if (*s == '+' || *s == '-') s++;
+    return s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+}
+
+/* [a, b) is a decimal number as the reader takes it: [+-] digits [. digits] [e [+-] digits], with
+ * at least one digit before the exponent. */
+static bool is_decimal(const char *a, const char *b) {
+    size_t digits = 0;
+    if (a < b && (*a == '+' || *a == '-')) a++;
+    for (; a < b && *a >= '0' && *a <= '9'; a++) digits++;
+    if (a < b && *a == '.')
+        for (a++; a < b && *a >= '0' && *a <= '9'; a++) digits++;
+    if (!digits) return false;
+    if (a < b && (*a == 'e' || *a == 'E')) {
+        a++;
+        if (a < b && (*a == '+' || *a == '-')) a++;
+        if (a == b || *a < '0' || *a > '9') return false;
+        while (a < b && *a >= '0' && *a <= '9') a++;
+    }
+    return a == b;
+}
+
+static bool is_digit(const char *p, const char *a, const char *b) {
+    return p >= a && p < b && *p >= '0' && *p <= '9';
+}
+
+/* Whether p (in [a, b)) holds a character that a number in another notation has: a Unicode minus
+ * sign or dash (*out = '-'), a digit separator between digits (*out = 0: dropped) or a decimal
+ * comma between digits (*out = '.'). *len receives its length in bytes, *why what it is. */
+static bool foreign_char(const char *p, const char *a, const char *b, char delim, size_t *len,
+                         char *out, const char **why) {
+    static const struct {
+        const char *bytes, *why;
+    } minus[] = {
+        {"\xE2\x88\x92", "a Unicode minus sign (U+2212) where '-' belongs"},
+        {"\xE2\x80\x93", "an en dash (U+2013) where '-' belongs"},
+        {"\xE2\x80\x92", "a figure dash (U+2012) where '-' belongs"},
+    };
+    for (size_t i = 0; i < sizeof minus / sizeof minus[0]; i++)
+        if ((size_t)(b - p) >= 3 && memcmp(p, minus[i].bytes, 3) == 0) {
+            *len = 3;
+            *out = '-';
+            *why = minus[i].why;
+            return true;
+        }
+    if (!is_digit(p - 1, a, b) || !is_digit(p + 1, a, b)) return false;
+    if (*p == '_') {
+        *out = 0;
+        *why = "digits grouped with '_' (write the digits alone)";
+        return true;
+    }
+    if (*p == ',' && delim != ',') {
+        *out = '.';
+        *why = "a decimal comma (write a decimal point)";
+        return true;
+    }
+    return false;
+}
+
+const char *mlp_csv_foreign_number(const char *a, const char *b, char delim) {
+    if (mlp_csv_hex_prefix(a)) {
+        char *e = NULL;
+        (void)strtod(a, &e); /* the C library reads hexadecimal: the reader does not */
+        return e == b ? "hexadecimal (numbers are read as decimal only)" : NULL;
+    }
+    char buf[64]; /* the field as the other notation means it */
+    size_t n = 0;
+    const char *why = NULL;
+    for (const char *p = a; p < b;) {
+        size_t len = 1;
+        char c = *p;
+        const char *w;
+        if (foreign_char(p, a, b, delim, &len, &c, &w) && !why) why = w;
+        if (c && n + 1 >= sizeof buf) return NULL; /* longer than any number written by hand */
+        if (c) buf[n++] = c;
+        p += len;
+    }
+    return why && is_decimal(buf, buf + n) ? why : NULL;
 }

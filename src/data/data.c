@@ -1,10 +1,13 @@
-/* Datasets in memory: free, row subsets, seeded train/test split, row index files, and feature
- * scaling (standard and min-max, statistics in double). */
+/* Datasets in memory: free, row subsets, seeded train/test split; data files (plain or gzip) for
+ * the readers; row index files; feature scaling (standard and min-max, statistics in double). */
 #include "mlp/data.h"
 #include "data/data_internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -14,6 +17,7 @@ void mlp_dataset_free(mlp_dataset *ds) {
     free(ds->X);
     free(ds->labels);
     free(ds->targets);
+    free(ds->weights);
     mlp_classes_free(&ds->classes);
     memset(ds, 0, sizeof *ds);
 }
@@ -45,10 +49,9 @@ void mlp_gather_rows(float *dst, const float *src, const size_t *rows, size_t n,
         memcpy(dst + i * width, src + rows[i] * width, width * sizeof(float));
 }
 
-static mlp_status gather_rows(const mlp_dataset *src, const size_t *rows, size_t n,
-                              mlp_dataset *out, const char *fn) {
-    mlp_dataset r;
-    memset(&r, 0, sizeof r);
+/* Allocates r's arrays for n rows shaped as src's (X, labels or targets, weights, a copy of the
+ * class list); on failure r is freed. */
+static mlp_status alloc_rows(const mlp_dataset *src, size_t n, mlp_dataset *r, const char *fn) {
     size_t xbytes, tbytes = 0, lbytes = 0;
     if (!mlp_mul_ok(n, src->d, &xbytes) || !mlp_mul_ok(xbytes, sizeof(float), &xbytes))
         return mlp_fail(MLP_ERR_OVERFLOW, "%s: %zu rows x %zu features overflows", fn, n, src->d);
@@ -56,24 +59,35 @@ static mlp_status gather_rows(const mlp_dataset *src, const size_t *rows, size_t
         (!mlp_mul_ok(n, src->n_targets, &tbytes) || !mlp_mul_ok(tbytes, sizeof(float), &tbytes)))
         return mlp_fail(MLP_ERR_OVERFLOW, "%s: %zu rows x %zu targets overflows", fn, n,
                         src->n_targets);
-    if (src->labels && !mlp_mul_ok(n, sizeof(int32_t), &lbytes))
+    /* int32_t labels and float weights have the same size */
+    if ((src->labels || src->weights) && !mlp_mul_ok(n, sizeof(int32_t), &lbytes))
         return mlp_fail(MLP_ERR_OVERFLOW, "%s: %zu labels overflow", fn, n);
     mlp_status cst = mlp_check_alloc(xbytes, fn);
     if (cst != MLP_OK) return cst;
-
-    r.X = malloc(xbytes);
-    if (src->labels) r.labels = malloc(lbytes);
-    if (src->targets) r.targets = malloc(tbytes);
-    mlp_status cls = src->labels ? mlp_classes_copy(&src->classes, &r.classes) : MLP_OK;
+    memset(r, 0, sizeof *r);
+    r->X = malloc(xbytes);
+    if (src->labels) r->labels = malloc(lbytes);
+    if (src->targets) r->targets = malloc(tbytes);
+    if (src->weights) r->weights = malloc(lbytes);
+    mlp_status cls = src->labels ? mlp_classes_copy(&src->classes, &r->classes) : MLP_OK;
     if (cls != MLP_OK && cls != MLP_ERR_NOMEM) {
-        mlp_dataset_free(&r);
+        mlp_dataset_free(r);
         return cls;
     }
-    if (!r.X || (src->labels && !r.labels) || (src->targets && !r.targets) || cls != MLP_OK) {
-        mlp_dataset_free(&r);
+    if (!r->X || (src->labels && !r->labels) || (src->targets && !r->targets) ||
+        (src->weights && !r->weights) || cls != MLP_OK) {
+        mlp_dataset_free(r);
         return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory for %zu rows of %zu features", fn, n,
                         src->d);
     }
+    return MLP_OK;
+}
+
+static mlp_status gather_rows(const mlp_dataset *src, const size_t *rows, size_t n,
+                              mlp_dataset *out, const char *fn) {
+    mlp_dataset r;
+    mlp_status st = alloc_rows(src, n, &r, fn);
+    if (st != MLP_OK) return st;
     r.n = n;
     r.d = src->d;
     r.n_classes = src->labels ? src->n_classes : 0;
@@ -85,6 +99,7 @@ static mlp_status gather_rows(const mlp_dataset *src, const size_t *rows, size_t
         if (r.targets)
             memcpy(r.targets + i * r.n_targets, src->targets + k * r.n_targets,
                    r.n_targets * sizeof(float));
+        if (r.weights) r.weights[i] = src->weights[k];
     }
     *out = r;
     return MLP_OK;
@@ -94,6 +109,10 @@ mlp_status mlp_dataset_subset(const mlp_dataset *src, const size_t *rows, size_t
                               mlp_dataset *out) {
     static const char fn[] = "mlp_dataset_subset";
     if (!src || !out) return mlp_fail(MLP_ERR_NULL, "%s: src or out is NULL", fn);
+    /* Writing the subset over src would drop src's arrays without freeing them. */
+    if (out == src)
+        return mlp_fail(MLP_ERR_ARG, "%s: out is src (subset into another dataset, then free src)",
+                        fn);
     if (n == 0) return mlp_fail(MLP_ERR_ARG, "%s: n is 0 (no rows selected)", fn);
     if (!rows) return mlp_fail(MLP_ERR_NULL, "%s: rows is NULL", fn);
     mlp_status st = check_dataset(src, fn);
@@ -111,6 +130,10 @@ mlp_status mlp_dataset_split(const mlp_dataset *src, double test_fraction, uint6
     if (!src || !train || !test)
         return mlp_fail(MLP_ERR_NULL, "%s: src, train or test is NULL", fn);
     if (train == test) return mlp_fail(MLP_ERR_ARG, "%s: train and test are the same object", fn);
+    /* Writing a part over src would drop src's arrays without freeing them. */
+    if (train == src || test == src)
+        return mlp_fail(MLP_ERR_ARG, "%s: %s is src (split into two other datasets, then free src)",
+                        fn, train == src ? "train" : "test");
     if (!(test_fraction > 0.0 && test_fraction < 1.0))
         return mlp_fail(MLP_ERR_ARG, "%s: test_fraction %g is not in (0, 1)", fn, test_fraction);
     mlp_status st = check_dataset(src, fn);
@@ -153,6 +176,166 @@ mlp_status mlp_dataset_split(const mlp_dataset *src, double test_fraction, uint6
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * Data files, plain or gzip. zlib's gzread would do both, but it drops whatever follows the last
+ * gzip member when that is not another member (measured with zlib 1.2.13: appended text, a lone
+ * 0x1f byte and zero padding all end the file silently, with no error from gzerror; gzoffset then
+ * only tells how much was buffered). So gzip is inflated here, member by member, and anything
+ * after a member that does not start another one is an error.
+ */
+#define INPUT_CHUNK (1u << 17) /* raw bytes per fread */
+
+struct mlp_input {
+    FILE *f;
+    const char *path;
+    unsigned char *buf; /* raw bytes; z.next_in / z.avail_in are the unread ones */
+    uint64_t buf_pos;   /* file offset of buf[0] */
+    bool raw_eof;       /* fread reached the end of the file */
+    bool gzip;
+    bool z_ready;    /* inflateInit2 succeeded: inflateEnd at close */
+    bool member_end; /* a gzip member ended: what follows must be another member, or nothing */
+    z_stream z;
+};
+
+/* Moves the unread bytes to the start of buf and fills the rest from the file. */
+static mlp_status refill(mlp_input *in) {
+    z_stream *z = &in->z;
+    in->buf_pos += (uint64_t)(z->next_in - in->buf);
+    memmove(in->buf, z->next_in, z->avail_in);
+    z->next_in = in->buf;
+    size_t want = INPUT_CHUNK - z->avail_in;
+    size_t got = fread(in->buf + z->avail_in, 1, want, in->f);
+    if (got < want && ferror(in->f))
+        return mlp_fail(MLP_ERR_IO, "%s: read error: %s", in->path, strerror(errno));
+    in->raw_eof = got < want;
+    z->avail_in += (uInt)got;
+    return MLP_OK;
+}
+
+void mlp_input_close(mlp_input *in) {
+    if (!in) return;
+    if (in->z_ready) inflateEnd(&in->z);
+    fclose(in->f);
+    free(in->buf);
+    free(in);
+}
+
+mlp_status mlp_input_open(mlp_input **out, const char *path, const char *what) {
+    errno = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        int e = errno;
+        if (e == 0 || e == ENOMEM)
+            return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory opening the %s", path, what);
+        return mlp_fail(MLP_ERR_IO, "%s: cannot open the %s: %s", path, what, strerror(e));
+    }
+    setvbuf(f, NULL, _IONBF, 0); /* reads go to buf in large chunks: no stdio buffer needed */
+    mlp_input *in = calloc(1, sizeof *in);
+    unsigned char *buf = in ? malloc(INPUT_CHUNK) : NULL;
+    if (!buf) {
+        free(in);
+        fclose(f);
+        return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory opening the %s", path, what);
+    }
+    in->f = f;
+    in->path = path;
+    in->buf = buf;
+    in->z.next_in = buf;
+    mlp_status st = refill(in);
+    /* The gzip magic, as zlib recognises it; anything else is read as it is. */
+    in->gzip = st == MLP_OK && in->z.avail_in >= 2 && buf[0] == 0x1f && buf[1] == 0x8b;
+    if (in->gzip) {
+        int zr = inflateInit2(&in->z, 15 + 16); /* 16: gzip wrapper only */
+        if (zr == Z_OK) in->z_ready = true;
+        st = zr == Z_OK ? MLP_OK
+             : zr == Z_MEM_ERROR
+                 ? mlp_fail(MLP_ERR_NOMEM, "%s: out of memory in zlib", path)
+                 : mlp_fail(MLP_ERR_FORMAT, "%s: zlib cannot inflate (%d)", path, zr);
+    }
+    if (st != MLP_OK) {
+        mlp_input_close(in);
+        return st;
+    }
+    *out = in;
+    return MLP_OK;
+}
+
+int mlp_input_gzip(const mlp_input *in) {
+    return in->gzip;
+}
+
+static mlp_status read_plain(mlp_input *in, unsigned char *dst, size_t cap, size_t *got) {
+    z_stream *z = &in->z;
+    size_t n = z->avail_in < cap ? z->avail_in : cap;
+    memcpy(dst, z->next_in, n);
+    z->next_in += n;
+    z->avail_in -= (uInt)n;
+    if (n < cap && !in->raw_eof) {
+        size_t k = fread(dst + n, 1, cap - n, in->f);
+        if (k < cap - n && ferror(in->f))
+            return mlp_fail(MLP_ERR_IO, "%s: read error: %s", in->path, strerror(errno));
+        in->raw_eof = k < cap - n;
+        n += k;
+    }
+    *got = n;
+    return MLP_OK;
+}
+
+/* After a member: the next one starts here (1 when it does), or the file ends (0). */
+static mlp_status next_member(mlp_input *in, int *more) {
+    z_stream *z = &in->z;
+    *more = 0;
+    if (z->avail_in == 0) return MLP_OK;
+    if (z->avail_in < 2 || z->next_in[0] != 0x1f || z->next_in[1] != 0x8b)
+        return mlp_fail(MLP_ERR_FORMAT,
+                        "%s: trailing garbage after the gzip data: byte %llu of the file does not "
+                        "start another gzip member",
+                        in->path,
+                        (unsigned long long)(in->buf_pos + (uint64_t)(z->next_in - in->buf)));
+    if (inflateReset(z) != Z_OK) return mlp_fail(MLP_ERR_FORMAT, "%s: corrupt gzip data", in->path);
+    in->member_end = false;
+    *more = 1;
+    return MLP_OK;
+}
+
+/* What inflate's result zr means when it is neither Z_OK nor Z_STREAM_END, or when the input ran
+ * out inside a member. */
+static mlp_status inflate_failure(const mlp_input *in, int zr) {
+    if (zr == Z_MEM_ERROR) return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory in zlib", in->path);
+    if (zr == Z_OK || zr == Z_BUF_ERROR)
+        return mlp_fail(MLP_ERR_FORMAT, "%s: truncated gzip stream (unexpected end of file)",
+                        in->path);
+    return mlp_fail(MLP_ERR_FORMAT, "%s: corrupt gzip data (%s)", in->path,
+                    in->z.msg ? in->z.msg : "invalid data");
+}
+
+static mlp_status read_gzip(mlp_input *in, unsigned char *dst, size_t cap, size_t *got) {
+    z_stream *z = &in->z;
+    mlp_status st = MLP_OK;
+    z->next_out = dst;
+    z->avail_out = (uInt)cap;
+    const uInt room = z->avail_out;
+    while (z->avail_out > 0 && st == MLP_OK) {
+        if (z->avail_in < 2 && !in->raw_eof && (st = refill(in)) != MLP_OK) break;
+        int more = 1;
+        if (in->member_end && ((st = next_member(in, &more)) != MLP_OK || !more)) break;
+        int zr = inflate(z, Z_NO_FLUSH);
+        if (zr == Z_STREAM_END)
+            in->member_end = true;
+        else if (zr != Z_OK || (z->avail_in == 0 && in->raw_eof && z->avail_out > 0))
+            st = inflate_failure(in, zr);
+    }
+    *got = room - z->avail_out;
+    return st;
+}
+
+mlp_status mlp_input_read(mlp_input *in, void *buf, size_t cap, size_t *got) {
+    *got = 0;
+    if (cap == 0) return MLP_OK;
+    if (cap > UINT_MAX) cap = UINT_MAX; /* zlib counts in uInt */
+    return in->gzip ? read_gzip(in, buf, cap, got) : read_plain(in, buf, cap, got);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * Row index files: one decimal index per line; blank lines and surrounding blanks allowed.
  */
 #define ROWS_CHUNK 65536u
@@ -169,32 +352,6 @@ static mlp_status rows_push(size_t **v, size_t *n, size_t *cap, size_t x, const 
     }
     (*v)[(*n)++] = x;
     return MLP_OK;
-}
-
-mlp_status mlp_gz_open(void **gz, const char *path, const char *what, size_t buffer) {
-    errno = 0;
-    gzFile f = gzopen(path, "rb");
-    if (!f) {
-        int e = errno; /* zlib leaves errno 0 when its own allocation fails */
-        if (e == 0 || e == ENOMEM)
-            return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory opening the %s", path, what);
-        return mlp_fail(MLP_ERR_IO, "%s: cannot open the %s: %s", path, what, strerror(e));
-    }
-    if (buffer) gzbuffer(f, (unsigned)buffer);
-    *gz = f;
-    return MLP_OK;
-}
-
-/* Turns a failed gzread on f into a status and message (zlib reads plain files too). */
-mlp_status mlp_gz_failure(void *gz, const char *path) {
-    gzFile f = gz;
-    int err = Z_OK;
-    const char *msg = gzerror(f, &err);
-    if (err == Z_ERRNO) return mlp_fail(MLP_ERR_IO, "%s: read error: %s", path, strerror(errno));
-    if (err == Z_BUF_ERROR)
-        return mlp_fail(MLP_ERR_FORMAT, "%s: truncated gzip stream (%s)", path, msg);
-    if (err == Z_MEM_ERROR) return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory in zlib", path);
-    return mlp_fail(MLP_ERR_FORMAT, "%s: corrupt gzip data (%s)", path, msg);
 }
 
 typedef struct rows_parser {
@@ -248,13 +405,12 @@ static mlp_status rows_feed(rows_parser *p, int c) {
 mlp_status mlp_read_row_indices(const char *path, size_t limit, size_t **rows, size_t *n) {
     if (!path || !rows || !n)
         return mlp_fail(MLP_ERR_NULL, "mlp_read_row_indices: path, rows or n is NULL");
-    void *gz = NULL;
-    mlp_status st0 = mlp_gz_open(&gz, path, "file", 0);
-    if (st0 != MLP_OK) return st0;
-    gzFile f = gz;
+    mlp_input *in = NULL;
+    mlp_status st = mlp_input_open(&in, path, "file");
+    if (st != MLP_OK) return st;
     unsigned char *buf = malloc(ROWS_CHUNK);
     if (!buf) {
-        gzclose(f);
+        mlp_input_close(in);
         return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory", path);
     }
 
@@ -263,27 +419,14 @@ mlp_status mlp_read_row_indices(const char *path, size_t limit, size_t **rows, s
     p.path = path;
     p.limit = limit;
     p.line = 1;
-    mlp_status st = MLP_OK;
-    for (;;) {
-        int got = gzread(f, buf, ROWS_CHUNK);
-        if (got < 0) {
-            st = mlp_gz_failure(f, path);
-            break;
-        }
-        if (got == 0) {
-            int err = Z_OK;
-            gzerror(f, &err);
-            if (err != Z_OK)
-                st = mlp_gz_failure(f, path);
-            else
-                st = rows_feed(&p, '\n'); /* the last line may lack its newline */
-            break;
-        }
-        for (int i = 0; i < got && st == MLP_OK; i++) st = rows_feed(&p, buf[i]);
-        if (st != MLP_OK) break;
+    size_t got = 1;
+    while (st == MLP_OK && got > 0) {
+        st = mlp_input_read(in, buf, ROWS_CHUNK, &got);
+        for (size_t i = 0; i < got && st == MLP_OK; i++) st = rows_feed(&p, buf[i]);
     }
+    if (st == MLP_OK) st = rows_feed(&p, '\n'); /* the last line may lack its newline */
     free(buf);
-    gzclose(f);
+    mlp_input_close(in);
     if (st == MLP_OK && p.count == 0)
         st = mlp_fail(MLP_ERR_FORMAT, "%s:1:1: no row indices in the file", path);
     if (st != MLP_OK) {

@@ -13,9 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
-#define CSV_CHUNK 65536u                /* bytes per gzread */
+#define CSV_CHUNK 65536u                /* bytes per read */
 #define CSV_FIELD_MAX ((size_t)1 << 20) /* longest accepted field: 1 MiB */
 #define CSV_SHOW 40                     /* characters of a bad field quoted in messages */
 #define CSV_DETECT_LINES 20             /* data lines read before the delimiter is detected */
@@ -29,6 +28,7 @@ mlp_csv_options mlp_csv_options_default(void) {
     o.delimiter = ',';
     o.max_classes = 65536;
     o.comment = '#';
+    o.weight_column = MLP_CSV_NO_COLUMN;
     return o;
 }
 
@@ -39,7 +39,9 @@ typedef enum field_kind {
     FIELD_TEXT,       /* not a number */
     FIELD_NONFINITE,  /* nan, inf, or a number beyond double range */
     FIELD_RANGE,      /* finite as double but beyond float range */
-    FIELD_BAD_QUOTE   /* a quote left open, or text after the closing quote */
+    FIELD_BAD_QUOTE,  /* a quote left open, or text after the closing quote */
+    FIELD_FOREIGN     /* a number in a notation the reader does not take (mlp_csv_foreign_number):
+                         an error everywhere, never header text */
 } field_kind;
 
 typedef struct csv_reader {
@@ -56,6 +58,11 @@ typedef struct csv_reader {
     bool field_start;   /* ... at the start of a field (only blanks since its delimiter) */
     bool closed;        /* ... just after a closing quote (a quote now is an escaped "") */
     size_t extra_lines; /* line ends inside quotes in the current record */
+    char eol;           /* the file's line ends: 0 until the first, '\n' (LF or CRLF: a CR is then a
+                           blank) or '\r' (CR alone, as classic Mac OS and Excel for Mac write) */
+    size_t pending_cr;  /* CRs outside quotes whose meaning the next byte tells (before the first
+                           line end, or with CR line ends) */
+    size_t quoted_crs;  /* CRs inside quotes before the first line end: line ends if it is a CR */
 
     /* Delimiter detection: the first data lines, kept until CSV_DETECT_LINES are read. */
     char *stash;
@@ -80,8 +87,10 @@ typedef struct csv_reader {
     size_t label_col;   /* 0-based */
     bool targets;       /* float targets (regression, multilabel) instead of class labels */
     size_t n_t;         /* target columns (targets mode) */
-    size_t *tcols;      /* their 0-based indexes, in the order given */
-    bool *is_t;         /* ncols flags: column j is a target */
+    size_t *tcols;      /* the label or target columns (0-based), in the order given */
+    bool *not_feature;  /* ncols flags: column j is a label, a target or the weight column */
+    bool has_w;         /* a weight column was asked for (by index or by name) */
+    size_t weight_col;  /* its 0-based index (by name: found in the header) */
 
     /* The rows read so far: n, d (ncols - 1), X and labels or targets, in arrays of cap_rows
      * rows; n_classes or n_targets are set at the end. */
@@ -101,12 +110,12 @@ static bool is_blank(char c) {
     return csv_is_blank(c);
 }
 
-/* The field [a, b) (trimmed and NUL-terminated) as a number. */
-static field_kind parse_field(char *a, char *b, double *v) {
+/* The field [a, b) (trimmed and NUL-terminated) as a number; delim for telling a decimal comma. */
+static field_kind parse_field(char *a, char *b, char delim, double *v) {
     if (a == b) return FIELD_EMPTY;
     char *e = NULL;
-    double x = strtod(a, &e);
-    if (e != b) return FIELD_TEXT;
+    double x = mlp_csv_hex_prefix(a) ? 0.0 : strtod(a, &e); /* strtod would read hexadecimal */
+    if (e != b) return mlp_csv_foreign_number(a, b, delim) ? FIELD_FOREIGN : FIELD_TEXT;
     *v = x;
     if (!isfinite(x)) return FIELD_NONFINITE;
     if (fabs(x) > FLT_MAX) return FIELD_RANGE;
@@ -147,7 +156,8 @@ static mlp_status split_line(csv_reader *r, char *s, char *end, size_t max_field
         csv_field f;
         char *q = mlp_csv_next_field(s, end, delim, &f);
         *f.text_end = '\0'; /* at most over this field's delimiter (already passed) or the end */
-        r->kinds[k] = f.bad_quote ? FIELD_BAD_QUOTE : parse_field(f.text, f.text_end, &r->row[k]);
+        r->kinds[k] =
+            f.bad_quote ? FIELD_BAD_QUOTE : parse_field(f.text, f.text_end, delim, &r->row[k]);
         r->texts[k] = f.text;
         k++;
         if (q == end || (max_fields && k > max_fields)) break;
@@ -196,6 +206,13 @@ static bool columns_fit(const csv_reader *r, size_t count) {
     return true;
 }
 
+/* Records field j (0-based) in r->bad_*. */
+static void mark_bad(csv_reader *r, size_t j) {
+    r->bad_col = j + 1;
+    r->bad_kind = r->kinds[j];
+    r->bad_text = r->texts[j];
+}
+
 /* Records in r->bad_* the first field of count that cannot be used (column 0 if none): a
  * non-number, except text in the label column of a classification file. */
 static void find_bad(csv_reader *r, size_t count) {
@@ -204,11 +221,17 @@ static void find_bad(csv_reader *r, size_t count) {
     for (size_t j = 0; j < count; j++) {
         field_kind k = r->kinds[j];
         if (k == FIELD_NUMBER || (j == lc && (k == FIELD_TEXT || k == FIELD_RANGE))) continue;
-        r->bad_col = j + 1;
-        r->bad_kind = k;
-        r->bad_text = r->texts[j];
+        mark_bad(r, j);
         return;
     }
+}
+
+/* Records in r->bad_* the first field of count that is a number in another notation (column 0 if
+ * none). */
+static void find_foreign(csv_reader *r, size_t count) {
+    r->bad_col = 0;
+    for (size_t j = 0; j < count && !r->bad_col; j++)
+        if (r->kinds[j] == FIELD_FOREIGN) mark_bad(r, j);
 }
 
 /* Some field of count other than the label column (of a classification file) is text. */
@@ -264,6 +287,9 @@ static mlp_status field_error(const csv_reader *r, size_t count) {
     case FIELD_NONFINITE:
         return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: '%.*s%s' is not a finite number", p, l, c,
                         CSV_SHOW, t, more);
+    case FIELD_FOREIGN:
+        return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: '%.*s%s' is not a number: %s", p, l, c,
+                        CSV_SHOW, t, more, mlp_csv_foreign_number(t, t + strlen(t), r->delim));
     case FIELD_BAD_QUOTE:
         return mlp_fail(MLP_ERR_FORMAT,
                         "%s:%zu:%zu: '%.*s%s': a quote is not closed, or text follows the "
@@ -290,6 +316,11 @@ static mlp_status grow_rows(csv_reader *r) {
     float *x = realloc(r->ds.X, xbytes);
     if (!x) goto nomem;
     r->ds.X = x;
+    if (r->has_w) { /* nc floats: fewer bytes than ybytes */
+        float *w = realloc(r->ds.weights, nc * sizeof *w);
+        if (!w) goto nomem;
+        r->ds.weights = w;
+    }
     if (r->targets) {
         float *t = realloc(r->ds.targets, ybytes);
         if (!t) goto nomem;
@@ -312,17 +343,61 @@ nomem:
                     r->lineno, nc, r->ncols);
 }
 
-/* Targets mode: the target columns of rows of count fields (checked to be in range). */
-static mlp_status set_up_targets(csv_reader *r, size_t count) {
-    const size_t k = n_cols_given(&r->opt);
+/* The weight column's name or index, for messages. */
+static void weight_name(const csv_reader *r, char *buf, size_t cap) {
+    if (r->opt.weight_column_name)
+        snprintf(buf, cap, "'%.*s'", CSV_SHOW, r->opt.weight_column_name);
+    else
+        snprintf(buf, cap, "%ld", r->opt.weight_column);
+}
+
+/* The weight column of rows of count fields, by name (found in the header) or by index, of which k
+ * are label columns (r->not_feature): not one of them, and a feature must remain. Column choices
+ * that do not fit the file are argument errors. */
+static mlp_status set_up_weight(csv_reader *r, size_t count, size_t k) {
+    const mlp_csv_options *o = &r->opt;
+    char what[64];
+    weight_name(r, what, sizeof what);
+    size_t j = r->weight_col;
+    if (o->weight_column_name && !r->header_line)
+        return mlp_fail(MLP_ERR_FORMAT,
+                        "%s:%zu:1: no column %s for the weights: the file has no header (its first "
+                        "row is data)",
+                        r->path, r->lineno, what);
+    const bool by_index = !o->weight_column_name;
+    if ((by_index && !resolve_col(o->weight_column, count, &j)) || j >= count)
+        return mlp_fail(MLP_ERR_ARG,
+                        "%s:%zu:%zu: the weight column %s (0-based%s) is out of range: the row has "
+                        "%zu columns",
+                        r->path, r->lineno,
+                        by_index && o->weight_column >= 0 ? (size_t)o->weight_column + 1 : count,
+                        what, by_index && o->weight_column < 0 ? ", from the end" : "", count);
+    if (r->not_feature[j])
+        return mlp_fail(MLP_ERR_ARG, "%s:%zu:%zu: the weight column %s is %s", r->path, r->lineno,
+                        j + 1, what, k > 1 ? "one of the label columns" : "the label column");
+    if (k + 1 >= count)
+        return mlp_fail(MLP_ERR_ARG,
+                        "%s:%zu:1: with the weight column %s and %zu label column%s, no feature "
+                        "column is left",
+                        r->path, r->lineno, what, k, k > 1 ? "s" : "");
+    r->weight_col = j;
+    r->not_feature[j] = true;
+    return MLP_OK;
+}
+
+/* Which columns of rows of count fields are not features: the label or target columns (r->tcols,
+ * checked to be in range) and the weight column. */
+static mlp_status set_up_columns(csv_reader *r, size_t count) {
+    const size_t k = r->targets ? n_cols_given(&r->opt) : 1;
     size_t *t = realloc(r->tcols, k * sizeof *t);
     if (t) r->tcols = t;
-    bool *f = t ? realloc(r->is_t, count * sizeof *f) : NULL;
+    bool *f = t ? realloc(r->not_feature, count * sizeof *f) : NULL;
     if (!f) return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory for %zu columns", r->path, count);
-    r->is_t = f;
+    r->not_feature = f;
     memset(f, 0, count * sizeof *f);
     for (size_t i = 0; i < k; i++) {
-        resolve_col(col_given(&r->opt, i), count, &t[i]);
+        /* classification reads label_column (a list of them needs regression or multilabel) */
+        resolve_col(r->targets ? col_given(&r->opt, i) : r->opt.label_column, count, &t[i]);
         if (f[t[i]])
             return mlp_fail(MLP_ERR_FORMAT,
                             "%s:%zu:%zu: column %zu is given twice as a label column (as %ld)",
@@ -332,8 +407,10 @@ static mlp_status set_up_targets(csv_reader *r, size_t count) {
     if (k >= count)
         return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:1: all %zu columns are label columns: no features",
                         r->path, r->lineno, count);
+    mlp_status st = r->has_w ? set_up_weight(r, count, k) : MLP_OK;
+    if (st != MLP_OK) return st;
     r->n_t = k;
-    r->ds.d = count - k;
+    r->ds.d = count - k - (r->has_w ? 1 : 0);
     r->label_col = t[0];
     return MLP_OK;
 }
@@ -367,12 +444,9 @@ static mlp_status first_data_row(csv_reader *r, size_t count) {
                             r->path, r->lineno, lc >= 0 ? (size_t)lc + 1 : count, lc,
                             lc < 0 ? ", from the end" : "", count);
     }
-    if (!r->targets) resolve_col(r->opt.label_column, count, &r->label_col);
     r->ncols = count;
     r->first_line = r->lineno;
-    if (r->targets) return set_up_targets(r, count);
-    r->ds.d = count - 1;
-    return MLP_OK;
+    return set_up_columns(r, count);
 }
 
 /* Appends the label text of the current row (NUL-terminated) to the arena. */
@@ -397,34 +471,45 @@ static mlp_status push_label_text(csv_reader *r, const char *text) {
     return MLP_OK;
 }
 
-/* Targets mode: the row's features and targets (multi-label ones checked to be 0 or 1). */
-static mlp_status push_targets(csv_reader *r) {
-    const double *v = r->row;
-    float *x = r->ds.X + r->ds.n * r->ds.d, *y = r->ds.targets + r->ds.n * r->n_t;
+/* The row's features: its columns that are not labels, targets or the weight. */
+static void push_features(csv_reader *r) {
+    float *x = r->ds.X + r->ds.n * r->ds.d;
     for (size_t j = 0, k = 0; j < r->ncols; j++)
-        if (!r->is_t[j]) x[k++] = (float)v[j];
+        if (!r->not_feature[j]) x[k++] = (float)r->row[j];
+}
+
+/* Targets mode: the row's targets (multi-label ones checked to be 0 or 1). */
+static mlp_status push_targets(csv_reader *r) {
+    float *y = r->ds.targets + r->ds.n * r->n_t;
     for (size_t i = 0; i < r->n_t; i++) {
-        double t = v[r->tcols[i]];
+        double t = r->row[r->tcols[i]];
         if (r->opt.multilabel && t != 0.0 && t != 1.0)
             return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:%zu: multi-label target '%.*s' is not 0 or 1",
                             r->path, r->lineno, r->tcols[i] + 1, CSV_SHOW, r->texts[r->tcols[i]]);
         y[i] = (float)t;
     }
-    r->ds.n++;
+    return MLP_OK;
+}
+
+/* The row's sample weight (a number, as every non-label field): >= 0. */
+static mlp_status push_weight(csv_reader *r) {
+    const double w = r->row[r->weight_col];
+    if (w < 0.0)
+        return mlp_fail(MLP_ERR_FORMAT,
+                        "%s:%zu:%zu: the weight %.*s is negative (sample weights are >= 0)",
+                        r->path, r->lineno, r->weight_col + 1, CSV_SHOW, r->texts[r->weight_col]);
+    r->ds.weights[r->ds.n] = w == 0.0 ? 0.0f : (float)w; /* -0 as 0 */
     return MLP_OK;
 }
 
 /* Appends the parsed row (r->row, ncols values) to the dataset. */
 static mlp_status push_row(csv_reader *r) {
-    const double *v = r->row;
-    const size_t lc = r->label_col;
     mlp_status st = grow_rows(r);
+    if (st == MLP_OK && r->has_w) st = push_weight(r);
+    if (st == MLP_OK)
+        st = r->targets ? push_targets(r) : push_label_text(r, r->texts[r->label_col]);
     if (st != MLP_OK) return st;
-    if (r->targets) return push_targets(r);
-    if ((st = push_label_text(r, r->texts[lc])) != MLP_OK) return st;
-    float *x = r->ds.X + r->ds.n * r->ds.d;
-    for (size_t j = 0; j < lc; j++) x[j] = (float)v[j];
-    for (size_t j = lc + 1; j < r->ncols; j++) x[j - 1] = (float)v[j];
+    push_features(r);
     r->ds.n++;
     return MLP_OK;
 }
@@ -442,29 +527,49 @@ static char *line_content(const csv_reader *r, char *s, char *end, size_t lineno
     return s;
 }
 
+/* The header's count fields (in r->texts): where the weight column's name is, if one is given. */
+static mlp_status find_weight_name(csv_reader *r, size_t count) {
+    const char *name = r->opt.weight_column_name;
+    if (!name) return MLP_OK;
+    for (size_t j = 0; j < count; j++)
+        if (strcmp(r->texts[j], name) == 0) {
+            r->weight_col = j;
+            return MLP_OK;
+        }
+    return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:1: no column '%.*s' in the header (for the weights)",
+                    r->path, r->lineno, CSV_SHOW, name);
+}
+
 /* The first data line [s, end), after a header or none. */
 static mlp_status first_line(csv_reader *r, char *s, char *end) {
     size_t count = 0;
     const bool first = !r->seen_first;
     r->seen_first = 1;
-    if (first && r->opt.header == 1) {
+    if (first && r->opt.header == 1 && !r->opt.weight_column_name) {
         r->header_line = r->lineno;
         r->header_cols = mlp_csv_count_fields(s, end, r->delim);
         return MLP_OK;
     }
     mlp_status st = split_line(r, s, end, 0, &count);
     if (st != MLP_OK) return st;
+    if (first && r->opt.header == 1) { /* its names are needed */
+        r->header_line = r->lineno;
+        r->header_cols = count;
+        return find_weight_name(r, count);
+    }
+    find_foreign(r, count); /* "−0.1", "1_000", "0x10": numbers, so never a header's names */
+    if (r->bad_col) return field_error(r, count);
     if (first && r->opt.header == -1 && any_text(r, count)) { /* a feature is text: a header */
         r->header_line = r->lineno;
         r->header_cols = count;
         r->header_number = r->kinds[0] == FIELD_NUMBER;
-        return MLP_OK;
+        return find_weight_name(r, count);
     }
     if (first && r->opt.header == -1 && !columns_fit(r, count)) {
         r->header_line = r->lineno; /* too narrow for the label column: a count header */
         r->header_cols = count;
         r->header_number = r->kinds[0] == FIELD_NUMBER;
-        return MLP_OK;
+        return find_weight_name(r, count);
     }
     find_bad(r, count);
     if (r->bad_col) return field_error(r, count);
@@ -590,7 +695,26 @@ static void track_quotes(csv_reader *r, char c) {
         r->field_start = false;
 }
 
-/* Appends bytes [p, p + len) (no newline among them) to the current line. */
+/* Bytes no text file holds: NUL, the C0 controls other than tab, the line ends, vertical tab and
+ * form feed, and DEL. */
+static bool binary_byte(unsigned char c) {
+    return c < 0x20 ? c < '\t' || c > '\r' : c == 0x7F;
+}
+
+/* Binary data read as CSV would otherwise fail later on a confusing field. */
+static mlp_status not_text(const csv_reader *r, unsigned char c) {
+    const size_t line = r->lineno + r->extra_lines;
+    if (c == 0)
+        return mlp_fail(MLP_ERR_FORMAT,
+                        "%s:%zu:%zu: NUL byte: the file does not look like text (binary data, or "
+                        "UTF-16: save it as UTF-8)",
+                        r->path, line, r->field_no);
+    return mlp_fail(MLP_ERR_FORMAT,
+                    "%s:%zu:%zu: control character 0x%02x: the file does not look like text",
+                    r->path, line, r->field_no, (unsigned)c);
+}
+
+/* Appends bytes [p, p + len) (no line end among them, unless inside quotes) to the current line. */
 static mlp_status append_bytes(csv_reader *r, const unsigned char *p, size_t len) {
     if (len > SIZE_MAX - 1 - r->line_len)
         return mlp_fail(MLP_ERR_OVERFLOW, "%s:%zu: line too long", r->path, r->lineno);
@@ -609,6 +733,7 @@ static mlp_status append_bytes(csv_reader *r, const unsigned char *p, size_t len
     }
     char *dst = r->line + r->line_len;
     for (size_t i = 0; i < len; i++) {
+        if (binary_byte(p[i])) return not_text(r, p[i]);
         char c = (char)p[i];
         dst[i] = c;
         track_quotes(r, c);
@@ -677,6 +802,11 @@ static mlp_status check_options(const mlp_csv_options *o, const char *path) {
         (unsigned)o->classes->kind >= MLP_CLASSES_COUNT)
         return mlp_fail(MLP_ERR_ARG, "mlp_read_csv(%s): unknown class list kind %d", path,
                         (int)o->classes->kind);
+    if (o->weight_column_name && (!o->weight_column_name[0] || o->header == 0))
+        return mlp_fail(MLP_ERR_ARG,
+                        "mlp_read_csv(%s): weight_column_name must be a name, and needs a header "
+                        "(header 1 or -1)",
+                        path);
     if (!o->regression && o->max_classes < 1)
         return mlp_fail(MLP_ERR_ARG, "mlp_read_csv(%s): max_classes must be >= 1 (got %ld)", path,
                         (long)o->max_classes);
@@ -685,7 +815,7 @@ static mlp_status check_options(const mlp_csv_options *o, const char *path) {
 
 static void reader_free(csv_reader *r) {
     free(r->tcols);
-    free(r->is_t);
+    free(r->not_feature);
     free(r->stash);
     free(r->line);
     free(r->row);
@@ -697,30 +827,79 @@ static void reader_free(csv_reader *r) {
     mlp_dataset_free(&r->ds);
 }
 
-/* Feeds the open file f through append_bytes / end_line, one chunk at a time, to its end. */
-static mlp_status read_lines(csv_reader *r, gzFile f, unsigned char *buf) {
+/* Where the next line end of [p, e) is: a LF, or a CR too while a CR may end lines (before the
+ * first line end, or in a file of CR line ends); NULL if there is none. */
+static const unsigned char *next_eol(const csv_reader *r, const unsigned char *p,
+                                     const unsigned char *e) {
+    if (r->eol == '\n') return memchr(p, '\n', (size_t)(e - p));
+    for (; p < e; p++)
+        if (*p == '\n' || *p == '\r') return p;
+    return NULL;
+}
+
+/* The byte after the pending CRs is c (-1: the end of the file). Before a LF they are the blanks of
+ * a CRLF (or CR CR LF) line end, as they always were; before anything else each ends a line: the
+ * file has CR line ends. */
+static mlp_status settle_crs(csv_reader *r, int c) {
+    const size_t n = r->pending_cr;
     mlp_status st = MLP_OK;
+    r->pending_cr = 0;
+    if (c == '\n') {
+        for (size_t i = 0; i < n && st == MLP_OK; i++)
+            st = append_bytes(r, (const unsigned char *)"\r", 1);
+        return st;
+    }
+    if (!r->eol) r->extra_lines += r->quoted_crs;
+    r->eol = '\r';
+    st = end_line(r);
+    r->lineno += n - 1; /* the CRs after the first end blank lines */
+    return st;
+}
+
+/* The line end c ('\n' or '\r') met outside a line's content. */
+static mlp_status line_end(csv_reader *r, char c) {
+    if (r->in_quotes) { /* a line end inside quotes is data */
+        if (c == '\n' || r->eol == '\r') r->extra_lines++;
+        if (c == '\r' && !r->eol) r->quoted_crs++;
+        return append_bytes(r, (const unsigned char *)&c, 1);
+    }
+    if (c == '\r') {
+        r->pending_cr = 1;
+        return MLP_OK;
+    }
+    if (!r->eol) r->eol = '\n';
+    return end_line(r);
+}
+
+/* Feeds the bytes [p, e) through append_bytes and the line ends. */
+static mlp_status feed_chunk(csv_reader *r, const unsigned char *p, const unsigned char *e) {
+    mlp_status st = MLP_OK;
+    while (p < e && st == MLP_OK) {
+        if (r->pending_cr && *p == '\r') {
+            r->pending_cr++;
+            p++;
+            continue;
+        }
+        if (r->pending_cr && (st = settle_crs(r, *p)) != MLP_OK) break;
+        const unsigned char *q = next_eol(r, p, e);
+        st = append_bytes(r, p, (size_t)((q ? q : e) - p));
+        if (st == MLP_OK && q) st = line_end(r, (char)*q);
+        p = q ? q + 1 : e;
+    }
+    return st;
+}
+
+/* Feeds the open file f through feed_chunk, one chunk at a time, to its end. */
+static mlp_status read_lines(csv_reader *r, mlp_input *f, unsigned char *buf) {
     for (;;) {
-        int got = gzread(f, buf, CSV_CHUNK);
-        if (got < 0) return mlp_gz_failure(f, r->path);
-        if (got == 0) {
-            int err = Z_OK;
-            gzerror(f, &err);
-            if (err != Z_OK) return mlp_gz_failure(f, r->path);
-            return r->line_len > 0 ? end_line(r) : MLP_OK; /* last line without a newline */
+        size_t got = 0;
+        mlp_status st = mlp_input_read(f, buf, CSV_CHUNK, &got);
+        if (st == MLP_OK && got == 0) {
+            if (r->pending_cr) st = settle_crs(r, -1);
+            if (st == MLP_OK && r->line_len > 0) st = end_line(r); /* a last line without an end */
+            return st;
         }
-        const unsigned char *p = buf, *e = buf + got;
-        while (p < e && st == MLP_OK) {
-            const unsigned char *nl = memchr(p, '\n', (size_t)(e - p));
-            st = append_bytes(r, p, (size_t)((nl ? nl : e) - p));
-            if (st == MLP_OK && nl && r->in_quotes) { /* a line end inside quotes is data */
-                st = append_bytes(r, (const unsigned char *)"\n", 1);
-                r->extra_lines++;
-            } else if (st == MLP_OK && nl) {
-                st = end_line(r);
-            }
-            p = nl ? nl + 1 : e;
-        }
+        if (st == MLP_OK) st = feed_chunk(r, buf, buf + got);
         if (st != MLP_OK) return st;
     }
 }
@@ -728,10 +907,9 @@ static mlp_status read_lines(csv_reader *r, gzFile f, unsigned char *buf) {
 /* Opens r->path, reads every line into r and closes it. On failure r may hold buffers
  * (reader_free). */
 static mlp_status read_file(csv_reader *r) {
-    void *gz = NULL;
-    mlp_status st = mlp_gz_open(&gz, r->path, "file", 1u << 17);
+    mlp_input *f = NULL;
+    mlp_status st = mlp_input_open(&f, r->path, "file");
     if (st != MLP_OK) return st;
-    gzFile f = gz;
     unsigned char *buf = malloc(CSV_CHUNK);
     r->line_cap = 4096;
     r->line = malloc(r->line_cap);
@@ -741,7 +919,7 @@ static mlp_status read_file(csv_reader *r) {
         st = read_lines(r, f, buf);
     if (st == MLP_OK && r->delim == 0) st = finish_detect(r); /* fewer lines than the sample */
     free(buf);
-    gzclose(f);
+    mlp_input_close(f);
     if (st == MLP_OK && r->ds.n == 0) {
         if (r->header_line)
             return mlp_fail(MLP_ERR_FORMAT, "%s:%zu:1: no data rows after the header (line %zu)",
@@ -769,6 +947,7 @@ static void drop_first_row(csv_reader *r) {
     r->header_cols = r->ncols;
     ds->n--;
     memmove(ds->X, ds->X + ds->d, ds->n * ds->d * sizeof(float));
+    if (ds->weights) memmove(ds->weights, ds->weights + 1, ds->n * sizeof *ds->weights);
     memmove(r->loff, r->loff + 1, ds->n * sizeof *r->loff);
     memmove(r->lline, r->lline + 1, ds->n * sizeof *r->lline);
 }
@@ -859,6 +1038,8 @@ static mlp_status take_dataset(csv_reader *r, mlp_dataset *out) {
     }
     float *x = realloc(ds->X, ds->n * ds->d * sizeof(float));
     if (x) ds->X = x;
+    float *w = ds->weights ? realloc(ds->weights, ds->n * sizeof *w) : NULL;
+    if (w) ds->weights = w;
     if (r->targets) {
         float *t = realloc(ds->targets, ds->n * r->n_t * sizeof(float));
         if (t) ds->targets = t;
@@ -886,6 +1067,7 @@ mlp_status mlp_read_csv(const char *path, const mlp_csv_options *opt, mlp_datase
     r.field_start = true;
     r.delim = r.opt.delimiter; /* 0: detected from the first lines */
     r.targets = r.opt.regression || r.opt.multilabel;
+    r.has_w = r.opt.weight_column != MLP_CSV_NO_COLUMN || r.opt.weight_column_name;
     st = read_file(&r);
     if (st != MLP_OK) {
         reader_free(&r);

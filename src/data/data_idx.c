@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #define IDX_CHUNK 65536u
 /* A gzip file cannot be sized before inflating it: refuse to allocate for more than this. */
@@ -17,7 +16,7 @@
 
 typedef struct idx_file {
     const char *path;
-    gzFile f;
+    mlp_input *f;
     unsigned ndims;
     uint32_t dims[255];
     size_t header_bytes; /* 4 + 4 * ndims */
@@ -30,17 +29,14 @@ static mlp_status read_exact(idx_file *x, void *buf, size_t len, const char *wha
     size_t done = 0;
     while (done < len) {
         size_t want = len - done < IDX_CHUNK ? len - done : IDX_CHUNK;
-        int got = gzread(x->f, (unsigned char *)buf + done, (unsigned)want);
-        if (got < 0) return mlp_gz_failure(x->f, x->path);
-        if (got == 0) {
-            int err = Z_OK;
-            gzerror(x->f, &err);
-            if (err != Z_OK && err != Z_BUF_ERROR) return mlp_gz_failure(x->f, x->path);
+        size_t got = 0;
+        mlp_status st = mlp_input_read(x->f, (unsigned char *)buf + done, want, &got);
+        if (st != MLP_OK) return st;
+        if (got == 0)
             return mlp_fail(MLP_ERR_FORMAT, "%s: truncated: the data ends at byte %zu, in %s",
                             x->path, x->pos, what);
-        }
-        done += (size_t)got;
-        x->pos += (size_t)got;
+        done += got;
+        x->pos += got;
     }
     return MLP_OK;
 }
@@ -80,10 +76,8 @@ static mlp_status open_idx(idx_file *x, const char *path, const char *what) {
     x->path = path;
     char kind[64];
     snprintf(kind, sizeof kind, "%s file", what);
-    void *gz = NULL;
-    mlp_status open_st = mlp_gz_open(&gz, path, kind, 1u << 17);
+    mlp_status open_st = mlp_input_open(&x->f, path, kind);
     if (open_st != MLP_OK) return open_st;
-    x->f = gz;
     unsigned char h[4];
     mlp_status st = read_exact(x, h, 4, "the IDX header");
     if (st != MLP_OK) goto fail;
@@ -134,7 +128,7 @@ static mlp_status open_idx(idx_file *x, const char *path, const char *what) {
     x->data_bytes = total;
     return MLP_OK;
 fail:
-    gzclose(x->f);
+    mlp_input_close(x->f);
     x->f = NULL;
     return st;
 }
@@ -145,7 +139,7 @@ static mlp_status check_length(idx_file *x) {
     uint64_t need = (uint64_t)x->header_bytes + (uint64_t)x->data_bytes;
     if (need < x->data_bytes)
         return mlp_fail(MLP_ERR_OVERFLOW, "%s: declared size overflows", x->path);
-    if (gzdirect(x->f)) {
+    if (!mlp_input_gzip(x->f)) {
         if (len == 0) return MLP_OK; /* not seekable: reading will tell */
         if (len < need)
             return mlp_fail(MLP_ERR_FORMAT,
@@ -173,15 +167,12 @@ static mlp_status check_length(idx_file *x) {
 /* After the declared data: the file must end here. */
 static mlp_status check_end(idx_file *x) {
     unsigned char c;
-    int got = gzread(x->f, &c, 1);
-    if (got < 0) return mlp_gz_failure(x->f, x->path);
-    if (got > 0)
+    size_t got = 0;
+    mlp_status st = mlp_input_read(x->f, &c, 1, &got);
+    if (st == MLP_OK && got > 0)
         return mlp_fail(MLP_ERR_FORMAT, "%s: trailing data after the declared %zu bytes", x->path,
                         x->header_bytes + x->data_bytes);
-    int err = Z_OK;
-    gzerror(x->f, &err);
-    if (err != Z_OK) return mlp_gz_failure(x->f, x->path);
-    return MLP_OK;
+    return st;
 }
 
 /* Checks that the images (n x ...) and labels (n) files agree and fit their files and the memory
@@ -245,7 +236,7 @@ mlp_status mlp_read_idx(const char *images_path, const char *labels_path, mlp_da
     if (st != MLP_OK) return st;
     st = open_idx(&lb, labels_path, "labels");
     if (st != MLP_OK) {
-        gzclose(im.f);
+        mlp_input_close(im.f);
         return st;
     }
 
@@ -275,7 +266,7 @@ mlp_status mlp_read_idx(const char *images_path, const char *labels_path, mlp_da
         free(labels);
     }
     free(buf);
-    gzclose(im.f);
-    gzclose(lb.f);
+    mlp_input_close(im.f);
+    mlp_input_close(lb.f);
     return st;
 }

@@ -9,7 +9,10 @@
  *           bits 4-7 max_classes (0: the default 65536, else 1 << (n - 1))
  * Invariants: on failure *out is untouched and a message is recorded; on success the dataset is
  * consistent (n, d >= 1, finite features, labels in range or finite targets, a sorted class list
- * of n_classes entries, the delimiter used reported). */
+ * of n_classes entries, the delimiter used reported).
+ * The same content is then read again with a weight column (0, -1, -2 or -3 by bits 4-5 of byte
+ * 1): on success every weight is finite and >= 0 (never -0), and when both reads succeed the rows
+ * are the same and the features one fewer. */
 #include "fuzz_util.h"
 
 #include "mlp/data.h"
@@ -58,11 +61,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char used = 'x';
     o.delimiter_used = &used;
 
-    mlp_dataset ds;
+    mlp_dataset ds, wds;
     fz_poison(&ds);
-    if (fz_read_failed(mlp_read_csv(g_file.path, &o, &ds), &ds, MLP_ERR_ARG)) return 0;
-    check_dataset(&ds, &o);
-    FZ_CHECK(o.delimiter == MLP_CSV_DETECT ? strchr(",;\t ", used) != NULL : used == o.delimiter);
-    mlp_dataset_free(&ds);
+    const int plain_ok = !fz_read_failed(mlp_read_csv(g_file.path, &o, &ds), &ds, MLP_ERR_ARG);
+    if (plain_ok) {
+        check_dataset(&ds, &o);
+        FZ_CHECK(o.delimiter == MLP_CSV_DETECT ? strchr(",;\t ", used) != NULL
+                                               : used == o.delimiter);
+        FZ_CHECK(ds.weights == NULL);
+    }
+    o.weight_column = -(long)((data[1] >> 4) & 3);
+    fz_poison(&wds);
+    if (!fz_read_failed(mlp_read_csv(g_file.path, &o, &wds), &wds, MLP_ERR_ARG)) {
+        check_dataset(&wds, &o);
+        FZ_CHECK(wds.weights != NULL);
+        for (size_t i = 0; i < wds.n; i++)
+            FZ_CHECK(isfinite(wds.weights[i]) && wds.weights[i] >= 0.0f &&
+                     !signbit(wds.weights[i]));
+        if (plain_ok) FZ_CHECK(wds.n == ds.n && wds.d + 1 == ds.d);
+        mlp_dataset_free(&wds);
+    }
+    if (plain_ok) mlp_dataset_free(&ds);
     return 0;
 }
