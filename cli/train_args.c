@@ -75,6 +75,11 @@ static void help_training(FILE *f) {
             "  --alpha X              L2 penalty (default %g)\n"
             "  --dropout P            dropout on every hidden layer in [0, 1) (mlp's own;\n"
             "                         default 0)\n"
+            "  --precision f32|bf16|auto\n"
+            "                         arithmetic of the training GEMMs: f32 (default), bf16\n"
+            "                         operands with f32 accumulation on the CPU's matrix units\n"
+            "                         (AMX or AVX512_BF16, through oneDNN; weights, optimizer\n"
+            "                         and losses stay f32), or auto (bf16 where available)\n"
             "  --batch-size N|auto    minibatch size (default auto = min(200, n_train))\n"
             "  --max-iter N           maximum epochs (default %zu)\n"
             "  --tol X                improvement tolerance of the stopping rule (default %g)\n"
@@ -185,7 +190,8 @@ enum {
     OPT_SEED,
     OPT_DROPOUT,
     OPT_MAX_FUN,
-    OPT_ES_METRIC
+    OPT_ES_METRIC,
+    OPT_PRECISION
 };
 
 static const cli_opt train_opts[] = {
@@ -227,6 +233,7 @@ static const cli_opt train_opts[] = {
     {"history", 0, 1, OPT_HISTORY},
     {"max-fun", 0, 1, OPT_MAX_FUN},
     {"early-stopping-metric", 0, 1, OPT_ES_METRIC},
+    {"precision", 0, 1, OPT_PRECISION},
     {NULL, 0, 0, 0},
 };
 
@@ -345,6 +352,13 @@ static int loop_option(mlp_fit_options *f, int id, const char *name, const char 
         return cli_parse_float(cmd, name, v, 0.0, 1.0, 0, 1, &f->dropout);
     case OPT_MAX_FUN:
         return cli_parse_size(cmd, name, v, 1, SIZE_MAX, &f->max_fun);
+    case OPT_PRECISION: {
+        static const char *const names[] = {"f32", "bf16", "auto", NULL};
+        int p = 0;
+        int rc = cli_parse_choice(cmd, name, v, names, &p);
+        f->precision = (mlp_precision)p; /* the names in mlp_precision's order */
+        return rc;
+    }
     case OPT_ES_METRIC: {
         static const char *const metrics[] = {"score", "loss", NULL};
         int m = 0;

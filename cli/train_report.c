@@ -55,6 +55,9 @@ static void json_result(cli_json *j, const train_run *r) {
     cli_json_u64(j, "step_threads", (uint64_t)mlp_net_step_threads(r->net, res->batch_size));
     cli_json_str(j, "blas_core", mlp_blas_corename());
     cli_json_bool(j, "blas_openmp", mlp_blas_is_openmp());
+    cli_json_str(j, "precision", mlp_precision_name(mlp_net_precision(r->net)));
+    cli_json_str(j, "precision_requested", mlp_precision_name(r->fit.precision));
+    cli_json_str(j, "bf16_isa", mlp_precision_isa());
 }
 
 /* The data and the network. */
@@ -143,6 +146,18 @@ static void print_threads(const train_run *r) {
     }
 }
 
+/* Which precision ran, on what, and why when auto fell back to f32. */
+static void print_precision(const train_run *r) {
+    const mlp_precision ran = mlp_net_precision(r->net);
+    if (ran == MLP_PRECISION_BF16)
+        printf("Precision:      bf16 GEMMs, f32 accumulation and weights (oneDNN %s)\n",
+               mlp_precision_isa());
+    else if (r->fit.precision == MLP_PRECISION_AUTO)
+        printf("Precision:      f32 (auto: %s)\n", mlp_precision_isa());
+    else
+        printf("Precision:      f32\n");
+}
+
 /* The epochs (lbfgs: iterations) and why training stopped. */
 static void print_epochs(const mlp_fit_options *f, const mlp_fit_result *r) {
     if (f->opt.kind == MLP_OPT_LBFGS) {
@@ -197,6 +212,7 @@ static void print_human(const train_run *run) {
     cli_format_rate(rate, sizeof rate, r->samples_per_s);
     printf("Training time:  %.3f s (%s samples/s)\n", r->seconds, rate);
     print_threads(run);
+    print_precision(run);
     if (o->init_model) printf("Started from:   %s\n", o->init_model);
     if (o->common.out) printf("Model saved:    %s\n", o->common.out);
 }

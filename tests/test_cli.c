@@ -1342,6 +1342,36 @@ static void test_blas_kernels(void **state) {
     free(saved);
 }
 
+/* --precision: bf16 runs (and says so, with oneDNN's ISA) where this CPU and build have it, and is
+ * refused naming what is missing where not; auto always trains and says which ran; an unknown
+ * value is a usage error. */
+static void test_precision(void **state) {
+    (void)state;
+    run_result r;
+    RUN(&r, "train", "--data", "digits", "--hidden", "20", "--max-iter", "3", "--precision", "auto",
+        "--json", "--quiet");
+    expect_code(&r, 0);
+    const int have = mlp_precision_supported(MLP_PRECISION_BF16);
+    assert_non_null(strstr(r.out, have ? "\"precision\": \"bf16\"" : "\"precision\": \"f32\""));
+    assert_non_null(strstr(r.out, "\"precision_requested\": \"auto\""));
+    run_free(&r);
+    RUN(&r, "train", "--data", "digits", "--hidden", "20", "--max-iter", "3", "--precision",
+        "bf16");
+    if (have) {
+        expect_code(&r, 0);
+        assert_non_null(strstr(r.out, "Precision:      bf16"));
+        assert_non_null(strstr(r.out, mlp_precision_isa()));
+    } else {
+        assert_int_not_equal(r.code, 0);
+        assert_non_null(strstr(r.err, "bf16 is not available"));
+    }
+    run_free(&r);
+    RUN(&r, "train", "--data", "digits", "--precision", "fp8");
+    expect_code(&r, 2);
+    assert_non_null(strstr(r.err, "fp8"));
+    run_free(&r);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help_and_version),
@@ -1368,6 +1398,7 @@ int main(void) {
         cmocka_unit_test(test_regression_hint),
         cmocka_unit_test(test_weight_column_sources),
         cmocka_unit_test(test_lbfgs),
+        cmocka_unit_test(test_precision),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
