@@ -33,6 +33,7 @@ WORKLOADS = [
     ("digits_epoch", "digits training, steady state: samples/s (epochs over the 1437 rs42 "
      "training rows, batch 200 = 7 x 200 + 37, after 20 warm-up epochs)", [
         ("mlp (mlp_fit, warm start)", "mlp", "epoch {t}"),
+        ("mlp bf16 (mlp_fit, warm start)", "mlp_bf16", "epoch {t}"),
         ("scikit-learn float32", "sklearn32", "epoch {t}"),
         ("scikit-learn float64", "sklearn64", "epoch {t}"),
         ("PyTorch", "torch", "epoch {t}"),
@@ -65,6 +66,7 @@ WORKLOADS = [
     ]),
     ("big_step", "784-1024-1024-10 training step (ReLU, softmax CE, Adam), batch 256: samples/s", [
         ("mlp (mlp_train_step)", "mlp", "big_step {t}"),
+        ("mlp bf16 (mlp_train_step)", "mlp_bf16", "big_step {t}"),
         ("PyTorch", "torch", "big_step {t}"),
         ("numpy: the step's 8 GEMMs only", "numpy", "big_gemm {t}"),
         ("mlp's GEMMs only (cblas_sgemm)", "mlp", "big_gemm {t}"),
@@ -72,21 +74,24 @@ WORKLOADS = [
     ("f100_fit", "784-100-10 fit on {F100}: training samples/s of the whole fit call ({EP} "
      "epochs, no early stop; ReLU, softmax, Adam lr 1e-3, alpha 1e-4, batch 200, seed 42)", [
         ("mlp (mlp_fit)", "mlp", "f100_fit {EP} {IMG} {LBL}"),
+        ("mlp bf16 (mlp_fit)", "mlp_bf16", "f100_fit {EP} {IMG} {LBL}"),
         ("scikit-learn float32", "sklearn32", "f100_fit {EP} {IMG} {LBL}"),
         ("scikit-learn float64", "sklearn64", "f100_fit {EP} {IMG} {LBL}"),
         ("PyTorch", "torch", "f100_fit {EP} {IMG} {LBL}"),
     ]),
 ]
 
-ALL_TOOLS = ["mlp", "sklearn32", "sklearn64", "torch", "numpy", "fann"]
+# mlp_bf16: the same driver training in bf16 (precision bf16: oneDNN on the matrix units).
+ALL_TOOLS = ["mlp", "mlp_bf16", "sklearn32", "sklearn64", "torch", "numpy", "fann"]
 
 # The 784-100-10 fit: rows of Fashion-MNIST's training set and epochs (see prepare_f100).
 F100_ROWS, F100_EPOCHS = 60000, 5
 
 
 def worker_cmd(tool, threads, build_dir, data_dir):
-    if tool == "mlp":
-        return [os.path.join(build_dir, "compare", "mlp_driver"), str(threads), data_dir]
+    if tool in ("mlp", "mlp_bf16"):
+        return [os.path.join(build_dir, "compare", "mlp_driver"), str(threads), data_dir] + (
+            ["bf16"] if tool == "mlp_bf16" else [])
     if tool == "fann":
         return [os.path.join(build_dir, "compare", "fann_driver"), str(threads), data_dir]
     return [PY, os.path.join(HERE, "py_worker.py"), tool, str(threads), data_dir]
@@ -454,10 +459,15 @@ def main():
     avail = []
     for t in tools:
         cmd = worker_cmd(t, 1, build_dir, data_dir)
-        if t in ("mlp", "fann") and not os.access(cmd[0], os.X_OK):
+        if t in ("mlp", "mlp_bf16", "fann") and not os.access(cmd[0], os.X_OK):
             notes.append(f"{t}: driver {cmd[0]} not built, skipped")
             continue
-        if t not in ("mlp", "fann"):
+        if t == "mlp_bf16":
+            probe = subprocess.run(cmd, input="info\nquit\n", capture_output=True, text=True)
+            if probe.returncode != 0:
+                notes.append(f"mlp_bf16: {probe.stdout.strip() or probe.stderr.strip()}: skipped")
+                continue
+        if t not in ("mlp", "mlp_bf16", "fann"):
             mod = {"sklearn32": "sklearn", "sklearn64": "sklearn", "torch": "torch",
                    "numpy": "numpy"}[t]
             if subprocess.run([PY, "-c", f"import {mod}, threadpoolctl"],

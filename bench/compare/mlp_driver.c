@@ -3,7 +3,7 @@
  * JSON line per command on stdout. It uses the public API only (mlp_fit, mlp_predict,
  * mlp_train_step), as a user's program would. bench/compare/compare.py drives it; see README.md.
  *
- *   mlp_driver THREADS DATA_DIR
+ *   mlp_driver THREADS DATA_DIR [PRECISION]   (f32, bf16 or auto: the precision of its training)
  *   commands:  info | epoch MIN_S | fit | predict BATCH MIN_S | big_step MIN_S | big_gemm MIN_S
  *              | f100_fit EPOCHS IMAGES.idx LABELS.idx | quit
  *
@@ -61,10 +61,13 @@ static void load_digits(const char *dir) {
 }
 
 static const size_t kHidden[] = {50};
+/* The precision every fit and step of this worker trains in (mlp_fit_options.precision). */
+static mlp_precision g_precision = MLP_PRECISION_F32;
 
 /* scikit-learn's MLPClassifier(hidden_layer_sizes=(50,), random_state=42) as mlp_fit options. */
 static mlp_fit_options digits_options(size_t max_iter, int never_stop) {
     mlp_fit_options o = mlp_fit_options_default();
+    o.precision = g_precision;
     o.n_hidden = 1;
     o.hidden = kHidden;
     o.max_iter = max_iter;
@@ -161,6 +164,7 @@ static void cmd_big_step(double min_s) {
     mlp_net_config cfg = {BIG_L, kBig, acts, MLP_LOSS_SOFTMAX_CE, MLP_INIT_GLOROT, 42};
     mlp_net *net;
     CHECK(mlp_net_create(&net, &cfg));
+    CHECK(mlp_net_set_precision(net, g_precision));
     CHECK(mlp_net_reserve(net, BIG_N));
     float *X = malloc(BIG_N * 784 * sizeof(float)), *Y = calloc(BIG_N * 10, sizeof(float));
     for (size_t i = 0; i < BIG_N * 784; i++) X[i] = uniform01();
@@ -253,6 +257,7 @@ static void cmd_f100_fit(const char *line) {
         snprintf(f100_images, sizeof f100_images, "%s", images);
     }
     mlp_fit_options o = mlp_fit_options_default();
+    o.precision = g_precision;
     o.n_hidden = 1;
     o.hidden = kF100Hidden;
     o.opt = mlp_optimizer_default(MLP_OPT_ADAM);
@@ -276,9 +281,16 @@ static void cmd_f100_fit(const char *line) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s THREADS DATA_DIR\n", argv[0]);
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: %s THREADS DATA_DIR [f32|bf16|auto]\n", argv[0]);
         return 2;
+    }
+    if (argc == 4) g_precision = !strcmp(argv[3], "bf16")   ? MLP_PRECISION_BF16
+                                 : !strcmp(argv[3], "auto") ? MLP_PRECISION_AUTO
+                                                            : MLP_PRECISION_F32;
+    if (!mlp_precision_supported(g_precision)) {
+        printf("{\"error\": \"precision %s: %s\"}\n", argv[3], mlp_precision_isa());
+        return 1;
     }
     int threads = atoi(argv[1]);
     CHECK(mlp_set_num_threads(threads));
@@ -292,9 +304,10 @@ int main(int argc, char **argv) {
         if (!strcmp(cmd, "quit")) break;
         if (!strcmp(cmd, "info"))
             printf("{\"tool\": \"mlp\", \"version\": \"%s\", \"core\": \"%s\", \"threads\": %d, "
-                   "\"blas_openmp\": %s}\n",
+                   "\"blas_openmp\": %s, \"precision\": \"%s\", \"bf16_isa\": \"%s\"}\n",
                    mlp_version(), mlp_blas_corename(), mlp_get_num_threads(),
-                   mlp_blas_is_openmp() ? "true" : "false");
+                   mlp_blas_is_openmp() ? "true" : "false", mlp_precision_name(g_precision),
+                   mlp_precision_isa());
         else if (!strcmp(cmd, "epoch"))
             cmd_epoch(a);
         else if (!strcmp(cmd, "fit"))
