@@ -25,6 +25,15 @@ mlp_status cli_last_lib_status(void) {
     return last_lib_status;
 }
 
+/* The end of every usage error: where to look, and the exit code. */
+static int usage_hint(const char *cmd) {
+    if (cmd)
+        fprintf(stderr, "\nTry 'mlp %s --help'.\n", cmd);
+    else
+        fputs("\nTry 'mlp --help'.\n", stderr);
+    return CLI_EXIT_USAGE;
+}
+
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
     last_lib_status = MLP_OK;
     if (cli_rank > 0) return CLI_EXIT_USAGE; /* every rank has the same arguments: rank 0 says it */
@@ -32,11 +41,7 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) {
     va_start(ap, fmt);
     vprint("mlp: ", fmt, ap);
     va_end(ap);
-    if (cmd)
-        fprintf(stderr, "\nTry 'mlp %s --help'.\n", cmd);
-    else
-        fputs("\nTry 'mlp --help'.\n", stderr);
-    return CLI_EXIT_USAGE;
+    return usage_hint(cmd);
 }
 
 static const char *alias_real, *alias_shown;
@@ -67,11 +72,7 @@ int cli_lib_usage_error(const char *cmd, const char *fmt, ...) {
     va_end(ap);
     fputs(": ", stderr);
     put_aliased(mlp_last_error());
-    if (cmd)
-        fprintf(stderr, "\nTry 'mlp %s --help'.\n", cmd);
-    else
-        fputs("\nTry 'mlp --help'.\n", stderr);
-    return CLI_EXIT_USAGE;
+    return usage_hint(cmd);
 }
 
 int cli_lib_error(mlp_status st, const char *fmt, ...) {

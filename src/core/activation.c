@@ -130,29 +130,26 @@ static inline float gelu_back(float g, float z) {
  * one vector loop per activation. Softmax is not elementwise (softmax_back). */
 static inline void act_back_row(float *restrict g, const float *restrict x, size_t m,
                                 mlp_activation act) {
+/* One vector loop per derivative (a switch inside the loop would not vectorise). */
+#define BACK_LOOP(fn)                                                                              \
+    _Pragma("omp simd") for (size_t j = 0; j < m; j++) g[j] = fn(g[j], x[j]);                      \
+    break
     switch (act) {
     case MLP_ACT_RELU:
-#pragma omp simd
-        for (size_t j = 0; j < m; j++) g[j] = relu_back(g[j], x[j]);
-        break;
+        BACK_LOOP(relu_back);
     case MLP_ACT_LEAKY_RELU:
-#pragma omp simd
-        for (size_t j = 0; j < m; j++) g[j] = leaky_relu_back(g[j], x[j]);
-        break;
+        BACK_LOOP(leaky_relu_back);
     case MLP_ACT_LOGISTIC:
-#pragma omp simd
-        for (size_t j = 0; j < m; j++) g[j] = logistic_back(g[j], x[j]);
-        break;
+        BACK_LOOP(logistic_back);
     case MLP_ACT_TANH:
-#pragma omp simd
-        for (size_t j = 0; j < m; j++) g[j] = tanh_back(g[j], x[j]);
-        break;
-    case MLP_ACT_GELU:
+        BACK_LOOP(tanh_back);
+    case MLP_ACT_GELU: /* erff has no vector variant: the loop stays scalar anyway */
         for (size_t j = 0; j < m; j++) g[j] = gelu_back(g[j], x[j]);
         break;
     default: /* IDENTITY */
         break;
     }
+#undef BACK_LOOP
 }
 
 /* g_i <- a_i (g_i - sum_j g_j a_j): softmax's Jacobian-vector product on one row. */

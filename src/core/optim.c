@@ -70,20 +70,22 @@ uint64_t mlp_net_step_count(const mlp_net *net) {
 /* The kernels return 0 when every updated value is finite, NaN otherwise: x * 0 is 0 for a
  * finite x and NaN for NaN and infinity, so the check is one multiply-add per element in the loop
  * that already holds the values. */
+/* One parameter's Adam update: the moments and the parameter, in registers. */
+static inline float adam_elem(float p, float g, float *m, float *v, float b1, float b2, float eps,
+                              float lr_t) {
+    *m = b1 * *m + (1.0f - b1) * g;
+    *v = b2 * *v + (1.0f - b2) * g * g;
+    return p - lr_t * *m / (sqrtf(*v) + eps);
+}
+
 MLP_CLONES static float adam_slice(float *restrict p, const float *restrict g, float *restrict m,
                                    float *restrict v, size_t count, float b1, float b2, float eps,
                                    float lr_t) {
     float probe = 0.0f;
 #pragma omp simd reduction(+ : probe)
     for (size_t i = 0; i < count; i++) {
-        float gi = g[i];
-        float mi = b1 * m[i] + (1.0f - b1) * gi;
-        float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
-        float pi = p[i] - lr_t * mi / (sqrtf(vi) + eps);
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = pi;
-        probe += (pi + vi) * 0.0f;
+        p[i] = adam_elem(p[i], g[i], &m[i], &v[i], b1, b2, eps, lr_t);
+        probe += (p[i] + v[i]) * 0.0f;
     }
     return probe;
 }
@@ -96,15 +98,9 @@ MLP_CLONES static float adam_slice_bf16(float *restrict p, const float *restrict
     float probe = 0.0f;
 #pragma omp simd reduction(+ : probe)
     for (size_t i = 0; i < count; i++) {
-        float gi = g[i];
-        float mi = b1 * m[i] + (1.0f - b1) * gi;
-        float vi = b2 * v[i] + (1.0f - b2) * gi * gi;
-        float pi = p[i] - lr_t * mi / (sqrtf(vi) + eps);
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = pi;
-        h[i] = mlp_bf16_of(pi);
-        probe += (pi + vi) * 0.0f;
+        p[i] = adam_elem(p[i], g[i], &m[i], &v[i], b1, b2, eps, lr_t);
+        h[i] = mlp_bf16_of(p[i]);
+        probe += (p[i] + v[i]) * 0.0f;
     }
     return probe;
 }
