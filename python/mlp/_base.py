@@ -49,7 +49,7 @@ class BaseMLP(BaseEstimator):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 threads=None, dropout=0.0, early_stopping_metric="score"):
+                 threads=None, dropout=0.0, early_stopping_metric="score", precision="f32"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -76,6 +76,7 @@ class BaseMLP(BaseEstimator):
         self.threads = threads
         self.dropout = dropout
         self.early_stopping_metric = early_stopping_metric
+        self.precision = precision
 
     # ---------------------------------------------------------------------------------------
     # parameters and data
@@ -249,6 +250,7 @@ class BaseMLP(BaseEstimator):
         o.validation_fraction = p.validation_fraction
         o.max_fun = p.max_fun  # lbfgs only: loss+gradient evaluations
         o.early_stopping_metric = _lib.STOP_METRIC[p.early_stopping_metric]
+        o.precision = _lib.PRECISION[p.precision]  # of the training GEMMs (inference is f32)
         return o
 
     def _call(self, plan):
@@ -279,8 +281,9 @@ class BaseMLP(BaseEstimator):
                 raise e
             interrupted = True
         if out.status != 0:
-            err = _lib.MLPDivergedError if out.status == _lib.ERR_DIVERGED else _lib.MLPError
-            raise err(out.status, "mlp_fit", out.message)
+            # MemoryError for the memory limit, MLPUnsupportedError for bf16 where there is
+            # none, MLPDivergedError, else MLPError (_lib.error)
+            raise _lib.error(out.status, "mlp_fit", out.message)
         out.interrupted = out.interrupted or interrupted
         return out
 
@@ -319,7 +322,7 @@ class BaseMLP(BaseEstimator):
             a.update(self._stochastic_attrs(out, prev, plan.early))
         layers = out.net.layers()
         a.update(n_layers_=len(layers) + 1, n_outputs_=layers[-1][1],
-                 out_activation_=layers[-1][2])
+                 out_activation_=layers[-1][2], precision_=out.net.precision())
         return a
 
     @staticmethod

@@ -13,9 +13,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     Parameters are scikit-learn's MLPClassifier's (same names, same defaults; solver 'adam',
     'sgd' or 'lbfgs'), plus mlp's own ``threads`` (None: OpenMP's default thread count; n:
-    mlp_set_num_threads(n) for the fit), ``dropout`` and ``early_stopping_metric`` ('score',
-    scikit-learn's rule, or 'loss': stop on the validation loss). fit and partial_fit take
-    sample_weight (scikit-learn >= 1.7; keyword-only in partial_fit). Computation is float32.
+    n threads for the fit), ``dropout``, ``early_stopping_metric`` ('score', scikit-learn's
+    rule, or 'loss': stop on the validation loss) and ``precision`` ('f32', the default, 'bf16'
+    or 'auto': the arithmetic of the training GEMMs; the fitted ``precision_`` says which ran).
+    fit and partial_fit take sample_weight (scikit-learn >= 1.7; keyword-only in partial_fit).
+    Computation is float32 (bf16 GEMM operands with precision='bf16'); inference is float32.
+    predict, predict_proba and score may run from many threads at once, also during a refit.
     See docs/PYTHON.md for every difference.
 
     Labels of any type (numbers, strings) are encoded as np.unique does (classes_ sorted); two
