@@ -204,6 +204,13 @@ def set_openmp_threads(n):
         check(lib.mlp_set_num_threads(n), "mlp_set_num_threads")
 
 
+def per_thread_counts():
+    """Whether a thread count can be set for the calling thread alone (omp_set_num_threads)
+    and OpenBLAS follows it (its OpenMP build): then a fit's threads=n changes no process-wide
+    setting (mlp_set_num_threads sets OpenBLAS's own count too)."""
+    return _omp_set_num_threads is not None and bool(lib.mlp_blas_is_openmp())
+
+
 class MLPError(RuntimeError):
     """A libmlp call failed: .status is the mlp_status, the message mlp_last_error()'s."""
 
@@ -257,7 +264,10 @@ def version():
 
 
 class Net:
-    """Owns one mlp_net* (freed with mlp_net_free when this object goes)."""
+    """Owns one mlp_net* (freed with mlp_net_free when this object goes). The C memory lives
+    exactly as long as this object: a call that passes .ptr to C keeps a reference to the
+    object for the duration of the call (a local variable), so a net that an estimator drops in
+    a refit is freed when the last call using it returns, never under it."""
 
     __slots__ = ("ptr",)
 

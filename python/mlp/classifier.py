@@ -131,9 +131,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def predict_proba(self, X):
         """Class probabilities, (n_samples, n_classes), float32 for a float32 X, else float64;
         for multi-label, the probability of each label."""
-        X, dtype = self._validate_predict(X)
-        p = self._forward(X).astype(dtype, copy=False)
-        if self.n_outputs_ == 1 and not self._multilabel:
+        m = self._model()  # one model for the whole call (thread safety: _base._model)
+        X, dtype = m._validate_predict(X)
+        p = m._forward(X).astype(dtype, copy=False)
+        if m.n_outputs_ == 1 and not m._multilabel:
             return np.hstack([1.0 - p, p])
         return p
 
@@ -144,13 +145,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def predict(self, X):
         """Labels: classes_ of the argmax (binary: probability > 0.5); for multi-label, the 0/1
         indicator matrix."""
-        X, _ = self._validate_predict(X)
-        p = self._forward(X)
-        if self._multilabel:
+        m = self._model()  # one model for the whole call (thread safety: _base._model)
+        X, _ = m._validate_predict(X)
+        p = m._forward(X)
+        if m._multilabel:
             return (p > 0.5).astype(int)
-        if self.n_outputs_ == 1:
-            return self.classes_[(p[:, 0] > 0.5).astype(np.intp)]
-        return self.classes_[np.argmax(p, axis=1)]
+        if m.n_outputs_ == 1:
+            return m.classes_[(p[:, 0] > 0.5).astype(np.intp)]
+        return m.classes_[np.argmax(p, axis=1)]
 
     def _more_tags(self):
         return {"multilabel": True}

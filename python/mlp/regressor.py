@@ -65,8 +65,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def predict(self, X):
         """Predictions, float32 for a float32 X, else float64: (n_samples,) for one output,
         else (n_samples, n_outputs)."""
-        X, dtype = self._validate_predict(X)
-        p = self._forward(X).astype(dtype, copy=False)
+        m = self._model()  # one model for the whole call (thread safety: _base._model)
+        X, dtype = m._validate_predict(X)
+        p = m._forward(X).astype(dtype, copy=False)
         return p.ravel() if p.shape[1] == 1 else p
 
     def _more_tags(self):
