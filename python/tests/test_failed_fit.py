@@ -175,3 +175,18 @@ def test_memory_limit_is_a_memory_error(Est, dropout):
         with pytest.raises(MemoryError):
             est.partial_fit(X3, Y3, classes=[0, 1])
         assert set(vars(est)) == set(Est().get_params())
+
+
+def test_status_to_exception():
+    """_lib.error: the memory statuses are MemoryError, the others the package's classes."""
+    from mlp import _lib
+    for status in (_lib.ERR_LIMIT, _lib.ERR_NOMEM):
+        e = _lib.error(status, "mlp_fit", "mlp_fit: training needs 8 bytes")
+        assert type(e) is MemoryError and e.status == status
+        assert str(e) == "mlp_fit: training needs 8 bytes"
+    assert type(_lib.error(_lib.ERR_DIVERGED, "mlp_fit", "")) is mlp.MLPDivergedError
+    e = _lib.error(_lib.ERR_UNSUPPORTED, "mlp_fit", "no bf16")
+    assert type(e) is mlp.MLPUnsupportedError and isinstance(e, ValueError)
+    assert isinstance(e, mlp.MLPError) and e.status == 12 and "no bf16" in str(e)
+    e = _lib.error(2, "mlp_fit", "bad")  # MLP_ERR_ARG
+    assert type(e) is mlp.MLPError and isinstance(e, RuntimeError)
