@@ -49,7 +49,7 @@ class BaseMLP(BaseEstimator):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 threads=None, dropout=0.0, early_stopping_metric="score"):
+                 threads=None, dropout=0.0, early_stopping_metric="score", precision="f32"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -76,6 +76,7 @@ class BaseMLP(BaseEstimator):
         self.threads = threads
         self.dropout = dropout
         self.early_stopping_metric = early_stopping_metric
+        self.precision = precision
 
     # ---------------------------------------------------------------------------------------
     # parameters and data
@@ -100,15 +101,13 @@ class BaseMLP(BaseEstimator):
         if not reset:
             X, y = self._validate_data(X, y, reset=False, **check)
             return X, y, {}
-        saved = {k: self.__dict__[k] for k in _DATA_ATTRS if k in self.__dict__}
-        try:
-            X, y = self._validate_data(X, y, reset=True, **check)
-            attrs = {k: self.__dict__.get(k, _UNSET) for k in _DATA_ATTRS}
-        finally:
-            for k in _DATA_ATTRS:
-                self.__dict__.pop(k, None)
-            self.__dict__.update(saved)
-        return X, y, attrs
+        # on a scratch estimator (the parameters, without the data attributes), never on self:
+        # a predict running in another thread meanwhile must not see this data's n_features_in_
+        # beside the fitted net (_model)
+        scratch = object.__new__(type(self))
+        scratch.__dict__ = {k: v for k, v in self.__dict__.items() if k not in _DATA_ATTRS}
+        X, y = scratch._validate_data(X, y, reset=True, **check)
+        return X, y, {k: scratch.__dict__.get(k, _UNSET) for k in _DATA_ATTRS}
 
     @staticmethod
     def _check_sample_weight(sample_weight, n):
@@ -165,7 +164,10 @@ class BaseMLP(BaseEstimator):
                 state.pop(name, None)
             else:
                 state[name] = value
-        self.__dict__ = state  # the commit: one assignment, which not even a signal can split
+        # the commit: one assignment, which not even a signal can split. The old dict is never
+        # changed after it: a predict in another thread that took it (_model) goes on with the
+        # old model, whose net lives as long as that call holds it
+        self.__dict__ = state
         self._warn(plan, out)
         return self
 
@@ -249,6 +251,7 @@ class BaseMLP(BaseEstimator):
         o.validation_fraction = p.validation_fraction
         o.max_fun = p.max_fun  # lbfgs only: loss+gradient evaluations
         o.early_stopping_metric = _lib.STOP_METRIC[p.early_stopping_metric]
+        o.precision = _lib.PRECISION[p.precision]  # of the training GEMMs (inference is f32)
         return o
 
     def _call(self, plan):
@@ -279,8 +282,9 @@ class BaseMLP(BaseEstimator):
                 raise e
             interrupted = True
         if out.status != 0:
-            err = _lib.MLPDivergedError if out.status == _lib.ERR_DIVERGED else _lib.MLPError
-            raise err(out.status, "mlp_fit", out.message)
+            # MemoryError for the memory limit, MLPUnsupportedError for bf16 where there is
+            # none, MLPDivergedError, else MLPError (_lib.error)
+            raise _lib.error(out.status, "mlp_fit", out.message)
         out.interrupted = out.interrupted or interrupted
         return out
 
@@ -319,7 +323,7 @@ class BaseMLP(BaseEstimator):
             a.update(self._stochastic_attrs(out, prev, plan.early))
         layers = out.net.layers()
         a.update(n_layers_=len(layers) + 1, n_outputs_=layers[-1][1],
-                 out_activation_=layers[-1][2])
+                 out_activation_=layers[-1][2], precision_=out.net.precision())
         return a
 
     @staticmethod
@@ -368,14 +372,35 @@ class BaseMLP(BaseEstimator):
                           ConvergenceWarning, stacklevel=4)
 
     # ---------------------------------------------------------------------------------------
-    # inference
+    # inference: any number of threads may call predict, predict_proba, predict_log_proba,
+    # score, coefs_ and intercepts_ on one fitted estimator at once, also while another thread
+    # refits it (fit, partial_fit, warm start); each call works on one model throughout (_model)
+    def _model(self):
+        """The fitted model as it is now, for one inference call: a view of the estimator that
+        shares its attribute dict of this moment. A fit never changes that dict (it assigns a
+        new one in its commit, _fit), so the view's net, n_features_in_, n_outputs_ and
+        classes_ belong together for the whole call, whatever another thread fits meanwhile;
+        and the view keeps the net (a _lib.Net, whose C memory is freed when its last reference
+        goes) alive until the call is done."""
+        view = object.__new__(type(self))
+        view.__dict__ = self.__dict__
+        return view
+
     def _forward(self, X):
-        """Outputs of the net for X (validated float32 C-order), n x n_outputs_ float32."""
-        out = np.empty((X.shape[0], self.n_outputs_), dtype=np.float32)
+        """Outputs of the net for X (validated float32 C-order), n x n_outputs float32. The net
+        is held by a local reference for the whole C call (which runs without the GIL), and the
+        buffers are sized by the net itself: a mismatch is a ValueError, never a read or write
+        past an array."""
+        net = self._net
+        d, k = _lib.lib.mlp_net_input_size(net.ptr), _lib.lib.mlp_net_output_size(net.ptr)
+        if X.ndim != 2 or X.shape[1] != d or X.dtype != np.float32 or not X.flags.c_contiguous:
+            raise ValueError("X has shape %s (%s); the fitted net takes float32 C-order rows of "
+                             "%d features" % (X.shape, X.dtype, d))
+        out = np.empty((X.shape[0], k), dtype=np.float32)
         if X.shape[0] == 0:
             return out
         f32 = ctypes.POINTER(ctypes.c_float)
-        _lib.check(_lib.lib.mlp_predict(self._net.ptr, X.ctypes.data_as(f32), X.shape[0],
+        _lib.check(_lib.lib.mlp_predict(net.ptr, X.ctypes.data_as(f32), X.shape[0],
                                         out.ctypes.data_as(f32)), "mlp_predict")
         return out
 
@@ -399,18 +424,21 @@ class BaseMLP(BaseEstimator):
     # fitted weights, as scikit-learn's (copies of the net's flat parameters)
     @property
     def coefs_(self):
-        self._require_net("coefs_")
-        return [self._net.layer_params(l)[0] for l in range(self.n_layers_ - 1)]
+        net = self._require_net("coefs_")
+        return [net.layer_params(l)[0] for l in range(len(net.layers()))]
 
     @property
     def intercepts_(self):
-        self._require_net("intercepts_")
-        return [self._net.layer_params(l)[1] for l in range(self.n_layers_ - 1)]
+        net = self._require_net("intercepts_")
+        return [net.layer_params(l)[1] for l in range(len(net.layers()))]
 
     def _require_net(self, name):
-        if getattr(self, "_net", None) is None:
+        """The fitted net (one reference, kept by the caller for its whole use)."""
+        net = getattr(self, "_net", None)
+        if net is None:
             raise AttributeError("%s is not fitted yet: it has no attribute %r"
                                  % (type(self).__name__, name))
+        return net
 
     # ---------------------------------------------------------------------------------------
     # pickling: the net travels as the bytes of its model file (mlp_model_save), which carry
@@ -443,17 +471,14 @@ def _best(pick, before, now, epochs):
 
 def _fit_call(plan, net, caller_threads):
     """mlp_fit with plan's options on net (a _lib.Net, or None for mlp_fit to create one), in
-    the calling thread (the fit thread of _run_interruptible, or fit's caller): with threads=n,
-    mlp_set_num_threads(n) for the call and caller_threads back after (OpenBLAS's count is
-    process-wide); else with caller_threads, the OpenMP count of the thread that called fit
-    (OpenMP's count is per thread: a new thread starts from OMP_NUM_THREADS, not from what its
-    creator set, e.g. with threadpoolctl). Returns the status, mlp_last_error() (kept per thread), the net, and on success or
-    divergence mlp_fit_result as Python values; the result's arrays are freed here."""
-    threads = plan.p.threads
-    if threads is not None:
-        _lib.check(_lib.lib.mlp_set_num_threads(threads), "mlp_set_num_threads")
-    elif _lib.lib.mlp_get_num_threads() != caller_threads:
-        _lib.set_openmp_threads(caller_threads)
+    the calling thread (the fit thread of _run_interruptible, or fit's caller), with
+    caller_threads, the OpenMP count of the thread that called fit (OpenMP's count is per
+    thread: a new thread starts from OMP_NUM_THREADS, not from what its creator set, e.g. with
+    threadpoolctl), or threads=n. The count is set for this thread only (_set_call_threads),
+    and this thread's count is restored after. Returns the status, mlp_last_error() (kept per
+    thread), the net, and on success or divergence mlp_fit_result as Python values; the
+    result's arrays are freed here."""
+    restore = _set_call_threads(plan.p.threads, caller_threads)
     ptr = ctypes.c_void_p(net.ptr if net is not None else None)
     res = _lib.FitResult()
     f32 = ctypes.POINTER(ctypes.c_float)
@@ -466,8 +491,7 @@ def _fit_call(plan, net, caller_threads):
         st = _lib.lib.mlp_fit(ctypes.byref(ptr), plan.task, xp, lp, yp, plan.n, plan.d, plan.k,
                               ctypes.byref(plan.opts), ctypes.byref(res))
     finally:
-        if threads is not None:
-            _lib.lib.mlp_set_num_threads(caller_threads)
+        restore()
     if net is None and ptr.value:
         net = _lib.Net(ptr.value)  # created by mlp_fit: ours, also after MLP_ERR_DIVERGED
     out = SimpleNamespace(status=st, net=net, message="")
@@ -479,6 +503,25 @@ def _fit_call(plan, net, caller_threads):
         finally:
             _lib.lib.mlp_fit_result_free(ctypes.byref(res))
     return out
+
+
+def _set_call_threads(threads, caller_threads):
+    """The calling thread's OpenMP count becomes threads (None: caller_threads); returns what
+    puts it back. Per thread only (omp_set_num_threads) where OpenBLAS is its OpenMP build,
+    which follows OpenMP's per-thread count (mlp runs each GEMM tile as a serial OpenBLAS call):
+    mlp_set_num_threads also sets OpenBLAS's process-wide count, which mlp.h allows only while
+    no other thread runs mlp or BLAS calls, and a refit may run while other threads predict.
+    Elsewhere (OpenBLAS's pthread build, no reachable omp_set_num_threads) threads=n still
+    needs mlp_set_num_threads(n), and caller_threads goes back with it after."""
+    want = caller_threads if threads is None else threads
+    if threads is not None and not _lib.per_thread_counts():
+        _lib.check(_lib.lib.mlp_set_num_threads(threads), "mlp_set_num_threads")
+        return lambda: _lib.lib.mlp_set_num_threads(caller_threads)
+    had = _lib.lib.mlp_get_num_threads()
+    if had == want:
+        return lambda: None
+    _lib.set_openmp_threads(want)
+    return lambda: _lib.set_openmp_threads(had)
 
 
 def _result_values(res):

@@ -14,8 +14,9 @@ import os
 import tempfile
 import warnings
 
-__all__ = ["lib", "MLPError", "MLPDivergedError", "check", "Net", "FitOptions", "FitResult",
-           "Optimizer", "NetConfig", "EPOCH_CALLBACK", "EpochInfo", "library_path"]
+__all__ = ["lib", "MLPError", "MLPDivergedError", "MLPUnsupportedError", "check", "error", "Net",
+           "FitOptions", "FitResult", "Optimizer", "NetConfig", "EPOCH_CALLBACK", "EpochInfo",
+           "library_path", "bf16_available"]
 
 # Enums of mlp.h / fit.h (the values are part of the C API).
 ACT = {"identity": 0, "relu": 1, "logistic": 2, "tanh": 3, "softmax": 4, "leaky_relu": 5,
@@ -25,7 +26,10 @@ OPT_SGD, OPT_ADAM, OPT_LBFGS = 0, 1, 2  # mlp_optimizer_kind (MLP_OPT_COUNT is 3
 STOP_METRIC = {"score": 0, "loss": 1}  # mlp_stop_metric: MLP_STOP_SCORE, MLP_STOP_LOSS
 LR = {"constant": 0, "invscaling": 1, "adaptive": 2}
 TASK_CLASSIFY, TASK_MULTILABEL, TASK_REGRESS = 0, 1, 2
-ERR_DIVERGED = 9
+# mlp_status values the package maps to exception classes (error())
+ERR_NOMEM, ERR_DIVERGED, ERR_LIMIT, ERR_UNSUPPORTED = 5, 9, 10, 12
+PRECISION = {"f32": 0, "bf16": 1, "auto": 2}  # mlp_precision (MLP_PRECISION_COUNT is 3)
+PRECISION_NAME = {v: k for k, v in PRECISION.items()}
 
 
 def _find_library():
@@ -176,6 +180,12 @@ _sig("mlp_task_output", _st, ctypes.c_int, _sz, ctypes.POINTER(ctypes.c_int),
 _sig("mlp_net_set_dropout", _st, _p, _sz, ctypes.c_float)
 _sig("mlp_net_dropout", ctypes.c_float, _p, _sz)
 _sig("mlp_get_num_threads", ctypes.c_int)
+_sig("mlp_blas_is_openmp", ctypes.c_int)
+_sig("mlp_net_step_threads", ctypes.c_int, _p, _sz)
+_sig("mlp_net_precision", ctypes.c_int, _p)
+_sig("mlp_precision_supported", ctypes.c_int, ctypes.c_int)
+_sig("mlp_precision_isa", ctypes.c_char_p)
+_sig("mlp_precision_name", ctypes.c_char_p, ctypes.c_int)
 
 try:
     # libgomp's, found through libmlp (a dependency of it): sets the calling thread's OpenMP
@@ -195,6 +205,13 @@ def set_openmp_threads(n):
         check(lib.mlp_set_num_threads(n), "mlp_set_num_threads")
 
 
+def per_thread_counts():
+    """Whether a thread count can be set for the calling thread alone (omp_set_num_threads)
+    and OpenBLAS follows it (its OpenMP build): then a fit's threads=n changes no process-wide
+    setting (mlp_set_num_threads sets OpenBLAS's own count too)."""
+    return _omp_set_num_threads is not None and bool(lib.mlp_blas_is_openmp())
+
+
 class MLPError(RuntimeError):
     """A libmlp call failed: .status is the mlp_status, the message mlp_last_error()'s."""
 
@@ -208,9 +225,39 @@ class MLPDivergedError(MLPError, ValueError):
     non-finite parameter weights"."""
 
 
+class MLPUnsupportedError(MLPError, ValueError):
+    """This CPU or this build of libmlp cannot do what was asked (MLP_ERR_UNSUPPORTED), for
+    example precision='bf16' without oneDNN or without AVX512_BF16 / AMX: a ValueError (the
+    parameter's value is not possible here), with the library's reason."""
+
+
+def error(status, where, message):
+    """The exception for a failed call: MLP_ERR_LIMIT (the memory limit, mlp_set_memory_limit)
+    and MLP_ERR_NOMEM are Python's MemoryError (scikit-learn's and numpy's type for this; .status
+    set), MLP_ERR_DIVERGED an MLPDivergedError, MLP_ERR_UNSUPPORTED an MLPUnsupportedError, any
+    other an MLPError. message: mlp_last_error() of the thread that made the call."""
+    if status in (ERR_LIMIT, ERR_NOMEM):
+        # the library's message names the call and the size (e.g. "mlp_fit: training needs
+        # ... bytes (...), more than the memory limit of ... bytes")
+        e = MemoryError(message or "%s: %s" % (where, lib.mlp_strerror(status).decode()))
+        e.status = status
+        return e
+    cls = {ERR_DIVERGED: MLPDivergedError, ERR_UNSUPPORTED: MLPUnsupportedError}.get(status,
+                                                                                    MLPError)
+    return cls(status, where, message)
+
+
 def check(status, where):
     if status != 0:
-        raise MLPError(status, where, lib.mlp_last_error().decode("utf-8", "replace"))
+        raise error(status, where, lib.mlp_last_error().decode("utf-8", "replace"))
+
+
+def bf16_available():
+    """(whether precision='bf16' can train here, the reason): mlp_precision_supported(BF16) and
+    mlp_precision_isa(), e.g. (True, 'avx512_core_amx') or (False, 'no oneDNN in this build
+    (Debian: libdnnl-dev)')."""
+    return (bool(lib.mlp_precision_supported(PRECISION["bf16"])),
+            lib.mlp_precision_isa().decode("utf-8", "replace"))
 
 
 def version():
@@ -218,7 +265,10 @@ def version():
 
 
 class Net:
-    """Owns one mlp_net* (freed with mlp_net_free when this object goes)."""
+    """Owns one mlp_net* (freed with mlp_net_free when this object goes). The C memory lives
+    exactly as long as this object: a call that passes .ptr to C keeps a reference to the
+    object for the duration of the call (a local variable), so a net that an estimator drops in
+    a refit is freed when the last call using it returns, never under it."""
 
     __slots__ = ("ptr",)
 
@@ -282,6 +332,11 @@ class Net:
 
     def step_count(self):
         return int(lib.mlp_net_step_count(self.ptr))
+
+    def precision(self):
+        """'f32' or 'bf16': the arithmetic of the net's training GEMMs (mlp_net_precision)."""
+        v = lib.mlp_net_precision(self.ptr)
+        return PRECISION_NAME.get(v, str(v))
 
     def to_bytes(self):
         """The model file of mlp_model_save, as bytes (through a temporary file: the C API has

@@ -13,9 +13,12 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
 
     Parameters are scikit-learn's MLPClassifier's (same names, same defaults; solver 'adam',
     'sgd' or 'lbfgs'), plus mlp's own ``threads`` (None: OpenMP's default thread count; n:
-    mlp_set_num_threads(n) for the fit), ``dropout`` and ``early_stopping_metric`` ('score',
-    scikit-learn's rule, or 'loss': stop on the validation loss). fit and partial_fit take
-    sample_weight (scikit-learn >= 1.7; keyword-only in partial_fit). Computation is float32.
+    n threads for the fit), ``dropout``, ``early_stopping_metric`` ('score', scikit-learn's
+    rule, or 'loss': stop on the validation loss) and ``precision`` ('f32', the default, 'bf16'
+    or 'auto': the arithmetic of the training GEMMs; the fitted ``precision_`` says which ran).
+    fit and partial_fit take sample_weight (scikit-learn >= 1.7; keyword-only in partial_fit).
+    Computation is float32 (bf16 GEMM operands with precision='bf16'); inference is float32.
+    predict, predict_proba and score may run from many threads at once, also during a refit.
     See docs/PYTHON.md for every difference.
 
     Labels of any type (numbers, strings) are encoded as np.unique does (classes_ sorted); two
@@ -128,9 +131,10 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def predict_proba(self, X):
         """Class probabilities, (n_samples, n_classes), float32 for a float32 X, else float64;
         for multi-label, the probability of each label."""
-        X, dtype = self._validate_predict(X)
-        p = self._forward(X).astype(dtype, copy=False)
-        if self.n_outputs_ == 1 and not self._multilabel:
+        m = self._model()  # one model for the whole call (thread safety: _base._model)
+        X, dtype = m._validate_predict(X)
+        p = m._forward(X).astype(dtype, copy=False)
+        if m.n_outputs_ == 1 and not m._multilabel:
             return np.hstack([1.0 - p, p])
         return p
 
@@ -141,13 +145,14 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     def predict(self, X):
         """Labels: classes_ of the argmax (binary: probability > 0.5); for multi-label, the 0/1
         indicator matrix."""
-        X, _ = self._validate_predict(X)
-        p = self._forward(X)
-        if self._multilabel:
+        m = self._model()  # one model for the whole call (thread safety: _base._model)
+        X, _ = m._validate_predict(X)
+        p = m._forward(X)
+        if m._multilabel:
             return (p > 0.5).astype(int)
-        if self.n_outputs_ == 1:
-            return self.classes_[(p[:, 0] > 0.5).astype(np.intp)]
-        return self.classes_[np.argmax(p, axis=1)]
+        if m.n_outputs_ == 1:
+            return m.classes_[(p[:, 0] > 0.5).astype(np.intp)]
+        return m.classes_[np.argmax(p, axis=1)]
 
     def _more_tags(self):
         return {"multilabel": True}

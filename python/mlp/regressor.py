@@ -10,7 +10,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     """Multi-layer perceptron regressor with scikit-learn 1.2's parameters, trained by libmlp.
 
     Parameters are scikit-learn's MLPRegressor's (same names, same defaults; solver 'adam',
-    'sgd' or 'lbfgs'), plus mlp's own ``threads``, ``dropout`` and ``early_stopping_metric``.
+    'sgd' or 'lbfgs'), plus mlp's own ``threads``, ``dropout``, ``early_stopping_metric`` and
+    ``precision`` ('f32', 'bf16' or 'auto'; the fitted ``precision_`` says which ran).
     fit and partial_fit take sample_weight (scikit-learn >= 1.7; keyword-only in partial_fit).
     Squared-error loss, identity outputs; y may be 1-D or 2-D (one output per column).
     Computation is float32 (predictions are returned in float64 unless X is float32).
@@ -64,8 +65,9 @@ class MLPRegressor(RegressorMixin, BaseMLP):
     def predict(self, X):
         """Predictions, float32 for a float32 X, else float64: (n_samples,) for one output,
         else (n_samples, n_outputs)."""
-        X, dtype = self._validate_predict(X)
-        p = self._forward(X).astype(dtype, copy=False)
+        m = self._model()  # one model for the whole call (thread safety: _base._model)
+        X, dtype = m._validate_predict(X)
+        p = m._forward(X).astype(dtype, copy=False)
         return p.ravel() if p.shape[1] == 1 else p
 
     def _more_tags(self):

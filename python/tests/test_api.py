@@ -26,6 +26,7 @@ def test_same_parameters_as_sklearn(Ours, Theirs):
     assert ours.pop("threads") is None
     assert ours.pop("dropout") == 0.0
     assert ours.pop("early_stopping_metric") == "score"
+    assert ours.pop("precision") == "f32"
     assert ours == theirs
 
 

@@ -75,6 +75,10 @@ def _fail(est, how, X, y, partial=False):
         kw["sample_weight"] = -np.ones(len(X))
     elif how == "callback":
         est.set_params(verbose=True)
+    elif how == "memory":  # ~1.2 TiB: beyond the memory limit (3/4 of physical memory)
+        est.set_params(hidden_layer_sizes=(10 ** 9,))
+    elif how == "precision":
+        est.set_params(precision="fp16")
     out = _BrokenPipe()
     with contextlib.redirect_stdout(out), pytest.raises(Exception) as info:
         fit(X, y, **kw)
@@ -83,12 +87,16 @@ def _fail(est, how, X, y, partial=False):
         assert out.writes == 1  # the first epoch's line stopped the fit
     if how == "diverge":
         assert isinstance(info.value, mlp.MLPDivergedError)
+    if how == "memory":
+        assert type(info.value) is MemoryError
     return info.value
 
 
 CASES = [(MLPClassifier, h) for h in ("alpha", "solver", "diverge", "one class",
-                                      "multiclass-multioutput", "sample_weight", "callback")]
-CASES += [(MLPRegressor, h) for h in ("alpha", "solver", "diverge", "sample_weight", "callback")]
+                                      "multiclass-multioutput", "sample_weight", "callback",
+                                      "memory", "precision")]
+CASES += [(MLPRegressor, h) for h in ("alpha", "solver", "diverge", "sample_weight", "callback",
+                                      "memory", "precision")]
 
 
 @pytest.mark.parametrize("Est, how", CASES)
@@ -139,3 +147,46 @@ def test_failed_continued_fit_keeps_the_net(Est, partial):
 
 def _y64(Est):
     return Y64 if Est is MLPClassifier else X64[:, 0]
+
+
+@pytest.mark.parametrize("Est", [MLPClassifier, MLPRegressor])
+@pytest.mark.parametrize("dropout", [0.0, 0.1])
+def test_memory_limit_is_a_memory_error(Est, dropout):
+    """mlp_fit adds up what a fit will allocate before allocating anything: hidden (10**9,) on
+    3 features needs ~1.2 TiB (the parameters alone ~75 GiB), beyond the default limit (3/4 of
+    physical memory), so MLP_ERR_LIMIT comes at once and is Python's MemoryError (scikit-learn's
+    type), not an MLPError / RuntimeError, with the library's message naming the size. With
+    dropout the package creates the net itself (mlp_net_create), which checks its buffers
+    against the same limit."""
+    import time
+    est = Est(hidden_layer_sizes=(10 ** 9,), dropout=dropout)
+    t0 = time.monotonic()
+    with pytest.raises(MemoryError) as info:
+        est.fit(X3, _y3(Est))
+    assert time.monotonic() - t0 < 5.0
+    e = info.value
+    assert type(e) is MemoryError and not isinstance(e, (RuntimeError, mlp.MLPError))
+    assert e.status == 10  # MLP_ERR_LIMIT
+    assert "bytes" in str(e) and "memory limit" in str(e), str(e)
+    assert set(vars(est)) == set(Est().get_params())  # unfitted
+    with pytest.raises(NotFittedError):
+        est.predict(X3)
+    if Est is MLPClassifier:
+        with pytest.raises(MemoryError):
+            est.partial_fit(X3, Y3, classes=[0, 1])
+        assert set(vars(est)) == set(Est().get_params())
+
+
+def test_status_to_exception():
+    """_lib.error: the memory statuses are MemoryError, the others the package's classes."""
+    from mlp import _lib
+    for status in (_lib.ERR_LIMIT, _lib.ERR_NOMEM):
+        e = _lib.error(status, "mlp_fit", "mlp_fit: training needs 8 bytes")
+        assert type(e) is MemoryError and e.status == status
+        assert str(e) == "mlp_fit: training needs 8 bytes"
+    assert type(_lib.error(_lib.ERR_DIVERGED, "mlp_fit", "")) is mlp.MLPDivergedError
+    e = _lib.error(_lib.ERR_UNSUPPORTED, "mlp_fit", "no bf16")
+    assert type(e) is mlp.MLPUnsupportedError and isinstance(e, ValueError)
+    assert isinstance(e, mlp.MLPError) and e.status == 12 and "no bf16" in str(e)
+    e = _lib.error(2, "mlp_fit", "bad")  # MLP_ERR_ARG
+    assert type(e) is mlp.MLPError and isinstance(e, RuntimeError)

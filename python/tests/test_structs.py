@@ -29,7 +29,9 @@ STRUCTS = {
 ENUMS = dict(
     [("OPT_SGD", "MLP_OPT_SGD"), ("OPT_ADAM", "MLP_OPT_ADAM"), ("OPT_LBFGS", "MLP_OPT_LBFGS"),
      ("TASK_CLASSIFY", "MLP_TASK_CLASSIFY"), ("TASK_MULTILABEL", "MLP_TASK_MULTILABEL"),
-     ("TASK_REGRESS", "MLP_TASK_REGRESS"), ("ERR_DIVERGED", "MLP_ERR_DIVERGED")])
+     ("TASK_REGRESS", "MLP_TASK_REGRESS"), ("ERR_DIVERGED", "MLP_ERR_DIVERGED"),
+     ("ERR_NOMEM", "MLP_ERR_NOMEM"), ("ERR_LIMIT", "MLP_ERR_LIMIT"),
+     ("ERR_UNSUPPORTED", "MLP_ERR_UNSUPPORTED")])
 
 
 def _c_layout(tmp_path):
@@ -46,8 +48,9 @@ def _c_layout(tmp_path):
             lines.append('printf("%s %s %%zu\\n", offsetof(%s, %s));' % (c, name, c, name))
     values = list(ENUMS.values()) + ["MLP_OPT_COUNT", "MLP_STOP_SCORE", "MLP_STOP_LOSS",
                                      "MLP_STOP_COUNT", "MLP_LR_CONSTANT", "MLP_LR_INVSCALING",
-                                     "MLP_LR_ADAPTIVE"]
+                                     "MLP_LR_ADAPTIVE", "MLP_PRECISION_COUNT"]
     values += ["MLP_ACT_" + a.upper() for a in _lib.ACT]
+    values += ["MLP_PRECISION_" + p.upper() for p in _lib.PRECISION]
     for v in values:
         lines.append('printf("enum %s %%d\\n", (int)%s);' % (v, v))
     lines.append("return 0; }")
@@ -90,6 +93,10 @@ def test_enum_values_match_the_headers(tmp_path):
                        "adaptive": layout[("enum", "MLP_LR_ADAPTIVE")]}
     for name, v in _lib.ACT.items():
         assert v == layout[("enum", "MLP_ACT_" + name.upper())], name
+    for name, v in _lib.PRECISION.items():
+        assert v == layout[("enum", "MLP_PRECISION_" + name.upper())], name
+        assert _lib.lib.mlp_precision_name(v).decode() == name
+    assert layout[("enum", "MLP_PRECISION_COUNT")] == len(_lib.PRECISION)
 
 
 def test_struct_tails_at_run_time():
@@ -100,6 +107,7 @@ def test_struct_tails_at_run_time():
     assert o.max_iter == 200 and o.n_iter_no_change == 10 and o.opt.kind == _lib.OPT_ADAM
     assert o.dropout == 0.0 and o.opt.lr == pytest.approx(1e-3)
     assert not o.interrupt  # NULL: never interrupted
+    assert o.precision == _lib.PRECISION["f32"]
 
     rng = np.random.RandomState(0)
     X = np.ascontiguousarray(rng.randn(100, 4), dtype=np.float32)
