@@ -286,6 +286,12 @@ static void test_lbfgs_refusals(void **state) {
     assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, n, d, 3, &bad, NULL),
                      MLP_ERR_ARG);
     assert_non_null(strstr(mlp_last_error(), "sample_weight[3]"));
+    /* bf16 breaks the line search: refused; auto trains in f32. */
+    bad = o;
+    bad.precision = MLP_PRECISION_BF16;
+    const mlp_status bf = mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, n, d, 3, &bad, NULL);
+    assert_true(bf == MLP_ERR_ARG || bf == MLP_ERR_UNSUPPORTED); /* UNSUPPORTED: no bf16 here */
+    if (bf == MLP_ERR_ARG) assert_non_null(strstr(mlp_last_error(), "f32 only"));
     /* A warm-start net that drops units: lbfgs's objective must be the deterministic loss. */
     TU_ASSERT_OK(mlp_net_set_dropout(net, 0, 0.3f));
     assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, n, d, 3, &o, NULL), MLP_ERR_ARG);
@@ -295,6 +301,10 @@ static void test_lbfgs_refusals(void **state) {
     TU_ASSERT_OK(mlp_net_get_optimizer(net, &after));
     assert_memory_equal(&before, &after, sizeof before);
     assert_memory_equal(p0, mlp_net_params(net), np * sizeof *p0);
+    bad = o;
+    bad.precision = MLP_PRECISION_AUTO;
+    TU_ASSERT_OK(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, n, d, 3, &bad, NULL));
+    assert_int_equal(mlp_net_precision(net), MLP_PRECISION_F32);
     free(p0);
     mlp_net_free(net);
 }
@@ -323,6 +333,10 @@ static void test_lbfgs_nonfinite_start(void **state) {
     assert_int_equal(mlp_fit(&net, MLP_TASK_REGRESS, X, NULL, Y, n, d, 1, &o, NULL),
                      MLP_ERR_DIVERGED);
     assert_memory_equal(p0, mlp_net_params(net), np * sizeof *p0);
+    bad = o;
+    bad.precision = MLP_PRECISION_AUTO;
+    TU_ASSERT_OK(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, n, d, 3, &bad, NULL));
+    assert_int_equal(mlp_net_precision(net), MLP_PRECISION_F32);
     free(p0);
     mlp_net_free(net);
 }

@@ -133,7 +133,8 @@ typedef struct mlp_fit_options {
                                 (mlp_net_set_precision; a warm-start net takes it too): default
                                 F32; BF16 refused with MLP_ERR_UNSUPPORTED where this CPU or build
                                 lacks it; AUTO is BF16 where supported, else F32
-                                (mlp_net_precision tells which ran) */
+                                (mlp_net_precision tells which ran). Solver LBFGS runs in F32
+                                only: BF16 is refused (MLP_ERR_ARG), AUTO gives F32 */
 } mlp_fit_options;
 
 /* What mlp_fit reports. The two arrays are owned by the struct: free them with
