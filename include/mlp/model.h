@@ -51,6 +51,26 @@ MLP_API mlp_status mlp_model_save_classes(const char *path, const mlp_net *net,
 MLP_API mlp_status mlp_model_load_classes(const char *path, mlp_net **net, mlp_scaler *scaler,
                                           mlp_classes *classes);
 
+/* Model bytes in memory: the exact bytes mlp_model_save_classes would write to a file.
+ * With buf NULL (cap ignored) only *size is set: the bytes needed. Otherwise cap must be at
+ * least that (else MLP_ERR_SHAPE naming both sizes, nothing written) and *size receives the
+ * bytes written. scaler and classes may be NULL, and are checked as by mlp_model_save_classes.
+ * buf stays the caller's; on failure buf and *size are untouched. Reads the net only, like
+ * mlp_model_save.
+ * Errors: MLP_ERR_NULL (size or net is NULL, a scaler or class list without its arrays);
+ * MLP_ERR_ARG and MLP_ERR_SHAPE (the net, scaler or class list, as mlp_model_save_classes; or a
+ * cap below the size); MLP_ERR_OVERFLOW (the model exceeds the format's 4 GiB, or size_t). */
+MLP_API mlp_status mlp_model_save_mem(void *buf, size_t cap, size_t *size, const mlp_net *net,
+                                      const mlp_scaler *scaler, const mlp_classes *classes);
+/* As mlp_model_load_classes, from size bytes at buf (every check of a file load: magic,
+ * version, CRC, sizes against the length). scaler and classes may be NULL. buf is only read
+ * during the call. Ownership, and what is written on success and failure, as
+ * mlp_model_load_classes (on failure *net is NULL).
+ * Errors: MLP_ERR_NULL (buf or net is NULL); MLP_ERR_FORMAT (as mlp_model_load; also more than
+ * 4 GiB); MLP_ERR_NOMEM; MLP_ERR_LIMIT (the net exceeds the memory limit). */
+MLP_API mlp_status mlp_model_load_mem(const void *buf, size_t size, mlp_net **net,
+                                      mlp_scaler *scaler, mlp_classes *classes);
+
 #ifdef __cplusplus
 }
 #endif
