@@ -2,8 +2,8 @@
  * optimizer state and scaler, through files and through memory (the same bytes); rejection of
  * truncated, corrupted, foreign, newer, hostile and internally inconsistent bytes without
  * crashing, from a file and from memory alike; atomic saves that leave the old file intact on
- * failure. */
-#define _POSIX_C_SOURCE 200809L
+ * failure; what a save does to devices, FIFOs, sockets, directories and symbolic links. */
+#define _GNU_SOURCE /* mknod, makedev */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,18 +15,24 @@
 
 #include "core/core.h"
 #include "file_test_util.h"
+#include "io/file_save.h"
 #include "mlp/data.h"
 #include "mlp/model.h"
 #include "test_util.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -1196,6 +1202,265 @@ static void test_classes_on_non_classifiers(void **state) {
     free(dst);
 }
 
+/* ---- what a save does to what is at its path ---- */
+
+/* The bytes a save of net (no scaler, no classes) writes. */
+static unsigned char *model_bytes(const mlp_net *net, size_t *len) {
+    TU_ASSERT_OK(mlp_model_save_mem(NULL, 0, len, net, NULL, NULL));
+    unsigned char *b = tu_alloc(*len, 1);
+    TU_ASSERT_OK(mlp_model_save_mem(b, *len, len, net, NULL, NULL));
+    return b;
+}
+
+static void assert_char_device(const char *path, dev_t rdev) {
+    struct stat sb;
+    assert_int_equal(lstat(path, &sb), 0);
+    assert_true(S_ISCHR(sb.st_mode));
+    assert_true(sb.st_rdev == rdev);
+}
+
+/* Character devices are written through, never replaced: /dev/null stays /dev/null (as root a
+ * rename over it would have made it a regular file), also through a link; /dev/full reports its
+ * error and stays a device. */
+static void test_save_to_devices(void **state) {
+    (void)state;
+    fixture f;
+    fixture_make(&f, 0);
+    struct stat null_sb, full_sb;
+    assert_int_equal(stat("/dev/null", &null_sb), 0);
+    TU_ASSERT_OK(mlp_model_save("/dev/null", f.net, NULL));
+    assert_char_device("/dev/null", null_sb.st_rdev);
+    char *link = path_in_dir("null_link.mlp");
+    unlink(link);
+    assert_int_equal(symlink("/dev/null", link), 0);
+    TU_ASSERT_OK(mlp_model_save(link, f.net, NULL));
+    struct stat sb;
+    assert_int_equal(lstat(link, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    assert_char_device("/dev/null", null_sb.st_rdev);
+    if (stat("/dev/full", &full_sb) == 0) {
+        assert_int_equal(mlp_model_save("/dev/full", f.net, NULL), MLP_ERR_IO);
+        assert_non_null(strstr(mlp_last_error(), strerror(ENOSPC)));
+        assert_char_device("/dev/full", full_sb.st_rdev);
+    }
+    assert_int_equal(tu_count_temp_files(DIR_PATH), 0);
+    assert_int_equal(tu_count_temp_files("/dev"), 0);
+    unlink(link);
+    free(link);
+    fixture_free(&f);
+}
+
+typedef struct fifo_reader {
+    const char *path;
+    unsigned char *buf;
+    size_t cap, len;
+} fifo_reader;
+
+static void *read_fifo(void *arg) {
+    fifo_reader *r = arg;
+    int fd = open(r->path, O_RDONLY);
+    if (fd < 0) return NULL;
+    ssize_t k;
+    while (r->len < r->cap && (k = read(fd, r->buf + r->len, r->cap - r->len)) > 0)
+        r->len += (size_t)k;
+    close(fd);
+    return NULL;
+}
+
+/* A FIFO is written through: the reader gets exactly the model's bytes, the FIFO stays a FIFO. */
+static void test_save_to_fifo(void **state) {
+    (void)state;
+    char *fifo = path_in_dir("pipe.mlp");
+    unlink(fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    fixture f;
+    fixture_make(&f, 1);
+    size_t len;
+    unsigned char *want = model_bytes(f.net, &len);
+    fifo_reader r = {fifo, tu_alloc(len + 64, 1), len + 64, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, read_fifo, &r), 0);
+    TU_ASSERT_OK(mlp_model_save(fifo, f.net, NULL));
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(r.len, len);
+    assert_memory_equal(r.buf, want, len);
+    struct stat sb;
+    assert_int_equal(lstat(fifo, &sb), 0);
+    assert_true(S_ISFIFO(sb.st_mode));
+    assert_int_equal(tu_count_temp_files(DIR_PATH), 0);
+    free(r.buf);
+    free(want);
+    fixture_free(&f);
+    unlink(fifo);
+    free(fifo);
+}
+
+/* A socket, a block device and a directory are refused, named, and left as they were. */
+static void test_save_refuses_special(void **state) {
+    (void)state;
+    fixture f;
+    fixture_make(&f, 0);
+    char *sock = path_in_dir("sock.mlp"), *blk = path_in_dir("blk.mlp");
+    unlink(sock);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    assert_true(strlen(sock) < sizeof addr.sun_path);
+    strcpy(addr.sun_path, sock);
+    assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    assert_int_equal(mlp_model_save(sock, f.net, NULL), MLP_ERR_IO);
+    assert_non_null(strstr(mlp_last_error(), "is a socket: not replaced"));
+    assert_non_null(strstr(mlp_last_error(), sock));
+    struct stat sb;
+    assert_int_equal(lstat(sock, &sb), 0);
+    assert_true(S_ISSOCK(sb.st_mode));
+    close(fd);
+    /* A block device node of a loop device that need not exist (never opened: refused first).
+     * Creating it needs CAP_MKNOD; without it this part is skipped. */
+    unlink(blk);
+    if (mknod(blk, S_IFBLK | 0600, makedev(7, 250)) == 0) {
+        assert_int_equal(mlp_model_save(blk, f.net, NULL), MLP_ERR_IO);
+        assert_non_null(strstr(mlp_last_error(), "is a block device"));
+        assert_int_equal(lstat(blk, &sb), 0);
+        assert_true(S_ISBLK(sb.st_mode));
+        unlink(blk);
+    }
+    assert_int_equal(mlp_model_save(DIR_PATH, f.net, NULL), MLP_ERR_IO);
+    assert_non_null(strstr(mlp_last_error(), "is a directory"));
+    /* A path naming a directory that does not exist: nothing created. */
+    char *dir_name = path_in_dir("new_dir/");
+    assert_int_equal(mlp_model_save(dir_name, f.net, NULL), MLP_ERR_IO);
+    assert_int_not_equal(lstat(dir_name, &sb), 0);
+    assert_int_equal(tu_count_temp_files(DIR_PATH), 0);
+    unlink(sock);
+    free(dir_name);
+    free(sock);
+    free(blk);
+    fixture_free(&f);
+}
+
+static void assert_link_to(const char *link, const char *target) {
+    char buf[1024];
+    ssize_t n = readlink(link, buf, sizeof buf - 1);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    assert_string_equal(buf, target);
+}
+
+static void assert_file_bytes(const char *path, const unsigned char *want, size_t len) {
+    size_t n;
+    unsigned char *got = tu_read_file(path, &n);
+    assert_int_equal(n, len);
+    assert_memory_equal(got, want, len);
+    free(got);
+}
+
+/* A link is followed and kept: its target is replaced (keeping its mode), through chains of
+ * links, relative targets (from the link's own directory) and absolute ones; a dangling link's
+ * target is created; a loop is an error that creates nothing. */
+static void test_save_through_symlinks(void **state) {
+    (void)state;
+    char *sub = path_in_dir("links"), *real = path_in_dir("links_real.mlp");
+    char *l1 = path_in_dir("links/l1.mlp"), *l2 = path_in_dir("l2.mlp");
+    char *abs_link = path_in_dir("abs.mlp"), *dangling = path_in_dir("dangling.mlp");
+    char *created = path_in_dir("created.mlp"), *loop_a = path_in_dir("loop_a.mlp");
+    char *loop_b = path_in_dir("loop_b.mlp");
+    const char *all[] = {l1, l2, abs_link, dangling, created, loop_a, loop_b, real};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) unlink(all[i]);
+    assert_true(mkdir(sub, 0755) == 0 || errno == EEXIST);
+    fixture f0, f1;
+    fixture_make(&f0, 0);
+    fixture_make(&f1, 1);
+    size_t len0, len1;
+    unsigned char *b0 = model_bytes(f0.net, &len0), *b1 = model_bytes(f1.net, &len1);
+    TU_ASSERT_OK(mlp_model_save(real, f0.net, NULL));
+    assert_int_equal(chmod(real, 0640), 0);
+    assert_int_equal(symlink("../links_real.mlp", l1), 0); /* relative, from links/ */
+    assert_int_equal(symlink("links/l1.mlp", l2), 0);      /* a chain */
+    assert_int_equal(symlink(real, abs_link), 0);          /* absolute */
+    TU_ASSERT_OK(mlp_model_save(l2, f1.net, NULL));
+    assert_link_to(l2, "links/l1.mlp");
+    assert_link_to(l1, "../links_real.mlp");
+    assert_file_bytes(real, b1, len1);
+    struct stat sb;
+    assert_int_equal(stat(real, &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 0640);
+    TU_ASSERT_OK(mlp_model_save(abs_link, f0.net, NULL));
+    assert_link_to(abs_link, real);
+    assert_file_bytes(real, b0, len0);
+    /* A dangling link: its target is created (0644), the link kept. */
+    assert_int_equal(symlink("created.mlp", dangling), 0);
+    TU_ASSERT_OK(mlp_model_save(dangling, f1.net, NULL));
+    assert_link_to(dangling, "created.mlp");
+    assert_file_bytes(created, b1, len1);
+    assert_int_equal(stat(created, &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 0644);
+    /* A loop. */
+    assert_int_equal(symlink("loop_b.mlp", loop_a), 0);
+    assert_int_equal(symlink("loop_a.mlp", loop_b), 0);
+    assert_int_equal(mlp_model_save(loop_a, f0.net, NULL), MLP_ERR_IO);
+    assert_non_null(strstr(mlp_last_error(), strerror(ELOOP)));
+    assert_link_to(loop_a, "loop_b.mlp");
+    assert_int_equal(tu_count_temp_files(DIR_PATH), 0);
+    assert_int_equal(tu_count_temp_files(sub), 0);
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) unlink(all[i]);
+    rmdir(sub);
+    free(b0);
+    free(b1);
+    fixture_free(&f0);
+    fixture_free(&f1);
+    char *paths[] = {sub, real, l1, l2, abs_link, dangling, created, loop_a, loop_b};
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) free(paths[i]);
+}
+
+/* Where the filesystem has no O_TMPFILE, a named temporary file is used: the same results, and
+ * it is removed when the write fails. Also a path without a directory part, and the mode of a
+ * replaced file kept. */
+static void test_save_mkstemp_fallback(void **state) {
+    (void)state;
+    char cwd[1024];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(DIR_PATH), 0);
+    fixture f0, f1;
+    fixture_make(&f0, 0);
+    fixture_make(&f1, 1);
+    size_t len0, len1;
+    unsigned char *b0 = model_bytes(f0.net, &len0), *b1 = model_bytes(f1.net, &len1);
+    for (int fallback = 0; fallback <= 1; fallback++) {
+        mlp_save_file_force_named(fallback != 0);
+        unlink("rel.mlp");
+        TU_ASSERT_OK(mlp_model_save("rel.mlp", f0.net, NULL));
+        assert_file_bytes("rel.mlp", b0, len0);
+        assert_int_equal(chmod("rel.mlp", 0600), 0);
+        TU_ASSERT_OK(mlp_model_save("rel.mlp", f1.net, NULL));
+        assert_file_bytes("rel.mlp", b1, len1);
+        struct stat sb;
+        assert_int_equal(stat("rel.mlp", &sb), 0);
+        assert_int_equal(sb.st_mode & 07777, 0600);
+        /* A write that fails midway: the old file stays, no temporary file. */
+        struct rlimit old_lim, lim;
+        assert_int_equal(getrlimit(RLIMIT_FSIZE, &old_lim), 0);
+        void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+        lim = old_lim;
+        lim.rlim_cur = 100;
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+        mlp_status st = mlp_model_save("rel.mlp", f0.net, NULL);
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &old_lim), 0);
+        signal(SIGXFSZ, old_handler);
+        assert_int_equal(st, MLP_ERR_IO);
+        assert_non_null(strstr(mlp_last_error(), "cannot write 'rel.mlp'"));
+        assert_file_bytes("rel.mlp", b1, len1);
+        assert_int_equal(tu_count_temp_files("."), 0);
+    }
+    mlp_save_file_force_named(false);
+    unlink("rel.mlp");
+    assert_int_equal(chdir(cwd), 0);
+    free(b0);
+    free(b1);
+    fixture_free(&f0);
+    fixture_free(&f1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_adam_no_scaler),
@@ -1221,6 +1486,11 @@ int main(void) {
         cmocka_unit_test(test_mem_errors),
         cmocka_unit_test(test_inconsistent_fields),
         cmocka_unit_test(test_classes_on_non_classifiers),
+        cmocka_unit_test(test_save_to_devices),
+        cmocka_unit_test(test_save_to_fifo),
+        cmocka_unit_test(test_save_refuses_special),
+        cmocka_unit_test(test_save_through_symlinks),
+        cmocka_unit_test(test_save_mkstemp_fallback),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

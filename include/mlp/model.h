@@ -14,15 +14,29 @@
 extern "C" {
 #endif
 
-/* Saves net (and scaler) to path. Writes atomically: a temporary file next to path, flushed and
- * fsync'ed, then renamed over path (keeping the mode of the file it replaces, else 0644). On any
- * failure the previous file at path is untouched and the temporary file removed.
+/* Saves net (and scaler) to path. What happens depends on what path is:
+ *  - a regular file, or nothing yet: replaced atomically. The model is written to a new file in
+ *    the same directory (unnamed, O_TMPFILE, where the filesystem supports it; else
+ *    path.tmp.XXXXXX), flushed and fsync'ed, then given path's name in one rename (keeping the
+ *    mode of the file it replaces, else 0644). A reader, a crash or a killed process sees the
+ *    complete old file or the complete new one; on any failure the previous file is untouched and
+ *    no temporary file is left (only a SIGKILL between the two system calls that name the new
+ *    file and rename it over the old one can leave a path.tmp.XXXXXX behind);
+ *  - a symbolic link: followed (to its final target; a missing target is created) and the target
+ *    replaced as above; the link itself is kept;
+ *  - a character device or a FIFO (/dev/null, /dev/stdout on a pipe, a named pipe): written
+ *    through, in place, as a shell redirection would: no atomicity, and opening a FIFO waits for
+ *    a reader;
+ *  - a directory, a block device or a socket: refused (MLP_ERR_IO naming the path and its kind),
+ *    nothing written.
  * scaler may be NULL (stored as "no scaling"). The pending forward pass and workspace are not
  * saved.
  * Errors: MLP_ERR_NULL (path or net is NULL, or a scaler without its arrays); MLP_ERR_ARG (empty
  * path, an unknown scaler kind, a net beyond the format's limits); MLP_ERR_SHAPE (the scaler's d
  * differs from the net's input width); MLP_ERR_OVERFLOW (the file would exceed the format's
- * 4 GiB); MLP_ERR_IO (creating, writing, syncing or renaming the file failed); MLP_ERR_NOMEM. */
+ * 4 GiB); MLP_ERR_IO (a path of a kind refused above, or creating, writing, syncing, linking or
+ * renaming the file failed: the message names the path, the step and the system's message);
+ * MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_model_save(const char *path, const mlp_net *net, const mlp_scaler *scaler);
 /* Loads a model saved by mlp_model_save. Every size is checked against the file's length before
  * allocating; truncated, corrupted (checksum), foreign (magic) and newer-version files are
