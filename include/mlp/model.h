@@ -25,10 +25,18 @@ extern "C" {
  *  - a symbolic link: followed (to its final target; a missing target is created) and the target
  *    replaced as above; the link itself is kept;
  *  - a character device or a FIFO (/dev/null, /dev/stdout on a pipe, a named pipe): written
- *    through, in place, as a shell redirection would: no atomicity, and opening a FIFO waits for
- *    a reader;
+ *    through, in place, as a shell redirection would: no atomicity, no signal hold, and opening a
+ *    FIFO waits for a reader;
  *  - a directory, a block device or a socket: refused (MLP_ERR_IO naming the path and its kind),
  *    nothing written.
+ * Signals: while a regular file is replaced, SIGINT, SIGTERM, SIGHUP and SIGQUIT are held, so
+ * that they cannot stop the save halfway: blocked on the calling thread and, where their action
+ * is the default one (terminate), caught by a handler that records them (a signal to the process
+ * may reach any thread: OpenMP's pool threads block nothing). Then the actions and the caller's
+ * mask are restored and a recorded signal is sent again: it terminates the process with the new
+ * model complete on disk (one that another thread took in the save's last instant acts a moment
+ * after the call returns, when that thread runs the handler). A handler or SIG_IGN set by the
+ * program is left alone; the handler runs on another thread, or once the save is done.
  * scaler may be NULL (stored as "no scaling"). The pending forward pass and workspace are not
  * saved.
  * Errors: MLP_ERR_NULL (path or net is NULL, or a scaler without its arrays); MLP_ERR_ARG (empty
@@ -69,8 +77,8 @@ MLP_API mlp_status mlp_model_load_classes(const char *path, mlp_net **net, mlp_s
  * With buf NULL (cap ignored) only *size is set: the bytes needed. Otherwise cap must be at
  * least that (else MLP_ERR_SHAPE naming both sizes, nothing written) and *size receives the
  * bytes written. scaler and classes may be NULL, and are checked as by mlp_model_save_classes.
- * buf stays the caller's; on failure buf and *size are untouched. Reads the net only, like
- * mlp_model_save.
+ * buf stays the caller's; on failure buf and *size are untouched. No signal is held (nothing is
+ * replaced). Reads the net only, like mlp_model_save.
  * Errors: MLP_ERR_NULL (size or net is NULL, a scaler or class list without its arrays);
  * MLP_ERR_ARG and MLP_ERR_SHAPE (the net, scaler or class list, as mlp_model_save_classes; or a
  * cap below the size); MLP_ERR_OVERFLOW (the model exceeds the format's 4 GiB, or size_t). */

@@ -6,7 +6,7 @@
  * complete and fsync'ed: the target's own name in one link when there is no file to replace (no
  * temporary name at all), else a temporary name renamed over the target at once. A SIGKILL
  * between that link and the rename is the one moment that can still leave a path.tmp.XXXXXX
- * file behind. */
+ * file behind; catchable signals wait (mlp_signals_hold). */
 #define _GNU_SOURCE /* O_TMPFILE, AT_EMPTY_PATH, mkostemp */
 
 #include "io/file_save.h"
@@ -249,8 +249,10 @@ static int save_named(save_job *j, const char **what) {
     return e;
 }
 
-/* The content in a new file of j's directory, then under the target's name. */
+/* The content in a new file of j's directory, then under the target's name; signals held. */
 static int save_atomic(save_job *j, const char **what) {
+    mlp_signal_hold hold;
+    mlp_signals_hold(&hold);
     bool fallback = true;
     int e = 0;
     int fd = -1;
@@ -267,6 +269,7 @@ static int save_atomic(save_job *j, const char **what) {
     }
     if (fallback) e = save_named(j, what);
     if (!e) (void)fsync(j->dirfd); /* the new name durable; best effort (not every filesystem) */
+    mlp_signals_release(&hold);
     return e;
 }
 
