@@ -1,7 +1,9 @@
-/* Model files (src/model_io.c, docs/MODEL_FORMAT.md): bit-exact round trips of trained nets with
- * their optimizer state and scaler, and rejection of truncated, corrupted, foreign, newer and
- * hostile files without crashing; atomic saves that leave the old file intact on failure. */
-#define _POSIX_C_SOURCE 200809L
+/* Model files (src/io/, docs/MODEL_FORMAT.md): bit-exact round trips of trained nets with their
+ * optimizer state and scaler, through files and through memory (the same bytes); rejection of
+ * truncated, corrupted, foreign, newer, hostile and internally inconsistent bytes without
+ * crashing, from a file and from memory alike; atomic saves that leave the old file intact on
+ * failure; what a save does to devices, FIFOs, sockets, directories and symbolic links. */
+#define _GNU_SOURCE /* mknod, makedev */
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,20 +13,26 @@
 /* cmocka.h needs the above first */
 #include <cmocka.h>
 
-#include "file_test_util.h"
 #include "core/core.h"
+#include "file_test_util.h"
+#include "io/file_save.h"
 #include "mlp/data.h"
 #include "mlp/model.h"
 #include "test_util.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -96,10 +104,41 @@ static void expect_load_fail(const char *path, mlp_status want) {
     assert_true(mlp_last_error()[0] != '\0');
 }
 
-/* Writes bytes to path and expects the load to fail with want. */
+/* Loads len bytes from memory (from an exact-size copy, so that ASan sees any read past them)
+ * expecting failure with want; *net NULL, the scaler and class list untouched. */
+static void expect_mem_fail(const void *b, size_t len, mlp_status want) {
+    unsigned char *copy = tu_alloc(len ? len : 1, 1);
+    if (len) memcpy(copy, b, len);
+    mlp_net *net = (mlp_net *)(uintptr_t)0x1;
+    float sentinel;
+    double values[2] = {1, 2};
+    mlp_scaler sc = {MLP_SCALE_MINMAX, 7, &sentinel, &sentinel};
+    mlp_classes cls = {MLP_CLASSES_NUMBERS, 2, values, NULL};
+    mlp_status st = mlp_model_load_mem(copy, len, &net, &sc, &cls);
+    if (st != want)
+        fail_msg("load of %zu bytes from memory: status %d (%s), expected %d", len, (int)st,
+                 mlp_last_error(), (int)want);
+    assert_null(net);
+    assert_true(sc.kind == MLP_SCALE_MINMAX && sc.d == 7 && sc.offset == &sentinel);
+    assert_true(cls.kind == MLP_CLASSES_NUMBERS && cls.n == 2 && cls.values == values);
+    free(copy);
+}
+
+/* Writes bytes to path and expects the load to fail with want; the same bytes loaded from memory
+ * fail the same way, with the same message after the name of the source (one parser). */
 static void expect_bytes_fail(const char *path, const void *b, size_t len, mlp_status want) {
     write_all(path, b, len);
     expect_load_fail(path, want);
+    char file_msg[600], prefix[600];
+    snprintf(file_msg, sizeof file_msg, "%s", mlp_last_error());
+    expect_mem_fail(b, len, want);
+    const char *mem_msg = mlp_last_error();
+    static const char mem_prefix[] = "mlp_model_load_mem: the buffer";
+    snprintf(prefix, sizeof prefix, "mlp_model_load: '%s'", path);
+    if (strncmp(file_msg, prefix, strlen(prefix)) != 0 ||
+        strncmp(mem_msg, mem_prefix, strlen(mem_prefix)) != 0 ||
+        strcmp(file_msg + strlen(prefix), mem_msg + strlen(mem_prefix)) != 0)
+        fail_msg("file and memory loads disagree:\n  %s\n  %s", file_msg, mem_msg);
 }
 
 /* ---- a trained net ---- */
@@ -901,6 +940,527 @@ static void test_null_and_bad_arguments(void **state) {
     free(path);
 }
 
+/* ---- model bytes in memory ---- */
+
+/* The bytes of a save to memory are the bytes of a save to a file; loading them gives what the
+ * file gives; a model loaded from either saves back to the same bytes through either. */
+static void test_mem_matches_file(void **state) {
+    (void)state;
+    char *path = path_in_dir("mem.mlp"), *path2 = path_in_dir("mem2.mlp");
+    const char *const names[] = {"x", "y", "z"};
+    for (int kind = 0; kind < 3; kind++) {
+        fixture f;
+        fixture_make(&f, kind);
+        if (kind == 1) TU_ASSERT_OK(mlp_net_set_dropout(f.net, 1, 0.25f));
+        mlp_scaler sc = {0};
+        make_scaler(&sc, kind == 2 ? MLP_SCALE_MINMAX : MLP_SCALE_STANDARD, f.sizes[0]);
+        mlp_classes cls = {0};
+        if (kind == 0) TU_ASSERT_OK(mlp_classes_encode_names(names, 3, &cls, NULL));
+        const mlp_classes *c = kind == 0 ? &cls : NULL;
+        TU_ASSERT_OK(mlp_model_save_classes(path, f.net, &sc, c));
+        size_t len, need = 0, got = 0;
+        unsigned char *file = tu_read_file(path, &len);
+        TU_ASSERT_OK(mlp_model_save_mem(NULL, 12345, &need, f.net, &sc, c));
+        assert_int_equal(need, len);
+        /* A larger buffer: only the model's bytes are written. */
+        unsigned char *mem = tu_alloc(len + 16, 1);
+        memset(mem, 0xa5, len + 16);
+        TU_ASSERT_OK(mlp_model_save_mem(mem, len + 16, &got, f.net, &sc, c));
+        assert_int_equal(got, len);
+        assert_memory_equal(mem, file, len);
+        for (size_t i = len; i < len + 16; i++) assert_int_equal(mem[i], 0xa5);
+
+        /* Loaded from the file and from memory: the same model, saved back to the same bytes
+         * through either path. */
+        mlp_net *a = NULL, *b = NULL;
+        mlp_scaler sa = {0}, sb = {0};
+        mlp_classes ca = {0}, cb = {0};
+        TU_ASSERT_OK(mlp_model_load_classes(path, &a, &sa, &ca));
+        TU_ASSERT_OK(mlp_model_load_mem(mem, len, &b, &sb, &cb));
+        assert_true(sa.kind == sb.kind && sa.d == sb.d && ca.kind == cb.kind && ca.n == cb.n);
+        assert_memory_equal(sa.offset, sb.offset, sa.d * sizeof(float));
+        assert_memory_equal(sa.scale, sb.scale, sa.d * sizeof(float));
+        const mlp_classes *back = kind == 0 ? &cb : NULL;
+        unsigned char *again = tu_alloc(len, 1);
+        TU_ASSERT_OK(mlp_model_save_mem(again, len, &got, a, &sa, back));
+        assert_int_equal(got, len);
+        assert_memory_equal(again, file, len);
+        TU_ASSERT_OK(mlp_model_save_classes(path2, b, &sb, back));
+        size_t len2;
+        unsigned char *file2 = tu_read_file(path2, &len2);
+        assert_int_equal(len2, len);
+        assert_memory_equal(file2, file, len);
+        assert_same_net(&f, b); /* bit-exact, and trains on identically */
+        free(file2);
+        free(again);
+        mlp_net_free(a);
+        mlp_net_free(b);
+        mlp_scaler_free(&sa);
+        mlp_scaler_free(&sb);
+        mlp_classes_free(&ca);
+        mlp_classes_free(&cb);
+        mlp_classes_free(&cls);
+        mlp_scaler_free(&sc);
+        free(mem);
+        free(file);
+        fixture_free(&f);
+    }
+    unlink(path);
+    unlink(path2);
+    free(path);
+    free(path2);
+}
+
+/* NULL arguments, a buffer too small (SHAPE naming both sizes, nothing written), invalid
+ * arguments (checked before anything is written, the size query included), and bytes that are
+ * not a model. */
+static void test_mem_errors(void **state) {
+    (void)state;
+    fixture f;
+    fixture_make(&f, 0);
+    size_t need = 0, size = 777;
+    TU_ASSERT_OK(mlp_model_save_mem(NULL, 0, &need, f.net, NULL, NULL));
+    unsigned char *buf = tu_alloc(need, 1), *model = tu_alloc(need, 1);
+    TU_ASSERT_OK(mlp_model_save_mem(model, need, &size, f.net, NULL, NULL));
+    assert_int_equal(mlp_model_save_mem(buf, need, NULL, f.net, NULL, NULL), MLP_ERR_NULL);
+    size = 777;
+    assert_int_equal(mlp_model_save_mem(buf, need, &size, NULL, NULL, NULL), MLP_ERR_NULL);
+    assert_int_equal(size, 777);
+    const size_t caps[] = {0, 1, need / 2, need - 1};
+    for (size_t i = 0; i < sizeof caps / sizeof *caps; i++) {
+        memset(buf, 0xa5, need);
+        assert_int_equal(mlp_model_save_mem(buf, caps[i], &size, f.net, NULL, NULL), MLP_ERR_SHAPE);
+        char want[128];
+        snprintf(want, sizeof want, "needs %zu bytes, the buffer has %zu", need, caps[i]);
+        assert_non_null(strstr(mlp_last_error(), want));
+        assert_int_equal(size, 777);
+        for (size_t k = 0; k < need; k++) assert_int_equal(buf[k], 0xa5);
+    }
+    /* Invalid arguments: the size query fails as the save does. */
+    mlp_scaler wide = {0};
+    make_scaler(&wide, MLP_SCALE_STANDARD, f.sizes[0] + 1);
+    mlp_scaler bare = {MLP_SCALE_STANDARD, f.sizes[0], NULL, NULL};
+    mlp_classes two = {0};
+    TU_ASSERT_OK(mlp_classes_range(2, &two));
+    void *bufs[] = {NULL, buf};
+    for (int k = 0; k < 2; k++) {
+        memset(buf, 0xa5, need);
+        assert_int_equal(mlp_model_save_mem(bufs[k], need, &size, f.net, &wide, NULL),
+                         MLP_ERR_SHAPE);
+        assert_int_equal(mlp_model_save_mem(bufs[k], need, &size, f.net, &bare, NULL),
+                         MLP_ERR_NULL);
+        assert_int_equal(mlp_model_save_mem(bufs[k], need, &size, f.net, NULL, &two),
+                         MLP_ERR_SHAPE);
+        assert_int_equal(size, 777);
+        for (size_t i = 0; i < need; i++) assert_int_equal(buf[i], 0xa5);
+    }
+    mlp_scaler_free(&wide);
+    mlp_classes_free(&two);
+
+    /* Loading: NULL arguments, then bytes that are not a model. */
+    mlp_net *net = (mlp_net *)(uintptr_t)0x1;
+    assert_int_equal(mlp_model_load_mem(NULL, need, &net, NULL, NULL), MLP_ERR_NULL);
+    assert_null(net);
+    assert_int_equal(mlp_model_load_mem(model, need, NULL, NULL, NULL), MLP_ERR_NULL);
+    for (size_t k = 0; k < need; k++) expect_mem_fail(model, k, MLP_ERR_FORMAT);
+    for (size_t k = 0; k < need; k++) {
+        model[k] ^= 0x10;
+        expect_mem_fail(model, need, MLP_ERR_FORMAT);
+        model[k] ^= 0x10;
+    }
+    if (sizeof(size_t) > 4) { /* more than the format's 4 GiB: refused before reading a byte */
+        assert_int_equal(mlp_model_load_mem(model, (size_t)1 << 33, &net, NULL, NULL),
+                         MLP_ERR_FORMAT);
+        assert_non_null(strstr(mlp_last_error(), "too many"));
+    }
+    TU_ASSERT_OK(mlp_model_load_mem(model, need, &net, NULL, NULL)); /* sanity */
+    mlp_net_free(net);
+    free(buf);
+    free(model);
+    fixture_free(&f);
+}
+
+/* ---- sizes from the bytes that disagree with each other (valid CRC) ---- */
+
+/* b with `remove` bytes at `at` replaced by the ins_len bytes of ins, as a new buffer. */
+static unsigned char *spliced(const unsigned char *b, size_t len, size_t at, size_t remove,
+                              const void *ins, size_t ins_len, size_t *out_len) {
+    *out_len = len - remove + ins_len;
+    unsigned char *o = tu_alloc(*out_len, 1);
+    memcpy(o, b, at);
+    if (ins_len) memcpy(o + at, ins, ins_len);
+    memcpy(o + at + ins_len, b + at + remove, len - at - remove);
+    return o;
+}
+
+/* The forged bytes (CRC fixed here) fail to load from a file and from memory with
+ * MLP_ERR_FORMAT, the message naming the field (needle; NULL: any message). */
+static void expect_forged(const char *path, unsigned char *b, size_t len, const char *needle) {
+    fix_crc(b, len);
+    expect_bytes_fail(path, b, len, MLP_ERR_FORMAT);
+    if (needle && !strstr(mlp_last_error(), needle))
+        fail_msg("'%s' not in the message: %s", needle, mlp_last_error());
+}
+
+/* Every size the parser reads from the bytes is checked against the others and against the
+ * length before it indexes anything: layer widths against n_params, the scaler's d against the
+ * input width, the class count against the output width, name lengths against the bytes left,
+ * the dropout section against the layer count. Each forged file has a valid CRC; ASan (CI)
+ * catches any read past the buffer. */
+static void test_inconsistent_fields(void **state) {
+    (void)state;
+    char *src = path_in_dir("forge_src.mlp"), *dst = path_in_dir("forge.mlp");
+    const char *const names[] = {"ab", "cd", "ef"};
+    mlp_classes c = {0};
+    TU_ASSERT_OK(mlp_classes_encode_names(names, 3, &c, NULL));
+    fixture f;
+    fixture_make(&f, 0); /* sizes {4, 8, 3}: 67 parameters */
+    mlp_scaler sc = {0};
+    make_scaler(&sc, MLP_SCALE_STANDARD, 4);
+    TU_ASSERT_OK(mlp_model_save_classes(src, f.net, &sc, &c));
+    size_t len, n2;
+    unsigned char *orig = tu_read_file(src, &len), *b = tu_alloc(len, 1), *o;
+    const size_t sec = len - 4 - DROPOUT_LEN_F0 - (12 + 3 * 6); /* the class section */
+    const size_t drop = len - 4 - DROPOUT_LEN_F0;
+#define FORGE(stmt, needle)                                                                        \
+    do {                                                                                           \
+        memcpy(b, orig, len);                                                                      \
+        stmt;                                                                                      \
+        expect_forged(dst, b, len, needle);                                                        \
+    } while (0)
+    /* Widths against n_params, and both against the length. */
+    FORGE(put64(b + OFF_N_PARAMS, 68), "parameter count 68");
+    FORGE((put64(b + OFF_SIZES + 8, 9), put64(b + OFF_N_PARAMS, 4 * 9 + 9 + 9 * 3 + 3)),
+          "truncated (parameters)");
+    FORGE((put64(b + OFF_SIZES + 8, 7), put64(b + OFF_N_PARAMS, 4 * 7 + 7 + 7 * 3 + 3)), NULL);
+    FORGE(put32(b + OFF_N_LAYERS, 1), "parameter count 67");
+    FORGE((put32(b + OFF_N_LAYERS, 1), put64(b + OFF_N_PARAMS, 40)), NULL);
+    /* The scaler's d against the input width and the kind. */
+    FORGE((put64(b + OFF_SIZES, 5), put64(b + OFF_N_PARAMS, 75)), "scaler size 4");
+    FORGE((put64(b + OFF_SIZES, 5), put64(b + OFF_N_PARAMS, 75), put64(b + OFF_SCALE_D, 5)),
+          "truncated (parameters)");
+    FORGE(put32(b + OFF_SCALE_KIND, MLP_SCALE_NONE), "no scaler but a scaler size of 4");
+    FORGE((put32(b + OFF_SCALE_KIND, MLP_SCALE_NONE), put64(b + OFF_SCALE_D, 0)), NULL);
+    /* The class count against the output width, with the bytes to match. */
+    o = spliced(orig, len, drop - 6, 6, NULL, 0, &n2);
+    put64(o + sec + 4, 2);
+    expect_forged(dst, o, n2, "2 stored classes for a net of 3 classes");
+    free(o);
+    o = spliced(orig, len, drop, 0, "\x02\0\0\0gh", 6, &n2);
+    put64(o + sec + 4, 4);
+    expect_forged(dst, o, n2, "4 stored classes for a net of 3 classes");
+    free(o);
+    /* Name lengths against the bytes left and the 1 MiB limit. */
+    FORGE(put32(b + sec + 12 + 6, 8), "class name 1 holds a NUL byte");
+    FORGE(put32(b + sec + 12 + 12, 2 + 8 + 1), "class name 2 is truncated");
+    FORGE(put32(b + sec + 12, (1u << 20) + 1), "class name 0 is truncated or too long");
+    FORGE(put32(b + sec + 12, 0), NULL);
+    /* The dropout section against the layer count. */
+    o = spliced(orig, len, drop, DROPOUT_LEN_F0, NULL, 0, &n2);
+    expect_forged(dst, o, n2, "truncated (dropout)");
+    free(o);
+    o = spliced(orig, len, drop, 0, "\0\0\0\0", 4, &n2);
+    expect_forged(dst, o, n2, "4 unexpected trailing bytes");
+    free(o);
+#undef FORGE
+    free(orig);
+    free(b);
+    mlp_scaler_free(&sc);
+    mlp_classes_free(&c);
+    fixture_free(&f);
+    unlink(src);
+    unlink(dst);
+    free(src);
+    free(dst);
+}
+
+/* A class list stored for a net that is not a classifier (a regressor, a multi-label net), with
+ * a valid CRC and the length to match. */
+static void test_classes_on_non_classifiers(void **state) {
+    (void)state;
+    char *src = path_in_dir("forge_src.mlp"), *dst = path_in_dir("forge.mlp");
+    for (int kind = 1; kind <= 2; kind++) {
+        fixture g;
+        fixture_make(&g, kind);
+        TU_ASSERT_OK(mlp_model_save(src, g.net, NULL));
+        size_t len, n2;
+        unsigned char *orig = tu_read_file(src, &len);
+        const size_t k = g.sizes[g.L], at = len - 4 - 4 * g.L - CLASS_NONE_LEN;
+        unsigned char list[12 + 8 * 4] = {0};
+        put32(list, MLP_CLASSES_NUMBERS);
+        put64(list + 4, k);
+        for (size_t i = 0; i < k; i++) put64(list + 12 + 8 * i, 0x3ff0000000000000u + i);
+        unsigned char *o = spliced(orig, len, at, CLASS_NONE_LEN, list, 12 + 8 * k, &n2);
+        expect_forged(dst, o, n2, "(not a classifier)");
+        free(o);
+        free(orig);
+        fixture_free(&g);
+    }
+    unlink(src);
+    unlink(dst);
+    free(src);
+    free(dst);
+}
+
+/* ---- what a save does to what is at its path ---- */
+
+/* The bytes a save of net (no scaler, no classes) writes. */
+static unsigned char *model_bytes(const mlp_net *net, size_t *len) {
+    TU_ASSERT_OK(mlp_model_save_mem(NULL, 0, len, net, NULL, NULL));
+    unsigned char *b = tu_alloc(*len, 1);
+    TU_ASSERT_OK(mlp_model_save_mem(b, *len, len, net, NULL, NULL));
+    return b;
+}
+
+static void assert_char_device(const char *path, dev_t rdev) {
+    struct stat sb;
+    assert_int_equal(lstat(path, &sb), 0);
+    assert_true(S_ISCHR(sb.st_mode));
+    assert_true(sb.st_rdev == rdev);
+}
+
+/* Character devices are written through, never replaced: /dev/null stays /dev/null (as root a
+ * rename over it would have made it a regular file), also through a link; /dev/full reports its
+ * error and stays a device. */
+static void test_save_to_devices(void **state) {
+    (void)state;
+    fixture f;
+    fixture_make(&f, 0);
+    struct stat null_sb, full_sb;
+    assert_int_equal(stat("/dev/null", &null_sb), 0);
+    TU_ASSERT_OK(mlp_model_save("/dev/null", f.net, NULL));
+    assert_char_device("/dev/null", null_sb.st_rdev);
+    char *link = path_in_dir("null_link.mlp");
+    unlink(link);
+    assert_int_equal(symlink("/dev/null", link), 0);
+    TU_ASSERT_OK(mlp_model_save(link, f.net, NULL));
+    struct stat sb;
+    assert_int_equal(lstat(link, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    assert_char_device("/dev/null", null_sb.st_rdev);
+    if (stat("/dev/full", &full_sb) == 0) {
+        assert_int_equal(mlp_model_save("/dev/full", f.net, NULL), MLP_ERR_IO);
+        assert_non_null(strstr(mlp_last_error(), strerror(ENOSPC)));
+        assert_char_device("/dev/full", full_sb.st_rdev);
+    }
+    assert_int_equal(tu_count_temp_files(DIR_PATH), 0);
+    assert_int_equal(tu_count_temp_files("/dev"), 0);
+    unlink(link);
+    free(link);
+    fixture_free(&f);
+}
+
+typedef struct fifo_reader {
+    const char *path;
+    unsigned char *buf;
+    size_t cap, len;
+} fifo_reader;
+
+static void *read_fifo(void *arg) {
+    fifo_reader *r = arg;
+    int fd = open(r->path, O_RDONLY);
+    if (fd < 0) return NULL;
+    ssize_t k;
+    while (r->len < r->cap && (k = read(fd, r->buf + r->len, r->cap - r->len)) > 0)
+        r->len += (size_t)k;
+    close(fd);
+    return NULL;
+}
+
+/* A FIFO is written through: the reader gets exactly the model's bytes, the FIFO stays a FIFO. */
+static void test_save_to_fifo(void **state) {
+    (void)state;
+    char *fifo = path_in_dir("pipe.mlp");
+    unlink(fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    fixture f;
+    fixture_make(&f, 1);
+    size_t len;
+    unsigned char *want = model_bytes(f.net, &len);
+    fifo_reader r = {fifo, tu_alloc(len + 64, 1), len + 64, 0};
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, read_fifo, &r), 0);
+    TU_ASSERT_OK(mlp_model_save(fifo, f.net, NULL));
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(r.len, len);
+    assert_memory_equal(r.buf, want, len);
+    struct stat sb;
+    assert_int_equal(lstat(fifo, &sb), 0);
+    assert_true(S_ISFIFO(sb.st_mode));
+    assert_int_equal(tu_count_temp_files(DIR_PATH), 0);
+    free(r.buf);
+    free(want);
+    fixture_free(&f);
+    unlink(fifo);
+    free(fifo);
+}
+
+/* A socket, a block device and a directory are refused, named, and left as they were. */
+static void test_save_refuses_special(void **state) {
+    (void)state;
+    fixture f;
+    fixture_make(&f, 0);
+    char *sock = path_in_dir("sock.mlp"), *blk = path_in_dir("blk.mlp");
+    unlink(sock);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    assert_true(strlen(sock) < sizeof addr.sun_path);
+    strcpy(addr.sun_path, sock);
+    assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    assert_int_equal(mlp_model_save(sock, f.net, NULL), MLP_ERR_IO);
+    assert_non_null(strstr(mlp_last_error(), "is a socket: not replaced"));
+    assert_non_null(strstr(mlp_last_error(), sock));
+    struct stat sb;
+    assert_int_equal(lstat(sock, &sb), 0);
+    assert_true(S_ISSOCK(sb.st_mode));
+    close(fd);
+    /* A block device node of a loop device that need not exist (never opened: refused first).
+     * Creating it needs CAP_MKNOD; without it this part is skipped. */
+    unlink(blk);
+    if (mknod(blk, S_IFBLK | 0600, makedev(7, 250)) == 0) {
+        assert_int_equal(mlp_model_save(blk, f.net, NULL), MLP_ERR_IO);
+        assert_non_null(strstr(mlp_last_error(), "is a block device"));
+        assert_int_equal(lstat(blk, &sb), 0);
+        assert_true(S_ISBLK(sb.st_mode));
+        unlink(blk);
+    }
+    assert_int_equal(mlp_model_save(DIR_PATH, f.net, NULL), MLP_ERR_IO);
+    assert_non_null(strstr(mlp_last_error(), "is a directory"));
+    /* A path naming a directory that does not exist: nothing created. */
+    char *dir_name = path_in_dir("new_dir/");
+    assert_int_equal(mlp_model_save(dir_name, f.net, NULL), MLP_ERR_IO);
+    assert_int_not_equal(lstat(dir_name, &sb), 0);
+    assert_int_equal(tu_count_temp_files(DIR_PATH), 0);
+    unlink(sock);
+    free(dir_name);
+    free(sock);
+    free(blk);
+    fixture_free(&f);
+}
+
+static void assert_link_to(const char *link, const char *target) {
+    char buf[1024];
+    ssize_t n = readlink(link, buf, sizeof buf - 1);
+    assert_true(n > 0);
+    buf[n] = '\0';
+    assert_string_equal(buf, target);
+}
+
+static void assert_file_bytes(const char *path, const unsigned char *want, size_t len) {
+    size_t n;
+    unsigned char *got = tu_read_file(path, &n);
+    assert_int_equal(n, len);
+    assert_memory_equal(got, want, len);
+    free(got);
+}
+
+/* A link is followed and kept: its target is replaced (keeping its mode), through chains of
+ * links, relative targets (from the link's own directory) and absolute ones; a dangling link's
+ * target is created; a loop is an error that creates nothing. */
+static void test_save_through_symlinks(void **state) {
+    (void)state;
+    char *sub = path_in_dir("links"), *real = path_in_dir("links_real.mlp");
+    char *l1 = path_in_dir("links/l1.mlp"), *l2 = path_in_dir("l2.mlp");
+    char *abs_link = path_in_dir("abs.mlp"), *dangling = path_in_dir("dangling.mlp");
+    char *created = path_in_dir("created.mlp"), *loop_a = path_in_dir("loop_a.mlp");
+    char *loop_b = path_in_dir("loop_b.mlp");
+    const char *all[] = {l1, l2, abs_link, dangling, created, loop_a, loop_b, real};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) unlink(all[i]);
+    assert_true(mkdir(sub, 0755) == 0 || errno == EEXIST);
+    fixture f0, f1;
+    fixture_make(&f0, 0);
+    fixture_make(&f1, 1);
+    size_t len0, len1;
+    unsigned char *b0 = model_bytes(f0.net, &len0), *b1 = model_bytes(f1.net, &len1);
+    TU_ASSERT_OK(mlp_model_save(real, f0.net, NULL));
+    assert_int_equal(chmod(real, 0640), 0);
+    assert_int_equal(symlink("../links_real.mlp", l1), 0); /* relative, from links/ */
+    assert_int_equal(symlink("links/l1.mlp", l2), 0);      /* a chain */
+    assert_int_equal(symlink(real, abs_link), 0);          /* absolute */
+    TU_ASSERT_OK(mlp_model_save(l2, f1.net, NULL));
+    assert_link_to(l2, "links/l1.mlp");
+    assert_link_to(l1, "../links_real.mlp");
+    assert_file_bytes(real, b1, len1);
+    struct stat sb;
+    assert_int_equal(stat(real, &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 0640);
+    TU_ASSERT_OK(mlp_model_save(abs_link, f0.net, NULL));
+    assert_link_to(abs_link, real);
+    assert_file_bytes(real, b0, len0);
+    /* A dangling link: its target is created (0644), the link kept. */
+    assert_int_equal(symlink("created.mlp", dangling), 0);
+    TU_ASSERT_OK(mlp_model_save(dangling, f1.net, NULL));
+    assert_link_to(dangling, "created.mlp");
+    assert_file_bytes(created, b1, len1);
+    assert_int_equal(stat(created, &sb), 0);
+    assert_int_equal(sb.st_mode & 07777, 0644);
+    /* A loop. */
+    assert_int_equal(symlink("loop_b.mlp", loop_a), 0);
+    assert_int_equal(symlink("loop_a.mlp", loop_b), 0);
+    assert_int_equal(mlp_model_save(loop_a, f0.net, NULL), MLP_ERR_IO);
+    assert_non_null(strstr(mlp_last_error(), strerror(ELOOP)));
+    assert_link_to(loop_a, "loop_b.mlp");
+    assert_int_equal(tu_count_temp_files(DIR_PATH), 0);
+    assert_int_equal(tu_count_temp_files(sub), 0);
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++) unlink(all[i]);
+    rmdir(sub);
+    free(b0);
+    free(b1);
+    fixture_free(&f0);
+    fixture_free(&f1);
+    char *paths[] = {sub, real, l1, l2, abs_link, dangling, created, loop_a, loop_b};
+    for (size_t i = 0; i < sizeof paths / sizeof *paths; i++) free(paths[i]);
+}
+
+/* Where the filesystem has no O_TMPFILE, a named temporary file is used: the same results, and
+ * it is removed when the write fails. Also a path without a directory part, and the mode of a
+ * replaced file kept. */
+static void test_save_mkstemp_fallback(void **state) {
+    (void)state;
+    char cwd[1024];
+    assert_non_null(getcwd(cwd, sizeof cwd));
+    assert_int_equal(chdir(DIR_PATH), 0);
+    fixture f0, f1;
+    fixture_make(&f0, 0);
+    fixture_make(&f1, 1);
+    size_t len0, len1;
+    unsigned char *b0 = model_bytes(f0.net, &len0), *b1 = model_bytes(f1.net, &len1);
+    for (int fallback = 0; fallback <= 1; fallback++) {
+        mlp_save_file_force_named(fallback != 0);
+        unlink("rel.mlp");
+        TU_ASSERT_OK(mlp_model_save("rel.mlp", f0.net, NULL));
+        assert_file_bytes("rel.mlp", b0, len0);
+        assert_int_equal(chmod("rel.mlp", 0600), 0);
+        TU_ASSERT_OK(mlp_model_save("rel.mlp", f1.net, NULL));
+        assert_file_bytes("rel.mlp", b1, len1);
+        struct stat sb;
+        assert_int_equal(stat("rel.mlp", &sb), 0);
+        assert_int_equal(sb.st_mode & 07777, 0600);
+        /* A write that fails midway: the old file stays, no temporary file. */
+        struct rlimit old_lim, lim;
+        assert_int_equal(getrlimit(RLIMIT_FSIZE, &old_lim), 0);
+        void (*old_handler)(int) = signal(SIGXFSZ, SIG_IGN);
+        lim = old_lim;
+        lim.rlim_cur = 100;
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+        mlp_status st = mlp_model_save("rel.mlp", f0.net, NULL);
+        assert_int_equal(setrlimit(RLIMIT_FSIZE, &old_lim), 0);
+        signal(SIGXFSZ, old_handler);
+        assert_int_equal(st, MLP_ERR_IO);
+        assert_non_null(strstr(mlp_last_error(), "cannot write 'rel.mlp'"));
+        assert_file_bytes("rel.mlp", b1, len1);
+        assert_int_equal(tu_count_temp_files("."), 0);
+    }
+    mlp_save_file_force_named(false);
+    unlink("rel.mlp");
+    assert_int_equal(chdir(cwd), 0);
+    free(b0);
+    free(b1);
+    fixture_free(&f0);
+    fixture_free(&f1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_adam_no_scaler),
@@ -922,6 +1482,15 @@ int main(void) {
         cmocka_unit_test(test_save_over_directory_fails_cleanly),
         cmocka_unit_test(test_failed_write_keeps_old_file),
         cmocka_unit_test(test_null_and_bad_arguments),
+        cmocka_unit_test(test_mem_matches_file),
+        cmocka_unit_test(test_mem_errors),
+        cmocka_unit_test(test_inconsistent_fields),
+        cmocka_unit_test(test_classes_on_non_classifiers),
+        cmocka_unit_test(test_save_to_devices),
+        cmocka_unit_test(test_save_to_fifo),
+        cmocka_unit_test(test_save_refuses_special),
+        cmocka_unit_test(test_save_through_symlinks),
+        cmocka_unit_test(test_save_mkstemp_fallback),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

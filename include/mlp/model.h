@@ -14,15 +14,37 @@
 extern "C" {
 #endif
 
-/* Saves net (and scaler) to path. Writes atomically: a temporary file next to path, flushed and
- * fsync'ed, then renamed over path (keeping the mode of the file it replaces, else 0644). On any
- * failure the previous file at path is untouched and the temporary file removed.
+/* Saves net (and scaler) to path. What happens depends on what path is:
+ *  - a regular file, or nothing yet: replaced atomically. The model is written to a new file in
+ *    the same directory (unnamed, O_TMPFILE, where the filesystem supports it; else
+ *    path.tmp.XXXXXX), flushed and fsync'ed, then given path's name in one rename (keeping the
+ *    mode of the file it replaces, else 0644). A reader, a crash or a killed process sees the
+ *    complete old file or the complete new one; on any failure the previous file is untouched and
+ *    no temporary file is left (only a SIGKILL between the two system calls that name the new
+ *    file and rename it over the old one can leave a path.tmp.XXXXXX behind);
+ *  - a symbolic link: followed (to its final target; a missing target is created) and the target
+ *    replaced as above; the link itself is kept;
+ *  - a character device or a FIFO (/dev/null, /dev/stdout on a pipe, a named pipe): written
+ *    through, in place, as a shell redirection would: no atomicity, no signal hold, and opening a
+ *    FIFO waits for a reader;
+ *  - a directory, a block device or a socket: refused (MLP_ERR_IO naming the path and its kind),
+ *    nothing written.
+ * Signals: while a regular file is replaced, SIGINT, SIGTERM, SIGHUP and SIGQUIT are held, so
+ * that they cannot stop the save halfway: blocked on the calling thread and, where their action
+ * is the default one (terminate), caught by a handler that records them (a signal to the process
+ * may reach any thread: OpenMP's pool threads block nothing). Then the actions and the caller's
+ * mask are restored and a recorded signal is sent again: it terminates the process with the new
+ * model complete on disk (one that another thread took in the save's last instant acts a moment
+ * after the call returns, when that thread runs the handler). A handler or SIG_IGN set by the
+ * program is left alone; the handler runs on another thread, or once the save is done.
  * scaler may be NULL (stored as "no scaling"). The pending forward pass and workspace are not
  * saved.
  * Errors: MLP_ERR_NULL (path or net is NULL, or a scaler without its arrays); MLP_ERR_ARG (empty
  * path, an unknown scaler kind, a net beyond the format's limits); MLP_ERR_SHAPE (the scaler's d
  * differs from the net's input width); MLP_ERR_OVERFLOW (the file would exceed the format's
- * 4 GiB); MLP_ERR_IO (creating, writing, syncing or renaming the file failed); MLP_ERR_NOMEM. */
+ * 4 GiB); MLP_ERR_IO (a path of a kind refused above, or creating, writing, syncing, linking or
+ * renaming the file failed: the message names the path, the step and the system's message);
+ * MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_model_save(const char *path, const mlp_net *net, const mlp_scaler *scaler);
 /* Loads a model saved by mlp_model_save. Every size is checked against the file's length before
  * allocating; truncated, corrupted (checksum), foreign (magic) and newer-version files are
@@ -50,6 +72,26 @@ MLP_API mlp_status mlp_model_save_classes(const char *path, const mlp_net *net,
  * regressor or a multi-label net gets kind NONE. Errors: those of mlp_model_load. */
 MLP_API mlp_status mlp_model_load_classes(const char *path, mlp_net **net, mlp_scaler *scaler,
                                           mlp_classes *classes);
+
+/* Model bytes in memory: the exact bytes mlp_model_save_classes would write to a file.
+ * With buf NULL (cap ignored) only *size is set: the bytes needed. Otherwise cap must be at
+ * least that (else MLP_ERR_SHAPE naming both sizes, nothing written) and *size receives the
+ * bytes written. scaler and classes may be NULL, and are checked as by mlp_model_save_classes.
+ * buf stays the caller's; on failure buf and *size are untouched. No signal is held (nothing is
+ * replaced). Reads the net only, like mlp_model_save.
+ * Errors: MLP_ERR_NULL (size or net is NULL, a scaler or class list without its arrays);
+ * MLP_ERR_ARG and MLP_ERR_SHAPE (the net, scaler or class list, as mlp_model_save_classes; or a
+ * cap below the size); MLP_ERR_OVERFLOW (the model exceeds the format's 4 GiB, or size_t). */
+MLP_API mlp_status mlp_model_save_mem(void *buf, size_t cap, size_t *size, const mlp_net *net,
+                                      const mlp_scaler *scaler, const mlp_classes *classes);
+/* As mlp_model_load_classes, from size bytes at buf (every check of a file load: magic,
+ * version, CRC, sizes against the length). scaler and classes may be NULL. buf is only read
+ * during the call. Ownership, and what is written on success and failure, as
+ * mlp_model_load_classes (on failure *net is NULL).
+ * Errors: MLP_ERR_NULL (buf or net is NULL); MLP_ERR_FORMAT (as mlp_model_load; also more than
+ * 4 GiB); MLP_ERR_NOMEM; MLP_ERR_LIMIT (the net exceeds the memory limit). */
+MLP_API mlp_status mlp_model_load_mem(const void *buf, size_t size, mlp_net **net,
+                                      mlp_scaler *scaler, mlp_classes *classes);
 
 #ifdef __cplusplus
 }
