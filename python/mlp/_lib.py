@@ -11,7 +11,6 @@ import ctypes
 import ctypes.util
 import glob
 import os
-import tempfile
 import warnings
 
 __all__ = ["lib", "MLPError", "MLPDivergedError", "MLPUnsupportedError", "check", "error", "Net",
@@ -171,8 +170,8 @@ _sig("mlp_fit_options_default", FitOptions)
 _sig("mlp_fit_result_free", None, ctypes.POINTER(FitResult))
 _sig("mlp_fit", _st, ctypes.POINTER(_p), ctypes.c_int, _fp, ctypes.POINTER(ctypes.c_int32), _fp,
      _sz, _sz, _sz, ctypes.POINTER(FitOptions), ctypes.POINTER(FitResult))
-_sig("mlp_model_save", _st, ctypes.c_char_p, _p, _p)
-_sig("mlp_model_load", _st, ctypes.c_char_p, ctypes.POINTER(_p), _p)
+_sig("mlp_model_save_mem", _st, _p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t), _p, _p, _p)
+_sig("mlp_model_load_mem", _st, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(_p), _p, _p)
 _sig("mlp_set_num_threads", _st, ctypes.c_int)
 _sig("mlp_net_create", _st, ctypes.POINTER(_p), ctypes.POINTER(NetConfig))
 _sig("mlp_task_output", _st, ctypes.c_int, _sz, ctypes.POINTER(ctypes.c_int),
@@ -339,20 +338,20 @@ class Net:
         return PRECISION_NAME.get(v, str(v))
 
     def to_bytes(self):
-        """The model file of mlp_model_save, as bytes (through a temporary file: the C API has
-        no in-memory save)."""
-        with tempfile.TemporaryDirectory(prefix="mlp-") as d:
-            path = os.path.join(d, "net.mlp")
-            check(lib.mlp_model_save(path.encode(), self.ptr, None), "mlp_model_save")
-            with open(path, "rb") as f:
-                return f.read()
+        """The model file's bytes (mlp_model_save_mem: the same format and checks as a file; no
+        temporary file)."""
+        size = ctypes.c_size_t()
+        check(lib.mlp_model_save_mem(None, 0, ctypes.byref(size), self.ptr, None, None),
+              "mlp_model_save_mem")
+        buf = ctypes.create_string_buffer(size.value)
+        check(lib.mlp_model_save_mem(buf, size.value, ctypes.byref(size), self.ptr, None, None),
+              "mlp_model_save_mem")
+        return buf.raw[:size.value]
 
     @classmethod
     def from_bytes(cls, data):
-        with tempfile.TemporaryDirectory(prefix="mlp-") as d:
-            path = os.path.join(d, "net.mlp")
-            with open(path, "wb") as f:
-                f.write(data)
-            ptr = _p()
-            check(lib.mlp_model_load(path.encode(), ctypes.byref(ptr), None), "mlp_model_load")
-            return cls(ptr.value)
+        data = bytes(data)
+        ptr = _p()
+        check(lib.mlp_model_load_mem(data, len(data), ctypes.byref(ptr), None, None),
+              "mlp_model_load_mem")
+        return cls(ptr.value)

@@ -136,3 +136,19 @@ def test_unpickled_in_another_process(fitted, tmp_path):
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True,
                          capture_output=True).stdout
     assert out == clf.predict_proba(X_test).tobytes()
+
+
+def test_pickle_makes_no_temporary_file(fitted, monkeypatch):
+    """The model bytes go through memory (mlp_model_save_mem / mlp_model_load_mem): pickling
+    works with every way of making a temporary file broken."""
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a temporary file was created")
+
+    for name in ("TemporaryDirectory", "NamedTemporaryFile", "mkstemp", "mkdtemp",
+                 "TemporaryFile"):
+        monkeypatch.setattr(tempfile, name, refuse)
+    clf, X_test = fitted
+    loaded = pickle.loads(pickle.dumps(clf))
+    assert loaded.predict_proba(X_test).tobytes() == clf.predict_proba(X_test).tobytes()
