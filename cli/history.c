@@ -293,7 +293,11 @@ static int save_regular(const char *target, bool exists, const char *text, size_
     if (!tmp) return ENOMEM;
     memcpy(tmp, target, n + 1);
     if (slash) tmp[slash == target ? 1 : slash - target] = '\0';
-    int dirfd = open(slash ? tmp : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), e = errno;
+    const char *dir = slash ? tmp : ".";
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* Writing needs no right to list the directory (as mkstemp): O_PATH then (no fsync). */
+    if (dirfd < 0 && errno == EACCES) dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int e = errno;
     memcpy(tmp + n, TEMP_SUFFIX, sizeof TEMP_SUFFIX);
     memcpy(tmp, target, n);
     if (dirfd < 0) {
