@@ -1222,7 +1222,7 @@ static void assert_char_device(const char *path, dev_t rdev) {
 
 /* Character devices are written through, never replaced: /dev/null stays /dev/null (as root a
  * rename over it would have made it a regular file), also through a link; /dev/full reports its
- * error and stays a device. */
+ * error and stays a device; a pipe named through /proc gets the bytes. */
 static void test_save_to_devices(void **state) {
     (void)state;
     fixture f;
@@ -1244,6 +1244,24 @@ static void test_save_to_devices(void **state) {
         assert_non_null(strstr(mlp_last_error(), strerror(ENOSPC)));
         assert_char_device("/dev/full", full_sb.st_rdev);
     }
+    /* A pipe through /proc (as /dev/stdout on a pipe): "pipe:[N]" names no file to resolve. */
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    char proc[64];
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", p[1]);
+    size_t len;
+    unsigned char *want = model_bytes(f.net, &len), *got = tu_alloc(len + 1, 1);
+    assert_true(len < 65536); /* fits in the pipe's buffer: no reader needed */
+    TU_ASSERT_OK(mlp_model_save(proc, f.net, NULL));
+    close(p[1]);
+    size_t n = 0;
+    ssize_t k;
+    while (n <= len && (k = read(p[0], got + n, len + 1 - n)) > 0) n += (size_t)k;
+    close(p[0]);
+    assert_int_equal(n, len);
+    assert_memory_equal(got, want, len);
+    free(got);
+    free(want);
     assert_int_equal(tu_count_temp_files(DIR_PATH), 0);
     assert_int_equal(tu_count_temp_files("/dev"), 0);
     unlink(link);

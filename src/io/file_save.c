@@ -310,13 +310,17 @@ static mlp_status replace_file(save_job *j, const char *target) {
 }
 
 mlp_status mlp_save_file(const char *fn, const char *path, mlp_fill_fn fill, void *ctx) {
+    /* A device or a FIFO at the end of the links, /proc's included (/dev/stdout on a pipe is a
+     * link to "pipe:[N]", which has no path to resolve): opened through path itself. */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && (S_ISCHR(sb.st_mode) || S_ISFIFO(sb.st_mode)))
+        return write_through(fn, path, path, fill, ctx);
     char *target = NULL;
     int e = resolve_links(path, &target);
     if (e == ENOMEM) return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory", fn);
     if (e)
         return mlp_fail(MLP_ERR_IO, "%s: cannot follow the symbolic link '%s': %s", fn, path,
                         strerror(e));
-    struct stat sb;
     const bool exists = lstat(target, &sb) == 0;
     e = errno;
     mlp_status st;
