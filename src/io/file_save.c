@@ -273,6 +273,15 @@ static int save_atomic(save_job *j, const char **what) {
     return e;
 }
 
+/* The directory a file is saved into, for the *at calls. O_PATH if it cannot be read: saving
+ * needs write and search permission only (as mkstemp did), not the right to list it; its fsync
+ * is then skipped (EBADF, ignored: best effort anyway). */
+static int open_dir(const char *dir) {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 && errno == EACCES) fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return fd;
+}
+
 /* Prepares j for the regular file (or nothing) at target, then saves. */
 static mlp_status replace_file(save_job *j, const char *target) {
     const size_t n = strlen(target);
@@ -285,7 +294,7 @@ static mlp_status replace_file(save_job *j, const char *target) {
     /* The directory: the target up to its last slash ("/" for "/name", "." for "name"). */
     memcpy(j->tmp, target, n + 1);
     if (slash) j->tmp[base_off > 1 ? base_off - 1 : 1] = '\0';
-    j->dirfd = open(slash ? j->tmp : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    j->dirfd = open_dir(slash ? j->tmp : ".");
     int e = j->dirfd < 0 ? errno : 0;
     const char *what = "open the directory of";
     memcpy(j->tmp, target, n);
@@ -301,13 +310,17 @@ static mlp_status replace_file(save_job *j, const char *target) {
 }
 
 mlp_status mlp_save_file(const char *fn, const char *path, mlp_fill_fn fill, void *ctx) {
+    /* A device or a FIFO at the end of the links, /proc's included (/dev/stdout on a pipe is a
+     * link to "pipe:[N]", which has no path to resolve): opened through path itself. */
+    struct stat sb;
+    if (stat(path, &sb) == 0 && (S_ISCHR(sb.st_mode) || S_ISFIFO(sb.st_mode)))
+        return write_through(fn, path, path, fill, ctx);
     char *target = NULL;
     int e = resolve_links(path, &target);
     if (e == ENOMEM) return mlp_fail(MLP_ERR_NOMEM, "%s: out of memory", fn);
     if (e)
         return mlp_fail(MLP_ERR_IO, "%s: cannot follow the symbolic link '%s': %s", fn, path,
                         strerror(e));
-    struct stat sb;
     const bool exists = lstat(target, &sb) == 0;
     e = errno;
     mlp_status st;
