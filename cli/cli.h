@@ -243,8 +243,10 @@ int cli_history_format(const char *path);
 /* Appends an epoch; -1 when out of memory (then h->failed is set and writing fails). */
 int cli_history_add(cli_history *h, const mlp_epoch_info *info);
 void cli_history_free(cli_history *h);
-/* Writes h to path (format by the extension) atomically: a temporary file next to it, flushed to
- * disk and renamed over it. Returns 0 or an exit code (the error printed). */
+/* Writes h to path (format by the extension) by the rules of model saves (model.h): a regular
+ * file (or none) replaced atomically through an unnamed file, a link followed and kept, a device
+ * or FIFO written through, termination signals held until done. Returns 0 or an exit code (the
+ * error printed). */
 int cli_history_write(const cli_history *h, const char *path);
 
 /* ---- sample weights (weights.c); each returns 0 or an exit code, the error printed ---- */
