@@ -1533,6 +1533,32 @@ static void test_save_into_unreadable_directory(void **state) {
     free(path);
 }
 
+/* mlp_file_save: any bytes by the rules of model saves (the mlp tool's --history uses it). */
+static void test_file_save_public(void **state) {
+    (void)state;
+    const char *path = DIR_PATH "/plain.txt", *link = DIR_PATH "/plain_link.txt";
+    assert_int_equal(mlp_file_save(NULL, "x", 1, NULL), MLP_ERR_NULL);
+    assert_int_equal(mlp_file_save(path, NULL, 1, NULL), MLP_ERR_NULL);
+    assert_int_equal(mlp_file_save("", "x", 1, "mine"), MLP_ERR_ARG);
+    assert_non_null(strstr(mlp_last_error(), "mine: path is empty"));
+    assert_int_equal(mlp_file_save(path, "hello\n", 6, NULL), MLP_OK);
+    unlink(link);
+    assert_int_equal(symlink("plain.txt", link), 0);
+    assert_int_equal(mlp_file_save(link, "bye\n", 4, NULL), MLP_OK);
+    struct stat sb;
+    assert_int_equal(lstat(link, &sb), 0);
+    assert_true(S_ISLNK(sb.st_mode)); /* the link kept, its target replaced */
+    char buf[16] = {0};
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fread(buf, 1, sizeof buf, f), 4);
+    fclose(f);
+    assert_string_equal(buf, "bye\n");
+    assert_int_equal(mlp_file_save(DIR_PATH, "x", 1, NULL), MLP_ERR_IO); /* a directory */
+    unlink(link);
+    unlink(path);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip_adam_no_scaler),
@@ -1564,6 +1590,7 @@ int main(void) {
         cmocka_unit_test(test_save_through_symlinks),
         cmocka_unit_test(test_save_mkstemp_fallback),
         cmocka_unit_test(test_save_into_unreadable_directory),
+        cmocka_unit_test(test_file_save_public),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }

@@ -93,6 +93,16 @@ MLP_API mlp_status mlp_model_save_mem(void *buf, size_t cap, size_t *size, const
 MLP_API mlp_status mlp_model_load_mem(const void *buf, size_t size, mlp_net **net,
                                       mlp_scaler *scaler, mlp_classes *classes);
 
+/* Writes size bytes to path by the rules of model saves (mlp_model_save: a regular file or none
+ * replaced atomically, a link followed and kept, a device or FIFO written through, anything else
+ * refused, termination signals held until done): for files that go with a model, such as a
+ * training history, so that they are saved as safely. fn names the caller in messages (NULL:
+ * "mlp_file_save"). bytes may be NULL when size is 0.
+ * Errors: MLP_ERR_NULL (path, or bytes with size > 0); MLP_ERR_ARG (empty path); MLP_ERR_IO
+ * (naming the path, the step and the system's message, or the kind of file refused);
+ * MLP_ERR_NOMEM. */
+MLP_API mlp_status mlp_file_save(const char *path, const void *bytes, size_t size, const char *fn);
+
 #ifdef __cplusplus
 }
 #endif

@@ -345,3 +345,31 @@ mlp_status mlp_save_file(const char *fn, const char *path, mlp_fill_fn fill, voi
     free(target);
     return st;
 }
+
+/* ---- the public call: a buffer saved by these rules ---- */
+
+typedef struct bytes_src {
+    const unsigned char *p;
+    size_t n;
+} bytes_src;
+
+static int fill_bytes(int fd, void *ctx) {
+    const bytes_src *b = ctx;
+    for (size_t off = 0; off < b->n;) {
+        ssize_t k = write(fd, b->p + off, b->n - off);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) return errno;
+        if (k == 0) return EIO;
+        off += (size_t)k;
+    }
+    return 0;
+}
+
+mlp_status mlp_file_save(const char *path, const void *bytes, size_t size, const char *fn) {
+    if (!fn) fn = "mlp_file_save";
+    if (!path) return mlp_fail(MLP_ERR_NULL, "%s: path is NULL", fn);
+    if (!bytes && size) return mlp_fail(MLP_ERR_NULL, "%s: bytes is NULL", fn);
+    if (!path[0]) return mlp_fail(MLP_ERR_ARG, "%s: path is empty", fn);
+    bytes_src b = {bytes, size};
+    return mlp_save_file(fn, path, fill_bytes, &b);
+}

@@ -1,11 +1,11 @@
 /* Saving a file so that no reader, crash, kill or signal ever sees a damaged one, and so that a
- * save never replaces what is not a regular file (src/io/file_save.c). Used by the model writer;
- * the mlp tool's --history writer (cli/history.c) follows the same rules with its own code, since
- * the tool links the shared library, which hides this. */
+ * save never replaces what is not a regular file (src/io/file_save.c). Used by the model writer,
+ * and through the public mlp_file_save (model.h) by the mlp tool's --history writer. */
 #ifndef MLP_IO_FILE_SAVE_H
 #define MLP_IO_FILE_SAVE_H
 
 #include "mlp/mlp.h"
+#include "mlp/model.h"
 
 #include <signal.h>
 #include <stdbool.h>
