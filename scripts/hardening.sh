@@ -100,11 +100,12 @@ if [ $fuzz_ok = 1 ]; then
 fi
 
 # ---- 2. valgrind -----------------------------------------------------------------------------
-# test_threads and test_determinism are left out: valgrind runs threads one at a time, which
-# makes their concurrent training (test_determinism: 8-thread teams, a barrier per phase) take
-# many minutes; memcheck is no race detector, and ASan + UBSan run both suites in CI.
+# test_threads, test_determinism and test_concurrent_predict are left out: valgrind runs threads
+# one at a time, which makes their concurrent work (test_determinism: 8-thread teams, a barrier
+# per phase; test_concurrent_predict: 8 threads predicting for seconds) take many minutes;
+# memcheck is no race detector, and ASan + UBSan run these suites in CI.
 echo "=== valgrind memcheck over the unit-test suites of $BUILD"
-VG_SKIP=${MLP_VALGRIND_SKIP:-test_threads test_determinism}
+VG_SKIP=${MLP_VALGRIND_SKIP:-test_threads test_determinism test_concurrent_predict}
 VG_LOG_DIR="$BUILD/valgrind"
 mkdir -p "$VG_LOG_DIR"
 rm -f "$VG_LOG_DIR"/*.log "$VG_LOG_DIR"/*.rc

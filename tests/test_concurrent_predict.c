@@ -47,7 +47,8 @@ static void *run_worker(void *arg) {
     const shared *sh = w->sh;
     float *P = malloc(NMAX * K * sizeof *P);
     int32_t *L = malloc(NMAX * sizeof *L);
-    for (size_t it = w->id; now() < sh->stop_at; it++) {
+    /* At least one call each, however slow the machine (valgrind), then until the time is up. */
+    for (size_t it = w->id; it == w->id || now() < sh->stop_at; it++) {
         const unsigned b = (unsigned)(it % 3);
         const size_t n = batch_sizes[b];
         /* Different threads read different batches of X at the same time: batch j of size n
