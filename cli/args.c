@@ -11,15 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Indexed by the enum values, NULL-terminated. */
-static const char *const cli_activation_names[] = {"identity", "relu",       "logistic", "tanh",
-                                                   "softmax",  "leaky_relu", "gelu",     NULL};
+/* Indexed by the enum values, NULL-terminated. (Activation names are the library's:
+ * mlp_activation_name.) */
 static const char *const cli_solver_names[] = {"sgd", "adam", "lbfgs", NULL};
 static const char *const cli_scale_names[] = {"none", "standard", "minmax", NULL};
 static const char *const cli_schedule_names[] = {"constant", "invscaling", "adaptive", NULL};
 
 #define NAMES_OF(names) (sizeof names / sizeof *names - 1)
-_Static_assert(NAMES_OF(cli_activation_names) == MLP_ACT_COUNT, "a name per mlp_activation");
 _Static_assert(NAMES_OF(cli_solver_names) == MLP_OPT_COUNT, "a name per mlp_optimizer_kind");
 _Static_assert(NAMES_OF(cli_schedule_names) == MLP_LR_COUNT, "a name per mlp_lr_schedule");
 
@@ -29,7 +27,15 @@ static const char *name_of(const char *const *names, size_t count, unsigned v) {
 }
 
 const char *cli_activation_name(mlp_activation a) {
-    return name_of(cli_activation_names, MLP_ACT_COUNT, (unsigned)a);
+    const char *name = mlp_activation_name(a);
+    return name ? name : "unknown";
+}
+
+/* The library's activation names, NULL-terminated for cli_parse_choice. */
+static const char *const *activation_names(void) {
+    static const char *names[MLP_ACT_COUNT + 1];
+    for (int a = 0; a < MLP_ACT_COUNT; a++) names[a] = mlp_activation_name((mlp_activation)a);
+    return names;
 }
 
 const char *cli_solver_name(mlp_optimizer_kind k) {
@@ -208,7 +214,7 @@ int cli_parse_choice(const char *cmd, const char *flag, const char *s, const cha
 }
 
 int cli_parse_activation(const char *cmd, const char *flag, const char *s, mlp_activation *out) {
-    int i = 0, rc = cli_parse_choice(cmd, flag, s, cli_activation_names, &i);
+    int i = 0, rc = cli_parse_choice(cmd, flag, s, activation_names(), &i);
     if (rc == 0) *out = (mlp_activation)i;
     return rc;
 }

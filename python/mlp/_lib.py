@@ -18,9 +18,6 @@ __all__ = ["lib", "MLPError", "MLPDivergedError", "MLPUnsupportedError", "check"
            "library_path", "bf16_available"]
 
 # Enums of mlp.h / fit.h (the values are part of the C API).
-ACT = {"identity": 0, "relu": 1, "logistic": 2, "tanh": 3, "softmax": 4, "leaky_relu": 5,
-       "gelu": 6}
-ACT_NAME = {v: k for k, v in ACT.items()}
 OPT_SGD, OPT_ADAM, OPT_LBFGS = 0, 1, 2  # mlp_optimizer_kind (MLP_OPT_COUNT is 3)
 STOP_METRIC = {"score": 0, "loss": 1}  # mlp_stop_metric: MLP_STOP_SCORE, MLP_STOP_LOSS
 LR = {"constant": 0, "invscaling": 1, "adaptive": 2}
@@ -170,6 +167,16 @@ _sig("mlp_fit_options_default", FitOptions)
 _sig("mlp_fit_result_free", None, ctypes.POINTER(FitResult))
 _sig("mlp_fit", _st, ctypes.POINTER(_p), ctypes.c_int, _fp, ctypes.POINTER(ctypes.c_int32), _fp,
      _sz, _sz, _sz, ctypes.POINTER(FitOptions), ctypes.POINTER(FitResult))
+_sig("mlp_activation_name", ctypes.c_char_p, ctypes.c_int)
+# The activation names are the library's (mlp_activation_name): one table for C, the CLI and
+# Python, in mlp_activation's order.
+ACT = {}
+for _v in range(256):
+    _name = lib.mlp_activation_name(_v)
+    if _name is None:
+        break
+    ACT[_name.decode()] = _v
+ACT_NAME = {v: k for k, v in ACT.items()}
 _sig("mlp_model_save_mem", _st, _p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t), _p, _p, _p)
 _sig("mlp_model_load_mem", _st, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(_p), _p, _p)
 _sig("mlp_set_num_threads", _st, ctypes.c_int)

@@ -105,42 +105,6 @@ mlp_box mlp_gemm_tile(const mlp_gemm *g, size_t t) {
     return b;
 }
 
-/* C (m x n) = alpha op(A) . op(B), op(A) m x k and op(B) k x n, row-major with leading
- * dimensions as stored; beta 0 unless set. */
-static mlp_gemm gemm_of(bool ta, bool tb, size_t m, size_t n, size_t k, float alpha, const float *A,
-                        size_t lda, const float *B, size_t ldb, float *C, size_t ldc) {
-    mlp_gemm g = {.trans_a = ta,
-                  .trans_b = tb,
-                  .m = m,
-                  .n = n,
-                  .k = k,
-                  .alpha = alpha,
-                  .A = A,
-                  .lda = lda,
-                  .B = B,
-                  .ldb = ldb,
-                  .C = C,
-                  .ldc = ldc};
-    return g;
-}
-
-mlp_gemm mlp_gemm_forward(float *Z, const float *X, const float *W, size_t n, size_t in,
-                          size_t out) {
-    return gemm_of(false, false, n, out, in, 1.0f, X, in, W, out, Z, out);
-}
-
-mlp_gemm mlp_gemm_weights(float *dW, const float *X, const float *dZ, size_t n, size_t in,
-                          size_t out, float scale, float beta) {
-    mlp_gemm g = gemm_of(true, false, in, out, n, scale, X, in, dZ, out, dW, out);
-    g.beta = beta;
-    return g;
-}
-
-mlp_gemm mlp_gemm_input(float *dX, const float *dZ, const float *W, size_t n, size_t in,
-                        size_t out) {
-    return gemm_of(false, true, n, in, out, 1.0f, dZ, out, W, out, dX, in);
-}
-
 void mlp_gemm_bf16(mlp_gemm *g, const mlp_dnnl *dnnl, const mlp_bf16 *Ah, const mlp_bf16 *Bh) {
     g->dnnl = dnnl;
     g->Ah = Ah;
