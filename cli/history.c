@@ -56,40 +56,36 @@ static void put_float(FILE *f, float v, const char *missing) {
     fputs(buf, f);
 }
 
-static void write_csv(FILE *f, const cli_history *h) {
-    fputs("epoch,loss,val_score,val_loss,lr,seconds\n", f);
-    for (size_t i = 0; i < h->n; i++) {
-        const mlp_epoch_info *e = &h->rows[i];
-        char secs[32];
-        cli_format_double(secs, sizeof secs, e->seconds);
-        fprintf(f, "%zu,", e->epoch);
-        put_float(f, e->loss, "");
-        fputc(',', f);
-        put_float(f, e->val_score, "");
-        fputc(',', f);
-        put_float(f, e->val_loss, "");
-        fputc(',', f);
-        put_float(f, e->lr, "");
-        fprintf(f, ",%s\n", secs);
+/* One epoch's fields after its number: loss, val_score, val_loss and lr each after its lead-in,
+ * then the seconds after the last lead-in and `end`; a missing value (NaN) prints as `missing`. */
+static void put_row(FILE *f, const mlp_epoch_info *e, const char *const lead[5], const char *end,
+                    const char *missing) {
+    char secs[32];
+    cli_format_double(secs, sizeof secs, e->seconds);
+    const float v[4] = {e->loss, e->val_score, e->val_loss, e->lr};
+    fprintf(f, "%zu", e->epoch);
+    for (int i = 0; i < 4; i++) {
+        fputs(lead[i], f);
+        put_float(f, v[i], missing);
     }
+    fprintf(f, "%s%s%s", lead[4], secs, end);
+}
+
+/* A header line and one line per epoch; empty fields where there is no value. */
+static void write_csv(FILE *f, const cli_history *h) {
+    static const char *const lead[5] = {",", ",", ",", ",", ","};
+    fputs("epoch,loss,val_score,val_loss,lr,seconds\n", f);
+    for (size_t i = 0; i < h->n; i++) put_row(f, &h->rows[i], lead, "\n", "");
 }
 
 /* An array of one object per epoch, one per line. */
 static void write_json(FILE *f, const cli_history *h) {
+    static const char *const lead[5] = {
+        ", \"loss\": ", ", \"val_score\": ", ", \"val_loss\": ", ", \"lr\": ", ", \"seconds\": "};
     fputs("[", f);
     for (size_t i = 0; i < h->n; i++) {
-        const mlp_epoch_info *e = &h->rows[i];
-        char secs[32];
-        cli_format_double(secs, sizeof secs, e->seconds);
-        fprintf(f, "%s\n{\"epoch\": %zu, \"loss\": ", i ? "," : "", e->epoch);
-        put_float(f, e->loss, "null");
-        fputs(", \"val_score\": ", f);
-        put_float(f, e->val_score, "null");
-        fputs(", \"val_loss\": ", f);
-        put_float(f, e->val_loss, "null");
-        fputs(", \"lr\": ", f);
-        put_float(f, e->lr, "null");
-        fprintf(f, ", \"seconds\": %s}", secs);
+        fprintf(f, "%s\n{\"epoch\": ", i ? "," : "");
+        put_row(f, &h->rows[i], lead, "}", "null");
     }
     fputs("\n]\n", f);
 }

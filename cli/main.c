@@ -1,6 +1,8 @@
 /* mlp: command dispatch, the top-level help, --version and the error printers. */
 #include "cli.h"
 
+#include <stdbool.h>
+
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
@@ -34,14 +36,27 @@ static int usage_hint(const char *cmd) {
     return CLI_EXIT_USAGE;
 }
 
-int cli_usage_error(const char *cmd, const char *fmt, ...) {
+static void put_aliased(const char *s);
+
+/* A usage error: the message, the library's detail (with_lib), where to look. Every rank has the
+ * same arguments: rank 0 says it. */
+static int vusage(const char *cmd, bool with_lib, const char *fmt, va_list ap) {
     last_lib_status = MLP_OK;
-    if (cli_rank > 0) return CLI_EXIT_USAGE; /* every rank has the same arguments: rank 0 says it */
+    if (cli_rank > 0) return CLI_EXIT_USAGE;
+    vprint("mlp: ", fmt, ap);
+    if (with_lib) {
+        fputs(": ", stderr);
+        put_aliased(mlp_last_error());
+    }
+    return usage_hint(cmd);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    vprint("mlp: ", fmt, ap);
+    int rc = vusage(cmd, false, fmt, ap);
     va_end(ap);
-    return usage_hint(cmd);
+    return rc;
 }
 
 static const char *alias_real, *alias_shown;
@@ -64,15 +79,11 @@ static void put_aliased(const char *s) {
 }
 
 int cli_lib_usage_error(const char *cmd, const char *fmt, ...) {
-    last_lib_status = MLP_OK;
-    if (cli_rank > 0) return CLI_EXIT_USAGE; /* every rank has the same arguments: rank 0 says it */
     va_list ap;
     va_start(ap, fmt);
-    vprint("mlp: ", fmt, ap);
+    int rc = vusage(cmd, true, fmt, ap);
     va_end(ap);
-    fputs(": ", stderr);
-    put_aliased(mlp_last_error());
-    return usage_hint(cmd);
+    return rc;
 }
 
 int cli_lib_error(mlp_status st, const char *fmt, ...) {

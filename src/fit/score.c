@@ -68,30 +68,33 @@ static mlp_status predict_all(const mlp_net *net, const float *X, size_t n, floa
     return st;
 }
 
-mlp_status mlp_score_accuracy(const mlp_net *net, const float *X, const int32_t *labels, size_t n,
-                              double *accuracy) {
-    if (!labels || !accuracy)
-        return mlp_fail(MLP_ERR_NULL, "mlp_score_accuracy: %s is NULL",
-                        !labels ? "labels" : "accuracy");
+/* The share of rows predicted right: against labels (argmax) or, with Y, against every 0/1
+ * output (subset accuracy). */
+static mlp_status score_accuracy(const mlp_net *net, const float *X, const int32_t *labels,
+                                 const float *Y, size_t n, double *accuracy, const char *fn) {
+    if (!(labels || Y) || !accuracy)
+        return mlp_fail(MLP_ERR_NULL, "%s: %s is NULL", fn,
+                        !accuracy ? "accuracy"
+                        : Y       ? "Y"
+                                  : "labels");
     float *out;
-    mlp_status st = predict_all(net, X, n, &out, "mlp_score_accuracy");
+    mlp_status st = predict_all(net, X, n, &out, fn);
     if (st != MLP_OK) return st;
-    *accuracy = mlp_accuracy_of(out, n, mlp_net_output_size(net), labels, NULL, NULL);
+    *accuracy = mlp_accuracy_of(out, n, mlp_net_output_size(net), labels, Y, NULL);
     free(out);
     return MLP_OK;
 }
 
+mlp_status mlp_score_accuracy(const mlp_net *net, const float *X, const int32_t *labels, size_t n,
+                              double *accuracy) {
+    if (!labels) return mlp_fail(MLP_ERR_NULL, "mlp_score_accuracy: labels is NULL");
+    return score_accuracy(net, X, labels, NULL, n, accuracy, "mlp_score_accuracy");
+}
+
 mlp_status mlp_score_subset_accuracy(const mlp_net *net, const float *X, const float *Y, size_t n,
                                      double *accuracy) {
-    if (!Y || !accuracy)
-        return mlp_fail(MLP_ERR_NULL, "mlp_score_subset_accuracy: %s is NULL",
-                        !Y ? "Y" : "accuracy");
-    float *out;
-    mlp_status st = predict_all(net, X, n, &out, "mlp_score_subset_accuracy");
-    if (st != MLP_OK) return st;
-    *accuracy = mlp_accuracy_of(out, n, mlp_net_output_size(net), NULL, Y, NULL);
-    free(out);
-    return MLP_OK;
+    if (!Y) return mlp_fail(MLP_ERR_NULL, "mlp_score_subset_accuracy: Y is NULL");
+    return score_accuracy(net, X, NULL, Y, n, accuracy, "mlp_score_subset_accuracy");
 }
 
 mlp_status mlp_score_r2(const mlp_net *net, const float *X, const float *Y, size_t n, double *r2) {
