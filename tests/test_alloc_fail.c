@@ -23,8 +23,8 @@
 /* cmocka.h needs the above first */
 #include <cmocka.h>
 
-#include "file_test_util.h"
 #include "core/core.h"
+#include "file_test_util.h"
 #include "mlp/data.h"
 #include "mlp/fit.h"
 #include "mlp/model.h"

@@ -1,5 +1,5 @@
-/* White-box tests of the dense kernels (src/core/dense.c), the column sum and the activations against
- * naive double-precision references. */
+/* White-box tests of the dense kernels (src/core/dense.c), the column sum and the activations
+ * against naive double-precision references. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -285,9 +285,10 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: %s THREADS DATA_DIR [f32|bf16|auto]\n", argv[0]);
         return 2;
     }
-    if (argc == 4) g_precision = !strcmp(argv[3], "bf16")   ? MLP_PRECISION_BF16
-                                 : !strcmp(argv[3], "auto") ? MLP_PRECISION_AUTO
-                                                            : MLP_PRECISION_F32;
+    if (argc == 4)
+        g_precision = !strcmp(argv[3], "bf16")   ? MLP_PRECISION_BF16
+                      : !strcmp(argv[3], "auto") ? MLP_PRECISION_AUTO
+                                                 : MLP_PRECISION_F32;
     if (!mlp_precision_supported(g_precision)) {
         printf("{\"error\": \"precision %s: %s\"}\n", argv[3], mlp_precision_isa());
         return 1;
