@@ -13,6 +13,7 @@
 #include "mlp/model.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static mlp_net *make_net(size_t in, size_t hidden) {
@@ -147,12 +148,57 @@ static void limit_whole_fit(void **state) {
     mlp_net_free(net);
 }
 
+/* The total a fit needs, from the message of a fit refused at a 4 KiB limit (above the budget's
+ * own small arrays, below any fit). */
+static double fit_needs(const float *X, const int32_t *y, size_t n, size_t d,
+                        const mlp_fit_options *o) {
+    mlp_set_memory_limit(4096);
+    mlp_net *net = NULL;
+    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, n, d, 3, o, NULL), MLP_ERR_LIMIT);
+    const char *m = strstr(mlp_last_error(), "training needs ");
+    assert_non_null(m);
+    mlp_set_memory_limit(0);
+    return strtod(m + strlen("training needs "), NULL);
+}
+
+/* bf16 training's copies (the weights' bf16 copy, dW parts, the bf16 workspace) are in the
+ * budget: at exactly what the f32 fit needs, f32 trains and bf16 is refused. */
+static void limit_counts_bf16(void **state) {
+    (void)state;
+    if (!mlp_precision_supported(MLP_PRECISION_BF16)) {
+        printf("bf16 not available here (%s): skipped\n", mlp_precision_isa());
+        return;
+    }
+    enum { N = 400, D = 30 };
+    static float X[N * D];
+    static int32_t y[N];
+    for (int i = 0; i < N; i++) {
+        for (int j = 0; j < D; j++) X[i * D + j] = (float)((i * 13 + j * 7) % 17) / 17.0f;
+        y[i] = i % 3;
+    }
+    mlp_fit_options o = mlp_fit_options_default();
+    o.max_iter = 2;
+    const double f32 = fit_needs(X, y, N, D, &o);
+    o.precision = MLP_PRECISION_BF16;
+    const double bf16 = fit_needs(X, y, N, D, &o);
+    assert_true(bf16 > f32);
+    mlp_set_memory_limit((size_t)f32);
+    mlp_net *net = NULL;
+    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, D, 3, &o, NULL),
+                     MLP_ERR_LIMIT);
+    assert_null(net);
+    o.precision = MLP_PRECISION_F32;
+    assert_int_equal(mlp_fit(&net, MLP_TASK_CLASSIFY, X, y, NULL, N, D, 3, &o, NULL), MLP_OK);
+    mlp_net_free(net);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(limit_get_set, reset_limit),
         cmocka_unit_test_teardown(limit_network_and_workspace, reset_limit),
         cmocka_unit_test_teardown(limit_csv_and_model, reset_limit),
         cmocka_unit_test_teardown(limit_whole_fit, reset_limit),
+        cmocka_unit_test_teardown(limit_counts_bf16, reset_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /* What one mlp_fit will allocate, added up and checked against the memory limit before anything
  * is allocated: the network it creates (four parameter-sized buffers), the workspace of its
  * batch, the two rollback snapshots (parameters and both moments each), the copies of the data it
- * makes (targets, the batch, the validation rows, the best weights) and lbfgs's corrections.
+ * makes (targets, the batch, the validation rows, the best weights), lbfgs's corrections and bf16
+ * training's copies.
  * Checking each buffer alone let a fit of many buffers just under the limit take several times
  * the limit (4.65 GiB under a 2 GiB limit, measured). */
 #include "fit/fit_internal.h"
@@ -52,6 +53,36 @@ static void loop_bytes(const mlp_fit_state *s, const mlp_fit_data *in, bool lbfg
     if (s->n_val) b->data += nv * (d + 2.0 * w + 3.0) * f + P * f;
 }
 
+/* Layer l's input and output widths: the warm-start net's, or the ones the options give. */
+static void layer_widths(const mlp_net *warm, const mlp_fit_data *in, const mlp_fit_options *o,
+                         size_t out_width, size_t l, double *fan_in, double *fan_out) {
+    size_t a = 0, b = 0;
+    if (warm) {
+        (void)mlp_net_layer_shape(warm, l, &a, &b, NULL);
+    } else {
+        a = l == 0 ? in->d : o->hidden[l - 1];
+        b = l == o->n_hidden ? out_width : o->hidden[l];
+    }
+    *fan_in = (double)a, *fan_out = (double)b;
+}
+
+/* bf16 training's own memory (precision.c, pass.c): the parameters' bf16 copy, up to three
+ * partial dW buffers of the widest layer, and the workspace's bf16 part (the batch, the hidden
+ * outputs and two deltas, rounded). */
+static double bf16_bytes(const mlp_net *warm, const mlp_fit_data *in, const mlp_fit_options *o,
+                         size_t out_width, double P, size_t rows) {
+    const size_t L = warm ? mlp_net_n_layers(warm) : o->n_hidden + 1;
+    double cells = 1.0, per_row = (double)in->d, maxw = 0.0;
+    for (size_t l = 0; l < L; l++) {
+        double a, b;
+        layer_widths(warm, in, o, out_width, l, &a, &b);
+        if (a * b > cells) cells = a * b;
+        if (b > maxw) maxw = b;
+        if (l + 1 < L) per_row += b;
+    }
+    return 2.0 * P + 3.0 * cells * sizeof(float) + 2.0 * (double)rows * (per_row + 2.0 * maxw);
+}
+
 mlp_status mlp_fit_check_budget(const mlp_fit_state *s, const mlp_net *warm, const mlp_fit_data *in,
                                 const mlp_fit_options *o, mlp_activation out_act, size_t ws_rows) {
     budget b = {0};
@@ -69,6 +100,9 @@ mlp_status mlp_fit_check_budget(const mlp_fit_state *s, const mlp_net *warm, con
     /* The created net's four buffers hold P floats each. */
     const double P = warm ? (double)mlp_net_param_count(warm) : b.net / (4.0 * sizeof(float));
     loop_bytes(s, in, o->opt.kind == MLP_OPT_LBFGS, P, &b);
+    const bool bf16 = o->opt.kind != MLP_OPT_LBFGS && o->precision != MLP_PRECISION_F32 &&
+                      mlp_precision_supported(MLP_PRECISION_BF16);
+    if (bf16) b.net += bf16_bytes(warm, in, o, s->out_width, P, ws_rows);
     const double total = b.net + b.workspace + b.snapshots + b.data + b.solver;
     const double limit = (double)mlp_get_memory_limit();
     if (total <= limit) return MLP_OK;
