@@ -97,6 +97,7 @@ static void check_forward(const mlp_net *net, size_t l, const mlp_bf16 *A16, siz
             double ref = z[j];
             if (ly->act == MLP_ACT_TANH) ref = tanh(z[j]);
             if (ly->act == MLP_ACT_RELU) ref = z[j] > 0 ? z[j] : 0;
+            if (ly->act == MLP_ACT_LEAKY_RELU) ref = z[j] > 0 ? z[j] : 0.01 * z[j];
             if (ly->act == MLP_ACT_LOGISTIC) ref = 1.0 / (1.0 + exp(-z[j]));
             if (ly->act == MLP_ACT_GELU) ref = z[j] * tu_Phi(z[j]);
             if (ly->act == MLP_ACT_SOFTMAX) ref = exp(z[j] - mx) / sum;
@@ -152,6 +153,7 @@ static void check_input_delta(const mlp_net *net, size_t l, const mlp_bf16 *D16,
             double d = 1.0, d_err = 2.0 * U24;
             if (prev->act == MLP_ACT_TANH) d = 1.0 - a * a;
             if (prev->act == MLP_ACT_RELU) d = a > 0.0, d_err = 0.0;
+            if (prev->act == MLP_ACT_LEAKY_RELU) d = a > 0.0 ? 1.0 : 0.01, d_err = U24 * 0.01;
             if (prev->act == MLP_ACT_LOGISTIC) d = a * (1.0 - a);
             if (prev->act == MLP_ACT_GELU) {
                 const double z = net->pre[l - 1][i * ly->in + j];
@@ -164,18 +166,25 @@ static void check_input_delta(const mlp_net *net, size_t l, const mlp_bf16 *D16,
         }
 }
 
-/* One forward + backward of a 3-layer net in bf16, every GEMM against its reference. */
-static void reference_case(const mlp_activation *acts, size_t n, uint64_t seed) {
+/* One forward + backward of a 3-layer net in bf16, every GEMM against its reference: the loss's
+ * output (softmax for cross-entropy, logistic for binary log-loss, identity for squared error),
+ * with per-row sample weights when weighted. */
+static void reference_case(const mlp_activation *acts, mlp_loss loss_kind, bool weighted, size_t n,
+                           uint64_t seed) {
     const size_t sizes[] = {40, 48, 24, 6};
-    mlp_net *net =
-        tu_make_net_opt(sizes, acts, 3, MLP_LOSS_SOFTMAX_CE, seed, MLP_OPT_ADAM, 1e-3f, 1e-2f);
+    mlp_net *net = tu_make_net_opt(sizes, acts, 3, loss_kind, seed, MLP_OPT_ADAM, 1e-3f, 1e-2f);
     assert_non_null(net);
     assert_int_equal(mlp_net_set_precision(net, MLP_PRECISION_BF16), MLP_OK);
     tu_rng r;
     tu_rng_seed(&r, seed);
-    float *X = tu_floats(n * sizes[0]), *Y = tu_floats(n * sizes[3]);
+    float *X = tu_floats(n * sizes[0]), *Y = tu_floats(n * sizes[3]), *w = tu_floats(n);
     tu_fill_uniform(X, n * sizes[0], &r, -2.0, 2.0);
-    tu_fill_onehot(Y, NULL, n, sizes[3], &r);
+    if (loss_kind == MLP_LOSS_SOFTMAX_CE) tu_fill_onehot(Y, NULL, n, sizes[3], &r);
+    for (size_t i = 0; loss_kind != MLP_LOSS_SOFTMAX_CE && i < n * sizes[3]; i++)
+        Y[i] = loss_kind == MLP_LOSS_LOGISTIC ? (float)(tu_rng_uniform(&r) < 0.5)
+                                              : tu_rng_range(&r, -1.0, 1.0);
+    double norm = 0.0;
+    for (size_t i = 0; i < n; i++) norm += (w[i] = weighted ? tu_rng_range(&r, 0.0, 2.0) : 1.0f);
     float loss;
     assert_int_equal(mlp_forward(net, X, n), MLP_OK);
     for (size_t i = 0; i < n * sizes[0]; i++) assert_int_equal(net->x16[i], mlp_bf16_of(X[i]));
@@ -184,21 +193,25 @@ static void reference_case(const mlp_activation *acts, size_t n, uint64_t seed) 
     check_forward(net, 0, net->x16, n);
     check_forward(net, 1, net->out16[0], n);
     check_forward(net, 2, net->out16[1], n);
-    assert_int_equal(mlp_backward(net, Y, &loss), MLP_OK);
-    /* The output delta P - Y, rounded as the engine rounds it (its buffer was reused since). */
+    assert_int_equal(
+        weighted ? mlp_backward_weighted(net, Y, w, &loss) : mlp_backward(net, Y, &loss), MLP_OK);
+    /* The output delta (P - Y) w, rounded as the engine rounds it (its buffer was reused since):
+     * each loss here is paired with its output, so f' drops out. */
     mlp_bf16 *D2 = tu_alloc(n * sizes[3], sizeof *D2);
     float *D2f = tu_floats(n * sizes[3]);
     for (size_t i = 0; i < n * sizes[3]; i++) {
         D2f[i] = net->out[2][i] - Y[i];
+        if (weighted) D2f[i] *= w[i / sizes[3]];
         D2[i] = mlp_bf16_of(D2f[i]);
     }
-    const double inv_n = 1.0 / (double)n, alpha_n = 1e-2 / (double)n;
+    if (!weighted) norm = (double)n;
+    const double inv_n = 1.0 / norm, alpha_n = 1e-2 / norm;
     check_weight_grads(net, 2, net->out16[1], D2, D2f, n, inv_n, alpha_n);
     check_input_delta(net, 2, D2, net->delta[1], n);
     check_weight_grads(net, 1, net->out16[0], net->delta16[1], net->delta[1], n, inv_n, alpha_n);
     check_input_delta(net, 1, net->delta16[1], net->delta[0], n);
     check_weight_grads(net, 0, net->x16, net->delta16[0], net->delta[0], n, inv_n, alpha_n);
-    free(D2), free(D2f), free(X), free(Y);
+    free(D2), free(D2f), free(X), free(Y), free(w);
     mlp_net_free(net);
 }
 
@@ -208,8 +221,15 @@ static void test_step_against_reference(void **state) {
     /* 1000 rows: the dW of the first two layers are cut into 3 and 2 parts along the batch. */
     const mlp_gemm probe = {.m = 40, .n = 48, .k = 1000};
     assert_true(2.0 * (double)probe.m * (double)probe.n * (double)probe.k >= 3 * MLP_TILE_FLOPS);
-    reference_case((mlp_activation[]){MLP_ACT_GELU, MLP_ACT_TANH, MLP_ACT_SOFTMAX}, 1000, 3);
-    reference_case((mlp_activation[]){MLP_ACT_RELU, MLP_ACT_LOGISTIC, MLP_ACT_SOFTMAX}, 37, 4);
+    reference_case((mlp_activation[]){MLP_ACT_GELU, MLP_ACT_TANH, MLP_ACT_SOFTMAX},
+                   MLP_LOSS_SOFTMAX_CE, false, 1000, 3);
+    reference_case((mlp_activation[]){MLP_ACT_RELU, MLP_ACT_LOGISTIC, MLP_ACT_SOFTMAX},
+                   MLP_LOSS_SOFTMAX_CE, false, 37, 4);
+    /* Every other loss with its output, sample weights, leaky ReLU. */
+    reference_case((mlp_activation[]){MLP_ACT_LEAKY_RELU, MLP_ACT_GELU, MLP_ACT_LOGISTIC},
+                   MLP_LOSS_LOGISTIC, true, 1000, 5);
+    reference_case((mlp_activation[]){MLP_ACT_TANH, MLP_ACT_RELU, MLP_ACT_IDENTITY},
+                   MLP_LOSS_SQUARED, true, 53, 6);
 }
 
 /* Parameters after `steps` bf16 steps (dropout on the hidden layer) on `threads` threads. */
