@@ -146,6 +146,10 @@ void mlp_bf16_block(mlp_bf16 *dst, const float *src, size_t rows, size_t cols, s
 /* True where OpenBLAS runs SSE-only kernels on a CPU with AVX2 (its fallback on Intel CPUs it
  * does not know): the f32 GEMMs of training passes then go through oneDNN (decided once). */
 bool mlp_dnnl_f32_wanted(void);
+/* Tests only (test_alloc_fail): f32 stays on OpenBLAS whatever the CPU. oneDNN is C++ and throws
+ * std::bad_alloc through its C API when an allocation fails, which no C caller can catch: the
+ * sweep of the library's own allocation failures must not reach it. */
+void mlp_dnnl_f32_keep_openblas(void);
 /* True if bf16 GEMMs can run here; *isa names oneDNN's instruction set, or why not. */
 bool mlp_dnnl_bf16_supported(const char **isa);
 mlp_status mlp_dnnl_create(mlp_dnnl **out);

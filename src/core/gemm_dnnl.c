@@ -18,6 +18,8 @@ bool mlp_dnnl_f32_wanted(void) {
     return false;
 }
 
+void mlp_dnnl_f32_keep_openblas(void) {}
+
 bool mlp_dnnl_bf16_supported(const char **isa) {
     *isa = "no oneDNN in this build (Debian: libdnnl-dev)";
     return false;
@@ -121,6 +123,11 @@ static void f32_decide(void) {
 bool mlp_dnnl_f32_wanted(void) {
     pthread_once(&f32_once, f32_decide);
     return f32_choice == 1;
+}
+
+void mlp_dnnl_f32_keep_openblas(void) {
+    pthread_once(&f32_once, f32_decide);
+    f32_choice = 0;
 }
 
 /* ---- the cache: one entry per (tile shape, tile index) ---- */

@@ -92,8 +92,10 @@ static mlp_status bf16_begin(mlp_net *net) {
         if (net->layers[l].in * net->layers[l].out > cells)
             cells = net->layers[l].in * net->layers[l].out;
     float *dw = mlp_alloc_array((parts - 1) * cells, sizeof(float), "the partial dW buffers", &st);
-    mlp_dnnl *d = NULL;
-    if (st == MLP_OK) st = mlp_dnnl_create(&d);
+    /* A net whose f32 GEMMs already run through oneDNN (mlp_dnnl_f32_wanted) has a cache: its
+     * entries are keyed by data type, so bf16's join them. */
+    mlp_dnnl *d = net->dnnl;
+    if (st == MLP_OK && !d) st = mlp_dnnl_create(&d);
     if (st != MLP_OK) {
         free(w16);
         free(dw);
