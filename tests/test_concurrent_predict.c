@@ -97,14 +97,8 @@ static void test_concurrent_predict(void **state) {
     (void)state;
     size_t sizes[] = {D, 256, 64, K};
     mlp_activation acts[] = {MLP_ACT_RELU, MLP_ACT_GELU, MLP_ACT_SOFTMAX};
-    mlp_net_config cfg = {.n_layers = 3,
-                          .sizes = sizes,
-                          .activations = acts,
-                          .loss = MLP_LOSS_SOFTMAX_CE,
-                          .init = MLP_INIT_GLOROT,
-                          .seed = 7};
-    mlp_net *net;
-    assert_int_equal(mlp_net_create(&net, &cfg), MLP_OK);
+    mlp_net *net = tu_make_net(sizes, acts, 3, MLP_LOSS_SOFTMAX_CE, MLP_INIT_GLOROT, 7);
+    assert_non_null(net);
     tu_rng r;
     tu_rng_seed(&r, 11);
     float *X = tu_floats(NMAX * D);

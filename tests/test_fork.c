@@ -72,14 +72,8 @@ static void test_fork_after_parallel_training(void **state) {
     (void)state;
     size_t sizes[] = {D, H, K};
     mlp_activation acts[] = {MLP_ACT_RELU, MLP_ACT_SOFTMAX};
-    mlp_net_config cfg = {.n_layers = 2,
-                          .sizes = sizes,
-                          .activations = acts,
-                          .loss = MLP_LOSS_SOFTMAX_CE,
-                          .init = MLP_INIT_GLOROT,
-                          .seed = 3};
-    mlp_net *net;
-    assert_int_equal(mlp_net_create(&net, &cfg), MLP_OK);
+    mlp_net *net = tu_make_net(sizes, acts, 2, MLP_LOSS_SOFTMAX_CE, MLP_INIT_GLOROT, 3);
+    assert_non_null(net);
     tu_rng r;
     tu_rng_seed(&r, 5);
     float *X = tu_floats((size_t)N * D), *Y = tu_floats((size_t)N * K);
