@@ -316,6 +316,26 @@ size_t mlp_infer_width(const mlp_net *net);
  * forward pass of n rows; the L2 gradient term alpha_n * W is included when alpha_n != 0. With
  * sample weights w (n, or NULL) the row losses and the delta rows are multiplied by them. */
 void mlp_pass_backward(mlp_net *net, const float *Y, const float *w, float inv_n, float alpha_n);
+/* The primitives of layer l's backward GEMMs (backward.c), for mlp_pass_prepare. */
+mlp_status mlp_prepare_backward(mlp_net *net, size_t l, const float *A, size_t n, int cur);
+/* Which route a pass's GEMMs take (the bf16 training passes, or f32 through oneDNN where
+ * OpenBLAS fell back to SSE: train.c made the kernel cache), and the bf16 copy of layer l's
+ * input (the batch for layer 0). */
+static inline bool mlp_pass_bf16(const mlp_net *net) {
+    return net->prec == MLP_PRECISION_BF16;
+}
+static inline bool mlp_pass_f32_dnnl(const mlp_net *net) {
+    return net->prec == MLP_PRECISION_F32 && net->dnnl;
+}
+static inline const mlp_bf16 *mlp_pass_input16(const mlp_net *net, size_t l) {
+    return l == 0 ? net->x16 : net->out16[l - 1];
+}
+/* g, planned for f32, run by oneDNN's f32 matmul: alpha 1 (the dW epilogue applies 1/n). */
+static inline void mlp_gemm_f32_dnnl(const mlp_net *net, mlp_gemm *g) {
+    if (!mlp_pass_f32_dnnl(net)) return;
+    g->dnnl = net->dnnl;
+    g->alpha = 1.0f;
+}
 /* The L2 chunks alone (for mlp_loss_value and MPI). */
 void mlp_pass_l2(mlp_net *net);
 /* grads = src + (alpha / norm) W on the weights, src on the biases (src may be grads): the L2
