@@ -441,8 +441,9 @@ static void test_train_digits(void **state) {
     assert_true(json_number(line, "seconds") >= 0);
     assert_true(json_number(line, "samples_per_s") > 0);
     assert_true(json_number(line, "threads") >= 1);
-    /* The digits net's steps (largest GEMM 1.3 MFLOP) never use more than one thread. */
-    assert_int_equal((int)json_number(line, "step_threads"), 1);
+    /* The digits net's steps are a batch split: one thread per shard, at most the run's. */
+    const double step_threads = json_number(line, "step_threads");
+    assert_true(step_threads >= 1 && step_threads <= json_number(line, "threads"));
     assert_non_null(json_raw(line, "blas_core", buf, sizeof buf));
     assert_true(buf[0] == '"' && strlen(buf) > 2);
     assert_true(json_number(line, "loss") > 0);

@@ -273,6 +273,24 @@ static void test_threads_gelu_deep(void **state) {
     free_data(&p);
 }
 
+/* A batch-split net (shard.c): shards of rows through three layers, each shard's gradients summed
+ * in shard order. 150 rows at width 8 make 4 shards of uneven length (48, 32, 32, 38 rows), and
+ * 2 or 3 threads take unequal numbers of them. */
+static void test_threads_batch_split(void **state) {
+    (void)state;
+    problem p = {
+        {32, 64, 48, 6}, 3, {MLP_ACT_TANH, MLP_ACT_RELU, MLP_ACT_SOFTMAX}, 150, 12, NULL, NULL};
+    mlp_net *net = tu_make_net(p.sizes, p.acts, 3, MLP_LOSS_SOFTMAX_CE, MLP_INIT_GLOROT, 1);
+    assert_non_null(net);
+    assert_int_equal(mlp_pass_shards(net, p.n), 4);
+    assert_int_equal(mlp_set_num_threads(3), MLP_OK);
+    assert_int_equal(mlp_pass_threads(net, p.n), 3);
+    mlp_net_free(net);
+    make_data(&p, 5);
+    check_thread_invariance(&p);
+    free_data(&p);
+}
+
 int main(void) {
     /* Before any mlp call: the width is read once. */
     setenv("MLP_PARALLEL_WIDTH", "8", 1);
@@ -284,6 +302,7 @@ int main(void) {
         cmocka_unit_test(test_threads_64_50_10),
         cmocka_unit_test(test_threads_256_512_10),
         cmocka_unit_test(test_threads_gelu_deep),
+        cmocka_unit_test(test_threads_batch_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

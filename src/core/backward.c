@@ -97,7 +97,7 @@ static float sumsq(const float *restrict W, size_t count) {
 }
 
 /* L2 chunk c (0 .. l2_chunks-1) into l2_parts[c]. */
-static void l2_chunk(mlp_net *net, size_t c) {
+void mlp_l2_chunk(mlp_net *net, size_t c) {
     size_t l = 0;
     while (l + 1 < net->n_layers && net->layers[l + 1].l2_first <= c) l++;
     const mlp_layer *ly = &net->layers[l];
@@ -110,7 +110,7 @@ static void l2_chunk(mlp_net *net, size_t c) {
 void mlp_pass_l2(mlp_net *net) {
     const long chunks = (long)net->l2_chunks;
 #pragma omp for schedule(static)
-    for (long c = 0; c < chunks; c++) l2_chunk(net, (size_t)c);
+    for (long c = 0; c < chunks; c++) mlp_l2_chunk(net, (size_t)c);
 }
 
 double mlp_l2_sumsq(const mlp_net *net) {
@@ -121,9 +121,11 @@ double mlp_l2_sumsq(const mlp_net *net) {
 
 /* ---- backward ---- */
 
-/* Row chunk c of the output: row losses, the output delta and its column-sum partials, each row's
- * loss and delta times its sample weight when there are weights (w). */
-static void output_chunk(mlp_net *net, const float *Y, const float *w, size_t c, size_t n) {
+/* Row chunk c of the output: row losses, the output delta (into D, rows of the output's width)
+ * and its column-sum partials (into part), each row's loss and delta times its sample weight when
+ * there are weights (w). */
+void mlp_output_chunk(mlp_net *net, const float *Y, const float *w, size_t c, size_t n, float *D,
+                      float *part) {
     const mlp_layer *out = &net->layers[net->n_layers - 1];
     const size_t k = out->out, r0 = c * MLP_COLSUM_CHUNK, off = r0 * k;
     const size_t rows = n - r0 < MLP_COLSUM_CHUNK ? n - r0 : MLP_COLSUM_CHUNK;
@@ -133,21 +135,24 @@ static void output_chunk(mlp_net *net, const float *Y, const float *w, size_t c,
         mlp_pass_flag(net, MLP_NONFINITE_GRAD);
     /* P - Y is the delta of the matching pairs; SQUARED through another output needs f'. */
     mlp_activation act = net->loss == MLP_LOSS_SQUARED ? out->act : MLP_ACT_IDENTITY;
-    mlp_output_delta_block(net->delta[0] + off, P, Y + off, w ? w + r0 : NULL,
-                           pre ? pre + off : NULL, rows, k, k, act, net->colsum[0] + c * k, k);
-    if (mlp_pass_bf16(net)) mlp_bf16_block(net->delta16[0] + off, net->delta[0] + off, rows, k, k);
+    mlp_output_delta_block(D, P, Y + off, w ? w + r0 : NULL, pre ? pre + off : NULL, rows, k, k,
+                           act, part, k);
+    if (mlp_pass_bf16(net)) mlp_bf16_block(net->delta16[0] + off, D, rows, k, k);
 }
 
 /* One task list: the output's row chunks, then the L2 chunks (when alpha is used). */
 static void output_phase(mlp_net *net, const float *Y, const float *w, size_t n, bool with_l2) {
     const size_t chunks = (n + MLP_COLSUM_CHUNK - 1) / MLP_COLSUM_CHUNK;
     const long tasks = (long)(chunks + (with_l2 ? net->l2_chunks : 0));
+    const size_t k = net->layers[net->n_layers - 1].out;
 #pragma omp for schedule(dynamic, 1) nowait
     for (long t = 0; t < tasks; t++) {
-        if ((size_t)t < chunks)
-            output_chunk(net, Y, w, (size_t)t, n);
+        const size_t c = (size_t)t;
+        if (c < chunks)
+            mlp_output_chunk(net, Y, w, c, n, net->delta[0] + c * MLP_COLSUM_CHUNK * k,
+                             net->colsum[0] + c * k);
         else
-            l2_chunk(net, (size_t)t - chunks);
+            mlp_l2_chunk(net, c - chunks);
     }
 #pragma omp barrier
 }
@@ -271,6 +276,10 @@ static void backward_layer(mlp_net *net, size_t l, const float *X, size_t n, int
 }
 
 void mlp_pass_backward(mlp_net *net, const float *Y, const float *w, float inv_n, float alpha_n) {
+    if (net->pass.shards > 1) {
+        mlp_split_backward(net, Y, w, inv_n, alpha_n);
+        return;
+    }
     const size_t n = net->pass.n;
     output_phase(net, Y, w, n, alpha_n != 0.0f);
     int cur = 0;

@@ -60,6 +60,11 @@ void mlp_fp_end(unsigned saved);
 #ifndef MLP_PAR_MIN_FLOPS
 #define MLP_PAR_MIN_FLOPS 8.0e6
 #endif
+/* A batch-split step (shard.c) uses more than one thread only if it has this many flops: a team
+ * costs a few microseconds per step (measured: see docs/SCALING.md). */
+#ifndef MLP_SPLIT_MIN_FLOPS
+#define MLP_SPLIT_MIN_FLOPS 1.0e6
+#endif
 /* bfloat16, stored as its bits: the upper half of an IEEE float. */
 typedef uint16_t mlp_bf16;
 /* The bf16 GEMM provider (gemm_dnnl.c): a net's oneDNN primitives, one per GEMM tile. */
@@ -242,6 +247,7 @@ typedef struct mlp_pass {
     bool have_grads;
     bool dropout;  /* the forward pass applied dropout (a training pass of a net that has it) */
     int nonfinite; /* MLP_NONFINITE_* bits, set by any thread of the pass */
+    size_t shards; /* > 1: the pass runs as a batch split (shard.c); set with n */
 } mlp_pass;
 
 typedef struct mlp_net {
@@ -284,6 +290,9 @@ typedef struct mlp_net {
     mlp_bf16 *delta16[2]; /* the deltas, rounded (n x max_width each) */
     float *dw_parts;     /* the partial dW of a dW cut along the batch, beyond the first (pass.c) */
     size_t dw_parts_max; /* how many parts a dW may have (1 + the partial buffers) */
+    /* The batch split's unscaled gradients of shards 1 .. shard_cap - 1 (shard.c). */
+    float *shard_dw;
+    size_t shard_cap;
 } mlp_net;
 
 /* What a net of L layers (widths sizes[0..L], activations acts) allocates, in bytes, for budgets
@@ -316,6 +325,22 @@ size_t mlp_infer_width(const mlp_net *net);
  * forward pass of n rows; the L2 gradient term alpha_n * W is included when alpha_n != 0. With
  * sample weights w (n, or NULL) the row losses and the delta rows are multiplied by them. */
 void mlp_pass_backward(mlp_net *net, const float *Y, const float *w, float inv_n, float alpha_n);
+/* Pieces of the passes that the batch split (shard.c) shares: the key of layer l's dropout masks
+ * in this step (pass.c), output chunk c (row losses; its delta rows into D and their column-sum
+ * partials into part) and an L2 chunk (backward.c). */
+uint64_t mlp_mask_key(const mlp_net *net, size_t l);
+void mlp_output_chunk(mlp_net *net, const float *Y, const float *w, size_t c, size_t n, float *D,
+                      float *part);
+void mlp_l2_chunk(mlp_net *net, size_t c);
+/* ---- the batch split (shard.c) ---- */
+/* How many shards of rows a training pass of n rows is cut into: 1 for the layer-tiled passes.
+ * Depends on the net's shape and precision, n and the parallel width only. */
+size_t mlp_pass_shards(const mlp_net *net, size_t n);
+/* The shards' gradient buffers for up to `shards` shards (outside any region). */
+mlp_status mlp_split_reserve(mlp_net *net, size_t shards);
+/* mlp_pass_forward and mlp_pass_backward of a pass with pass.shards > 1. */
+void mlp_split_forward(mlp_net *net, const float *X, size_t n, bool training);
+void mlp_split_backward(mlp_net *net, const float *Y, const float *w, float inv_n, float alpha_n);
 /* The primitives of layer l's backward GEMMs (backward.c), for mlp_pass_prepare. */
 mlp_status mlp_prepare_backward(mlp_net *net, size_t l, const float *A, size_t n, int cur);
 /* Which route a pass's GEMMs take (the bf16 training passes, or f32 through oneDNN where

@@ -214,6 +214,7 @@ void mlp_net_free(mlp_net *net) {
     free(net->opt_v);
     free(net->l2_parts);
     free(net->ws);
+    free(net->shard_dw);
     free(net->out);
     free(net->pre);
     free(net->mask);

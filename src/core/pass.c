@@ -21,7 +21,7 @@
 
 /* The key of layer l's dropout masks in the current step: the seed, the step count and the layer,
  * mixed, so that every step and layer draws other masks and a rerun draws the same. */
-static uint64_t mask_key(const mlp_net *net, size_t l) {
+uint64_t mlp_mask_key(const mlp_net *net, size_t l) {
     return (net->seed ^ 0xd50f0a7d50f0a7d5ULL) + 0x9e3779b97f4a7c15ULL * (net->step + 1) +
            0xbf58476d1ce4e5b9ULL * (uint64_t)(l + 1);
 }
@@ -105,13 +105,17 @@ static void forward_layer(const mlp_net *net, size_t l, const mlp_gemm *g, const
 }
 
 void mlp_pass_forward(mlp_net *net, const float *X, size_t n, bool training) {
+    if (net->pass.shards > 1) {
+        mlp_split_forward(net, X, n, training);
+        return;
+    }
     const bool h = mlp_pass_bf16(net);
     if (h) round_inputs(net, X, n);
     const float *A = X;
     for (size_t l = 0; l < net->n_layers; l++) {
         const bool drop = training && net->layers[l].dropout > 0.0f;
         const layer_out o = {net->out[l], net->pre[l], drop ? net->mask[l] : NULL,
-                             h ? net->out16[l] : NULL, drop ? mask_key(net, l) : 0};
+                             h ? net->out16[l] : NULL, drop ? mlp_mask_key(net, l) : 0};
         mlp_gemm g = forward_gemm(net, l, A, h ? mlp_pass_input16(net, l) : NULL, o.Z, n);
         mlp_gemm_f32_dnnl(net, &g);
         forward_layer(net, l, &g, &o);

@@ -35,11 +35,15 @@ int mlp_pass_threads(const mlp_net *net, size_t n) {
     if (omp_in_parallel() || mlp_forked_child()) return 1;
     int T = omp_get_max_threads();
     if (T <= 1) return 1;
-    double biggest = 0.0;
+    double biggest = 0.0, total = 0.0;
     for (size_t l = 0; l < net->n_layers; l++) {
         double f = 2.0 * (double)n * (double)net->layers[l].in * (double)net->layers[l].out;
+        total += 3.0 * f; /* forward, dW and dX */
         if (f > biggest) biggest = f;
     }
+    const size_t shards = mlp_pass_shards(net, n);
+    if (shards > 1) /* a batch split: one thread per shard, where the step pays for a team */
+        return total < MLP_SPLIT_MIN_FLOPS ? 1 : (size_t)T < shards ? T : (int)shards;
     if (biggest < MLP_PAR_MIN_FLOPS) return 1;
     const int width = mlp_parallel_width();
     return T < width ? T : width;

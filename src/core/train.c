@@ -86,7 +86,10 @@ static mlp_status begin_forward(mlp_net *net, const float *X, size_t n, bool tra
     if (st == MLP_OK && net->prec == MLP_PRECISION_F32 && !net->dnnl && mlp_dnnl_f32_wanted())
         st = mlp_dnnl_create(&net->dnnl); /* f32 through oneDNN: OpenBLAS fell back to SSE */
     if (st == MLP_OK && net->dnnl) st = mlp_pass_prepare(net, n);
+    const size_t shards = st == MLP_OK ? mlp_pass_shards(net, n) : 1;
+    if (st == MLP_OK && shards > 1) st = mlp_split_reserve(net, shards);
     if (st != MLP_OK) return st;
+    net->pass.shards = shards;
     net->pass.x = X;
     net->pass.n = n;
     net->pass.have_grads = false;
