@@ -148,6 +148,26 @@ static void expect_refused(const mlp_net *net, const mlp_scaler *s, const mlp_cl
     assert_int_equal(size, 77);
 }
 
+/* Whole-number classes become an int64 tensor, other numbers a double one (their bits). */
+static void test_label_types(void **state) {
+    (void)state;
+    mlp_net *net = make_net();
+    double whole[3] = {-3, 7, 10}, frac[3] = {0.5, 1.5, 2.25};
+    const int64_t ints[3] = {-3, 7, 10}; /* x86: the little-endian raw data */
+    mlp_classes cw = {MLP_CLASSES_NUMBERS, 3, whole, NULL},
+                cf = {MLP_CLASSES_NUMBERS, 3, frac, NULL};
+    size_t len;
+    unsigned char *b = export_mem(net, NULL, &cw, &len);
+    assert_non_null(memmem(b, len, ints, sizeof ints));
+    free(b);
+    b = export_mem(net, NULL, &cf, &len);
+    assert_non_null(memmem(b, len, frac, sizeof frac));
+    const unsigned char double_type[] = {0x10, 11}; /* TensorProto.data_type = DOUBLE */
+    assert_non_null(memmem(b, len, double_type, 2));
+    free(b);
+    mlp_net_free(net);
+}
+
 /* A loss or an activation that the export does not know is refused, by name. */
 static void test_unknown_loss_and_activation(void **state) {
     (void)state;
@@ -215,7 +235,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_varints),          cmocka_unit_test(test_file_equals_memory),
         cmocka_unit_test(test_dropout_left_out), cmocka_unit_test(test_unknown_loss_and_activation),
-        cmocka_unit_test(test_bad_arguments),    cmocka_unit_test(test_unwritable_paths),
+        cmocka_unit_test(test_label_types),      cmocka_unit_test(test_bad_arguments),
+        cmocka_unit_test(test_unwritable_paths),
     };
     return cmocka_run_group_tests(tests, group_setup, NULL);
 }
