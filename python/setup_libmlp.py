@@ -115,8 +115,21 @@ class BinaryDistribution(Distribution):
         return True
 
 
+def check_python_build_deps():
+    """setuptools' bdist_wheel (what pip builds with) comes from the wheel package; without it
+    setuptools only says "invalid command 'bdist_wheel'"."""
+    try:
+        import wheel  # noqa: F401
+    except ImportError:
+        raise BuildError("mlp: building the package needs the wheel package (Debian: "
+                         "python3-wheel, seen by a venv made with `/usr/bin/python3 -m venv "
+                         "--system-site-packages`), or pip without --no-build-isolation where "
+                         "PyPI is reachable") from None
+
+
 def setup_mlp(root, package_dir):
     """setup() for the package whose sources are at package_dir (relative to setup.py)."""
+    check_python_build_deps()
     # setuptools' own build folders in build-python too, not in the source tree (the root's
     # build/ is CMake's)
     work = os.path.join(root, "build-python", "setuptools")

@@ -2,6 +2,7 @@
 installs into a fresh virtual environment (--system-site-packages, offline) and fits the digits
 example there without MLP_LIBRARY; a missing build tool gives one message naming the Debian
 packages."""
+import importlib.util
 import os
 import subprocess
 import sys
@@ -10,8 +11,12 @@ import zipfile
 import pytest
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
-sys.path.insert(0, os.path.join(ROOT, "python"))
-import setup_libmlp  # noqa: E402
+# loaded by path: python/ on sys.path would make `import mlp` (here and in joblib's workers,
+# which inherit sys.path) find the sources, which have no library, instead of the installed package
+_spec = importlib.util.spec_from_file_location("setup_libmlp",
+                                               os.path.join(ROOT, "python", "setup_libmlp.py"))
+setup_libmlp = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(setup_libmlp)
 
 PIP = ["-m", "pip", "--disable-pip-version-check"]
 FIT = ("import mlp, os; from sklearn.datasets import load_digits; "
