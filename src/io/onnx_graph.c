@@ -243,7 +243,8 @@ static void activation(graph *gr, mlp_activation act, const char *z, const char 
         node(gr, "LeakyRelu", &z, 1, out, &alpha, 1);
         break;
     }
-    default: /* MLP_ACT_GELU: z * Phi(z) = 0.5 z (1 + erf(z / sqrt 2)), activation.c's form */
+    default: /* MLP_ACT_GELU (onnx_export.c refuses the others): z * Phi(z) =
+              * 0.5 z (1 + erf(z / sqrt 2)), activation.c's form */
         snprintf(a, sizeof a, "mlp_L%zu_gelu_scaled", l);
         snprintf(e, sizeof e, "mlp_L%zu_gelu_erf", l);
         snprintf(s, sizeof s, "mlp_L%zu_gelu_sum", l);
