@@ -9,6 +9,7 @@
  *   cmd_train.c `mlp train` (with train_args.c, train_data.c, train_report.c: see train.h)
  *   mpi.c       `mpirun -np P mlp train` (builds with MLP_WITH_MPI; else single-process stubs)
  *   cmd_eval.c  `mlp eval`, `mlp predict`, `mlp info`
+ *   cmd_export.c `mlp export` (ONNX)
  * Conventions: stdout carries results only, stderr carries progress, warnings and errors; every
  * error line starts with "mlp: ". Exit codes: 0 success, 1 runtime error, 2 usage error. */
 #ifndef MLP_CLI_H
@@ -357,9 +358,11 @@ int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_predict(int argc, char **argv);
 int cli_info(int argc, char **argv);
+int cli_export(int argc, char **argv);
 void cli_train_help(FILE *f);
 void cli_eval_help(FILE *f);
 void cli_predict_help(FILE *f);
 void cli_info_help(FILE *f);
+void cli_export_help(FILE *f);
 
 #endif /* MLP_CLI_H */

@@ -161,6 +161,7 @@ static void main_help(FILE *f) {
             "  eval      score a saved model on a dataset (accuracy or R^2)\n"
             "  predict   write a saved model's predictions as CSV\n"
             "  info      describe a saved model (layers, loss, optimizer, scaler)\n"
+            "  export    write a saved model as an ONNX model (mlp export M --onnx M.onnx)\n"
             "  help      show help for a command: mlp help train\n"
             "\n"
             "Options:\n"
@@ -189,6 +190,7 @@ static const command commands[] = {
     {"eval", cli_eval, cli_eval_help},
     {"predict", cli_predict, cli_predict_help},
     {"info", cli_info, cli_info_help},
+    {"export", cli_export, cli_export_help},
 };
 
 static const command *find_command(const char *name) {
@@ -200,7 +202,8 @@ static const command *find_command(const char *name) {
 int main(int argc, char **argv) {
     cli_pick_blas_kernels(argv);
     if (argc < 2) {
-        fputs("Usage: mlp COMMAND [ARGS...]   (commands: train, eval, predict, info, help)\n"
+        fputs("Usage: mlp COMMAND [ARGS...]   (commands: train, eval, predict, info, "
+              "export, help)\n"
               "Try 'mlp --help'.\n",
               stderr);
         return CLI_EXIT_USAGE;

@@ -6,7 +6,7 @@
 # (MLP_SETUP_LOG, default ${TMPDIR:-/tmp}/mlp-setup-apt.log), which a failure names.
 set -euo pipefail
 pkgs=(cmake make gcc g++ pkg-config libopenblas-openmp-dev libcmocka-dev libbenchmark-dev zlib1g-dev
-      liblbfgs-dev libdnnl-dev
+      liblbfgs-dev libdnnl-dev python3-onnx python3-numpy
       "$@")
 missing=()
 for p in "${pkgs[@]}"; do

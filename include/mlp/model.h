@@ -103,6 +103,46 @@ MLP_API mlp_status mlp_model_load_mem(const void *buf, size_t size, mlp_net **ne
  * MLP_ERR_NOMEM. */
 MLP_API mlp_status mlp_file_save(const char *path, const void *bytes, size_t size, const char *fn);
 
+/* ---------------------------------------------------------------------------------------------
+ * ONNX export (docs/ONNX.md): the inference graph of a net as an ONNX model (IR version 8, opset
+ * 17, batch dimension symbolic "N") that ONNX Runtime and other ONNX consumers run. The graph:
+ * the scaler's (x - offset) / scale if there is one, per layer MatMul + Add + the activation
+ * (GELU built from Erf), then the outputs skl2onnx's MLP converters give: for a classifier
+ * "label" (int64 [N] for whole-number classes and for no list, double [N] for other numbers,
+ * string [N] for names) and "probabilities" (float [N, K]; [1 - p, p] for one logistic output);
+ * for a multi-label net "label" (int64 0/1 [N, K], 1 where p >= 0.5) and "probabilities"; for a
+ * regressor "variable" (float [N, k]). Labels follow mlp_predict_labels (ties: the lowest index;
+ * one logistic output: class 1 where p >= 0.5). Dropout is a training-time operation: the graph
+ * is the inference one (mlp_predict's), as PyTorch exports. */
+typedef struct mlp_onnx_options {
+    const char *input_name; /* the graph's input, a C identifier not starting with "mlp_" (and
+                               not label, probabilities, variable); default "X" */
+    const char *graph_name; /* GraphProto.name, non-empty; default "mlp" */
+} mlp_onnx_options;
+/* The defaults ("X", "mlp"). A NULL options pointer, or a NULL field, means the default. */
+MLP_API mlp_onnx_options mlp_onnx_options_default(void);
+/* Writes the ONNX model of net (with scaler and, for a classifier, its class list; either may be
+ * NULL: no scaling, classes 0..K-1) to path, by the rules of mlp_model_save: a regular file
+ * replaced atomically (never half-written), a link followed, a device or FIFO written through.
+ * Reads the net only. The weights are written as float32, bit for bit.
+ * Errors: MLP_ERR_NULL (path or net is NULL; a scaler or class list without its arrays);
+ * MLP_ERR_ARG (empty path; a loss or an activation that the export does not know, named in the
+ * message; a bad input name; a class list on a regressor or multi-label net; a scaler value not
+ * finite); MLP_ERR_SHAPE (the scaler's d or the class count differs from the net's);
+ * MLP_ERR_OVERFLOW (the model would exceed protobuf's 2 GiB); MLP_ERR_IO (as mlp_model_save:
+ * naming the path, the step and the system's message); MLP_ERR_NOMEM, MLP_ERR_LIMIT. */
+MLP_API mlp_status mlp_model_export_onnx(const char *path, const mlp_net *net,
+                                         const mlp_scaler *scaler, const mlp_classes *classes,
+                                         const mlp_onnx_options *options);
+/* The same model's bytes in memory, as mlp_model_save_mem: with buf NULL only *size is set (the
+ * bytes needed); otherwise cap must be at least that (else MLP_ERR_SHAPE, nothing written) and
+ * *size receives the bytes written. Errors: those of mlp_model_export_onnx but MLP_ERR_IO, and
+ * MLP_ERR_NULL for a NULL size. */
+MLP_API mlp_status mlp_model_export_onnx_mem(void *buf, size_t cap, size_t *size,
+                                             const mlp_net *net, const mlp_scaler *scaler,
+                                             const mlp_classes *classes,
+                                             const mlp_onnx_options *options);
+
 #ifdef __cplusplus
 }
 #endif

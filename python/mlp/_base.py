@@ -460,6 +460,17 @@ class BaseMLP(BaseEstimator):
             if any(getattr(self, "_dropout", ())):
                 self._net.set_dropout(self._dropout)
 
+    # ---------------------------------------------------------------------------------------
+    # ONNX export (mlp/_onnx.py; docs/ONNX.md)
+    def to_onnx(self, path=None, *, input_name="X"):
+        """The fitted model as ONNX (opset 17, IR version 8; docs/ONNX.md), written to path if
+        given (replaced atomically, as model files). Returns an onnx.ModelProto where the onnx
+        package imports (Debian: python3-onnx), else the model's bytes. Inputs: input_name,
+        float [N, n_features_in_]; outputs: label and probabilities (classifiers), variable
+        (regressors), computing what predict, predict_proba and predict do."""
+        from . import _onnx
+        return _onnx.to_onnx(self, path, input_name)
+
 
 def _best(pick, before, now, epochs):
     """The better (pick: min or max) of an earlier best (None: none) and this fit's, which
