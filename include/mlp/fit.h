@@ -205,6 +205,19 @@ MLP_API mlp_status mlp_class_weights(const int32_t *labels, size_t n, size_t n_c
                                      const double *class_weight, const float *sample_weight,
                                      double *out);
 
+/* The rows mlp_fit holds out for early stopping with these options (seed, validation_fraction)
+ * and labels: rows (n entries, caller-allocated) receives the training rows, then the *n_val
+ * validation rows, as mlp_fit orders them. CLASSIFY draws them class by class (scikit-learn's
+ * stratified split; labels: n class indices in [0, n_classes)), the other tasks from one
+ * shuffle (labels may be NULL). For checking a split, or scoring the held-out rows afterwards.
+ * Errors: MLP_ERR_NULL (options, rows or n_val is NULL; labels for CLASSIFY), MLP_ERR_ARG (a
+ * fraction not in (0, 1) or leaving a side empty, a label out of range, and for CLASSIFY a class
+ * of one row or a side with fewer rows than classes, with scikit-learn's message), MLP_ERR_NOMEM.
+ * Any thread. */
+MLP_API mlp_status mlp_fit_validation_rows(mlp_task task, const int32_t *labels, size_t n,
+                                           size_t n_classes, const mlp_fit_options *options,
+                                           size_t *rows, size_t *n_val);
+
 /* Trains on X (n x d) with targets; n_classes_or_targets is what the targets span:
  *  CLASSIFY:   labels (n int32 in [0, n_classes_or_targets)), at least 2 classes; Y ignored.
  *              These are class indices: for labels of any kind (1..3, -1/+1, strings) take the

@@ -496,7 +496,7 @@ static mlp_status fit_setup(mlp_fit_state *s, mlp_net **net, bool *created, cons
     st = alloc_buffers(s, *net, in, o, o->opt.kind == MLP_OPT_LBFGS);
     if (st == MLP_OK && s->own_val) st = take_val_set(s, in, o, loss);
     if (st != MLP_OK) return st;
-    mlp_rng_seed(&s->rng, o->seed ^ 0x5eed5eed5eedULL); /* a stream apart from the init's */
+    mlp_rng_seed(&s->rng, mlp_fit_split_seed(o->seed));
     s->sw = in->w;
     st = split_validation(s, in);
     if (st == MLP_OK) st = training_weight(s);

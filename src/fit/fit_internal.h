@@ -90,6 +90,11 @@ mlp_status mlp_fit_grow_curves(mlp_fit_result *r, size_t epoch, size_t *cap, boo
 /* Fisher-Yates shuffle of a (n entries) with rng. */
 void mlp_fit_shuffle(size_t *a, size_t n, mlp_rng *rng);
 
+/* The seed of the stream of the validation split and the shuffles: apart from the init's. */
+static inline uint64_t mlp_fit_split_seed(uint64_t seed) {
+    return seed ^ 0x5eed5eed5eedULL;
+}
+
 /* split.c: order (n) = the training rows, then n_val validation rows drawn class by class as
  * scikit-learn's stratified split (labels checked in [0, n_classes)); MLP_ERR_ARG with
  * scikit-learn's message for a class of one row or a side with fewer rows than classes. */

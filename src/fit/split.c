@@ -192,3 +192,37 @@ mlp_status mlp_class_weights(const int32_t *labels, size_t n, size_t n_classes,
     free(own);
     return st;
 }
+
+mlp_status mlp_fit_validation_rows(mlp_task task, const int32_t *labels, size_t n, size_t n_classes,
+                                   const mlp_fit_options *o, size_t *rows, size_t *n_val) {
+    if (!o || !rows || !n_val || (task == MLP_TASK_CLASSIFY && !labels))
+        return mlp_fail(MLP_ERR_NULL, "mlp_fit_validation_rows: %s is NULL",
+                        !o       ? "options"
+                        : !rows  ? "rows"
+                        : !n_val ? "n_val"
+                                 : "labels");
+    const float f = o->validation_fraction;
+    /* fit.c's check_options: scikit-learn's train_test_split rounds the test share up. */
+    const size_t nv = f > 0.0f && f < 1.0f ? (size_t)ceil((double)f * (double)n) : 0;
+    if (nv == 0 || nv >= n)
+        return mlp_fail(MLP_ERR_ARG,
+                        "mlp_fit_validation_rows: validation_fraction %g of %zu rows leaves an "
+                        "empty side",
+                        (double)f, n);
+    for (size_t i = 0; task == MLP_TASK_CLASSIFY && i < n; i++)
+        if (labels[i] < 0 || (size_t)labels[i] >= n_classes)
+            return mlp_fail(MLP_ERR_ARG,
+                            "mlp_fit_validation_rows: labels[%zu] = %d, must be in [0, %zu)", i,
+                            (int)labels[i], n_classes);
+    mlp_rng rng;
+    mlp_rng_seed(&rng, mlp_fit_split_seed(o->seed));
+    if (task == MLP_TASK_CLASSIFY) {
+        mlp_status st = mlp_fit_stratified_split(labels, n, n_classes, nv, rows, &rng);
+        if (st != MLP_OK) return st;
+    } else {
+        for (size_t i = 0; i < n; i++) rows[i] = i;
+        mlp_fit_shuffle(rows, n, &rng);
+    }
+    *n_val = nv;
+    return MLP_OK;
+}
