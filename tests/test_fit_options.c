@@ -64,6 +64,20 @@ static void poisson_fit(void **state) {
     float y1[1] = {-1.0f}, loss;
     assert_int_equal(mlp_train_step(net, X, y1, 1, &loss), MLP_ERR_ARG);
     assert_non_null(strstr(mlp_last_error(), "Y row 0 column 0 is -1"));
+    /* exp overflowing (a huge output bias) is caught by the step's non-finite guard: refused,
+     * nothing changed. */
+    float *b = NULL;
+    assert_int_equal(mlp_net_layer_params(net, 2, NULL, &b), MLP_OK);
+    b[0] = 200.0f;
+    const size_t P = mlp_net_param_count(net);
+    float *before = malloc(P * sizeof(float));
+    assert_non_null(before);
+    memcpy(before, mlp_net_params(net), P * sizeof(float));
+    const uint64_t steps = mlp_net_step_count(net);
+    assert_int_equal(mlp_train_step(net, X, Y, 8, &loss), MLP_ERR_DIVERGED);
+    assert_memory_equal(mlp_net_params(net), before, P * sizeof(float));
+    assert_int_equal(mlp_net_step_count(net), steps);
+    free(before);
     mlp_fit_result_free(&r);
     mlp_net_free(net);
     net = NULL;
