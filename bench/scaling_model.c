@@ -101,7 +101,7 @@ static void output_chunk(void *p, size_t ch) {
     const size_t k = net->layers[net->n_layers - 1].out, r0 = ch * MLP_COLSUM_CHUNK;
     const size_t rows = c->n - r0 < MLP_COLSUM_CHUNK ? c->n - r0 : MLP_COLSUM_CHUNK;
     const float *P = net->out[net->n_layers - 1] + r0 * k;
-    mlp_loss_rows(P, P, NULL, rows, k, net->loss, net->row_loss + r0);
+    mlp_loss_rows(P, P, NULL, rows, k, net->loss, net->huber_delta, net->row_loss + r0);
     mlp_delta_block(net->delta[0] + r0 * k, P, P, NULL, rows, k, k, MLP_ACT_IDENTITY,
                     net->colsum[0] + ch * k, k, NULL, 1.0f);
 }

@@ -59,6 +59,10 @@ const char *cli_loss_name(mlp_loss l) {
         return "binary log-loss";
     case MLP_LOSS_SQUARED:
         return "squared error";
+    case MLP_LOSS_POISSON:
+        return "half Poisson deviance";
+    case MLP_LOSS_HUBER:
+        return "Huber";
     default:
         return "unknown";
     }

@@ -421,7 +421,8 @@ static int get_layers(const mlp_net *net, layers *ly) {
 }
 
 static void print_info_json(const char *path, const model *m, const layers *ly) {
-    static const char *const loss_keys[] = {"softmax_ce", "logistic", "squared"};
+    static const char *const loss_keys[] = {"softmax_ce", "logistic", "squared", "poisson",
+                                            "huber"};
     _Static_assert(sizeof loss_keys / sizeof *loss_keys == MLP_LOSS_COUNT, "a key per mlp_loss");
     mlp_loss loss = mlp_net_loss(m->net);
     mlp_optimizer opt;

@@ -42,6 +42,10 @@ static int load_init_model(train_run *r) {
     r->fit.hidden = r->hidden;
     r->fit.n_hidden = L - 1;
     r->scale = r->data.scaler.kind;
+    /* A regressor trains on with its own loss (and Huber's delta) unless --loss says otherwise. */
+    const mlp_loss loss = mlp_net_loss(r->net);
+    if (!o->loss_given && (loss == MLP_LOSS_POISSON || loss == MLP_LOSS_HUBER)) r->fit.loss = loss;
+    if (!o->huber_given && loss == MLP_LOSS_HUBER) r->fit.huber_delta = mlp_net_huber_delta(r->net);
     /* The model file keeps its dropout; --dropout (0 too) replaces it. */
     for (size_t l = 0; o->dropout_given && l + 1 < L; l++)
         (void)mlp_net_set_dropout(r->net, l, o->fit.dropout); /* checked when parsed */
@@ -64,6 +68,12 @@ static int plan_training(train_run *r) {
         mlp_task_output(r->task, r->data.n_classes_or_targets, NULL, NULL, &r->out_width);
     if (st != MLP_OK) return cli_lib_error(st, "cannot train on %s", r->data.train_label);
     r->fit.sample_weight = r->data.train.weights;
+    const mlp_dataset *v = &r->data.val; /* --validation-data: early stopping on it */
+    r->fit.val_n = v->n;
+    r->fit.val_X = v->X;
+    r->fit.val_labels = v->labels;
+    r->fit.val_Y = v->targets;
+    r->fit.val_sample_weight = v->weights;
     return 0;
 }
 

@@ -28,6 +28,11 @@ typedef struct train_options {
     int dropout_given;         /* --dropout, also 0: replaces the dropout a --init-model kept */
     const char *sample_weight; /* --sample-weight FILE */
     const char *history;       /* --history FILE (.csv or .json) */
+    const char *validation_data, *validation_labels; /* --validation-data SRC, its IDX labels */
+    const char *class_weight;    /* --class-weight balanced|LABEL:W,... (as given) */
+    mlp_activation *activations; /* owned: --activation's names (n_activations of them) */
+    size_t n_activations;        /* one for every hidden layer, or one per hidden layer */
+    int loss_given, huber_given; /* --loss, --huber-delta */
 } train_options;
 
 /* Parses argv into *o (free it with train_options_free whatever the result). Returns -1 after
@@ -39,7 +44,9 @@ int train_weighted_column(const train_options *o);
 
 /* The loaded, checked and scaled data. */
 typedef struct train_data {
-    mlp_dataset train, test;     /* test.n == 0: no test set; train.weights: the sample weights */
+    mlp_dataset train, test;     /* test.n == 0: no test set; train.weights: the sample weights
+                                    (times --class-weight's) */
+    mlp_dataset val;             /* --validation-data (val.n == 0: none), scaled as train */
     const char *train_label;     /* for messages */
     size_t n_classes_or_targets; /* classes (classification) or target columns (regression) */
     mlp_scaler scaler;           /* fitted on the training set, or the --init-model's */

@@ -53,6 +53,15 @@ static void help_data(FILE *f) {
           "  --weight-column C      CSV: take the weights from column C (0-based, negative\n"
           "                         from the end, 'last', or a header name) instead; the\n"
           "                         column is not a feature (and is dropped from --test-data)\n"
+          "  --class-weight balanced|LABEL:W[,LABEL:W...]\n"
+          "                         classification: each row's loss weight times its class's\n"
+          "                         weight (scikit-learn's class_weight): balanced is\n"
+          "                         n / (n_classes * rows of the class) over the training rows;\n"
+          "                         unnamed classes weigh 1\n"
+          "  --validation-data SRC  early stopping on this set (same forms and options as\n"
+          "                         --data; turns early stopping on) instead of holding out\n"
+          "                         --validation-fraction of the training rows\n"
+          "  --validation-labels PATH  IDX labels of --validation-data\n"
           "\n",
           f);
 }
@@ -64,8 +73,14 @@ static void help_training(FILE *f) {
             "Network and training (defaults are scikit-learn's):\n"
             "  --hidden W[,W...]      hidden layer widths, e.g. 50 or 128,64; 'none' (or 0) for\n"
             "                         no hidden layer (default 100)\n"
-            "  --activation NAME      hidden activation: relu, logistic, tanh, identity,\n"
-            "                         leaky_relu, gelu (default relu)\n"
+            "  --activation NAME[,NAME...]\n"
+            "                         hidden activation: relu, logistic, tanh, identity,\n"
+            "                         leaky_relu, gelu (default relu); one for every hidden\n"
+            "                         layer, or one per hidden layer (relu,tanh)\n"
+            "  --loss squared|poisson|huber\n"
+            "                         --regression: squared error (default), half Poisson\n"
+            "                         deviance (exp outputs, targets >= 0) or Huber\n"
+            "  --huber-delta X        --loss huber: where the loss turns linear (default 1)\n"
             "  --solver adam|sgd|lbfgs\n"
             "                         optimizer (default adam); lbfgs is full-batch L-BFGS\n"
             "                         (--max-iter counts its iterations; no batches, schedules\n"
@@ -89,7 +104,9 @@ static void help_training(FILE *f) {
             "  --lr-schedule NAME     sgd: constant, invscaling, adaptive (default constant)\n"
             "  --power-t X            sgd invscaling exponent (default %g)\n"
             "  --early-stopping       hold out --validation-fraction of the training set and\n"
-            "                         stop on its score; keeps the best weights\n"
+            "                         stop on its score; keeps the best weights. The held-out\n"
+            "                         rows of a classifier are drawn class by class\n"
+            "                         (scikit-learn's stratified split)\n"
             "  --early-stopping-metric score|loss\n"
             "                         what early stopping watches: the validation score\n"
             "                         (default, scikit-learn's) or the validation loss (mlp's\n"
@@ -171,6 +188,11 @@ enum {
     OPT_SAMPLE_WEIGHT,
     OPT_WEIGHT_COLUMN,
     OPT_HISTORY,
+    OPT_VALIDATION_DATA,
+    OPT_VALIDATION_LABELS,
+    OPT_CLASS_WEIGHT,
+    OPT_LOSS,
+    OPT_HUBER_DELTA,
     /* the optimizer: mlp_fit_options.opt (optimizer_option) */
     OPT_SOLVER,
     OPT_LR,
@@ -234,10 +256,56 @@ static const cli_opt train_opts[] = {
     {"max-fun", 0, 1, OPT_MAX_FUN},
     {"early-stopping-metric", 0, 1, OPT_ES_METRIC},
     {"precision", 0, 1, OPT_PRECISION},
+    {"validation-data", 0, 1, OPT_VALIDATION_DATA},
+    {"validation-labels", 0, 1, OPT_VALIDATION_LABELS},
+    {"class-weight", 0, 1, OPT_CLASS_WEIGHT},
+    {"loss", 0, 1, OPT_LOSS},
+    {"huber-delta", 0, 1, OPT_HUBER_DELTA},
     {NULL, 0, 0, 0},
 };
 
 static const char *const cmd = "train";
+
+/* --activation NAME[,NAME...]: the hidden activations (their count is checked against --hidden
+ * in check_train_args). */
+static int parse_activations(train_options *c, const char *name, const char *v) {
+    size_t n = 1;
+    for (const char *p = v; *p; p++) n += *p == ',';
+    free(c->activations);
+    c->activations = calloc(n, sizeof *c->activations);
+    if (!c->activations) return cli_usage_error(cmd, "out of memory");
+    c->n_activations = n;
+    const char *start = v;
+    for (size_t i = 0; i < n; i++) {
+        const char *end = strchr(start, ',');
+        const size_t len = end ? (size_t)(end - start) : strlen(start);
+        char one[32];
+        if (len >= sizeof one) return cli_usage_error(cmd, "--activation: '%s' is too long", v);
+        memcpy(one, start, len);
+        one[len] = '\0';
+        int rc = cli_parse_activation(cmd, name, one, &c->activations[i]);
+        if (rc) return rc;
+        if (c->activations[i] == MLP_ACT_SOFTMAX || c->activations[i] == MLP_ACT_EXP)
+            return cli_usage_error(cmd, "--activation: %s is for output layers only", one);
+        start = end ? end + 1 : start;
+    }
+    c->fit.activation = c->activations[0];
+    return 0;
+}
+
+/* --loss and --huber-delta: the regression loss. */
+static int loss_option(train_options *c, int id, const char *name, const char *v) {
+    if (id == OPT_HUBER_DELTA) {
+        c->huber_given = 1;
+        return cli_parse_float(cmd, name, v, 0.0, INFINITY, 1, 0, &c->fit.huber_delta);
+    }
+    static const char *const names[] = {"squared", "poisson", "huber", NULL};
+    static const mlp_loss losses[] = {MLP_LOSS_SQUARED, MLP_LOSS_POISSON, MLP_LOSS_HUBER};
+    int i = 0, rc = cli_parse_choice(cmd, name, v, names, &i);
+    c->fit.loss = losses[i];
+    c->loss_given = 1;
+    return rc;
+}
 
 /* Options of the data, the network and the run. */
 static int run_option(train_options *c, int id, const char *name, const char *v) {
@@ -273,10 +341,20 @@ static int run_option(train_options *c, int id, const char *name, const char *v)
         break;
     case OPT_ACTIVATION:
         c->act_given = 1;
-        rc = cli_parse_activation(cmd, name, v, &c->fit.activation);
-        if (rc == 0 && c->fit.activation == MLP_ACT_SOFTMAX)
-            rc = cli_usage_error(cmd, "--activation: softmax is for output layers only");
+        rc = parse_activations(c, name, v);
         break;
+    case OPT_VALIDATION_DATA:
+        c->validation_data = v;
+        break;
+    case OPT_VALIDATION_LABELS:
+        c->validation_labels = v;
+        break;
+    case OPT_CLASS_WEIGHT:
+        c->class_weight = v;
+        break;
+    case OPT_LOSS:
+    case OPT_HUBER_DELTA:
+        return loss_option(c, id, name, v);
     case OPT_INIT_MODEL:
         c->init_model = v;
         break;
@@ -403,8 +481,39 @@ static int check_weight_args(const train_options *c) {
     return 0;
 }
 
+/* --activation's count against --hidden's; --loss, --class-weight and --validation-data against
+ * the task. Sets fit.activations for one name per hidden layer. */
+static int check_breadth_args(train_options *c) {
+    const cli_data_opts *d = &c->common.data;
+    if (c->n_activations > 1 && c->n_activations != c->fit.n_hidden)
+        return cli_usage_error(cmd,
+                               "--activation: %zu names for %zu hidden layers; give one for all, "
+                               "or one per hidden layer",
+                               c->n_activations, c->fit.n_hidden);
+    c->fit.activations = c->n_activations > 1 ? c->activations : NULL;
+    if (c->loss_given && !d->regression)
+        return cli_usage_error(cmd, "--loss is for --regression (classifiers have theirs)");
+    if (c->huber_given && c->fit.loss != MLP_LOSS_HUBER)
+        return cli_usage_error(cmd, "--huber-delta needs --loss huber");
+    if (c->class_weight && (d->regression || d->multilabel))
+        return cli_usage_error(cmd, "--class-weight is for classification, not --%s",
+                               d->regression ? "regression" : "multilabel");
+    if (c->class_weight && c->class_weight[0] == '\0')
+        return cli_usage_error(cmd, "--class-weight: empty");
+    if (c->validation_labels && !c->validation_data)
+        return cli_usage_error(cmd, "--validation-labels needs --validation-data");
+    if (c->validation_data && d->labels && !c->validation_labels &&
+        !cli_is_digits(c->validation_data))
+        return cli_usage_error(cmd, "IDX training data: --validation-data needs "
+                                    "--validation-labels");
+    if (c->validation_data && c->fit.opt.kind == MLP_OPT_LBFGS)
+        return cli_usage_error(cmd, "--validation-data: --solver lbfgs has no early stopping");
+    if (c->validation_data) c->fit.early_stopping = 1;
+    return 0;
+}
+
 /* Combinations of options that exclude each other. */
-static int check_train_args(const train_options *c) {
+static int check_train_args(train_options *c) {
     const cli_data_opts *d = &c->common.data;
     if (d->data[0] == '\0') return cli_usage_error(cmd, "--data: empty path");
     if (c->test_labels && !c->test_data)
@@ -432,6 +541,7 @@ static int check_train_args(const train_options *c) {
                                         "model; drop --hidden, --activation and --scale");
     }
     rc = check_weight_args(c);
+    if (rc == 0) rc = check_breadth_args(c);
     if (rc) return rc;
     if (c->deterministic && !cli_mpi_available())
         return cli_usage_error(cmd, "--deterministic needs an mlp built with MPI support "
@@ -443,6 +553,9 @@ void train_options_free(train_options *o) {
     free(o->hidden);
     o->hidden = NULL;
     o->fit.hidden = NULL;
+    free(o->activations);
+    o->activations = NULL;
+    o->fit.activations = NULL;
 }
 
 int train_parse(int argc, char **argv, train_options *c) {

@@ -4,12 +4,15 @@
  * checks that the two sets fit each other, and the scaling. */
 #include "train.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 void train_data_free(train_data *t) {
     mlp_dataset_free(&t->train);
     mlp_dataset_free(&t->test);
+    mlp_dataset_free(&t->val);
     mlp_scaler_free(&t->scaler);
 }
 
@@ -127,8 +130,84 @@ static int scale_sets(mlp_scale_kind kind, int scaler_loaded, train_data *t) {
     if (st == MLP_OK) st = mlp_scaler_apply(&t->scaler, t->train.X, t->train.n, t->train.d);
     if (st == MLP_OK && t->test.n)
         st = mlp_scaler_apply(&t->scaler, t->test.X, t->test.n, t->test.d);
+    if (st == MLP_OK && t->val.n) st = mlp_scaler_apply(&t->scaler, t->val.X, t->val.n, t->val.d);
     if (st != MLP_OK) return cli_lib_error(st, "cannot scale the data");
     return 0;
+}
+
+/* --validation-data: read as --test-data is (the training set's classes), checked against the
+ * training set. */
+static int load_validation(const train_options *o, const cli_data_opts *d, train_data *t) {
+    cli_data_opts vo = *d;
+    vo.data = o->validation_data;
+    vo.labels = o->validation_labels;
+    if (!d->regression && !d->multilabel) vo.classes = &t->train.classes;
+    int rc = cli_load(&vo, CLI_ROLE_TEST, &t->val);
+    if (rc) return rc;
+    if (t->val.d != t->train.d)
+        return cli_error("the validation set has %zu features but the training set has %zu",
+                         t->val.d, t->train.d);
+    if ((d->regression || d->multilabel) && t->val.n_targets != t->train.n_targets)
+        return cli_error("the validation set has %zu targets but the training set has %zu",
+                         t->val.n_targets, t->train.n_targets);
+    return 0;
+}
+
+/* One LABEL:W of --class-weight into cw (the class's index in the training set's classes; the
+ * last ':' separates, so a label may hold ':'). */
+static int class_weight_item(const char *item, size_t len, const mlp_classes *c, size_t n_classes,
+                             double *cw) {
+    char buf[256];
+    if (len >= sizeof buf) return cli_error("--class-weight: '%.40s...' is too long", item);
+    memcpy(buf, item, len);
+    buf[len] = '\0';
+    char *colon = strrchr(buf, ':');
+    if (!colon) return cli_error("--class-weight: '%s' is not LABEL:WEIGHT (or 'balanced')", buf);
+    *colon = '\0';
+    size_t idx = 0;
+    if (!mlp_classes_find(c, buf, &idx) || idx >= n_classes)
+        return cli_error("--class-weight: '%s' is not a class of the training data", buf);
+    char *end = NULL;
+    errno = 0;
+    const double w = strtod(colon + 1, &end);
+    if (end == colon + 1 || *end != '\0' || errno || !isfinite(w) || w < 0.0)
+        return cli_error("--class-weight: the weight of class '%s' is '%s', must be a finite "
+                         "number >= 0",
+                         buf, colon + 1);
+    cw[idx] = w;
+    return 0;
+}
+
+/* --class-weight: the training rows' sample weights become (their weight or 1) times their
+ * class's (mlp_class_weights: scikit-learn's arithmetic, in double, rounded once). */
+static int apply_class_weight(const train_options *o, train_data *t) {
+    mlp_dataset *tr = &t->train;
+    const size_t k = t->n_classes_or_targets;
+    double *cw = NULL, *rows = malloc(tr->n * sizeof *rows);
+    int rc = rows ? 0 : cli_error("out of memory");
+    if (rc == 0 && strcmp(o->class_weight, "balanced") != 0) {
+        cw = malloc(k * sizeof *cw);
+        if (!cw) rc = cli_error("out of memory");
+        for (size_t c = 0; rc == 0 && c < k; c++) cw[c] = 1.0; /* unnamed classes */
+        for (const char *p = o->class_weight; rc == 0 && p;) {
+            const char *comma = strchr(p, ',');
+            rc = class_weight_item(p, comma ? (size_t)(comma - p) : strlen(p), &tr->classes, k, cw);
+            p = comma ? comma + 1 : NULL;
+        }
+    }
+    if (rc == 0 && !tr->weights) {
+        tr->weights = malloc(tr->n * sizeof *tr->weights);
+        for (size_t i = 0; tr->weights && i < tr->n; i++) tr->weights[i] = 1.0f;
+        if (!tr->weights) rc = cli_error("out of memory");
+    }
+    if (rc == 0) {
+        mlp_status st = mlp_class_weights(tr->labels, tr->n, k, cw, tr->weights, rows);
+        if (st != MLP_OK) rc = cli_lib_error(st, "--class-weight");
+    }
+    for (size_t i = 0; rc == 0 && i < tr->n; i++) tr->weights[i] = (float)rows[i];
+    free(cw);
+    free(rows);
+    return rc;
 }
 
 int train_load_data(const train_options *o, const mlp_classes *classes, mlp_scale_kind kind,
@@ -143,6 +222,8 @@ int train_load_data(const train_options *o, const mlp_classes *classes, mlp_scal
     else
         rc = load_fraction_split(o, &d, t);
     if (rc == 0) rc = check_sets(o, t);
+    if (rc == 0 && o->validation_data) rc = load_validation(o, &d, t);
+    if (rc == 0 && o->class_weight) rc = apply_class_weight(o, t);
     if (rc == 0) rc = scale_sets(kind, scaler_loaded, t);
     return rc;
 }

@@ -15,11 +15,32 @@ static void arch_string(char *buf, size_t cap, size_t d, const mlp_fit_options *
     if (len < cap) snprintf(buf + len, cap - len, "-%zu", out);
 }
 
+/* "relu" or "relu,tanh": the hidden activations, the net's (an --init-model's, or trained) or
+ * else the options'. */
+static void activations_string(char *buf, size_t cap, const train_run *r) {
+    const size_t H = r->net ? mlp_net_n_layers(r->net) - 1 : r->fit.n_hidden;
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t l = 0; l < H && len < cap; l++) {
+        mlp_activation a = r->fit.activations ? r->fit.activations[l] : r->fit.activation;
+        if (r->net) (void)mlp_net_layer_shape(r->net, l, NULL, NULL, &a);
+        len += (size_t)snprintf(buf + len, cap - len, "%s%s", l ? "," : "", cli_activation_name(a));
+    }
+    if (H == 0) snprintf(buf, cap, "%s", cli_activation_name(r->fit.activation));
+}
+
+/* The loss of a regressor ("squared", "poisson", "huber"), for the report. */
+static const char *regression_loss(const train_run *r) {
+    const mlp_loss l = r->net ? mlp_net_loss(r->net) : r->fit.loss;
+    return l == MLP_LOSS_POISSON ? "poisson" : l == MLP_LOSS_HUBER ? "huber" : "squared";
+}
+
 /* The "Training ..." line on stderr. */
 void train_announce(const train_run *r) {
     const train_data *t = &r->data;
     const mlp_task task = r->task;
-    char arch[256], par[64] = "";
+    char arch[256], par[64] = "", acts[256];
+    activations_string(acts, sizeof acts, r);
     const size_t count = t->n_classes_or_targets;
     arch_string(arch, sizeof arch, t->train.d, &r->fit, r->out_width);
     if (r->mpi.active)
@@ -28,8 +49,8 @@ void train_announce(const train_run *r) {
     fprintf(stderr,
             "Training %s (%s, %s) on %s: %zu samples, %zu features, %zu %s; test set %zu "
             "samples; %s%d threads, OpenBLAS %s\n",
-            arch, cli_activation_name(r->fit.activation), cli_solver_name(r->fit.opt.kind),
-            t->train_label, t->train.n, t->train.d, count,
+            arch, acts, cli_solver_name(r->fit.opt.kind), t->train_label, t->train.n, t->train.d,
+            count,
             task == MLP_TASK_CLASSIFY     ? "classes"
             : task == MLP_TASK_MULTILABEL ? "0/1 labels"
             : count == 1                  ? "target"
@@ -76,7 +97,16 @@ static void json_model(cli_json *j, const train_run *r) {
         cli_json_classes(j, "classes", &t->train.classes);
     }
     cli_json_sizes(j, "hidden", r->fit.hidden, r->fit.n_hidden);
-    cli_json_str(j, "activation", cli_activation_name(r->fit.activation));
+    char acts[256];
+    activations_string(acts, sizeof acts, r);
+    cli_json_str(j, "activation", acts);
+    if (r->task == MLP_TASK_REGRESS) {
+        cli_json_str(j, "loss_function", regression_loss(r));
+        if (mlp_net_loss(r->net) == MLP_LOSS_HUBER)
+            cli_json_float(j, "huber_delta", mlp_net_huber_delta(r->net));
+    }
+    if (r->opt->class_weight) cli_json_str(j, "class_weight", r->opt->class_weight);
+    if (r->data.val.n) cli_json_str(j, "validation_data", r->opt->validation_data);
 }
 
 /* The training options, early stopping's validation, the files. */

@@ -71,7 +71,7 @@ static inline void tk_colsum(float *db, float *G, size_t n, size_t m, float scal
 
 static inline double tk_loss_data(const float *P, const float *Y, size_t n, size_t k, mlp_loss loss,
                                   float *row_loss) {
-    mlp_loss_rows(P, Y, NULL, n, k, loss, row_loss);
+    mlp_loss_rows(P, Y, NULL, n, k, loss, loss == MLP_LOSS_HUBER ? 1.0f : 0.0f, row_loss);
     return mlp_loss_total(row_loss, n, k, loss, (double)n);
 }
 

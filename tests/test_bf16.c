@@ -101,8 +101,12 @@ static void check_forward(const mlp_net *net, size_t l, const mlp_bf16 *A16, siz
             if (ly->act == MLP_ACT_LOGISTIC) ref = 1.0 / (1.0 + exp(-z[j]));
             if (ly->act == MLP_ACT_GELU) ref = z[j] * tu_Phi(z[j]);
             if (ly->act == MLP_ACT_SOFTMAX) ref = exp(z[j] - mx) / sum;
-            /* softmax: a relative error of the logits' scale in each output */
-            const double scale = ly->act == MLP_ACT_SOFTMAX ? 2.0 * sa[j] : sa[j];
+            if (ly->act == MLP_ACT_EXP) ref = exp(z[j]);
+            /* softmax: a relative error of the logits' scale in each output; exp: the error of z
+             * times exp(z) */
+            const double scale = ly->act == MLP_ACT_SOFTMAX ? 2.0 * sa[j]
+                                 : ly->act == MLP_ACT_EXP   ? sa[j] * ref
+                                                            : sa[j];
             expect_close(Z[i * ly->out + j], ref, scale, ly->in + 1, "forward", i * ly->out + j);
             assert_int_equal(l + 1 < net->n_layers ? net->out16[l][i * ly->out + j]
                                                    : mlp_bf16_of(Z[i * ly->out + j]),
@@ -181,8 +185,10 @@ static void reference_case(const mlp_activation *acts, mlp_loss loss_kind, bool 
     tu_fill_uniform(X, n * sizes[0], &r, -2.0, 2.0);
     if (loss_kind == MLP_LOSS_SOFTMAX_CE) tu_fill_onehot(Y, NULL, n, sizes[3], &r);
     for (size_t i = 0; loss_kind != MLP_LOSS_SOFTMAX_CE && i < n * sizes[3]; i++)
-        Y[i] = loss_kind == MLP_LOSS_LOGISTIC ? (float)(tu_rng_uniform(&r) < 0.5)
-                                              : tu_rng_range(&r, -1.0, 1.0);
+        Y[i] = loss_kind == MLP_LOSS_LOGISTIC  ? (float)(tu_rng_uniform(&r) < 0.5)
+               : loss_kind == MLP_LOSS_POISSON ? (float)(int)tu_rng_range(&r, 0.0, 4.0)
+               : loss_kind == MLP_LOSS_HUBER   ? tu_rng_range(&r, -3.0, 3.0) /* both pieces */
+                                               : tu_rng_range(&r, -1.0, 1.0);
     double norm = 0.0;
     for (size_t i = 0; i < n; i++) norm += (w[i] = weighted ? tu_rng_range(&r, 0.0, 2.0) : 1.0f);
     float loss;
@@ -196,11 +202,13 @@ static void reference_case(const mlp_activation *acts, mlp_loss loss_kind, bool 
     assert_int_equal(
         weighted ? mlp_backward_weighted(net, Y, w, &loss) : mlp_backward(net, Y, &loss), MLP_OK);
     /* The output delta (P - Y) w, rounded as the engine rounds it (its buffer was reused since):
-     * each loss here is paired with its output, so f' drops out. */
+     * each loss here is paired with its output, so f' drops out (Poisson with its exp output
+     * too); Huber's P - Y is clipped to its delta (1, PyTorch's default). */
     mlp_bf16 *D2 = tu_alloc(n * sizes[3], sizeof *D2);
     float *D2f = tu_floats(n * sizes[3]);
     for (size_t i = 0; i < n * sizes[3]; i++) {
         D2f[i] = net->out[2][i] - Y[i];
+        if (loss_kind == MLP_LOSS_HUBER) D2f[i] = fminf(1.0f, fmaxf(-1.0f, D2f[i]));
         if (weighted) D2f[i] *= w[i / sizes[3]];
         D2[i] = mlp_bf16_of(D2f[i]);
     }
@@ -225,11 +233,15 @@ static void test_step_against_reference(void **state) {
                    MLP_LOSS_SOFTMAX_CE, false, 1000, 3);
     reference_case((mlp_activation[]){MLP_ACT_RELU, MLP_ACT_LOGISTIC, MLP_ACT_SOFTMAX},
                    MLP_LOSS_SOFTMAX_CE, false, 37, 4);
-    /* Every other loss with its output, sample weights, leaky ReLU. */
+    /* Every other loss with its output (Poisson: exp), sample weights, leaky ReLU. */
     reference_case((mlp_activation[]){MLP_ACT_LEAKY_RELU, MLP_ACT_GELU, MLP_ACT_LOGISTIC},
                    MLP_LOSS_LOGISTIC, true, 1000, 5);
     reference_case((mlp_activation[]){MLP_ACT_TANH, MLP_ACT_RELU, MLP_ACT_IDENTITY},
                    MLP_LOSS_SQUARED, true, 53, 6);
+    reference_case((mlp_activation[]){MLP_ACT_TANH, MLP_ACT_GELU, MLP_ACT_EXP}, MLP_LOSS_POISSON,
+                   true, 1000, 7);
+    reference_case((mlp_activation[]){MLP_ACT_RELU, MLP_ACT_TANH, MLP_ACT_IDENTITY}, MLP_LOSS_HUBER,
+                   false, 61, 8);
 }
 
 /* Parameters after `steps` bf16 steps (dropout on the hidden layer) on `threads` threads. */

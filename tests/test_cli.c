@@ -1373,6 +1373,87 @@ static void test_precision(void **state) {
     run_free(&r);
 }
 
+/* Issue 23's options: --activation per layer (kept by the model), --loss poisson / huber with
+ * --huber-delta, --validation-data (early stopping on it, every training row trains, --history
+ * has its scores), --class-weight (balanced, LABEL:W) and their usage and data errors. */
+static void test_breadth_options(void **state) {
+    (void)state;
+    char path[PATH_CAP], val[PATH_CAP], model[PATH_CAP], hist[PATH_CAP], line[8192], buf[256];
+    tmp(path, "counts.csv");
+    tmp(val, "counts_val.csv");
+    tmp(model, "counts.mlp");
+    tmp(hist, "counts_history.csv");
+    FILE *f = fopen(path, "w"), *g = fopen(val, "w");
+    assert_true(f && g);
+    uint64_t s = 11;
+    for (int i = 0; i < 300; i++) {
+        double x1 = 2 * unif(&s) - 1, x2 = 2 * unif(&s) - 1;
+        fprintf(i < 240 ? f : g, "%.6f,%.6f,%d\n", x1, x2, (int)(3.0 * unif(&s) * exp(x1)));
+    }
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(fclose(g), 0);
+    run_result r;
+    RUN(&r, "train", "--data", path, "--regression", "--loss", "poisson", "--hidden", "8,6",
+        "--activation", "tanh,relu", "--max-iter", "20", "--validation-data", val, "--history",
+        hist, "--test-fraction", "0", "--json", "--quiet", "--out", model);
+    expect_code(&r, 0);
+    last_line(r.out, line, sizeof line);
+    expect_json_object(line);
+    assert_string_equal(json_raw(line, "activation", buf, sizeof buf), "\"tanh,relu\"");
+    assert_string_equal(json_raw(line, "loss_function", buf, sizeof buf), "\"poisson\"");
+    assert_int_equal((int)json_number(line, "n_val"), 60);
+    assert_int_equal((int)json_number(line, "n_train"), 240);
+    run_free(&r);
+    char *h = slurp(hist);
+    assert_int_equal(count_lines(h), 21); /* header + 20 epochs, each with a validation score */
+    assert_null(strstr(h, ",nan,"));
+    free(h);
+    RUN(&r, "info", model);
+    expect_code(&r, 0);
+    expect_in(r.out, "tanh");
+    expect_in(r.out, "exp");
+    expect_in(r.out, "half Poisson deviance");
+    run_free(&r);
+    RUN(&r, "train", "--data", path, "--regression", "--loss", "huber", "--huber-delta", "0.5",
+        "--max-iter", "5", "--json", "--quiet");
+    expect_code(&r, 0);
+    last_line(r.out, line, sizeof line);
+    assert_true(json_number(line, "huber_delta") == 0.5);
+    run_free(&r);
+    /* Class weights on digits: balanced, and one class weighted by its label. */
+    RUN(&r, "train", "--class-weight", "balanced", "--max-iter", "3", "--json", "--quiet");
+    expect_code(&r, 0);
+    run_free(&r);
+    RUN(&r, "train", "--class-weight", "3:2.5,7:0", "--early-stopping", "--max-iter", "3", "--json",
+        "--quiet");
+    expect_code(&r, 0);
+    run_free(&r);
+    RUN(&r, "train", "--class-weight", "11:1", "--max-iter", "3");
+    expect_code(&r, 1);
+    expect_in(r.err, "'11' is not a class");
+    run_free(&r);
+    RUN(&r, "train", "--class-weight", "3:inf", "--max-iter", "3");
+    expect_code(&r, 1);
+    expect_in(r.err, "must be a finite number >= 0");
+    run_free(&r);
+    RUN(&r, "train", "--data", path, "--regression", "--loss", "poisson", "--validation-data",
+        "digits", "--max-iter", "3");
+    expect_code(&r, 1);
+    expect_in(r.err, "features");
+    run_free(&r);
+    USAGE("2 names for 1 hidden layers", "train", "--activation", "relu,tanh");
+    USAGE("output layers only", "train", "--activation", "exp");
+    USAGE("--loss is for --regression", "train", "--loss", "huber");
+    USAGE("--huber-delta needs --loss huber", "train", "--data", path, "--regression",
+          "--huber-delta", "2");
+    USAGE("--class-weight is for classification", "train", "--data", path, "--regression",
+          "--class-weight", "balanced");
+    USAGE("--validation-labels needs --validation-data", "train", "--validation-labels", "x");
+    USAGE("lbfgs has no early stopping", "train", "--solver", "lbfgs", "--validation-data",
+          "digits");
+    unlink(path), unlink(val), unlink(model), unlink(hist);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_help_and_version),
@@ -1400,6 +1481,7 @@ int main(void) {
         cmocka_unit_test(test_weight_column_sources),
         cmocka_unit_test(test_lbfgs),
         cmocka_unit_test(test_precision),
+        cmocka_unit_test(test_breadth_options),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

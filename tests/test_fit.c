@@ -216,18 +216,17 @@ typedef struct val_set {
     size_t *rows;
 } val_set;
 
-/* The last n_val of 0..n-1 shuffled once with the fit's split stream (fit.c's
- * split_validation), gathered from the blobs (n x 4, 3 classes). */
+/* The validation rows of the fit's stratified split (fit.c's split_validation, split.c) with
+ * the fit's split stream, gathered from the blobs (n x 4, 3 classes). */
 static val_set validation_rows(uint64_t seed, const float *X, const int32_t *y, size_t n,
                                size_t n_val) {
     val_set val = {malloc(n_val * 4 * sizeof(float)), malloc(n_val * 3 * sizeof(float)),
                    malloc(n_val * sizeof(int32_t)), malloc(n_val * sizeof(size_t))};
     size_t *order = malloc(n * sizeof *order);
     assert_true(val.X && val.Y && val.labels && val.rows && order);
-    for (size_t i = 0; i < n; i++) order[i] = i;
     mlp_rng rng;
     mlp_rng_seed(&rng, seed ^ 0x5eed5eed5eedULL);
-    mlp_fit_shuffle(order, n, &rng);
+    assert_int_equal(mlp_fit_stratified_split(y, n, 3, n_val, order, &rng), MLP_OK);
     for (size_t i = 0; i < n_val; i++) {
         const size_t row = order[n - n_val + i];
         memcpy(val.X + i * 4, X + row * 4, 4 * sizeof(float));
@@ -355,7 +354,7 @@ static void weighted_validation(void **state) {
     make_blobs(X, y, N, 12);
     for (size_t i = 0; i < N; i += 4) y[i] = (y[i] + 2) % 3;
     mlp_rng rng;
-    mlp_rng_seed(&rng, 77);
+    mlp_rng_seed(&rng, 81);
     for (size_t i = 0; i < N; i++) w[i] = (float)mlp_rng_below(&rng, 4); /* 0, 1, 2 or 3 */
     mlp_fit_options o = small_options();
     o.early_stopping = 1;

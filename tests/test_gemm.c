@@ -337,6 +337,8 @@ static double ref_delta(double g, double a, double z, mlp_activation act) {
         return g * a * (1.0 - a);
     case MLP_ACT_TANH:
         return g * (1.0 - a * a);
+    case MLP_ACT_EXP:
+        return g * a;
     case MLP_ACT_GELU:
         return g * (0.5 * (1.0 + erf(z / sqrt(2.0))) +
                     z * exp(-0.5 * z * z) / sqrt(2.0 * 3.14159265358979323846));

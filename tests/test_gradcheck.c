@@ -4,7 +4,9 @@
  * The objective whose gradient mlp_backward writes to mlp_net_grads is
  *   J = data + (alpha/(2n)) * sum over all weights (not biases) of W^2
  * with data = -(1/n) sum y log p (SOFTMAX_CE), -(1/n) sum [y log p + (1-y) log(1-p)] (LOGISTIC),
- * (1/(2n)) sum (p-y)^2 (SQUARED; not divided by k, scikit-learn's convention).
+ * (1/(2n)) sum (p-y)^2 (SQUARED; not divided by k, scikit-learn's convention), (1/n) sum
+ * [y log(y/p) - y + p] (POISSON, exp output), (1/n) sum huber(p-y) (HUBER, delta 0.5 here so that
+ * both of its pieces are met; the same convention).
  *
  * Two numerical gradients are compared with the analytic one:
  *  1. float: the library's own forward pass (mlp_predict) with each float parameter moved by
@@ -38,7 +40,9 @@ static const combo combos[] = {
     {MLP_ACT_SOFTMAX, MLP_LOSS_SOFTMAX_CE}, {MLP_ACT_LOGISTIC, MLP_LOSS_LOGISTIC},
     {MLP_ACT_IDENTITY, MLP_LOSS_SQUARED},   {MLP_ACT_TANH, MLP_LOSS_SQUARED},
     {MLP_ACT_LOGISTIC, MLP_LOSS_SQUARED},   {MLP_ACT_SOFTMAX, MLP_LOSS_SQUARED},
-    {MLP_ACT_GELU, MLP_LOSS_SQUARED},
+    {MLP_ACT_GELU, MLP_LOSS_SQUARED},       {MLP_ACT_EXP, MLP_LOSS_POISSON},
+    {MLP_ACT_IDENTITY, MLP_LOSS_HUBER},     {MLP_ACT_TANH, MLP_LOSS_HUBER},
+    {MLP_ACT_EXP, MLP_LOSS_HUBER},          {MLP_ACT_EXP, MLP_LOSS_SQUARED},
 };
 #define N_COMBOS (sizeof combos / sizeof combos[0])
 
@@ -64,7 +68,11 @@ static void fill_targets(float *Y, size_t n, size_t k, const combo *c, tu_rng *r
         tu_fill_onehot(Y, NULL, n, k, r);
     } else if (c->loss == MLP_LOSS_LOGISTIC) {
         for (size_t i = 0; i < n * k; i++) Y[i] = (tu_rng_next(r) >> 63) ? 1.0f : 0.0f;
-    } else if (c->out == MLP_ACT_LOGISTIC || c->out == MLP_ACT_SOFTMAX) {
+    } else if (c->loss == MLP_LOSS_POISSON) {
+        /* counts-like targets, with zeros (the xlogy term) */
+        for (size_t i = 0; i < n * k; i++)
+            Y[i] = (tu_rng_next(r) >> 62) == 0 ? 0.0f : (float)(tu_rng_next(r) % 5);
+    } else if (c->out == MLP_ACT_LOGISTIC || c->out == MLP_ACT_SOFTMAX || c->out == MLP_ACT_EXP) {
         tu_fill_uniform(Y, n * k, r, 0, 1);
     } else {
         tu_fill_uniform(Y, n * k, r, -1, 1);
@@ -110,6 +118,8 @@ static void check_one(const arch *a, mlp_activation hid, const combo *c, uint64_
 
     mlp_net *net = tu_make_net_opt(a->sizes, acts, L, c->loss, seed, MLP_OPT_ADAM, 1e-3f, ALPHA);
     assert_non_null(net);
+    tu_huber_delta = c->loss == MLP_LOSS_HUBER ? 0.5 : 1.0;
+    if (c->loss == MLP_LOSS_HUBER) assert_int_equal(mlp_net_set_huber_delta(net, 0.5f), MLP_OK);
     const size_t np = mlp_net_param_count(net);
     assert_int_equal(np, tu_param_count(a->sizes, L));
 
@@ -231,8 +241,8 @@ static void test_gradcheck_all(void **state) {
                 check_one(&archs[a], hidden_acts[h], &combos[c], seed++);
                 checked++;
             }
-    /* 3 archs x 6 hidden x 7 combos, minus 6 x 2 softmax combos on the single-output arch */
-    assert_int_equal(checked, 3 * 6 * 7 - 12);
+    /* 3 archs x 6 hidden x 12 combos, minus 6 x 2 softmax combos on the single-output arch */
+    assert_int_equal(checked, 3 * 6 * 12 - 12);
 }
 
 /* A net {in, out} of one layer (activation act, loss), Glorot init with seed 3, optimizer kind

@@ -56,8 +56,10 @@ enum {
 /* Bytes of an empty class section (version 2: kind NONE, count 0), before the dropout section. */
 #define CLASS_NONE_LEN 12
 /* Bytes of fixture 0's dropout section (version 3: one f32 per layer, 2 layers), just before the
- * CRC. */
+ * loss section. */
 #define DROPOUT_LEN_F0 8
+/* Bytes of the loss section (version 4: Huber's delta, f32), just before the CRC. */
+#define LOSS_LEN 4
 
 /* ---- helpers ---- */
 static char *path_in_dir(const char *name) {
@@ -437,7 +439,7 @@ static void test_overwrite_and_deterministic(void **state) {
     unsigned char *b1 = tu_read_file(p1, &n1), *b2 = tu_read_file(p2, &n2);
     assert_int_equal(n1, n2);
     assert_memory_equal(b1, b2, n1);
-    assert_memory_equal(b1, "MLPMODEL\x03\0\0\0", 12);
+    assert_memory_equal(b1, "MLPMODEL\x04\0\0\0", 12);
     mlp_net *b = NULL;
     assert_int_equal(mlp_model_load(p1, &b, NULL), MLP_OK);
     assert_int_equal(mlp_net_n_layers(b), 3);
@@ -486,6 +488,16 @@ static void test_classes_roundtrip(void **state) {
     mlp_net *net = NULL;
     TU_ASSERT_OK(mlp_model_load_classes(path, &net, NULL, &got));
     assert_true(got.kind == MLP_CLASSES_NUMBERS && got.n == 3 && got.values[2] == 2.0);
+    mlp_classes_free(&got);
+    mlp_net_free(net);
+    /* A version 3 file (no loss section) still loads. */
+    put32(b + OFF_VERSION, 3);
+    memmove(b + len - 4 - LOSS_LEN, b + len - 4, 4);
+    len -= LOSS_LEN;
+    fix_crc(b, len);
+    write_all(path, b, len);
+    TU_ASSERT_OK(mlp_model_load_classes(path, &net, NULL, &got));
+    assert_true(got.kind == MLP_CLASSES_NUMBERS && got.n == 3);
     mlp_classes_free(&got);
     mlp_net_free(net);
     /* A version 2 file (no dropout section) still loads. */
@@ -541,7 +553,7 @@ static void test_hostile_classes(void **state) {
     size_t len;
     unsigned char *orig = saved_with_classes(src, &len, &c);
     /* kind, count, 3 x (u32 length + 2 bytes), then the dropout section */
-    const size_t sec = len - 4 - DROPOUT_LEN_F0 - (12 + 3 * 6);
+    const size_t sec = len - 4 - LOSS_LEN - DROPOUT_LEN_F0 - (12 + 3 * 6);
     unsigned char *b = tu_alloc(len, 1);
     struct patch {
         size_t off;
@@ -608,7 +620,7 @@ static void test_dropout_roundtrip(void **state) {
     mlp_net_free(b);
     size_t len;
     unsigned char *orig = tu_read_file(path, &len), *p = tu_alloc(len, 1);
-    const size_t sec = len - 4 - 4 * 3; /* f32 per layer, before the CRC */
+    const size_t sec = len - 4 - LOSS_LEN - 4 * 3; /* f32 per layer, before the loss section */
     const uint32_t values[][2] = {
         {0, 0x3fc00000u}, /* 1.5 */
         {0, 0x3f800000u}, /* 1.0 */
@@ -714,10 +726,10 @@ static void test_newer_version(void **state) {
     char *src = path_in_dir("ver_src.mlp"), *dst = path_in_dir("ver.mlp");
     size_t len;
     unsigned char *b = saved_bytes(src, &len, 0);
-    put32(b + OFF_VERSION, 4);
+    put32(b + OFF_VERSION, 5);
     fix_crc(b, len);
     expect_bytes_fail(dst, b, len, MLP_ERR_FORMAT);
-    assert_non_null(strstr(mlp_last_error(), "version 4 is newer than this library's 3"));
+    assert_non_null(strstr(mlp_last_error(), "version 5 is newer than this library's 4"));
     /* Without fixing the CRC the version is reported too (checked before the CRC, whose place
      * a newer format may move). */
     put32(b + OFF_VERSION, 0x7fffffffu);
@@ -797,7 +809,7 @@ static void test_hostile_headers(void **state) {
     /* Scale 0 in the scaler (division by zero later): rejected. */
     memcpy(b, orig, len);
     /* the last scale entry, before the class and dropout sections */
-    put32(b + len - 4 - DROPOUT_LEN_F0 - CLASS_NONE_LEN - 4, 0);
+    put32(b + len - 4 - LOSS_LEN - DROPOUT_LEN_F0 - CLASS_NONE_LEN - 4, 0);
     fix_crc(b, len);
     expect_bytes_fail(dst, b, len, MLP_ERR_FORMAT);
 
@@ -1121,8 +1133,8 @@ static void test_inconsistent_fields(void **state) {
     TU_ASSERT_OK(mlp_model_save_classes(src, f.net, &sc, &c));
     size_t len, n2;
     unsigned char *orig = tu_read_file(src, &len), *b = tu_alloc(len, 1), *o;
-    const size_t sec = len - 4 - DROPOUT_LEN_F0 - (12 + 3 * 6); /* the class section */
-    const size_t drop = len - 4 - DROPOUT_LEN_F0;
+    const size_t sec = len - 4 - LOSS_LEN - DROPOUT_LEN_F0 - (12 + 3 * 6); /* the class section */
+    const size_t drop = len - 4 - LOSS_LEN - DROPOUT_LEN_F0;
 #define FORGE(stmt, needle)                                                                        \
     do {                                                                                           \
         memcpy(b, orig, len);                                                                      \
@@ -1153,7 +1165,7 @@ static void test_inconsistent_fields(void **state) {
     free(o);
     /* Name lengths against the bytes left and the 1 MiB limit. */
     FORGE(put32(b + sec + 12 + 6, 8), "class name 1 holds a NUL byte");
-    FORGE(put32(b + sec + 12 + 12, 2 + 8 + 1), "class name 2 is truncated");
+    FORGE(put32(b + sec + 12 + 12, 2 + 8 + 4 + 1), "class name 2 is truncated");
     FORGE(put32(b + sec + 12, (1u << 20) + 1), "class name 0 is truncated or too long");
     FORGE(put32(b + sec + 12, 0), NULL);
     /* The dropout section against the layer count. */
@@ -1186,7 +1198,7 @@ static void test_classes_on_non_classifiers(void **state) {
         TU_ASSERT_OK(mlp_model_save(src, g.net, NULL));
         size_t len, n2;
         unsigned char *orig = tu_read_file(src, &len);
-        const size_t k = g.sizes[g.L], at = len - 4 - 4 * g.L - CLASS_NONE_LEN;
+        const size_t k = g.sizes[g.L], at = len - 4 - LOSS_LEN - 4 * g.L - CLASS_NONE_LEN;
         unsigned char list[12 + 8 * 4] = {0};
         put32(list, MLP_CLASSES_NUMBERS);
         put64(list + 4, k);

@@ -73,7 +73,7 @@ static void test_nonfinite_input(void **state) {
     (void)state;
     const float bad[] = {NAN, INFINITY, -INFINITY};
     for (int a = 0; a < MLP_ACT_COUNT; a++) {
-        if (a == MLP_ACT_SOFTMAX) continue;
+        if (a == MLP_ACT_SOFTMAX || a == MLP_ACT_EXP) continue; /* output layers only */
         for (int b = 0; b < 3; b++) {
             fixture f;
             setup(&f, (mlp_activation)a, MLP_OPT_ADAM);

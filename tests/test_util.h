@@ -189,6 +189,8 @@ static inline double tu_act(mlp_activation act, double z) {
         return z > 0 ? z : 0.01 * z;
     case MLP_ACT_GELU:
         return 0.5 * z * (1.0 + erf(z / sqrt(2.0)));
+    case MLP_ACT_EXP:
+        return exp(z);
     default:
         return NAN;
     }
@@ -213,6 +215,8 @@ static inline double tu_act_deriv(mlp_activation act, double z) {
         return z > 0 ? 1.0 : 0.01;
     case MLP_ACT_GELU:
         return tu_Phi(z) + z * tu_phi(z);
+    case MLP_ACT_EXP:
+        return exp(z);
     default:
         return NAN;
     }
@@ -269,6 +273,20 @@ static inline void tu_forward_ref(double *out, const double *params, const size_
     free(z);
 }
 
+/* The delta of MLP_LOSS_HUBER in the references below (set it with mlp_net_set_huber_delta's). */
+static double tu_huber_delta = 1.0;
+
+/* PyTorch's HuberLoss of one difference d (its definition, in double). */
+static inline double tu_huber(double d, double delta) {
+    return fabs(d) < delta ? 0.5 * d * d : delta * (fabs(d) - 0.5 * delta);
+}
+
+/* Half the Poisson deviance of one element: y log(y/p) - y + p (xlogy: 0 where y = 0), as
+ * scikit-learn's mean_poisson_deviance / 2. */
+static inline double tu_half_poisson(double p, double y) {
+    return (y != 0.0 ? y * log(y / p) : 0.0) - y + p;
+}
+
 /* One element's share of a data loss, before the division by n: of the training objective (the one
  * whose gradient mlp_backward computes; unclipped logs, SQUARED not divided by k) or, if reported,
  * of the loss that is reported (scikit-learn's: logs clipped to [eps, 1 - eps], SQUARED divided
@@ -281,6 +299,10 @@ static inline double tu_loss_term(double p, double y, size_t k, mlp_loss loss, i
         return y != 0.0 ? -(y * log(c)) : 0.0;
     case MLP_LOSS_LOGISTIC:
         return -(y * log(c) + (1.0 - y) * log(1.0 - c));
+    case MLP_LOSS_POISSON: /* the regression losses' reported values are means over k too */
+        return tu_half_poisson(p, y) / (reported ? (double)k : 1.0);
+    case MLP_LOSS_HUBER:
+        return tu_huber(p - y, tu_huber_delta) / (reported ? (double)k : 1.0);
     default:
         return 0.5 * (p - y) * (p - y) / (reported ? (double)k : 1.0);
     }

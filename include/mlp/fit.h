@@ -135,6 +135,24 @@ typedef struct mlp_fit_options {
                                 lacks it; AUTO is BF16 where supported, else F32
                                 (mlp_net_precision tells which ran). Solver LBFGS runs in F32
                                 only: BF16 is refused (MLP_ERR_ARG), AUTO gives F32 */
+    /* REGRESS only (other tasks take their task's loss): SQUARED (default, identity outputs),
+     * POISSON (exp outputs, scikit-learn 1.7's loss='poisson'; Y must be >= 0) or HUBER (identity
+     * outputs, with huber_delta). A warm-start net must have this loss. */
+    mlp_loss loss;
+    float huber_delta; /* HUBER: finite, > 0; default 1.0 (PyTorch's) */
+    /* NULL (default), or n_hidden activations, one per hidden layer, in place of `activation`
+     * (which then is not used); read during mlp_fit only */
+    const mlp_activation *activations;
+    /* A validation set of the caller's own: val_n rows of val_X (val_n x d) with their targets
+     * (val_labels for CLASSIFY, val_Y for the other tasks, as labels / Y) and optional weights
+     * val_sample_weight (val_n, or NULL). With val_n > 0, early stopping runs on these rows
+     * (whatever early_stopping says) and no rows of X are held out: validation_fraction is not
+     * used. Not with LBFGS. Default: none (val_n 0, NULLs). Read during mlp_fit only */
+    const float *val_X;
+    const int32_t *val_labels;
+    const float *val_Y;
+    const float *val_sample_weight;
+    size_t val_n;
 } mlp_fit_options;
 
 /* What mlp_fit reports. The two arrays are owned by the struct: free them with
@@ -161,7 +179,8 @@ typedef struct mlp_fit_result {
     size_t batch_size; /* the minibatch size used: options.batch_size (0: 200) clipped to n_train */
     size_t n_train;    /* rows trained on: n minus the validation rows */
     size_t n_val;      /* rows held out for early stopping: ceil(validation_fraction x n), as
-                          scikit-learn's split (with the float fraction); 0 without it */
+                          scikit-learn's split (with the float fraction); options.val_n with a
+                          validation set of the caller's; 0 without early stopping */
     int interrupted;   /* 1: options.interrupt was set and training stopped early for it */
 } mlp_fit_result;
 
@@ -171,6 +190,33 @@ MLP_API mlp_fit_options mlp_fit_options_default(void);
 /* Frees loss_curve, val_scores and val_losses and sets them to NULL; the other fields stay. For a
  * result filled by mlp_fit or zero-initialised. NULL is allowed (no-op). */
 MLP_API void mlp_fit_result_free(mlp_fit_result *result);
+
+/* Per-row weights from per-class weights, as scikit-learn's classifiers combine class_weight
+ * with sample_weight: out[i] = sample_weight[i] * class_weight[labels[i]] in double
+ * (sample_weight NULL: 1). class_weight (n_classes entries) NULL means 'balanced':
+ * n / (n_present * count[c]), scikit-learn's compute_class_weight('balanced') with n_present the
+ * classes that have rows: the same double operations, so the same bits as
+ * compute_sample_weight('balanced', y). Pass out (rounded to float) as
+ * mlp_fit_options.sample_weight.
+ * Errors: MLP_ERR_NULL (labels or out is NULL), MLP_ERR_ARG (n or n_classes is 0, a label outside
+ * [0, n_classes) named by row, a class weight negative or not finite named by class, a sample
+ * weight negative or not finite named by row). Any thread. */
+MLP_API mlp_status mlp_class_weights(const int32_t *labels, size_t n, size_t n_classes,
+                                     const double *class_weight, const float *sample_weight,
+                                     double *out);
+
+/* The rows mlp_fit holds out for early stopping with these options (seed, validation_fraction)
+ * and labels: rows (n entries, caller-allocated) receives the training rows, then the *n_val
+ * validation rows, as mlp_fit orders them. CLASSIFY draws them class by class (scikit-learn's
+ * stratified split; labels: n class indices in [0, n_classes)), the other tasks from one
+ * shuffle (labels may be NULL). For checking a split, or scoring the held-out rows afterwards.
+ * Errors: MLP_ERR_NULL (options, rows or n_val is NULL; labels for CLASSIFY), MLP_ERR_ARG (a
+ * fraction not in (0, 1) or leaving a side empty, a label out of range, and for CLASSIFY a class
+ * of one row or a side with fewer rows than classes, with scikit-learn's message), MLP_ERR_NOMEM.
+ * Any thread. */
+MLP_API mlp_status mlp_fit_validation_rows(mlp_task task, const int32_t *labels, size_t n,
+                                           size_t n_classes, const mlp_fit_options *options,
+                                           size_t *rows, size_t *n_val);
 
 /* Trains on X (n x d) with targets; n_classes_or_targets is what the targets span:
  *  CLASSIFY:   labels (n int32 in [0, n_classes_or_targets)), at least 2 classes; Y ignored.
@@ -187,6 +233,11 @@ MLP_API void mlp_fit_result_free(mlp_fit_result *result);
  * continues from its weights and optimizer state (warm start; its input width must be d and its
  * output width and loss the task's). The options' optimizer (options->opt) is applied to the net
  * with mlp_net_set_optimizer: a different kind resets its state.
+ * For REGRESS, options->loss picks SQUARED, POISSON (exp outputs) or HUBER.
+ * Early stopping (or a validation set of the caller's, options->val_n) scores held-out rows; the
+ * held-out rows of a CLASSIFY fit are drawn class by class (scikit-learn's stratified split, its
+ * per-class counts): every class present needs at least 2 rows, and each side at least one row
+ * per class present, else MLP_ERR_ARG with scikit-learn's message.
  * On success the net holds the final weights (with early stopping: the best validation weights).
  * Solver LBFGS (options->opt.kind, scikit-learn's solver='lbfgs'): full-batch L-BFGS (liblbfgs,
  * with scipy's L-BFGS-B settings: 10 corrections, More-Thuente line search of at most 20 trials)

@@ -112,11 +112,12 @@ typedef enum mlp_activation {
     MLP_ACT_SOFTMAX,    /* row-wise, max-subtracted; output layer only */
     MLP_ACT_LEAKY_RELU, /* z > 0 ? z : 0.01 z */
     MLP_ACT_GELU,       /* z * Phi(z), exact (erf) form */
+    MLP_ACT_EXP,        /* exp(z); output layer only (the log link of MLP_LOSS_POISSON) */
     MLP_ACT_COUNT
 } mlp_activation;
 
 /* The activation's name: "identity", "relu", "logistic", "tanh", "softmax", "leaky_relu",
- * "gelu" (scikit-learn's names where it has the activation); NULL for a value out of range.
+ * "gelu", "exp" (scikit-learn's names where it has the activation); NULL for a value out of range.
  * The CLI and the Python package take these names. Any thread. */
 MLP_API const char *mlp_activation_name(mlp_activation act);
 /* The activation named `name` (exactly one of the names above) into *act.
@@ -129,6 +130,11 @@ typedef enum mlp_loss {
     MLP_LOSS_SOFTMAX_CE = 0, /* cross-entropy; output activation must be SOFTMAX */
     MLP_LOSS_LOGISTIC,       /* binary log-loss per output (multi-label); output must be LOGISTIC */
     MLP_LOSS_SQUARED,        /* squared error (regression); any output activation */
+    MLP_LOSS_POISSON,        /* half Poisson deviance, y log(y/p) - y + p (scikit-learn 1.7's
+                                loss='poisson'); targets >= 0; output activation must be EXP */
+    MLP_LOSS_HUBER,          /* Huber (PyTorch's HuberLoss), delta 1 or mlp_net_set_huber_delta:
+                                d^2/2 where |d| <= delta, else delta (|d| - delta/2), d = p - y;
+                                any output activation */
     MLP_LOSS_COUNT
 } mlp_loss;
 
@@ -162,9 +168,9 @@ typedef struct mlp_net_config {
  * Ownership: the caller owns *net and frees it with mlp_net_free.
  * Errors: MLP_ERR_NULL (net, config, sizes or activations is NULL); MLP_ERR_ARG (n_layers 0 or
  * above 4096, a width of 0, an unknown activation / loss / init, softmax before the last layer,
- * a loss that does not fit the output activation); MLP_ERR_OVERFLOW (the parameter count does
- * not fit in memory); MLP_ERR_LIMIT (a parameter buffer would exceed mlp_set_memory_limit);
- * MLP_ERR_NOMEM. On failure *net is set to NULL (if net is not NULL). */
+ * exp before the last layer, a loss that does not fit the output activation); MLP_ERR_OVERFLOW (the
+ * parameter count does not fit in memory); MLP_ERR_LIMIT (a parameter buffer would exceed
+ * mlp_set_memory_limit); MLP_ERR_NOMEM. On failure *net is set to NULL (if net is not NULL). */
 MLP_API mlp_status mlp_net_create(mlp_net **net, const mlp_net_config *config);
 /* Frees everything the net owns, and the net. Every pointer obtained from it (parameters,
  * gradients, layer views, forward output) becomes invalid. NULL is allowed (no-op). */
@@ -189,6 +195,13 @@ MLP_API mlp_status mlp_net_layer_shape(const mlp_net *net, size_t layer, size_t 
                                        mlp_activation *activation);
 /* The net's training loss; MLP_LOSS_SOFTMAX_CE (0) for a NULL net. */
 MLP_API mlp_loss mlp_net_loss(const mlp_net *net);
+/* Sets the delta of a MLP_LOSS_HUBER net (created with PyTorch's default, 1.0): the loss is
+ * quadratic for |p - y| <= delta, linear beyond. Model files keep it. Ends a pending pass.
+ * Errors: MLP_ERR_NULL (net is NULL), MLP_ERR_ARG (the net's loss is not HUBER, delta not finite
+ * and > 0); nothing changes on failure. */
+MLP_API mlp_status mlp_net_set_huber_delta(mlp_net *net, float delta);
+/* The delta of a MLP_LOSS_HUBER net; 0 for another loss or a NULL net. */
+MLP_API float mlp_net_huber_delta(const mlp_net *net);
 
 /* Parameters: one flat buffer of mlp_net_param_count floats, layer by layer, each W [in x out]
  * then b [out]. mlp_net_grads has the same layout and holds the gradients of the last
@@ -334,16 +347,17 @@ MLP_API uint64_t mlp_net_step_count(const mlp_net *net);
 
 /* One training step on a batch: forward, loss, backward, optimizer update. X is n x input_size,
  * Y is n x output_size (one-hot rows for SOFTMAX_CE; 0/1 targets for LOGISTIC; values for
- * SQUARED). *loss (may be NULL) receives the batch loss as scikit-learn reports it, L2 included,
- * computed before the update. Allocates nothing once the workspace holds n rows (see
- * mlp_net_reserve). Equivalent to mlp_forward + mlp_backward + mlp_update.
- * Errors: MLP_ERR_NULL (net, X or Y is NULL), MLP_ERR_ARG (n is 0; a NaN or infinity in X or Y:
- * the message names its row and column), MLP_ERR_OVERFLOW (n x input_size overflows, or a
- * dimension exceeds BLAS's int range), MLP_ERR_NOMEM (growing the workspace), MLP_ERR_DIVERGED (a
- * loss term or a gradient is not finite: the message names the layer). On all of these the
- * parameters, the optimizer state and the step count are as before the call. One case changes
- * them: finite gradients whose update overflows (an absurd learning rate) give MLP_ERR_DIVERGED
- * with the parameters already updated, as the message says. */
+ * SQUARED and HUBER; values >= 0 for POISSON). *loss (may be NULL) receives the batch loss as
+ * scikit-learn reports it, L2 included, computed before the update. Allocates nothing once the
+ * workspace holds n rows (see mlp_net_reserve). Equivalent to mlp_forward + mlp_backward +
+ * mlp_update.
+ * Errors: MLP_ERR_NULL (net, X or Y is NULL), MLP_ERR_ARG (n is 0; a NaN or infinity in X or Y,
+ * or a negative Y of a POISSON net: the message names its row and column), MLP_ERR_OVERFLOW
+ * (n x input_size overflows, or a dimension exceeds BLAS's int range), MLP_ERR_NOMEM (growing the
+ * workspace), MLP_ERR_DIVERGED (a loss term or a gradient is not finite: the message names the
+ * layer). On all of these the parameters, the optimizer state and the step count are as before
+ * the call. One case changes them: finite gradients whose update overflows (an absurd learning
+ * rate) give MLP_ERR_DIVERGED with the parameters already updated, as the message says. */
 MLP_API mlp_status mlp_train_step(mlp_net *net, const float *X, const float *Y, size_t n,
                                   float *loss);
 /* mlp_train_step with per-row sample weights w (n entries, finite and >= 0, not all 0; NULL: all

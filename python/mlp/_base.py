@@ -28,6 +28,23 @@ _NO_STOP = 2 ** 62  # n_iter_no_change that the stopping rule can never exceed
 # what the stochastic solvers set and lbfgs does not (scikit-learn's lbfgs leaves them unset)
 _STOCHASTIC_ATTRS = ("loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_",
                      "validation_losses_", "best_validation_loss_")
+# scikit-learn's estimator checks that a float32 engine cannot pass at their float64 tolerances,
+# declared as scikit-learn asks (_more_tags()['_xfail_checks']: check_estimator skips them, with
+# the reason)
+XFAIL_CHECKS = {
+    # predict_proba of a row may differ in its last bit (1 ulp of float32, rel. ~1e-7) when the
+    # row sits elsewhere in the batch: OpenBLAS's sgemm rounds a row differently by its position
+    # in the kernel's block; the check wants rtol 1e-7 (mlp computes in float32)
+    "check_methods_sample_order_invariance":
+        "float32 GEMM: a row's last bit depends on its position in the batch (the check wants "
+        "rtol 1e-7)",
+    # rows of weight 0 change nothing mathematically, but they are still in the batch's float32
+    # GEMMs and sums: outputs differ from the fit without them in the last bit (kind=zeros; the
+    # tag names the check, so kind=ones, which passes, is skipped with it)
+    "check_sample_weights_invariance":
+        "float32: zero-weight rows change the summation order (last-bit differences; the check "
+        "wants rtol 1e-7)",
+}
 # what scikit-learn's _validate_data(reset=True) sets
 _DATA_ATTRS = ("n_features_in_", "feature_names_in_")
 _UNSET = object()  # the value of a fitted attribute that a fit removes
@@ -109,11 +126,31 @@ class BaseMLP(BaseEstimator):
         X, y = scratch._validate_data(X, y, reset=True, **check)
         return X, y, {k: scratch.__dict__.get(k, _UNSET) for k in _DATA_ATTRS}
 
+    def _eval_set_xy(self, eval_set):
+        """eval_set as XGBoost's and LightGBM's scikit-learn APIs take it, (X_val, y_val) or
+        [(X_val, y_val)], into (X_val: dense float32 C order, with the fitted features, y_val as
+        given); None for None. Raises ValueError for another form or X_val's feature count."""
+        if eval_set is None:
+            return None
+        if isinstance(eval_set, list) and len(eval_set) == 1 and isinstance(eval_set[0], tuple):
+            eval_set = eval_set[0]
+        if not isinstance(eval_set, tuple) or len(eval_set) != 2:
+            raise ValueError("eval_set must be (X_val, y_val) or [(X_val, y_val)] (one "
+                             "validation set), got %r" % (type(eval_set).__name__,))
+        Xv, yv = eval_set
+        from sklearn.utils.validation import check_array
+        Xv = check_array(Xv, accept_sparse=["csr", "csc", "coo"], dtype=np.float32, order="C")
+        Xv = self._dense(Xv)
+        if Xv.shape[0] == 0:
+            raise ValueError("eval_set's X_val has no rows")
+        return Xv, yv
+
     @staticmethod
-    def _check_sample_weight(sample_weight, n):
+    def _check_sample_weight(sample_weight, n, as_float32=True):
         """sample_weight as mlp_fit reads it: None, or n float32 weights (C order, a copy, so the
         caller's array is never written), each finite and >= 0, not all 0. A number is a weight
-        for every row (scikit-learn's _check_sample_weight). Raises ValueError otherwise."""
+        for every row (scikit-learn's _check_sample_weight). Raises ValueError otherwise.
+        as_float32=False: the checked float64 weights (to be multiplied by class weights)."""
         if sample_weight is None:
             return None
         if _params.is_real(sample_weight):
@@ -136,6 +173,8 @@ class BaseMLP(BaseEstimator):
         if np.any(sw < 0):
             raise ValueError("sample_weight must be >= 0: row %d is %r"
                              % (int(np.flatnonzero(sw < 0)[0]), float(sw[sw < 0][0])))
+        if not as_float32:
+            return sw
         big = sw > _params.FLT_MAX
         if np.any(big):
             raise ValueError("sample_weight must be finite in float32 (<= 3.4e38): row %d is %r"
@@ -148,13 +187,14 @@ class BaseMLP(BaseEstimator):
 
     # ---------------------------------------------------------------------------------------
     # training: _fit, in four steps
-    def _fit(self, p, X, labels, Y, k, task, incremental, sample_weight, attrs):
+    def _fit(self, p, X, labels, Y, k, task, incremental, sample_weight, attrs, val=None):
         """mlp_fit on X (float32, C order) with labels (int32) or Y (float32) for task (k
         classes or targets): a new net, or the fitted one continued (warm start /
         partial_fit). p: the checked parameters; sample_weight: None or what
         _check_sample_weight returned; attrs: fitted attributes that the caller decided (data
-        and label attributes), assigned with the others on success."""
-        plan = self._prepare(p, X, labels, Y, k, task, incremental, sample_weight)
+        and label attributes), assigned with the others on success; val: None, or the
+        validation set of eval_set as (X_val, labels_val, Y_val), encoded as X, labels, Y."""
+        plan = self._prepare(p, X, labels, Y, k, task, incremental, sample_weight, val)
         out = self._call(plan)
         fitted = self._take_results(plan, out)
         fitted.update(attrs)
@@ -171,7 +211,7 @@ class BaseMLP(BaseEstimator):
         self._warn(plan, out)
         return self
 
-    def _prepare(self, p, X, labels, Y, k, task, incremental, sw):
+    def _prepare(self, p, X, labels, Y, k, task, incremental, sw, val=None):
         """Step 1 (the parameters and the data are checked): whether the fitted net is continued,
         what the earlier calls accumulated, mlp_fit's options. Changes nothing."""
         continuing = (incremental or self.warm_start) and self._fitted_net() is not None
@@ -179,10 +219,16 @@ class BaseMLP(BaseEstimator):
             self._check_continuable(p)
         n, d = X.shape
         lbfgs = p.solver == "lbfgs"
-        # lbfgs has no early stopping (scikit-learn ignores it; so does mlp_fit), nor partial_fit
-        early = p.early_stopping and not incremental and not lbfgs
-        if early:
-            _params.check_split(p.validation_fraction, n)
+        if val is not None and lbfgs:
+            raise ValueError("eval_set is the early-stopping set of the stochastic solvers "
+                             "('adam', 'sgd'); solver='lbfgs' has no early stopping")
+        # lbfgs has no early stopping (scikit-learn ignores it; so does mlp_fit), nor partial_fit;
+        # a validation set of the caller's (eval_set) means early stopping on it
+        early = (p.early_stopping or val is not None) and not incremental and not lbfgs
+        if early and val is None:
+            n_val = _params.check_split(p.validation_fraction, n)
+            if labels is not None:
+                _check_stratified_split(labels, n, n_val)
         prev = self._previous(continuing)
         max_iter = 1 if incremental else p.max_iter
         # a continued fit shuffles with another seed than the previous calls
@@ -192,20 +238,32 @@ class BaseMLP(BaseEstimator):
             if sw.dtype != np.float32 or not sw.flags.c_contiguous or sw.shape != (n,):
                 raise ValueError("internal: sample_weight must be n float32 C-order weights")
             opts.sample_weight = sw.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+        if val is not None and not incremental:
+            _set_val_options(opts, val, d)
         return SimpleNamespace(p=p, X=X, labels=labels, Y=Y, k=k, task=task, n=n, d=d, sw=sw,
                                incremental=incremental, continuing=continuing, lbfgs=lbfgs,
-                               early=early, prev=prev, max_iter=max_iter, seed=seed, opts=opts)
+                               early=early, prev=prev, max_iter=max_iter, seed=seed, opts=opts,
+                               val=val)
 
     def _check_continuable(self, p):
         layers = self._net.layers()
         have = [out for _, out, _ in layers[:-1]]
-        acts = {a for _, _, a in layers[:-1]}
-        if have != p.hidden or (p.hidden and acts != {p.activation}):
+        acts = [a for _, _, a in layers[:-1]]
+        if have != p.hidden or acts != p.activations:
             raise ValueError(
                 "warm_start / partial_fit continue the fitted net (hidden layers %s, "
-                "activation %s); hidden_layer_sizes=%s, activation=%r differ: fit with "
-                "warm_start=False for a new net" % (have, sorted(acts) or None, p.hidden,
-                                                    p.activation))
+                "activations %s); hidden_layer_sizes=%s, activation=%r differ: fit with "
+                "warm_start=False for a new net" % (have, acts or None, p.hidden,
+                                                    self.activation))
+        if p.loss is not None:
+            loss = _lib.REGRESSION_LOSS[p.loss]
+            delta = _params.to_float32(p.huber_delta)
+            if self._net.loss() != loss or (loss == _lib.LOSS_HUBER and
+                                            self._net.huber_delta() != delta):
+                raise ValueError("warm_start / partial_fit continue the fitted net, trained with "
+                                 "another loss (or huber_delta) than loss=%r, huber_delta=%r: "
+                                 "fit with warm_start=False for a new net"
+                                 % (p.loss, p.huber_delta))
 
     def _previous(self, continuing):
         """What the previous calls accumulated (scikit-learn's attributes continue across
@@ -228,6 +286,11 @@ class BaseMLP(BaseEstimator):
         # ctypes keeps the array alive as long as the struct (its _objects)
         o.hidden = (ctypes.c_size_t * max(1, len(p.hidden)))(*p.hidden)
         o.activation = _lib.ACT[p.activation]
+        if p.hidden:  # one per hidden layer (the same one for all unless a tuple was given)
+            o.activations = (ctypes.c_int * len(p.hidden))(*[_lib.ACT[a] for a in p.activations])
+        if p.loss is not None:  # the regressor's
+            o.loss = _lib.REGRESSION_LOSS[p.loss]
+            o.huber_delta = p.huber_delta
         o.opt.kind = {"adam": _lib.OPT_ADAM, "sgd": _lib.OPT_SGD,
                       "lbfgs": _lib.OPT_LBFGS}[p.solver]
         o.opt.lr = p.learning_rate_init
@@ -267,8 +330,9 @@ class BaseMLP(BaseEstimator):
             net = self._net.clone()
             net.set_dropout(p.rates)
         elif any(p.rates):
-            net = _lib.Net.create(plan.d, p.hidden, p.activation, plan.task, plan.k,
-                                  plan.opts.init, plan.seed)
+            net = _lib.Net.create(plan.d, p.hidden, p.activations, plan.task, plan.k,
+                                  plan.opts.init, plan.seed, plan.opts.loss,
+                                  plan.opts.huber_delta)
             net.set_dropout(p.rates)
         flag = ctypes.c_int(0)
         plan.opts.interrupt = ctypes.pointer(flag)
@@ -470,6 +534,37 @@ class BaseMLP(BaseEstimator):
         (regressors), computing what predict, predict_proba and predict do."""
         from . import _onnx
         return _onnx.to_onnx(self, path, input_name)
+
+
+def _check_stratified_split(labels, n, n_val):
+    """The stratified early-stopping split mlp_fit makes for a classifier (scikit-learn's
+    StratifiedShuffleSplit), refused as scikit-learn refuses it, with its ValueError."""
+    counts = np.bincount(labels)
+    counts = counts[counts > 0]
+    if counts.min() < 2:
+        raise ValueError("The least populated class in y has only 1 member, which is too few. "
+                         "The minimum number of groups for any class cannot be less than 2.")
+    if n - n_val < len(counts):
+        raise ValueError("The train_size = %d should be greater or equal to the number of "
+                         "classes = %d" % (n - n_val, len(counts)))
+    if n_val < len(counts):
+        raise ValueError("The test_size = %d should be greater or equal to the number of "
+                         "classes = %d" % (n_val, len(counts)))
+
+
+def _set_val_options(opts, val, d):
+    """mlp_fit's validation set (val_X, val_labels or val_Y, val_n) from val = (X_val float32
+    C order, labels int32 or None, Y float32 or None); the arrays stay referenced by the plan."""
+    Xv, lv, Yv = val
+    if Xv.ndim != 2 or Xv.shape[1] != d or Xv.dtype != np.float32 or not Xv.flags.c_contiguous:
+        raise ValueError("internal: eval_set's X must be float32 C-order rows of %d features" % d)
+    f32 = ctypes.POINTER(ctypes.c_float)
+    opts.val_X = Xv.ctypes.data_as(f32)
+    if lv is not None:
+        opts.val_labels = lv.ctypes.data_as(ctypes.POINTER(ctypes.c_int32))
+    if Yv is not None:
+        opts.val_Y = Yv.ctypes.data_as(f32)
+    opts.val_n = Xv.shape[0]
 
 
 def _best(pick, before, now, epochs):

@@ -26,6 +26,9 @@ TASK_CLASSIFY, TASK_MULTILABEL, TASK_REGRESS = 0, 1, 2
 ERR_NOMEM, ERR_DIVERGED, ERR_LIMIT, ERR_UNSUPPORTED = 5, 9, 10, 12
 PRECISION = {"f32": 0, "bf16": 1, "auto": 2}  # mlp_precision (MLP_PRECISION_COUNT is 3)
 PRECISION_NAME = {v: k for k, v in PRECISION.items()}
+# mlp_loss: scikit-learn's MLPRegressor loss names (1.7) -> the C values
+LOSS_SOFTMAX_CE, LOSS_LOGISTIC, LOSS_SQUARED, LOSS_POISSON, LOSS_HUBER = 0, 1, 2, 3, 4
+REGRESSION_LOSS = {"squared_error": LOSS_SQUARED, "poisson": LOSS_POISSON, "huber": LOSS_HUBER}
 
 
 def _find_library():
@@ -115,7 +118,13 @@ class FitOptions(ctypes.Structure):
                 ("early_stopping_metric", ctypes.c_int),
                 ("sample_weight", ctypes.POINTER(ctypes.c_float)),
                 ("interrupt", ctypes.POINTER(ctypes.c_int)),  # const volatile int *
-                ("precision", ctypes.c_int)]
+                ("precision", ctypes.c_int), ("loss", ctypes.c_int),
+                ("huber_delta", ctypes.c_float), ("activations", ctypes.POINTER(ctypes.c_int)),
+                ("val_X", ctypes.POINTER(ctypes.c_float)),
+                ("val_labels", ctypes.POINTER(ctypes.c_int32)),
+                ("val_Y", ctypes.POINTER(ctypes.c_float)),
+                ("val_sample_weight", ctypes.POINTER(ctypes.c_float)),
+                ("val_n", ctypes.c_size_t)]
 
 
 class FitResult(ctypes.Structure):
@@ -192,6 +201,14 @@ _sig("mlp_net_precision", ctypes.c_int, _p)
 _sig("mlp_precision_supported", ctypes.c_int, ctypes.c_int)
 _sig("mlp_precision_isa", ctypes.c_char_p)
 _sig("mlp_precision_name", ctypes.c_char_p, ctypes.c_int)
+_sig("mlp_net_loss", ctypes.c_int, _p)
+_sig("mlp_net_huber_delta", ctypes.c_float, _p)
+_sig("mlp_net_set_huber_delta", _st, _p, ctypes.c_float)
+_sig("mlp_fit_validation_rows", _st, ctypes.c_int, ctypes.POINTER(ctypes.c_int32), _sz, _sz,
+     ctypes.POINTER(FitOptions), ctypes.POINTER(_sz), ctypes.POINTER(_sz))
+_sig("mlp_loss_value", _st, _p, _fp, _fp, _sz, _fp)
+_sig("mlp_class_weights", _st, ctypes.POINTER(ctypes.c_int32), _sz, _sz,
+     ctypes.POINTER(ctypes.c_double), _fp, ctypes.POINTER(ctypes.c_double))
 
 try:
     # libgomp's, found through libmlp (a dependency of it): sets the calling thread's OpenMP
@@ -287,19 +304,36 @@ class Net:
             self.ptr = None
 
     @classmethod
-    def create(cls, d, hidden, activation, task, k, init, seed):
+    def create(cls, d, hidden, activations, task, k, init, seed, loss=LOSS_SQUARED,
+               huber_delta=1.0):
         """The net mlp_fit would create (fit.c's create_net): d inputs, the hidden layers with
-        one activation, the task's output layer and loss (mlp_task_output)."""
-        out_act, loss, width = ctypes.c_int(), ctypes.c_int(), _sz()
-        check(lib.mlp_task_output(task, k, ctypes.byref(out_act), ctypes.byref(loss),
+        their activations (names, one per hidden layer), the task's output layer and loss
+        (mlp_task_output; a regressor's loss: POISSON with exp outputs, HUBER with its delta)."""
+        out_act, task_loss, width = ctypes.c_int(), ctypes.c_int(), _sz()
+        check(lib.mlp_task_output(task, k, ctypes.byref(out_act), ctypes.byref(task_loss),
                                   ctypes.byref(width)), "mlp_task_output")
+        net_loss = task_loss.value
+        if task == TASK_REGRESS and loss != LOSS_SQUARED:
+            net_loss = loss
+            if loss == LOSS_POISSON:
+                out_act.value = ACT["exp"]
         L = len(hidden) + 1
         sizes = (_sz * (L + 1))(d, *hidden, width.value)
-        acts = (ctypes.c_int * L)(*([ACT[activation]] * len(hidden) + [out_act.value]))
-        cfg = NetConfig(L, sizes, acts, loss.value, init, seed)
+        acts = (ctypes.c_int * L)(*([ACT[a] for a in activations] + [out_act.value]))
+        cfg = NetConfig(L, sizes, acts, net_loss, init, seed)
         ptr = _p()
         check(lib.mlp_net_create(ctypes.byref(ptr), ctypes.byref(cfg)), "mlp_net_create")
-        return cls(ptr.value)
+        net = cls(ptr.value)
+        if net_loss == LOSS_HUBER:
+            check(lib.mlp_net_set_huber_delta(net.ptr, huber_delta), "mlp_net_set_huber_delta")
+        return net
+
+    def loss(self):
+        """The net's mlp_loss value."""
+        return int(lib.mlp_net_loss(self.ptr))
+
+    def huber_delta(self):
+        return float(lib.mlp_net_huber_delta(self.ptr))
 
     def clone(self):
         """A deep copy (mlp_net_clone: weights, dropout, optimizer settings and state)."""

@@ -110,6 +110,38 @@ def dropout_rates(p, n_hidden):
     return [real("dropout", r, 0.0, 1.0, hi_open=True) for r in rates]
 
 
+def activations(a, n_hidden):
+    """activation: one name for every hidden layer (scikit-learn's), or a tuple / list of one
+    name per hidden layer (mlp's extension); returns the list of the hidden layers' names."""
+    allowed = SKLEARN_ACTIVATIONS + MLP_ACTIVATIONS
+    names = [a] * n_hidden if isinstance(a, str) else None
+    if names is None:
+        try:
+            names = list(a)
+        except TypeError:
+            names = [a]
+        if len(names) != n_hidden:
+            raise ValueError("activation must be a name or one name per hidden layer (%d), got "
+                             "%r" % (n_hidden, a))
+    for name in names if names else [a]:
+        if not isinstance(name, str) or name not in allowed:
+            raise ValueError("The activation '%s' is not supported. Supported activations are "
+                             "%s." % (name, list(allowed)))
+    return names
+
+
+def regression_loss(est):
+    """MLPRegressor's loss (scikit-learn 1.7's names) and huber_delta; (None, None) for an
+    estimator without them (the classifier)."""
+    if not hasattr(est, "loss"):
+        return None, None
+    if not isinstance(est.loss, str) or est.loss not in _lib.REGRESSION_LOSS:
+        raise ValueError("loss must be one of %s, got %r"
+                         % (list(_lib.REGRESSION_LOSS), est.loss))
+    delta = real("huber_delta", est.huber_delta, 0.0, lo_open=True)
+    return est.loss, delta
+
+
 def _choices(est):
     if est.solver not in SOLVERS:
         raise ValueError("The solver '%s' is not supported. Supported solvers are %s."
@@ -118,9 +150,6 @@ def _choices(est):
             est.early_stopping_metric not in _lib.STOP_METRIC:
         raise ValueError("early_stopping_metric must be 'score' or 'loss', got %r"
                          % (est.early_stopping_metric,))
-    if est.activation not in SKLEARN_ACTIVATIONS + MLP_ACTIVATIONS:
-        raise ValueError("The activation '%s' is not supported. Supported activations are %s."
-                         % (est.activation, list(SKLEARN_ACTIVATIONS + MLP_ACTIVATIONS)))
     if est.learning_rate not in _lib.LR:
         raise ValueError("learning rate %s is not supported. " % (est.learning_rate,))
     if not isinstance(est.precision, str) or est.precision not in _lib.PRECISION:
@@ -168,6 +197,8 @@ def check(est):
     given, the numbers converted, hidden the widths, rates the dropout of each hidden layer)."""
     _choices(est)
     hidden = hidden_sizes(est.hidden_layer_sizes)
+    acts = activations(est.activation, len(hidden))
+    loss, huber_delta = regression_loss(est)
     rates = dropout_rates(est.dropout, len(hidden))
     if est.solver == "lbfgs" and any(rates):
         raise ValueError("dropout=%r needs a stochastic solver ('adam' or 'sgd'): lbfgs "
@@ -184,7 +215,8 @@ def check(est):
                              "or 'auto' (f32 for lbfgs)")
         precision = "f32"
     p = SimpleNamespace(hidden=hidden, rates=rates, solver=est.solver,
-                        activation=est.activation, learning_rate=est.learning_rate,
+                        activation=acts[0] if acts else "relu", activations=acts,
+                        loss=loss, huber_delta=huber_delta, learning_rate=est.learning_rate,
                         early_stopping_metric=est.early_stopping_metric,
                         precision=precision,
                         shuffle=bool(est.shuffle), nesterovs_momentum=bool(est.nesterovs_momentum),

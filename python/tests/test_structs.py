@@ -31,7 +31,9 @@ ENUMS = dict(
      ("TASK_CLASSIFY", "MLP_TASK_CLASSIFY"), ("TASK_MULTILABEL", "MLP_TASK_MULTILABEL"),
      ("TASK_REGRESS", "MLP_TASK_REGRESS"), ("ERR_DIVERGED", "MLP_ERR_DIVERGED"),
      ("ERR_NOMEM", "MLP_ERR_NOMEM"), ("ERR_LIMIT", "MLP_ERR_LIMIT"),
-     ("ERR_UNSUPPORTED", "MLP_ERR_UNSUPPORTED")])
+     ("ERR_UNSUPPORTED", "MLP_ERR_UNSUPPORTED"), ("LOSS_SOFTMAX_CE", "MLP_LOSS_SOFTMAX_CE"),
+     ("LOSS_LOGISTIC", "MLP_LOSS_LOGISTIC"), ("LOSS_SQUARED", "MLP_LOSS_SQUARED"),
+     ("LOSS_POISSON", "MLP_LOSS_POISSON"), ("LOSS_HUBER", "MLP_LOSS_HUBER")])
 
 
 def _c_layout(tmp_path):
@@ -97,6 +99,9 @@ def test_enum_values_match_the_headers(tmp_path):
         assert v == layout[("enum", "MLP_PRECISION_" + name.upper())], name
         assert _lib.lib.mlp_precision_name(v).decode() == name
     assert layout[("enum", "MLP_PRECISION_COUNT")] == len(_lib.PRECISION)
+    assert set(_lib.REGRESSION_LOSS.values()) == {layout[("enum", "MLP_LOSS_SQUARED")],
+                                                  layout[("enum", "MLP_LOSS_POISSON")],
+                                                  layout[("enum", "MLP_LOSS_HUBER")]}
 
 
 def test_struct_tails_at_run_time():
@@ -108,6 +113,11 @@ def test_struct_tails_at_run_time():
     assert o.dropout == 0.0 and o.opt.lr == pytest.approx(1e-3)
     assert not o.interrupt  # NULL: never interrupted
     assert o.precision == _lib.PRECISION["f32"]
+    # issue 23's fields: squared error, Huber's delta 1, no per-layer activations, no
+    # validation set
+    assert o.loss == _lib.LOSS_SQUARED and o.huber_delta == 1.0 and not o.activations
+    assert not o.val_X and not o.val_labels and not o.val_Y and not o.val_sample_weight
+    assert o.val_n == 0
 
     rng = np.random.RandomState(0)
     X = np.ascontiguousarray(rng.randn(100, 4), dtype=np.float32)

@@ -106,6 +106,11 @@ MLP_CLONES static void bias_act_rows(float *restrict Z, float *restrict pre,
         case MLP_ACT_TANH:
             for (size_t j = 0; j < m; j++) z[j] = tanhf(z[j] + b[j]);
             break;
+        case MLP_ACT_EXP:
+            /* Overflows to +inf above 88.7: the loss then is not finite and the step refused. */
+#pragma omp simd
+            for (size_t j = 0; j < m; j++) z[j] = expf(z[j] + b[j]);
+            break;
         case MLP_ACT_GELU: {
             /* Inference keeps no pre-activation (pre NULL): only backward needs it. */
             float *restrict p = pre ? pre + i * ld : NULL;
@@ -166,6 +171,9 @@ static inline float logistic_back(float g, float a) {
 static inline float tanh_back(float g, float a) {
     return g * (1.0f - a * a);
 }
+static inline float exp_back(float g, float a) {
+    return g * a;
+}
 static inline float gelu_back(float g, float z) {
     return g * (0.5f * (1.0f + erff(z * INV_SQRT2)) + z * INV_SQRT_2PI * expf(-0.5f * z * z));
 }
@@ -187,6 +195,8 @@ static inline void act_back_row(float *restrict g, const float *restrict x, size
         BACK_LOOP(logistic_back);
     case MLP_ACT_TANH:
         BACK_LOOP(tanh_back);
+    case MLP_ACT_EXP:
+        BACK_LOOP(exp_back);
     case MLP_ACT_GELU: /* erff has no vector variant: the loop stays scalar anyway */
         for (size_t j = 0; j < m; j++) g[j] = gelu_back(g[j], x[j]);
         break;
@@ -302,6 +312,23 @@ MLP_CLONES static void sub_rows_weighted(float *restrict D, const float *restric
     }
 }
 
+/* Huber's derivative: D = clip(P - Y, -delta, delta) (times the row's weight w, when w is not
+ * NULL). */
+MLP_CLONES static void huber_rows(float *restrict D, const float *restrict P,
+                                  const float *restrict Y, const float *restrict w, size_t rows,
+                                  size_t m, size_t ld, float delta) {
+    for (size_t r = 0; r < rows; r++) {
+        float *restrict d = D + r * ld;
+        const float *restrict p = P + r * ld, *restrict y = Y + r * ld;
+        const float wr = w ? w[r] : 1.0f;
+#pragma omp simd
+        for (size_t j = 0; j < m; j++) {
+            const float v = p[j] - y[j];
+            d[j] = (v > delta ? delta : (v < -delta ? -delta : v)) * wr;
+        }
+    }
+}
+
 /* ---- block drivers: called per tile, by whichever thread runs the tile ---- */
 
 void mlp_bias_act_block(float *Z, float *pre, const float *b, size_t rows, size_t cols, size_t ld,
@@ -314,15 +341,17 @@ void mlp_bias_act_block(float *Z, float *pre, const float *b, size_t rows, size_
 
 /* mlp_delta_block, and the output layer's with row weights w (when w and Y are not NULL). */
 static void delta_chunks(float *G, const float *A, const float *Y, const float *w, const float *pre,
-                         size_t rows, size_t cols, size_t ld, mlp_activation act, float *partials,
-                         size_t ldp, const float *mask, float keep) {
+                         size_t rows, size_t cols, size_t ld, mlp_activation act, float huber,
+                         float *partials, size_t ldp, const float *mask, float keep) {
     const size_t C = MLP_COLSUM_CHUNK;
     for (size_t r0 = 0; r0 < rows; r0 += C) {
         size_t n = rows - r0 < C ? rows - r0 : C, off = r0 * ld;
         /* the chunk as one run where the work is elementwise (flatten) */
         size_t fr = n, fc = cols, fl = ld;
         flatten(&fr, &fc, &fl);
-        if (Y && w)
+        if (Y && huber > 0.0f)
+            huber_rows(G + off, A + off, Y + off, w ? w + r0 : NULL, n, cols, ld, huber);
+        else if (Y && w)
             sub_rows_weighted(G + off, A + off, Y + off, w + r0, n, cols, ld);
         else if (Y)
             sub_rows(G + off, A + off, Y + off, fr, fc, fl);
@@ -340,13 +369,13 @@ static void delta_chunks(float *G, const float *A, const float *Y, const float *
 void mlp_delta_block(float *G, const float *A, const float *Y, const float *pre, size_t rows,
                      size_t cols, size_t ld, mlp_activation act, float *partials, size_t ldp,
                      const float *mask, float keep) {
-    delta_chunks(G, A, Y, NULL, pre, rows, cols, ld, act, partials, ldp, mask, keep);
+    delta_chunks(G, A, Y, NULL, pre, rows, cols, ld, act, 0.0f, partials, ldp, mask, keep);
 }
 
 void mlp_output_delta_block(float *G, const float *P, const float *Y, const float *w,
                             const float *pre, size_t rows, size_t cols, size_t ld,
-                            mlp_activation act, float *partials, size_t ldp) {
-    delta_chunks(G, P, Y, w, pre, rows, cols, ld, act, partials, ldp, NULL, 1.0f);
+                            mlp_activation act, float huber_delta, float *partials, size_t ldp) {
+    delta_chunks(G, P, Y, w, pre, rows, cols, ld, act, huber_delta, partials, ldp, NULL, 1.0f);
 }
 
 /* 1 if x is infinite or NaN (every exponent bit set). The checks below are integer OR

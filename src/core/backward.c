@@ -130,13 +130,16 @@ void mlp_output_chunk(mlp_net *net, const float *Y, const float *w, size_t c, si
     const size_t k = out->out, r0 = c * MLP_COLSUM_CHUNK, off = r0 * k;
     const size_t rows = n - r0 < MLP_COLSUM_CHUNK ? n - r0 : MLP_COLSUM_CHUNK;
     const float *P = net->out[net->n_layers - 1] + off, *pre = net->pre[net->n_layers - 1];
-    mlp_loss_rows(P, Y + off, w ? w + r0 : NULL, rows, k, net->loss, net->row_loss + r0);
+    mlp_loss_rows(P, Y + off, w ? w + r0 : NULL, rows, k, net->loss, net->huber_delta,
+                  net->row_loss + r0);
     if (!mlp_block_finite(net->row_loss + r0, 1, rows, rows))
         mlp_pass_flag(net, MLP_NONFINITE_GRAD);
-    /* P - Y is the delta of the matching pairs; SQUARED through another output needs f'. */
-    mlp_activation act = net->loss == MLP_LOSS_SQUARED ? out->act : MLP_ACT_IDENTITY;
+    /* P - Y is the delta of the matching pairs (POISSON with its EXP output among them); SQUARED
+     * and HUBER (P - Y clipped) through another output need f'. */
+    const bool by_f = net->loss == MLP_LOSS_SQUARED || net->loss == MLP_LOSS_HUBER;
+    mlp_activation act = by_f ? out->act : MLP_ACT_IDENTITY;
     mlp_output_delta_block(D, P, Y + off, w ? w + r0 : NULL, pre ? pre + off : NULL, rows, k, k,
-                           act, part, k);
+                           act, net->huber_delta, part, k);
     if (mlp_pass_bf16(net)) mlp_bf16_block(net->delta16[0] + off, D, rows, k, k);
 }
 

@@ -193,10 +193,11 @@ void mlp_delta_block(float *G, const float *A, const float *Y, const float *pre,
                      size_t cols, size_t ld, mlp_activation act, float *partials, size_t ldp,
                      const float *mask, float keep);
 /* The output layer's mlp_delta_block (Y set, no mask) with per-row sample weights w (rows
- * entries, or NULL): G = (P - Y) * w_row * f'(P). */
+ * entries, or NULL): G = (P - Y) * w_row * f'(P); with huber_delta > 0 (MLP_LOSS_HUBER) P - Y is
+ * clipped to [-huber_delta, huber_delta] first (Huber's derivative). */
 void mlp_output_delta_block(float *G, const float *P, const float *Y, const float *w,
                             const float *pre, size_t rows, size_t cols, size_t ld,
-                            mlp_activation act, float *partials, size_t ldp);
+                            mlp_activation act, float huber_delta, float *partials, size_t ldp);
 /* Inverted dropout on a block of a layer's outputs: mask (same layout) receives 0 or 1/(1-p) per
  * element, drawn from (key, index0 + row * ld + col) alone, and A is multiplied by it. With a
  * mask, mlp_delta_block computes G * mask * f'(A * keep), keep = 1 - p (A holds the rescaled
@@ -223,12 +224,16 @@ bool mlp_scale_add_finite(float *D, float s, const float *W, float c, size_t row
  *   SOFTMAX_CE: -sum y log(clip(p))
  *   LOGISTIC:   -sum [y log(clip(p)) + (1-y) log(1-clip(p))]
  *   SQUARED:    sum (p - y)^2
- * clip to [FLT_EPSILON, 1 - FLT_EPSILON]. */
+ *   POISSON:    sum [y log(y/p) - y + p]   (y log(y/p) = 0 where y = 0, scipy's xlogy)
+ *   HUBER:      sum [d^2/2 if |d| <= delta else delta (|d| - delta/2)], d = p - y
+ * clip to [FLT_EPSILON, 1 - FLT_EPSILON]; delta: huber_delta (HUBER only). */
 void mlp_loss_rows(const float *P, const float *Y, const float *w, size_t rows, size_t k,
-                   mlp_loss loss, float *row_loss);
+                   mlp_loss loss, float huber_delta, float *row_loss);
 /* The data term as scikit-learn reports it: the n row losses summed in row order (in double)
- * over norm, or over 2 norm k for SQUARED. norm is the row count, or the sum of the sample weights
- * when the row losses were weighted (row_loss[i] = w_i loss_i). */
+ * over norm, or over 2 norm k for SQUARED, over norm k for POISSON and HUBER (the mean over rows
+ * and outputs: PyTorch's HuberLoss, scikit-learn's mean_poisson_deviance / 2). norm is the row
+ * count, or the sum of the sample weights when the row losses were weighted (row_loss[i] = w_i
+ * loss_i). */
 double mlp_loss_total(const float *row_loss, size_t n, size_t k, mlp_loss loss, double norm);
 
 /* ---- the network (net.c) ---- */
@@ -254,6 +259,7 @@ typedef struct mlp_net {
     size_t n_layers;
     mlp_layer *layers;
     mlp_loss loss;
+    float huber_delta; /* MLP_LOSS_HUBER's delta (> 0); 0 for the other losses */
     mlp_init init;
     uint64_t seed;
 

@@ -10,7 +10,20 @@ static inline float clip(float p) {
     return p < lo ? lo : (p > hi ? hi : p);
 }
 
-static float row_term(const float *p, const float *y, size_t k, mlp_loss loss) {
+/* Half the Poisson deviance of one element: y log(y/p) - y + p, the y = 0 term p alone (scipy's
+ * xlogy, scikit-learn's mean_poisson_deviance / 2). log(y) - log(p) rather than log(y/p): y/p
+ * overflows for a tiny p where the difference of logs does not. */
+static inline float poisson_term(float p, float y) {
+    return y != 0.0f ? y * (logf(y) - logf(p)) - y + p : p;
+}
+
+/* PyTorch's HuberLoss of one difference d: quadratic inside delta, linear outside. */
+static inline float huber_term(float d, float delta) {
+    const float a = fabsf(d);
+    return a <= delta ? 0.5f * d * d : delta * (a - 0.5f * delta);
+}
+
+static float row_term(const float *p, const float *y, size_t k, mlp_loss loss, float delta) {
     float s = 0.0f;
     switch (loss) {
     case MLP_LOSS_SOFTMAX_CE:
@@ -31,6 +44,12 @@ static float row_term(const float *p, const float *y, size_t k, mlp_loss loss) {
             s += d * d;
         }
         break;
+    case MLP_LOSS_POISSON:
+        for (size_t j = 0; j < k; j++) s += poisson_term(p[j], y[j]);
+        break;
+    case MLP_LOSS_HUBER:
+        for (size_t j = 0; j < k; j++) s += huber_term(p[j] - y[j], delta);
+        break;
     default:
         break;
     }
@@ -38,9 +57,9 @@ static float row_term(const float *p, const float *y, size_t k, mlp_loss loss) {
 }
 
 void mlp_loss_rows(const float *P, const float *Y, const float *w, size_t rows, size_t k,
-                   mlp_loss loss, float *row_loss) {
+                   mlp_loss loss, float huber_delta, float *row_loss) {
     for (size_t i = 0; i < rows; i++) {
-        const float term = row_term(P + i * k, Y + i * k, k, loss);
+        const float term = row_term(P + i * k, Y + i * k, k, loss, huber_delta);
         row_loss[i] = w ? term * w[i] : term;
     }
 }
@@ -49,5 +68,8 @@ double mlp_loss_total(const float *row_loss, size_t n, size_t k, mlp_loss loss, 
     double total = 0.0;
     for (size_t i = 0; i < n; i++) total += row_loss[i];
     if (loss == MLP_LOSS_SQUARED) return total / (2.0 * norm * (double)k);
+    /* The mean over outputs too, as the squared error's (the gradient is not divided by k,
+     * scikit-learn's convention for every regression loss). */
+    if (loss == MLP_LOSS_POISSON || loss == MLP_LOSS_HUBER) return total / (norm * (double)k);
     return total / norm;
 }

@@ -9,7 +9,7 @@
 #define MLP_MAX_LAYERS 4096
 
 static const char *const act_names[MLP_ACT_COUNT] = {"identity", "relu",       "logistic", "tanh",
-                                                     "softmax",  "leaky_relu", "gelu"};
+                                                     "softmax",  "leaky_relu", "gelu",     "exp"};
 
 const char *mlp_activation_name(mlp_activation act) {
     return (unsigned)act < MLP_ACT_COUNT ? act_names[act] : NULL;
@@ -47,11 +47,12 @@ static mlp_status check_config(const mlp_net_config *cfg) {
             return mlp_fail(MLP_ERR_ARG,
                             "mlp_net_create: activations[%zu] = %d is not an activation", l,
                             (int)a);
-        if (a == MLP_ACT_SOFTMAX && l + 1 != L)
+        /* exp is a link for counts: as a hidden activation it would overflow at once. */
+        if ((a == MLP_ACT_SOFTMAX || a == MLP_ACT_EXP) && l + 1 != L)
             return mlp_fail(MLP_ERR_ARG,
-                            "mlp_net_create: activations[%zu] is softmax; softmax is only allowed "
-                            "on the output layer (%zu)",
-                            l, L - 1);
+                            "mlp_net_create: activations[%zu] is %s; %s is only allowed on the "
+                            "output layer (%zu)",
+                            l, act_names[a], act_names[a], L - 1);
     }
     if ((unsigned)cfg->init >= MLP_INIT_COUNT)
         return mlp_fail(MLP_ERR_ARG, "mlp_net_create: init = %d is not an init scheme",
@@ -70,7 +71,15 @@ static mlp_status check_config(const mlp_net_config *cfg) {
                             "mlp_net_create: loss LOGISTIC needs a logistic output layer, got %s",
                             act_names[out]);
         break;
+    case MLP_LOSS_POISSON:
+        if (out != MLP_ACT_EXP)
+            return mlp_fail(MLP_ERR_ARG,
+                            "mlp_net_create: loss POISSON needs an exp output layer, got %s",
+                            act_names[out]);
+        break;
     case MLP_LOSS_SQUARED:
+        break;
+    case MLP_LOSS_HUBER:
         break;
     default:
         return mlp_fail(MLP_ERR_ARG, "mlp_net_create: loss = %d is not a loss", (int)cfg->loss);
@@ -197,6 +206,7 @@ mlp_status mlp_net_create(mlp_net **out, const mlp_net_config *cfg) {
     st = alloc_net(&net, &sh);
     if (st != MLP_OK) return st;
     net->loss = cfg->loss;
+    net->huber_delta = cfg->loss == MLP_LOSS_HUBER ? 1.0f : 0.0f; /* PyTorch's default */
     net->init = cfg->init;
     net->seed = cfg->seed;
     net->opt = mlp_optimizer_default(MLP_OPT_ADAM);
@@ -237,6 +247,7 @@ mlp_status mlp_net_clone(mlp_net **dst, const mlp_net *src) {
     memcpy(net->opt_m, src->opt_m, bytes);
     memcpy(net->opt_v, src->opt_v, bytes);
     net->loss = src->loss;
+    net->huber_delta = src->huber_delta;
     net->init = src->init;
     net->seed = src->seed;
     net->opt = src->opt;
@@ -380,6 +391,22 @@ size_t mlp_net_output_size(const mlp_net *net) {
 
 mlp_loss mlp_net_loss(const mlp_net *net) {
     return net ? net->loss : MLP_LOSS_SOFTMAX_CE;
+}
+
+mlp_status mlp_net_set_huber_delta(mlp_net *net, float delta) {
+    if (!net) return mlp_fail(MLP_ERR_NULL, "mlp_net_set_huber_delta: net is NULL");
+    if (net->loss != MLP_LOSS_HUBER)
+        return mlp_fail(MLP_ERR_ARG, "mlp_net_set_huber_delta: the net's loss is not HUBER");
+    if (!(delta > 0.0f) || !isfinite(delta))
+        return mlp_fail(MLP_ERR_ARG, "mlp_net_set_huber_delta: delta = %g, must be finite and > 0",
+                        (double)delta);
+    mlp_pass_reset(net); /* the pending pass's loss was of the old delta */
+    net->huber_delta = delta;
+    return MLP_OK;
+}
+
+float mlp_net_huber_delta(const mlp_net *net) {
+    return net ? net->huber_delta : 0.0f;
 }
 
 static mlp_status check_layer(const mlp_net *net, size_t layer, const char *fn) {

@@ -43,6 +43,13 @@ mlp_status mlp_nonfinite_status(const mlp_net *net, const float *X, const float 
     if (Y && first_nonfinite(Y, n, k, &r, &c))
         return mlp_fail(MLP_ERR_ARG, "%s: Y row %zu column %zu is %s; nothing was changed", fn, r,
                         c, kind_of(Y[r * k + c]));
+    /* A negative count makes the Poisson deviance NaN: the caller's data, not divergence. */
+    for (size_t i = 0; Y && net->loss == MLP_LOSS_POISSON && i < n * k; i++)
+        if (Y[i] < 0.0f)
+            return mlp_fail(MLP_ERR_ARG,
+                            "%s: Y row %zu column %zu is %g; the Poisson loss needs targets >= 0; "
+                            "nothing was changed",
+                            fn, i / k, i % k, (double)Y[i]);
     if (updated) {
         size_t l = first_bad_layer(net, net->params);
         return mlp_fail(MLP_ERR_DIVERGED,

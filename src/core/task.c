@@ -41,7 +41,8 @@ mlp_status mlp_task_of_net(const mlp_net *net, mlp_task *task, size_t *n_classes
         return mlp_fail(MLP_ERR_NULL, "mlp_task_of_net: %s is NULL", !net ? "net" : "task");
     size_t width = mlp_net_output_size(net), count = width;
     mlp_task t = MLP_TASK_CLASSIFY; /* SOFTMAX_CE */
-    if (mlp_net_loss(net) == MLP_LOSS_SQUARED) {
+    const mlp_loss loss = mlp_net_loss(net);
+    if (loss == MLP_LOSS_SQUARED || loss == MLP_LOSS_POISSON || loss == MLP_LOSS_HUBER) {
         t = MLP_TASK_REGRESS;
     } else if (mlp_net_loss(net) == MLP_LOSS_LOGISTIC) {
         t = width == 1 ? MLP_TASK_CLASSIFY : MLP_TASK_MULTILABEL;

@@ -275,7 +275,8 @@ mlp_status mlp_loss_value(mlp_net *net, const float *X, const float *Y, size_t n
     mlp_status st = forward(net, X, n, false, "mlp_loss_value");
     if (st != MLP_OK) return st;
     const mlp_layer *out = &net->layers[net->n_layers - 1];
-    mlp_loss_rows(net->out[net->n_layers - 1], Y, NULL, n, out->out, net->loss, net->row_loss);
+    mlp_loss_rows(net->out[net->n_layers - 1], Y, NULL, n, out->out, net->loss, net->huber_delta,
+                  net->row_loss);
     if (net->opt.alpha != 0.0f) mlp_pass_l2(net);
     *loss = (float)pass_loss(net, net->opt.alpha != 0.0f, (double)n);
     return MLP_OK;

@@ -27,7 +27,7 @@ static mlp_status new_net_bytes(const mlp_fit_data *in, const mlp_fit_options *o
         sizes[0] = in->d;
         for (size_t l = 0; l < o->n_hidden; l++) {
             sizes[l + 1] = o->hidden[l];
-            acts[l] = o->activation;
+            acts[l] = o->activations ? o->activations[l] : o->activation;
         }
         sizes[L] = out_width;
         acts[L - 1] = out_act;
@@ -51,6 +51,8 @@ static void loop_bytes(const mlp_fit_state *s, const mlp_fit_data *in, bool lbfg
     b->snapshots = 2.0 * 3.0 * P * f;
     b->data += batch * (d + w + (in->w ? 1.0 : 0.0)) * f;
     if (s->n_val) b->data += nv * (d + 2.0 * w + 3.0) * f + P * f;
+    /* The stratified split's rows grouped by class (split.c), while it runs. */
+    if (s->n_val && !s->own_val && in->task == MLP_TASK_CLASSIFY) b->data += n * sizeof(size_t);
 }
 
 /* Layer l's input and output widths: the warm-start net's, or the ones the options give. */

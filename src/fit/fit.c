@@ -34,7 +34,15 @@ mlp_fit_options mlp_fit_options_default(void) {
                          .early_stopping_metric = MLP_STOP_SCORE,
                          .sample_weight = NULL,
                          .interrupt = NULL,
-                         .precision = MLP_PRECISION_F32};
+                         .precision = MLP_PRECISION_F32,
+                         .loss = MLP_LOSS_SQUARED,
+                         .huber_delta = 1.0f,
+                         .activations = NULL,
+                         .val_X = NULL,
+                         .val_labels = NULL,
+                         .val_Y = NULL,
+                         .val_sample_weight = NULL,
+                         .val_n = 0};
     return o;
 }
 
@@ -78,15 +86,65 @@ static mlp_status check_lbfgs(const mlp_fit_options *o) {
     return MLP_OK;
 }
 
+static bool hidden_act_ok(mlp_activation a) {
+    return (unsigned)a < MLP_ACT_COUNT && a != MLP_ACT_SOFTMAX && a != MLP_ACT_EXP;
+}
+
+/* The hidden activations: one for all, or one per hidden layer (options->activations). */
+static mlp_status check_activations(const mlp_fit_options *o) {
+    if (!o->activations) {
+        if (!hidden_act_ok(o->activation))
+            return mlp_fail(MLP_ERR_ARG, "mlp_fit: hidden activation %d is not allowed",
+                            (int)o->activation);
+        return MLP_OK;
+    }
+    for (size_t l = 0; l < o->n_hidden; l++)
+        if (!hidden_act_ok(o->activations[l]))
+            return mlp_fail(MLP_ERR_ARG,
+                            "mlp_fit: options->activations[%zu] = %d is not a hidden activation", l,
+                            (int)o->activations[l]);
+    return MLP_OK;
+}
+
+/* The regression loss (other tasks have theirs) and Huber's delta. */
+static mlp_status check_loss(const mlp_fit_options *o, mlp_task task) {
+    if (task != MLP_TASK_REGRESS) return MLP_OK;
+    if (o->loss != MLP_LOSS_SQUARED && o->loss != MLP_LOSS_POISSON && o->loss != MLP_LOSS_HUBER)
+        return mlp_fail(MLP_ERR_ARG,
+                        "mlp_fit: options->loss = %d is not a regression loss (SQUARED, POISSON "
+                        "or HUBER)",
+                        (int)o->loss);
+    if (o->loss == MLP_LOSS_HUBER && (!(o->huber_delta > 0.0f) || !isfinite(o->huber_delta)))
+        return mlp_fail(MLP_ERR_ARG, "mlp_fit: huber_delta = %g, must be finite and > 0",
+                        (double)o->huber_delta);
+    return MLP_OK;
+}
+
+/* A validation set of the caller's: its rows and targets there, and a stochastic solver. */
+static mlp_status check_val_set(const mlp_fit_options *o, mlp_task task) {
+    if (o->val_n == 0) return MLP_OK;
+    if (!o->val_X) return mlp_fail(MLP_ERR_NULL, "mlp_fit: options->val_X is NULL with val_n > 0");
+    if (task == MLP_TASK_CLASSIFY ? !o->val_labels : !o->val_Y)
+        return mlp_fail(MLP_ERR_NULL, "mlp_fit: options->%s is NULL with val_n > 0",
+                        task == MLP_TASK_CLASSIFY ? "val_labels" : "val_Y");
+    if (o->opt.kind == MLP_OPT_LBFGS)
+        return mlp_fail(MLP_ERR_ARG,
+                        "mlp_fit: a validation set (val_n = %zu) needs a stochastic "
+                        "solver (sgd or adam): lbfgs has no early stopping",
+                        o->val_n);
+    return MLP_OK;
+}
+
 /* The fit options other than the optimizer's (mlp_net_set_optimizer checks those); *n_val: the
- * early-stopping rows of n. */
-static mlp_status check_options(const mlp_fit_options *o, size_t n, size_t *n_val) {
+ * early-stopping rows of n (or the caller's validation rows). */
+static mlp_status check_options(const mlp_fit_options *o, mlp_task task, size_t n, size_t *n_val) {
     if (o->n_hidden > 0 && !o->hidden)
         return mlp_fail(MLP_ERR_NULL, "mlp_fit: options->hidden is NULL with n_hidden = %zu",
                         o->n_hidden);
-    if ((unsigned)o->activation >= MLP_ACT_COUNT || o->activation == MLP_ACT_SOFTMAX)
-        return mlp_fail(MLP_ERR_ARG, "mlp_fit: hidden activation %d is not allowed",
-                        (int)o->activation);
+    mlp_status st = check_activations(o);
+    if (st == MLP_OK) st = check_loss(o, task);
+    if (st == MLP_OK) st = check_val_set(o, task);
+    if (st != MLP_OK) return st;
     if (o->max_iter == 0) return mlp_fail(MLP_ERR_ARG, "mlp_fit: max_iter is 0");
     if (!(o->tol >= 0.0f)) return mlp_fail(MLP_ERR_ARG, "mlp_fit: tol must be >= 0");
     if ((unsigned)o->schedule >= MLP_LR_COUNT)
@@ -100,9 +158,9 @@ static mlp_status check_options(const mlp_fit_options *o, size_t n, size_t *n_va
     if ((unsigned)o->early_stopping_metric >= MLP_STOP_COUNT)
         return mlp_fail(MLP_ERR_ARG, "mlp_fit: unknown early_stopping_metric %d",
                         (int)o->early_stopping_metric);
-    *n_val = 0;
+    *n_val = o->val_n;
     if (o->opt.kind == MLP_OPT_LBFGS) return check_lbfgs(o);
-    if (!o->early_stopping) return MLP_OK;
+    if (!o->early_stopping || o->val_n) return MLP_OK;
     if (!(o->validation_fraction > 0.0f && o->validation_fraction < 1.0f))
         return mlp_fail(MLP_ERR_ARG, "mlp_fit: validation_fraction = %g, must be in (0, 1)",
                         (double)o->validation_fraction);
@@ -126,61 +184,110 @@ static mlp_status check_no_dropout(const mlp_net *net) {
     return MLP_OK;
 }
 
-static mlp_status check_warm_start(const mlp_net *net, size_t d, size_t out_width, mlp_loss loss) {
+static mlp_status check_warm_start(const mlp_net *net, size_t d, size_t out_width, mlp_loss loss,
+                                   const mlp_fit_options *o) {
     if (mlp_net_input_size(net) != d || mlp_net_output_size(net) != out_width)
         return mlp_fail(MLP_ERR_SHAPE,
                         "mlp_fit: warm start with a %zu -> %zu net on data needing %zu -> %zu",
                         mlp_net_input_size(net), mlp_net_output_size(net), d, out_width);
     if (mlp_net_loss(net) != loss)
         return mlp_fail(MLP_ERR_ARG, "mlp_fit: warm start net's loss does not fit the task");
+    if (loss == MLP_LOSS_HUBER && mlp_net_huber_delta(net) != o->huber_delta)
+        return mlp_fail(MLP_ERR_ARG,
+                        "mlp_fit: warm start net's huber delta %g is not the options' %g",
+                        (double)mlp_net_huber_delta(net), (double)o->huber_delta);
     return MLP_OK;
 }
 
-/* Every weight finite and >= 0 (their sum over the training rows is checked after the split). */
-static mlp_status check_weights(const float *w, size_t n) {
+/* Every weight finite and >= 0 (their sum over the training rows is checked after the split);
+ * name: "sample_weight" or "val_sample_weight". */
+static mlp_status check_weights(const float *w, size_t n, const char *name) {
     for (size_t i = 0; w && i < n; i++)
         if (!(w[i] >= 0.0f) || !isfinite(w[i]))
-            return mlp_fail(MLP_ERR_ARG,
-                            "mlp_fit: sample_weight[%zu] = %g, must be finite and >= 0", i,
+            return mlp_fail(MLP_ERR_ARG, "mlp_fit: %s[%zu] = %g, must be finite and >= 0", name, i,
                             (double)w[i]);
     return MLP_OK;
 }
 
-/* Checks X and the targets and builds T (n x out_width). */
-static mlp_status build_targets(mlp_fit_state *s, const mlp_fit_data *in) {
-    const size_t n = in->n, d = in->d, w = s->out_width;
-    /* The vectorised check first (47M values on Fashion-MNIST); the scalar search only to name
-     * the cell. */
-    if (!mlp_block_finite(in->X, 1, n * d, n * d))
-        for (size_t i = 0; i < n * d; i++)
-            if (!isfinite(in->X[i]))
-                return mlp_fail(MLP_ERR_ARG, "mlp_fit: X[%zu][%zu] is not finite", i / d, i % d);
-    mlp_status st = MLP_OK;
-    s->T = mlp_alloc_array(n * w, sizeof(float), "mlp_fit: the target matrix", &st);
-    if (st != MLP_OK) return st;
-    if (in->task != MLP_TASK_CLASSIFY) {
-        for (size_t i = 0; i < n * w; i++) {
-            if (!isfinite(in->Y[i]))
-                return mlp_fail(MLP_ERR_ARG, "mlp_fit: Y[%zu][%zu] is not finite", i / w, i % w);
-            if (in->task == MLP_TASK_MULTILABEL && in->Y[i] != 0.0f && in->Y[i] != 1.0f)
+/* Every value of X (n x d, named name) finite: the vectorised check first (47M values on
+ * Fashion-MNIST); the scalar search only to name the cell. */
+static mlp_status check_inputs(const float *X, size_t n, size_t d, const char *name) {
+    if (mlp_block_finite(X, 1, n * d, n * d)) return MLP_OK;
+    for (size_t i = 0; i < n * d; i++)
+        if (!isfinite(X[i]))
+            return mlp_fail(MLP_ERR_ARG, "mlp_fit: %s[%zu][%zu] is not finite", name, i / d, i % d);
+    return MLP_OK;
+}
+
+/* Where n rows' targets come from: labels (CLASSIFY, k classes) or Y (n x w), and their names in
+ * messages. */
+typedef struct target_src {
+    const int32_t *labels;
+    const float *Y;
+    size_t n, k;
+    const char *lname, *yname;
+} target_src;
+
+/* Checks the targets of t and writes T (n x w): one-hot rows, the 0/1 label column, or Y. */
+static mlp_status fill_targets(float *T, const target_src *t, mlp_task task, mlp_loss loss,
+                               size_t w) {
+    if (task != MLP_TASK_CLASSIFY) {
+        for (size_t i = 0; i < t->n * w; i++) {
+            const float y = t->Y[i];
+            if (!isfinite(y))
+                return mlp_fail(MLP_ERR_ARG, "mlp_fit: %s[%zu][%zu] is not finite", t->yname, i / w,
+                                i % w);
+            if (task == MLP_TASK_MULTILABEL && y != 0.0f && y != 1.0f)
                 return mlp_fail(MLP_ERR_ARG,
-                                "mlp_fit: Y[%zu][%zu] = %g, multilabel targets are 0 or 1", i / w,
-                                i % w, (double)in->Y[i]);
-            s->T[i] = in->Y[i];
+                                "mlp_fit: %s[%zu][%zu] = %g, multilabel targets are 0 or 1",
+                                t->yname, i / w, i % w, (double)y);
+            if (loss == MLP_LOSS_POISSON && y < 0.0f)
+                return mlp_fail(MLP_ERR_ARG,
+                                "mlp_fit: %s[%zu][%zu] = %g, the Poisson loss needs targets >= 0",
+                                t->yname, i / w, i % w, (double)y);
+            T[i] = y;
         }
         return MLP_OK;
     }
-    memset(s->T, 0, n * w * sizeof(float));
-    for (size_t i = 0; i < n; i++) {
-        int32_t label = in->labels[i];
-        if (label < 0 || (size_t)label >= in->n_classes_or_targets)
-            return mlp_fail(MLP_ERR_ARG, "mlp_fit: labels[%zu] = %d, must be in [0, %zu)", i,
-                            (int)label, in->n_classes_or_targets);
+    memset(T, 0, t->n * w * sizeof(float));
+    for (size_t i = 0; i < t->n; i++) {
+        int32_t label = t->labels[i];
+        if (label < 0 || (size_t)label >= t->k)
+            return mlp_fail(MLP_ERR_ARG, "mlp_fit: %s[%zu] = %d, must be in [0, %zu)", t->lname, i,
+                            (int)label, t->k);
         if (w == 1)
-            s->T[i] = (float)label;
+            T[i] = (float)label;
         else
-            s->T[i * w + (size_t)label] = 1.0f;
+            T[i * w + (size_t)label] = 1.0f;
     }
+    return MLP_OK;
+}
+
+/* Checks X and the targets and builds T (n x out_width). */
+static mlp_status build_targets(mlp_fit_state *s, const mlp_fit_data *in, mlp_loss loss) {
+    const size_t n = in->n, w = s->out_width;
+    mlp_status st = check_inputs(in->X, n, in->d, "X");
+    if (st != MLP_OK) return st;
+    s->T = mlp_alloc_array(n * w, sizeof(float), "mlp_fit: the target matrix", &st);
+    if (st != MLP_OK) return st;
+    const target_src t = {in->labels, in->Y, n, in->n_classes_or_targets, "labels", "Y"};
+    return fill_targets(s->T, &t, in->task, loss, w);
+}
+
+/* The caller's validation set (options->val_n rows) into Xv, Yv, lv and swv, checked as the
+ * training rows are. */
+static mlp_status take_val_set(mlp_fit_state *s, const mlp_fit_data *in, const mlp_fit_options *o,
+                               mlp_loss loss) {
+    const size_t n = o->val_n, d = in->d;
+    mlp_status st = check_inputs(o->val_X, n, d, "val_X");
+    if (st != MLP_OK) return st;
+    memcpy(s->Xv, o->val_X, n * d * sizeof(float));
+    const target_src t = {o->val_labels, o->val_Y, n, in->n_classes_or_targets,
+                          "val_labels",  "val_Y"};
+    st = fill_targets(s->Yv, &t, in->task, loss, s->out_width);
+    if (st != MLP_OK) return st;
+    if (s->lv) memcpy(s->lv, o->val_labels, n * sizeof(int32_t));
+    if (s->swv) memcpy(s->swv, o->val_sample_weight, n * sizeof(float));
     return MLP_OK;
 }
 
@@ -196,7 +303,7 @@ static mlp_status create_net(mlp_net **out, size_t d, const mlp_fit_options *o,
         sizes[0] = d;
         for (size_t l = 0; l < o->n_hidden; l++) {
             sizes[l + 1] = o->hidden[l];
-            acts[l] = o->activation;
+            acts[l] = o->activations ? o->activations[l] : o->activation;
         }
         sizes[L] = out_width;
         acts[L - 1] = out_act;
@@ -207,6 +314,9 @@ static mlp_status create_net(mlp_net **out, size_t d, const mlp_fit_options *o,
                               .init = o->init,
                               .seed = o->seed};
         st = mlp_net_create(out, &cfg);
+        /* Checked by check_loss: cannot fail. */
+        if (st == MLP_OK && loss == MLP_LOSS_HUBER)
+            st = mlp_net_set_huber_delta(*out, o->huber_delta);
     }
     free(sizes);
     free(acts);
@@ -216,7 +326,7 @@ static mlp_status create_net(mlp_net **out, size_t d, const mlp_fit_options *o,
 /* Every buffer of the loop, sized for the effective batch and the validation rows. LBFGS reads
  * the rows in place and has no epochs to roll back: it needs only the order. */
 static mlp_status alloc_buffers(mlp_fit_state *s, const mlp_net *net, const mlp_fit_data *in,
-                                bool lbfgs) {
+                                const mlp_fit_options *o, bool lbfgs) {
     const size_t d = in->d, w = s->out_width, state = mlp_net_state_size(net);
     mlp_status st = MLP_OK;
     s->order = mlp_alloc_array(in->n, sizeof(size_t), "mlp_fit: the row order", &st);
@@ -237,7 +347,7 @@ static mlp_status alloc_buffers(mlp_fit_state *s, const mlp_net *net, const mlp_
         if (in->task == MLP_TASK_CLASSIFY)
             s->lv =
                 mlp_alloc_array(s->n_val, sizeof(int32_t), "mlp_fit: the validation labels", &st);
-        if (in->w)
+        if (s->own_val ? o->val_sample_weight != NULL : in->w != NULL)
             s->swv =
                 mlp_alloc_array(s->n_val, sizeof(float), "mlp_fit: the validation weights", &st);
     }
@@ -245,17 +355,26 @@ static mlp_status alloc_buffers(mlp_fit_state *s, const mlp_net *net, const mlp_
     return st;
 }
 
-/* order = 0..n-1; with early stopping shuffled once, its last n_val rows gathered as the
- * validation set. */
-static void split_validation(mlp_fit_state *s, const mlp_fit_data *in) {
+/* order = 0..n-1; with early stopping split once, its last n_val rows gathered as the validation
+ * set: drawn class by class for CLASSIFY (scikit-learn stratifies a classifier's split, not a
+ * multi-label one's), else from one shuffle. With the caller's validation set, every row trains.
+ */
+static mlp_status split_validation(mlp_fit_state *s, const mlp_fit_data *in) {
     for (size_t i = 0; i < in->n; i++) s->order[i] = i;
-    if (!s->n_val) return;
-    mlp_fit_shuffle(s->order, in->n, &s->rng);
+    if (!s->n_val || s->own_val) return MLP_OK;
+    if (in->task == MLP_TASK_CLASSIFY) {
+        mlp_status st = mlp_fit_stratified_split(in->labels, in->n, in->n_classes_or_targets,
+                                                 s->n_val, s->order, &s->rng);
+        if (st != MLP_OK) return st;
+    } else {
+        mlp_fit_shuffle(s->order, in->n, &s->rng);
+    }
     const size_t *val_rows = s->order + s->n_train;
     mlp_gather_rows(s->Xv, in->X, val_rows, s->n_val, in->d);
     mlp_gather_rows(s->Yv, s->T, val_rows, s->n_val, s->out_width);
     for (size_t i = 0; s->lv && i < s->n_val; i++) s->lv[i] = in->labels[val_rows[i]];
     for (size_t i = 0; s->swv && i < s->n_val; i++) s->swv[i] = in->w[val_rows[i]];
+    return MLP_OK;
 }
 
 /* The training rows' weight sum, which must be > 0 (n_train without weights), and the validation
@@ -264,12 +383,12 @@ static mlp_status training_weight(mlp_fit_state *s) {
     s->sw_val = (double)s->n_val;
     if (!s->sw) {
         s->sw_train = (double)s->n_train;
-        return MLP_OK;
+        if (!s->swv) return MLP_OK;
     }
     double sum = 0.0;
-    for (size_t i = 0; i < s->n_train; i++) sum += s->sw[s->order[i]];
-    s->sw_train = sum;
-    if (!(sum > 0.0))
+    for (size_t i = 0; s->sw && i < s->n_train; i++) sum += s->sw[s->order[i]];
+    if (s->sw) s->sw_train = sum;
+    if (s->sw && !(sum > 0.0))
         return mlp_fail(MLP_ERR_ARG,
                         "mlp_fit: the sample weights of the %zu training rows sum to 0",
                         s->n_train);
@@ -323,10 +442,15 @@ static mlp_status fit_checks(mlp_fit_state *s, const mlp_net *warm, const mlp_fi
     if (st == MLP_OK)
         st = mlp_task_output_named(in->task, in->n_classes_or_targets, "mlp_fit", out_act, loss,
                                    &s->out_width);
-    if (st == MLP_OK) st = check_options(o, in->n, &s->n_val);
-    if (st == MLP_OK && warm) st = check_warm_start(warm, in->d, s->out_width, *loss);
+    if (st == MLP_OK) st = check_options(o, in->task, in->n, &s->n_val);
+    if (st == MLP_OK && in->task == MLP_TASK_REGRESS && o->loss != MLP_LOSS_SQUARED) {
+        *loss = o->loss; /* POISSON's log link: exp outputs */
+        *out_act = o->loss == MLP_LOSS_POISSON ? MLP_ACT_EXP : MLP_ACT_IDENTITY;
+    }
+    if (st == MLP_OK && warm) st = check_warm_start(warm, in->d, s->out_width, *loss, o);
     if (st == MLP_OK && warm && o->opt.kind == MLP_OPT_LBFGS) st = check_no_dropout(warm);
-    if (st == MLP_OK) st = check_weights(in->w, in->n);
+    if (st == MLP_OK) st = check_weights(in->w, in->n, "sample_weight");
+    if (st == MLP_OK) st = check_weights(o->val_sample_weight, o->val_n, "val_sample_weight");
     if (st == MLP_OK && (unsigned)o->precision >= MLP_PRECISION_COUNT)
         st = mlp_fail(MLP_ERR_ARG, "mlp_fit: unknown precision %d", (int)o->precision);
     if (st == MLP_OK && !mlp_precision_supported(o->precision))
@@ -339,7 +463,8 @@ static mlp_status fit_checks(mlp_fit_state *s, const mlp_net *warm, const mlp_fi
         st = mlp_fail(MLP_ERR_ARG, "mlp_fit: solver lbfgs runs in f32 only (precision bf16 "
                                    "makes its line search fail); use adam or sgd for bf16");
     if (st != MLP_OK) return st;
-    s->n_train = in->n - s->n_val;
+    s->own_val = o->val_n > 0;
+    s->n_train = s->own_val ? in->n : in->n - s->n_val;
     const size_t batch = o->opt.kind == MLP_OPT_LBFGS ? MLP_LBFGS_CHUNK
                          : o->batch_size              ? o->batch_size
                                                       : 200;
@@ -360,19 +485,21 @@ static mlp_status fit_setup(mlp_fit_state *s, mlp_net **net, bool *created, cons
     const size_t val_rows = s->n_val < 1024 ? s->n_val : 1024;
     const size_t ws_rows = s->batch > val_rows ? s->batch : val_rows;
     if (st == MLP_OK) st = mlp_fit_check_budget(s, *net, in, o, out_act, ws_rows);
-    if (st == MLP_OK) st = build_targets(s, in);
+    if (st == MLP_OK) st = build_targets(s, in, loss);
     if (st == MLP_OK && !*net) {
         st = create_net(net, in->d, o, out_act, loss, s->out_width);
         *created = st == MLP_OK;
     }
     if (st != MLP_OK) return st;
     s->n_params = mlp_net_param_count(*net);
-    st = alloc_buffers(s, *net, in, o->opt.kind == MLP_OPT_LBFGS);
+    s->huber_delta = mlp_net_huber_delta(*net);
+    st = alloc_buffers(s, *net, in, o, o->opt.kind == MLP_OPT_LBFGS);
+    if (st == MLP_OK && s->own_val) st = take_val_set(s, in, o, loss);
     if (st != MLP_OK) return st;
-    mlp_rng_seed(&s->rng, o->seed ^ 0x5eed5eed5eedULL); /* a stream apart from the init's */
+    mlp_rng_seed(&s->rng, mlp_fit_split_seed(o->seed));
     s->sw = in->w;
-    split_validation(s, in);
-    st = training_weight(s);
+    st = split_validation(s, in);
+    if (st == MLP_OK) st = training_weight(s);
     if (st != MLP_OK) return st;
     /* Dropout before the reservation: it decides the workspace's layout. Cannot fail here (the
      * probability was checked, the layers are hidden ones). */

@@ -142,7 +142,7 @@ static mlp_status end_interrupted(mlp_fit_state *s, mlp_net *net, size_t epoch, 
  * loss, weighted by the rows' sample weights when there are any. */
 static double val_loss(mlp_fit_state *s, mlp_loss loss) {
     const size_t n = s->n_val, k = s->out_width;
-    mlp_loss_rows(s->val_out, s->Yv, s->swv, n, k, loss, s->val_rowloss);
+    mlp_loss_rows(s->val_out, s->Yv, s->swv, n, k, loss, s->huber_delta, s->val_rowloss);
     return mlp_loss_total(s->val_rowloss, n, k, loss, s->sw_val);
 }
 

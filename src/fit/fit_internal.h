@@ -39,6 +39,8 @@ typedef struct mlp_fit_state {
     float *val_rowloss; /* n_val per-row validation losses (the validation loss's scratch) */
     double sw_train;    /* sum of the training rows' weights (n_train without weights) */
     double sw_val;      /* the same of the validation rows (n_val without weights) */
+    float huber_delta;  /* the net's (MLP_LOSS_HUBER), for the validation loss; else 0 */
+    bool own_val;       /* the validation rows are the caller's (options->val_n), not split */
     /* Divergence rollback: net state (mlp_net_save_state) at the start of this epoch and of the
      * previous one. The previous one is needed when the first batch of an epoch is the one that
      * blows up: the weights it started from are finite but were never seen to give a finite
@@ -87,6 +89,17 @@ bool mlp_fit_lbfgs_available(void);
 mlp_status mlp_fit_grow_curves(mlp_fit_result *r, size_t epoch, size_t *cap, bool with_val);
 /* Fisher-Yates shuffle of a (n entries) with rng. */
 void mlp_fit_shuffle(size_t *a, size_t n, mlp_rng *rng);
+
+/* The seed of the stream of the validation split and the shuffles: apart from the init's. */
+static inline uint64_t mlp_fit_split_seed(uint64_t seed) {
+    return seed ^ 0x5eed5eed5eedULL;
+}
+
+/* split.c: order (n) = the training rows, then n_val validation rows drawn class by class as
+ * scikit-learn's stratified split (labels checked in [0, n_classes)); MLP_ERR_ARG with
+ * scikit-learn's message for a class of one row or a side with fewer rows than classes. */
+mlp_status mlp_fit_stratified_split(const int32_t *labels, size_t n, size_t n_classes, size_t n_val,
+                                    size_t *order, mlp_rng *rng);
 
 /* score.c, on predictions out (n x width), each row weighted by w[i] (n entries) or all by 1 (w
  * NULL), as scikit-learn's scores with sample_weight; NaN if the weights sum to 0:

@@ -15,7 +15,9 @@
 
 #define MODEL_MAGIC "MLPMODEL"
 #define MODEL_MAGIC_LEN 8
-#define MODEL_VERSION 3u
+/* 4: the loss section (Huber's delta) after the dropout section, and the POISSON and HUBER
+ * losses and the EXP activation, which older readers do not know. */
+#define MODEL_VERSION 4u
 /* The class section (version 2): kind, count, then the values or the names. */
 #define MODEL_CLASS_HEAD 12u
 /* Longest class name stored (the CSV reader's longest field). */

@@ -145,7 +145,9 @@ static mlp_status parse_fixed(reader *r, model_header *h) {
         return fmt_fail(r, " is truncated (header)");
     if (h->n_layers == 0 || h->n_layers > MODEL_MAX_LAYERS)
         return fmt_fail(r, ": invalid layer count %" PRIu32, h->n_layers);
-    if (loss >= MLP_LOSS_COUNT) return fmt_fail(r, ": unknown loss %" PRIu32, loss);
+    /* Files before version 4 cannot hold the losses that came with it. */
+    const uint32_t losses = h->version >= 4 ? MLP_LOSS_COUNT : MLP_LOSS_POISSON;
+    if (loss >= losses) return fmt_fail(r, ": unknown loss %" PRIu32, loss);
     if (init >= MLP_INIT_COUNT) return fmt_fail(r, ": unknown init %" PRIu32, init);
     if (kind >= MLP_OPT_COUNT || kind == MLP_OPT_LBFGS)
         return fmt_fail(r, ": unknown optimizer %" PRIu32, kind);
@@ -403,6 +405,20 @@ static mlp_status read_dropout(reader *r, const model_header *h, mlp_net *net) {
         if (bits != 0 && mlp_net_set_dropout(net, l, p) != MLP_OK)
             return fmt_fail(r, ": invalid dropout %g of layer %zu", (double)p, l);
     }
+    return MLP_OK;
+}
+
+/* The loss section (version 4): Huber's delta, finite and > 0 for a HUBER net, 0 for any other;
+ * older files have none (and no HUBER net). Then nothing may follow. */
+static mlp_status read_loss_section(reader *r, const model_header *h, mlp_net *net) {
+    if (h->version >= 4) {
+        uint32_t bits = 0;
+        if (!r_u32(r, &bits)) return fmt_fail(r, " is truncated (loss section)");
+        const float delta = bits_float(bits);
+        const bool huber = h->loss == MLP_LOSS_HUBER;
+        if (huber ? mlp_net_set_huber_delta(net, delta) != MLP_OK : bits != 0)
+            return fmt_fail(r, ": invalid huber delta %g for loss %d", (double)delta, (int)h->loss);
+    }
     if (r->pos != r->len) return fmt_fail(r, " has %zu unexpected trailing bytes", r->len - r->pos);
     return MLP_OK;
 }
@@ -442,6 +458,7 @@ static mlp_status parse_model(const unsigned char *buf, size_t len, const char *
     }
     if (st == MLP_OK) st = read_classes(&r, &h, n, &cls);
     if (st == MLP_OK) st = read_dropout(&r, &h, n);
+    if (st == MLP_OK) st = read_loss_section(&r, &h, n);
     if (st == MLP_OK) {
         give_results(&h, &offset, &scale, scaler, &cls, classes);
         *net = n;

@@ -215,7 +215,7 @@ static mlp_status plan_save(const char *fn, const mlp_net *net, const mlp_scaler
     /* n_layers <= MODEL_MAX_LAYERS and class_len <= MODEL_MAX_FILE + 1 MiB bound the sum; the
      * products of n_params and d are checked. */
     uint64_t total =
-                 MODEL_FIXED_LEN + 16u * (uint64_t)net->n_layers + 8u + MODEL_CRC_LEN + class_len,
+                 MODEL_FIXED_LEN + 16u * (uint64_t)net->n_layers + 12u + MODEL_CRC_LEN + class_len,
              p12, d8;
     if (__builtin_mul_overflow((uint64_t)net->n_params, (uint64_t)12, &p12) ||
         __builtin_mul_overflow((uint64_t)p->d, (uint64_t)8, &d8) ||
@@ -286,6 +286,7 @@ static void write_model(writer *w, const save_plan *p) {
     }
     write_classes(w, p->classes);
     for (size_t l = 0; l < net->n_layers; l++) w_f32(w, net->layers[l].dropout);
+    w_f32(w, net->huber_delta); /* the loss section (version 4): 0 for other losses */
     w_finish(w);
 }
 

@@ -50,6 +50,10 @@ static const char *loss_text(mlp_loss loss) {
         return "logistic";
     case MLP_LOSS_SQUARED:
         return "squared error";
+    case MLP_LOSS_POISSON:
+        return "Poisson";
+    case MLP_LOSS_HUBER:
+        return "Huber";
     default:
         return "unknown";
     }
@@ -69,12 +73,14 @@ static mlp_status plan_task(const char *fn, const mlp_net *net, mlp_onnx_plan *p
         p->n_classes = k == 1 ? 2 : k;
         return MLP_OK;
     case MLP_LOSS_SQUARED:
+    case MLP_LOSS_POISSON: /* the mean, exp(z), is the output layer's */
+    case MLP_LOSS_HUBER:
         p->task = MLP_ONNX_REGRESS;
         return MLP_OK;
     default:
         return mlp_fail(MLP_ERR_ARG,
                         "%s: the net's loss %d (%s) has no ONNX export: its outputs are known for "
-                        "softmax cross-entropy, logistic and squared error only",
+                        "softmax cross-entropy, logistic, squared error, Poisson and Huber only",
                         fn, (int)loss, loss_text(loss));
     }
 }
@@ -90,6 +96,7 @@ static bool act_exported(mlp_activation act) {
     case MLP_ACT_SOFTMAX:
     case MLP_ACT_LEAKY_RELU:
     case MLP_ACT_GELU:
+    case MLP_ACT_EXP:
         return true;
     default:
         return false;

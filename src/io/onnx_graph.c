@@ -233,6 +233,9 @@ static void activation(graph *gr, mlp_activation act, const char *z, const char 
     case MLP_ACT_TANH:
         node1(gr, "Tanh", z, out);
         break;
+    case MLP_ACT_EXP:
+        node1(gr, "Exp", z, out);
+        break;
     case MLP_ACT_SOFTMAX: {
         const attr axis = {"axis", ATTR_TYPE_INT, 1, 0.0f};
         node(gr, "Softmax", &z, 1, out, &axis, 1);

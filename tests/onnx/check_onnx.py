@@ -59,6 +59,8 @@ def make_data(task, rng):
         y = [["yes" if v > 0 else "no"] for v in s[:, 0]]
     elif task == "multilabel":
         y = [["1" if v > 0 else "0" for v in row] for row in s]
+    elif task == "regress_poisson":  # counts-like targets >= 0 (Poisson's exp output)
+        y = [["%.6g" % np.exp(0.5 * v)] for v in s[:, 0]]
     elif task == "regress2":
         y = [["%.6g" % v for v in row[:2] * [3, 40]] for row in s]
     else:  # regress1
@@ -84,7 +86,7 @@ def train_args(task, k):
     return []
 
 
-def build_case(mlp, work, name, task, act, scale, rng, dropout=None):
+def build_case(mlp, work, name, task, act, scale, rng, dropout=None, extra=()):
     """Trains, exports, checks the ONNX file; returns what ONNX Runtime must reproduce."""
     X, y, Xt = make_data(task, rng)
     train, test = os.path.join(work, name + ".csv"), os.path.join(work, name + "_test.csv")
@@ -96,7 +98,7 @@ def build_case(mlp, work, name, task, act, scale, rng, dropout=None):
            "--quiet", "--out", model] + train_args(task, len(y[0]))
     if dropout:
         cmd += ["--dropout", str(dropout)]
-    run(cmd)
+    run(cmd + list(extra))
     r = run([mlp, "export", model, "--onnx", out])
     if dropout and "inference one" not in r.stderr:
         raise AssertionError("%s: no note that dropout is left out: %r" % (name, r.stderr))
@@ -179,9 +181,13 @@ def cases():
     i = 0
     for task in tasks:
         for act in ACTIVATIONS:
-            yield "%s_%s" % (task, act), task, act, SCALES[i % len(SCALES)], None
+            yield "%s_%s" % (task, act), task, act, SCALES[i % len(SCALES)], None, ()
             i += 1
-    yield "dropout_relu", "multiclass_int", "relu", "standard", 0.3
+    yield "dropout_relu", "multiclass_int", "relu", "standard", 0.3, ()
+    # the regression losses beyond squared error: Poisson (exp output), Huber
+    yield "poisson_tanh", "regress_poisson", "tanh", "standard", None, ("--loss", "poisson")
+    yield "huber_relu", "regress2", "relu", "minmax", None, ("--loss", "huber", "--huber-delta",
+                                                             "2")
 
 
 def main():
@@ -189,8 +195,8 @@ def main():
     os.makedirs(work, exist_ok=True)
     rng = np.random.default_rng(7)
     jobs, expects, names = [], [], []
-    for name, task, act, scale, dropout in cases():
-        job, expect = build_case(mlp, work, name, task, act, scale, rng, dropout)
+    for name, task, act, scale, dropout, extra in cases():
+        job, expect = build_case(mlp, work, name, task, act, scale, rng, dropout, extra)
         jobs.append(job)
         expects.append(expect)
         names.append(name)
