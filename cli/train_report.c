@@ -74,6 +74,7 @@ static void json_result(cli_json *j, const train_run *r) {
     cli_json_double(j, "samples_per_s", res->samples_per_s);
     cli_json_u64(j, "threads", (uint64_t)mlp_get_num_threads());
     cli_json_u64(j, "step_threads", (uint64_t)mlp_net_step_threads(r->net, res->batch_size));
+    cli_json_u64(j, "step_shards", (uint64_t)mlp_net_step_shards(r->net, res->batch_size));
     cli_json_str(j, "blas_core", mlp_blas_corename());
     cli_json_bool(j, "blas_openmp", mlp_blas_is_openmp());
     cli_json_str(j, "precision", mlp_precision_name(mlp_net_precision(r->net)));
@@ -174,6 +175,13 @@ static void print_threads(const train_run *r) {
     } else {
         printf("Threads:        %d (OpenBLAS core %s)\n", set, mlp_blas_corename());
     }
+    if (r->mpi.active) return;
+    const size_t shards = mlp_net_step_shards(r->net, r->result.batch_size);
+    if (shards > 1)
+        printf("Step split:     %zu shards of rows, each through every layer on one thread\n",
+               shards);
+    else
+        printf("Step split:     each layer's GEMMs in tiles shared by the threads\n");
 }
 
 /* Which precision ran, on what, and why when auto fell back to f32. */

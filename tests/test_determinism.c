@@ -274,12 +274,12 @@ static void test_threads_gelu_deep(void **state) {
 }
 
 /* A batch-split net (shard.c): shards of rows through three layers, each shard's gradients summed
- * in shard order. 150 rows at width 8 make 4 shards of uneven length (48, 32, 32, 38 rows), and
+ * in shard order. 150 rows at width 8 make 4 shards of uneven length (48, 32, 48 and 22 rows), and
  * 2 or 3 threads take unequal numbers of them. */
 static void test_threads_batch_split(void **state) {
     (void)state;
     problem p = {
-        {32, 64, 48, 6}, 3, {MLP_ACT_TANH, MLP_ACT_RELU, MLP_ACT_SOFTMAX}, 150, 12, NULL, NULL};
+        {64, 128, 96, 6}, 3, {MLP_ACT_TANH, MLP_ACT_RELU, MLP_ACT_SOFTMAX}, 150, 12, NULL, NULL};
     mlp_net *net = tu_make_net(p.sizes, p.acts, 3, MLP_LOSS_SOFTMAX_CE, MLP_INIT_GLOROT, 1);
     assert_non_null(net);
     assert_int_equal(mlp_pass_shards(net, p.n), 4);

@@ -431,10 +431,17 @@ MLP_API mlp_status mlp_set_num_threads(int n);
 /* Threads that the next parallel region of the calling thread will use (omp_get_max_threads). */
 MLP_API int mlp_get_num_threads(void);
 /* Threads a training step (or forward pass) of net over batches of n rows uses when called from
- * this thread: 1 when its largest GEMM is below 8 MFLOP (too small to share: the digits net) or
- * when called inside a parallel region, else min(mlp_get_num_threads(), the machine's cores).
+ * this thread: 1 when called inside a parallel region or when the step is too small to share
+ * (a layer-tiled step whose largest GEMM is below 8 MFLOP, a batch-split step below 1 MFLOP),
+ * else min(mlp_get_num_threads(), the machine's cores, the step's shards).
  * 0 for a NULL net or n = 0. Reads net only. */
 MLP_API int mlp_net_step_threads(const mlp_net *net, size_t n);
+/* How a training step of net over n rows is shared: 1 = its layers' GEMMs are cut into tiles
+ * (barriers between layers); S > 1 = a batch split, S shards of rows each run through every layer
+ * on one thread and their gradients are added in shard order (f32 nets of at most 65,536
+ * parameters). Depends on the net's shape and precision, n and the machine's cores only, never on
+ * the thread count: so do the results. 0 for a NULL net or n = 0. */
+MLP_API size_t mlp_net_step_shards(const mlp_net *net, size_t n);
 /* OpenBLAS kernel family in use, e.g. "Haswell" or "Cooperlake". Static string, never NULL. */
 MLP_API const char *mlp_blas_corename(void);
 /* 1 if the OpenBLAS linked at run time is its OpenMP build (shares OpenMP's pool with mlp),

@@ -60,10 +60,13 @@ void mlp_fp_end(unsigned saved);
 #ifndef MLP_PAR_MIN_FLOPS
 #define MLP_PAR_MIN_FLOPS 8.0e6
 #endif
-/* A batch-split step (shard.c) uses more than one thread only if it has this many flops: a team
- * costs a few microseconds per step (measured: see docs/SCALING.md). */
+/* A batch-split step (shard.c) uses more than one thread only if it has this many flops. The
+ * digits step (4.4 MFLOP) ran 1.5x faster on 2 threads in bench_mlp (29.5 vs 44.5 us), but a
+ * whole `mlp train` on digits (0.06 s) measured 0.5-1.1x its 1-thread speed on the 2-vCPU VM (the
+ * second thread's waits at the barriers): it keeps one thread. A 64-256-128-10 step (61 MFLOP)
+ * gains 1.59x (tiles: 1.40x). See docs/SCALING.md. */
 #ifndef MLP_SPLIT_MIN_FLOPS
-#define MLP_SPLIT_MIN_FLOPS 1.0e6
+#define MLP_SPLIT_MIN_FLOPS 8.0e6
 #endif
 /* bfloat16, stored as its bits: the upper half of an IEEE float. */
 typedef uint16_t mlp_bf16;
@@ -378,6 +381,9 @@ double mlp_l2_sumsq(const mlp_net *net);
 /* The optimizer's update over the flat buffer, one share per thread (optim.c); lr_t from
  * mlp_optim_begin. Flags net->pass.nonfinite if it made a parameter or moment non-finite. */
 void mlp_pass_update(mlp_net *net, float lr_t);
+/* The calling thread's share of count elements of the flat buffers, as mlp_pass_update takes it:
+ * contiguous, edges on multiples of 16 floats; false if it has none. */
+bool mlp_thread_share(size_t count, size_t *i0, size_t *len);
 /* Flags MLP_NONFINITE_GRAD if a gradient is not finite (fixed chunks shared by the team). */
 void mlp_pass_check_grads(mlp_net *net);
 /* What a pass found not finite: a loss term or gradient (before any update: the update is then

@@ -133,13 +133,19 @@ void mlp_optim_commit(mlp_net *net) {
 
 /* The update is elementwise, so any partition gives the same bits: each thread of the team takes
  * one contiguous share (edges on multiples of 16 floats, one cache line). */
+bool mlp_thread_share(size_t count, size_t *i0, size_t *len) {
+    const size_t T = (size_t)omp_get_num_threads();
+    const size_t share = ((count + T - 1) / T + 15) & ~(size_t)15;
+    *i0 = (size_t)omp_get_thread_num() * share;
+    if (*i0 >= count) return false;
+    *len = count - *i0 < share ? count - *i0 : share;
+    return true;
+}
+
 void mlp_pass_update(mlp_net *net, float lr_t) {
     const mlp_optimizer *o = &net->opt;
-    const size_t count = net->n_params, T = (size_t)omp_get_num_threads();
-    const size_t share = ((count + T - 1) / T + 15) & ~(size_t)15;
-    const size_t i0 = (size_t)omp_get_thread_num() * share;
-    if (i0 >= count) return;
-    const size_t len = count - i0 < share ? count - i0 : share;
+    size_t i0, len;
+    if (!mlp_thread_share(net->n_params, &i0, &len)) return;
     float probe;
     if (o->kind == MLP_OPT_ADAM && net->w16)
         probe = adam_slice_bf16(net->params + i0, net->grads + i0, net->opt_m + i0, net->opt_v + i0,

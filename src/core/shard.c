@@ -7,7 +7,7 @@
  * of rows goes through every layer, forward and backward, on one thread, with no barrier between
  * layers; its weight and bias gradients, unscaled, go to a buffer of its own (shard 0's to the
  * gradients). One barrier later, the shards' gradients are added in shard order, scaled by 1/n,
- * given the L2 term and checked, rows of the gradient shared by the team.
+ * given the L2 term and checked, each thread on the share of the buffer that it then updates.
  *
  * Shards are fixed by the batch size and the parallel width (never the thread count), their rows
  * are multiples of MLP_COLSUM_CHUNK (a chunk's column sums belong to one shard; chunk c's sums sit
@@ -28,8 +28,6 @@
 #ifndef MLP_SPLIT_MAX_PARAMS
 #define MLP_SPLIT_MAX_PARAMS 65536
 #endif
-/* Rows of a layer's dW per task of the shards' sum. */
-#define SUM_ROWS 32
 
 size_t mlp_pass_shards(const mlp_net *net, size_t n) {
     /* f32 through OpenBLAS only: the bf16 passes (and f32 through oneDNN) keep their tiles,
@@ -166,42 +164,40 @@ static void shard_backward(mlp_net *net, const float *Y, const float *w, size_t 
     for (size_t l = net->n_layers; l-- > 0; cur ^= 1) shard_layer(net, l, r0, r1, &b, cur, G);
 }
 
-/* The shards' gradients added in shard order, times inv_n, plus alpha_n W on the weights, and
- * checked: task t of the list (rows of each layer's W, then each layer's b). */
-static void sum_task(mlp_net *net, size_t t, float inv_n, float alpha_n) {
-    const size_t S = net->pass.shards;
-    for (size_t l = 0; l < net->n_layers; l++) {
-        const mlp_layer *ly = &net->layers[l];
-        const size_t tasks = (ly->in + SUM_ROWS - 1) / SUM_ROWS + 1;
-        if (t >= tasks) {
-            t -= tasks;
-            continue;
+/* Gradients [a, b) of the flat buffer: the shards' added in shard order, times inv_n, plus c W
+ * (the L2 term on weights, c = 0 on biases), and checked. */
+static void sum_range(mlp_net *net, size_t a, size_t b, float inv_n, float c) {
+    const size_t len = b - a;
+    float *G = net->grads + a;
+    for (size_t s = 1; s < net->pass.shards; s++)
+        mlp_scale_add_finite(G, 1.0f, shard_grads(net, s) + a, 1.0f, 1, len, len);
+    bool finite = true;
+    if (c != 0.0f)
+        finite = mlp_scale_add_finite(G, inv_n, net->params + a, c, 1, len, len);
+    else
+        for (size_t j = 0; j < len; j++) { /* no L2 term: W (maybe not finite) is not read */
+            G[j] *= inv_n;
+            finite &= isfinite(G[j]) != 0;
         }
-        const bool bias = t + 1 == tasks;
-        const size_t r0 = t * SUM_ROWS, rows = ly->in - r0 < SUM_ROWS ? ly->in - r0 : SUM_ROWS;
-        const size_t off = bias ? ly->b_off : ly->w_off + r0 * ly->out;
-        const size_t len = bias ? ly->out : rows * ly->out;
-        float *G = net->grads + off;
-        for (size_t s = 1; s < S; s++)
-            mlp_scale_add_finite(G, 1.0f, shard_grads(net, s) + off, 1.0f, 1, len, len);
-        bool finite = true;
-        if (!bias)
-            finite = mlp_scale_add_finite(G, inv_n, net->params + off, alpha_n, 1, len, len);
-        else
-            for (size_t j = 0; j < len; j++) { /* no L2 term on biases */
-                G[j] *= inv_n;
-                finite &= isfinite(G[j]) != 0;
-            }
-        if (!finite) mlp_pass_flag(net, MLP_NONFINITE_GRAD);
-        return;
-    }
+    if (!finite) mlp_pass_flag(net, MLP_NONFINITE_GRAD);
 }
 
-static size_t sum_tasks(const mlp_net *net) {
-    size_t tasks = 0;
-    for (size_t l = 0; l < net->n_layers; l++)
-        tasks += (net->layers[l].in + SUM_ROWS - 1) / SUM_ROWS + 1;
-    return tasks;
+/* This thread's share of the sum: the share of the flat buffer that mlp_pass_update gives it, so
+ * that the thread that sums a gradient updates it too, from its own cache (with a dynamic
+ * schedule, a digits step at 2 threads lost more to moving the lines than it gained). Elementwise:
+ * the partition does not change the bits. */
+static void sum_share(mlp_net *net, float inv_n, float alpha_n) {
+    size_t i0, len;
+    if (!mlp_thread_share(net->n_params, &i0, &len)) return;
+    const size_t i1 = i0 + len;
+    for (size_t l = 0; l < net->n_layers; l++) {
+        const mlp_layer *ly = &net->layers[l];
+        const size_t seg[3] = {ly->w_off, ly->b_off, ly->b_off + ly->out};
+        for (int k = 0; k < 2; k++) {
+            const size_t a = seg[k] > i0 ? seg[k] : i0, b = seg[k + 1] < i1 ? seg[k + 1] : i1;
+            if (a < b) sum_range(net, a, b, inv_n, k == 0 ? alpha_n : 0.0f);
+        }
+    }
 }
 
 void mlp_split_backward(mlp_net *net, const float *Y, const float *w, float inv_n, float alpha_n) {
@@ -214,14 +210,10 @@ void mlp_split_backward(mlp_net *net, const float *Y, const float *w, float inv_
         shard_backward(net, Y, w, r0, r1, shard_grads(net, (size_t)s));
     }
 #pragma omp barrier
-    /* The sum, and the L2 chunks of the loss (they read W, which the update changes later). */
-    const size_t sums = sum_tasks(net), l2 = alpha_n != 0.0f ? net->l2_chunks : 0;
-    const long tasks = (long)(sums + l2);
-#pragma omp for schedule(dynamic, 1)
-    for (long t = 0; t < tasks; t++) {
-        if ((size_t)t < sums)
-            sum_task(net, (size_t)t, inv_n, alpha_n);
-        else
-            mlp_l2_chunk(net, (size_t)t - sums);
-    }
+    /* The L2 chunks of the loss (they read W, which the update changes later), then the sum. */
+    const long l2 = alpha_n != 0.0f ? (long)net->l2_chunks : 0;
+#pragma omp for schedule(static) nowait
+    for (long c = 0; c < l2; c++) mlp_l2_chunk(net, (size_t)c);
+    sum_share(net, inv_n, alpha_n);
+#pragma omp barrier
 }
