@@ -2,8 +2,11 @@
  * T, so GEMMs are tiled as mlp would tile them there), every task of every phase of one step is
  * timed here at 1 thread on real buffers, the tasks of each phase are list-scheduled on T threads
  * in the order the step hands them out (schedule(dynamic, 1): the next task to the first free
- * thread), and the phases' makespans plus one barrier per phase give the step's time. The model
- * at T = 2 is printed beside the step measured at 2 threads in the same process.
+ * thread), and the phases' makespans plus one barrier per phase give the step's time. Both
+ * decompositions are modelled: the layer tiles (pass.c, backward.c) and the batch split
+ * (shard.c: one task per shard of rows through every layer, then the shards' sum and the update,
+ * elementwise shares). The model at T = 2 is printed beside the step measured at 2 threads in the
+ * same process (with the decomposition the library chose for the net).
  * Usage: scaling_model [reps]      (no arguments: 30 timing repetitions per task)
  * Assumptions (see docs/SCALING.md): a task takes as long on a T-core machine as alone here
  * (same clock, caches and memory bandwidth per core), a barrier costs the one measured here at 2
@@ -174,6 +177,96 @@ static size_t build_phases(mlp_net *net, const float *X, size_t n, size_t W, pha
     return np + 1;
 }
 
+/* ---- the batch split's tasks, as src/core/shard.c runs them ---- */
+
+typedef struct shard_ctx {
+    mlp_net *net;
+    const float *X;
+    size_t rows;   /* of one shard */
+    float *part;   /* a shard's gradient buffer (n_params) */
+    size_t shards; /* for the sum */
+} shard_ctx;
+
+static void whole(mlp_gemm *g) {
+    mlp_gemm_plan_width(g, 8, true, 1);
+    mlp_gemm_tile(g, 0);
+}
+
+/* One shard of `rows` rows through every layer and back (rows from 0: timing only). */
+static void shard_task(void *p, size_t t) {
+    (void)t;
+    shard_ctx *c = p;
+    mlp_net *net = c->net;
+    const size_t L = net->n_layers, r = c->rows, C = MLP_COLSUM_CHUNK;
+    for (size_t l = 0; l < L; l++) {
+        const mlp_layer *ly = &net->layers[l];
+        mlp_gemm g = mlp_gemm_forward(net->out[l], l ? net->out[l - 1] : c->X,
+                                      net->params + ly->w_off, r, ly->in, ly->out);
+        whole(&g);
+        mlp_bias_act_block(net->out[l], NULL, net->params + ly->b_off, r, ly->out, ly->out,
+                           ly->act);
+    }
+    const size_t k = net->layers[L - 1].out;
+    for (size_t r0 = 0; r0 < r; r0 += C) {
+        const size_t rows = r - r0 < C ? r - r0 : C;
+        const float *P = net->out[L - 1] + r0 * k;
+        mlp_loss_rows(P, P, NULL, rows, k, net->loss, net->huber_delta, net->row_loss + r0);
+        mlp_delta_block(net->delta[0] + r0 * k, P, P, NULL, rows, k, k, MLP_ACT_IDENTITY,
+                        net->colsum[0] + (r0 / C) * k, k, NULL, 1.0f);
+    }
+    int cur = 0;
+    for (size_t l = L; l-- > 0; cur ^= 1) {
+        const mlp_layer *ly = &net->layers[l];
+        const float *A = l ? net->out[l - 1] : c->X;
+        mlp_gemm g = mlp_gemm_weights(c->part + ly->w_off, A, net->delta[cur], r, ly->in, ly->out,
+                                      1.0f, 0.0f);
+        whole(&g);
+        mlp_colsum_reduce(c->part + ly->b_off, net->colsum[cur], (r + C - 1) / C, ly->out, 1.0f);
+        if (l == 0) break;
+        g = mlp_gemm_input(net->delta[cur ^ 1], net->delta[cur], net->params + ly->w_off, r, ly->in,
+                           ly->out);
+        whole(&g);
+        mlp_delta_block(net->delta[cur ^ 1], A, NULL, NULL, r, ly->in, ly->in,
+                        net->layers[l - 1].act, net->colsum[cur ^ 1], ly->in, NULL, 1.0f);
+    }
+}
+
+/* The shards' sum over the whole flat buffer: shards - 1 adds, then 1/n and the L2 term. */
+static void shard_sum(void *p, size_t t) {
+    (void)t;
+    shard_ctx *c = p;
+    const size_t np = c->net->n_params;
+    for (size_t s = 1; s < c->shards; s++)
+        mlp_scale_add_finite(c->net->grads, 1.0f, c->part, 1.0f, 1, np, np);
+    mlp_scale_add_finite(c->net->grads, 0.005f, c->net->params, 1e-6f, 1, np, np);
+}
+
+/* The batch split's phases for width W on T threads (shard.c's rules for the shard count). */
+static size_t build_split(mlp_net *net, const float *X, size_t n, size_t W, phase *ph, int T,
+                          float *part, size_t *shards) {
+    size_t S = W < 16 ? W : 16;
+    if (S > n / 32) S = n / 32;
+    if (S < 1) S = 1;
+    *shards = S;
+    shard_ctx c = {net, X, 0, part, S};
+    ph[0].n = 0;
+    for (size_t s = 0; s < S; s++) { /* shards' rows as shard.c cuts them */
+        const size_t r0 = s == 0 ? 0 : (n * s / S + 15) / 16 * 16;
+        const size_t r1 = s + 1 == S ? n : (n * (s + 1) / S + 15) / 16 * 16;
+        c.rows = r1 - r0;
+        ph[0].cost[ph[0].n++] = time_task(shard_task, &c, 0);
+    }
+    /* the sum and the L2 chunks, then the update: elementwise, equal shares */
+    const double sum = time_task(shard_sum, &c, 0) + time_task(l2_all, &(ctx){.net = net}, 0);
+    const double up = time_task(update_all, &(ctx){.net = net}, 0);
+    ph[1].n = ph[2].n = 0;
+    for (int t = 0; t < T; t++) {
+        ph[1].cost[ph[1].n++] = sum / T;
+        ph[2].cost[ph[2].n++] = up / T;
+    }
+    return 3;
+}
+
 static double barrier_cost_2(void) {
     const int iters = 20000;
     double t0 = omp_get_wtime();
@@ -210,11 +303,15 @@ static void model_net(const size_t *sizes, size_t L, size_t n, double b2) {
     double meas2 = measured_step(net, X, Y, n, 2), meas1 = measured_step(net, X, Y, n, 1);
     printf("net");
     for (size_t l = 0; l <= L; l++) printf("%s%zu", l ? "-" : " ", sizes[l]);
-    printf(", batch %zu: measured 1T %.1f us, 2T %.1f us (%.2fx)\n", n, meas1 * 1e6, meas2 * 1e6,
-           meas1 / meas2);
-    printf("    T   step_us  speedup  efficiency   (tiles per phase)\n");
+    printf(", batch %zu (%zu parameters; the library uses %s): measured 1T %.1f us, 2T %.1f us "
+           "(%.2fx, %d threads used)\n",
+           n, net->n_params, mlp_net_step_shards(net, n) > 1 ? "the batch split" : "layer tiles",
+           meas1 * 1e6, meas2 * 1e6, meas1 / meas2, mlp_net_step_threads(net, n));
+    printf("    T | layer tiles: step_us speedup efficiency | batch split: step_us speedup "
+           "efficiency (shards)\n");
     static phase ph[64];
-    double t1 = 0.0;
+    double t1 = 0.0, s1 = 0.0;
+    float *part = calloc(net->n_params, sizeof *part);
     unsigned fp = mlp_fp_begin();
     int saved = mlp_blas_serial_begin();
     for (int T = 1; T <= 64; T *= 2) {
@@ -222,11 +319,16 @@ static void model_net(const size_t *sizes, size_t L, size_t n, double b2) {
         double barrier = T == 1 ? 0.0 : b2 + PER_THREAD_BARRIER_S * (T - 2);
         double step = barrier; /* the fork/join */
         for (size_t p = 0; p < np; p++) step += makespan(&ph[p], T) + barrier;
-        if (T == 1) t1 = step;
-        printf("  %3d %9.1f %8.2f %10.0f%%   (", T, step * 1e6, t1 / step, 100.0 * t1 / step / T);
-        for (size_t p = 0; p < np; p++) printf("%s%zu", p ? " " : "", ph[p].n);
-        printf(")%s\n", T == 2 ? "   <- model at 2T" : "");
+        size_t S;
+        np = build_split(net, X, n, (size_t)T, ph, T, part, &S);
+        double split = barrier;
+        for (size_t p = 0; p < np; p++) split += makespan(&ph[p], T) + barrier;
+        if (T == 1) t1 = step, s1 = split;
+        printf("  %3d | %9.1f %7.2f %9.0f%% | %9.1f %7.2f %9.0f%% (%zu)%s\n", T, step * 1e6,
+               t1 / step, 100.0 * t1 / step / T, split * 1e6, s1 / split, 100.0 * s1 / split / T, S,
+               T == 2 ? "   <- model at 2T" : "");
     }
+    free(part);
     mlp_blas_serial_end(saved);
     mlp_fp_end(fp);
     free(X), free(Y);
@@ -241,7 +343,9 @@ int main(int argc, char **argv) {
            mlp_blas_corename(), b2 * 1e6, PER_THREAD_BARRIER_S * 1e6);
     static const size_t digits[] = {64, 50, 10}, f100[] = {784, 100, 10},
                         f256[] = {784, 256, 128, 10}, big[] = {784, 1024, 1024, 10};
+    static const size_t mid[] = {64, 256, 128, 10};
     model_net(digits, 2, 200, b2);
+    model_net(mid, 3, 200, b2);
     model_net(f100, 2, 200, b2);
     model_net(f256, 3, 256, b2);
     model_net(f256, 3, 512, b2);

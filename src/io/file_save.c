@@ -373,3 +373,16 @@ mlp_status mlp_file_save(const char *path, const void *bytes, size_t size, const
     bytes_src b = {bytes, size};
     return mlp_save_file(fn, path, fill_bytes, &b);
 }
+
+int mlp_write_all(int fd, const void *p, size_t n) {
+    const unsigned char *b = p;
+    while (n > 0) {
+        ssize_t k = write(fd, b, n);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) return errno;
+        if (k == 0) return EIO;
+        b += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}

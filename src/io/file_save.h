@@ -34,6 +34,9 @@ mlp_status mlp_save_file(const char *fn, const char *path, mlp_fill_fn fill, voi
 /* Tests only: with on true, later saves use the mkstemp fallback, as if O_TMPFILE were
  * unsupported. A function, not a variable: libmlp.a defines no global data (check_exports.sh). */
 void mlp_save_file_force_named(bool on);
+/* All n bytes of p to fd (write may take fewer, or be interrupted by a signal handler): 0, or the
+ * errno of the failure (EIO for a write of 0 bytes). For fills. */
+int mlp_write_all(int fd, const void *p, size_t n);
 
 /* Holding the catchable termination signals (SIGINT, SIGTERM, SIGHUP, SIGQUIT) around work that
  * must not stop halfway. Hold blocks them on the calling thread and, for as long as any thread

@@ -33,25 +33,12 @@ typedef struct writer {
     int err; /* errno of the first failure, or 0; later bytes are then dropped */
 } writer;
 
-/* All n bytes to fd: write may take fewer, or be interrupted by a signal handler. */
-static int write_all(int fd, const unsigned char *p, size_t n) {
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR) continue;
-        if (k < 0) return errno;
-        if (k == 0) return EIO;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 /* Adds the new bytes to the CRC; a file writer also writes its chunk and starts the next. */
 static void w_flush(writer *w) {
     w->crc = crc_update(w->crc, w->buf + w->crc_pos, w->len - w->crc_pos);
     w->crc_pos = w->len;
     if (w->fd < 0) return;
-    if (!w->err) w->err = write_all(w->fd, w->buf, w->len);
+    if (!w->err) w->err = mlp_write_all(w->fd, w->buf, w->len);
     w->len = w->crc_pos = 0;
 }
 

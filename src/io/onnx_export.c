@@ -254,23 +254,11 @@ static mlp_status build_model(const char *fn, const mlp_onnx_plan *p, onnx_model
     return st;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n) {
-    while (n > 0) {
-        ssize_t k = write(fd, p, n);
-        if (k < 0 && errno == EINTR) continue;
-        if (k < 0) return errno;
-        if (k == 0) return EIO;
-        p += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 /* file_save.c's fill: the whole model, from its first byte. */
 static int fill_model(int fd, void *ctx) {
     const onnx_model *m = ctx;
-    int e = write_all(fd, m->head.p, m->head.len);
-    return e ? e : write_all(fd, m->graph.p, m->graph.len);
+    int e = mlp_write_all(fd, m->head.p, m->head.len);
+    return e ? e : mlp_write_all(fd, m->graph.p, m->graph.len);
 }
 
 /* ---------------------------------------------------------------------------------------------
