@@ -141,6 +141,7 @@ typedef struct entry {
     tile_key key;
     dnnl_primitive_t prim;
     dnnl_memory_t a, b, c; /* their data handles are set per call */
+    dnnl_memory_t scratch; /* the primitive's own scratchpad, or NULL if it needs none */
 } entry;
 
 struct mlp_dnnl {
@@ -181,6 +182,7 @@ static void entry_free(entry *e) {
     dnnl_memory_destroy(e->a);
     dnnl_memory_destroy(e->b);
     dnnl_memory_destroy(e->c);
+    dnnl_memory_destroy(e->scratch);
 }
 
 void mlp_dnnl_free(mlp_dnnl *d) {
@@ -218,6 +220,28 @@ static dnnl_status_t matrix_md(dnnl_memory_desc_t *md, size_t rows, size_t cols,
     return dnnl_memory_desc_init_by_strides(md, 2, dims, dt, strides);
 }
 
+/* The primitive descriptor of a matmul with a scratchpad of its own (user mode). With the library
+ * mode, Debian's oneDNN (built without DNNL_ENABLE_CONCURRENT_EXEC) gives every primitive the
+ * scratchpad of the thread that created it, and its documentation allows such a primitive to run
+ * only on that thread; the passes run each tile on whichever thread takes it. */
+static dnnl_status_t matmul_pd(dnnl_primitive_desc_t *pd, const dnnl_matmul_desc_t *md) {
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_status_t s = dnnl_primitive_attr_create(&attr);
+    if (s == dnnl_success)
+        s = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    if (s == dnnl_success) s = dnnl_primitive_desc_create(pd, md, attr, get_engine(), NULL);
+    if (attr) dnnl_primitive_attr_destroy(attr);
+    return s;
+}
+
+/* The scratchpad pd asks for, allocated by oneDNN; NULL when it needs none. One primitive serves
+ * one tile, which one thread at a time computes: the buffer is never used twice at once. */
+static dnnl_status_t make_scratch(entry *e, const_dnnl_primitive_desc_t pd) {
+    const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    if (!smd || dnnl_memory_desc_get_size(smd) == 0) return dnnl_success;
+    return dnnl_memory_create(&e->scratch, smd, get_engine(), DNNL_MEMORY_ALLOCATE);
+}
+
 /* The primitive and memory objects of one tile shape; DNNL_MEMORY_NONE handles until a call. */
 static dnnl_status_t make_entry(entry *e, const tile_key *k) {
     dnnl_memory_desc_t a, b, c;
@@ -228,8 +252,9 @@ static dnnl_status_t make_entry(entry *e, const tile_key *k) {
     dnnl_matmul_desc_t md;
     if (s == dnnl_success) s = dnnl_matmul_desc_init(&md, &a, &b, NULL, &c);
     dnnl_primitive_desc_t pd = NULL;
-    if (s == dnnl_success) s = dnnl_primitive_desc_create(&pd, &md, NULL, get_engine(), NULL);
+    if (s == dnnl_success) s = matmul_pd(&pd, &md);
     if (s == dnnl_success) s = dnnl_primitive_create(&e->prim, pd);
+    if (s == dnnl_success) s = make_scratch(e, pd);
     if (pd) dnnl_primitive_desc_destroy(pd);
     if (s == dnnl_success) s = dnnl_memory_create(&e->a, &a, get_engine(), DNNL_MEMORY_NONE);
     if (s == dnnl_success) s = dnnl_memory_create(&e->b, &b, get_engine(), DNNL_MEMORY_NONE);
@@ -289,10 +314,12 @@ void mlp_dnnl_tile(const mlp_dnnl *d, const mlp_gemm *g, size_t t, mlp_box b) {
     dnnl_memory_set_data_handle(e->a, (void *)A);
     dnnl_memory_set_data_handle(e->b, (void *)B);
     dnnl_memory_set_data_handle(e->c, g->C + b.r0 * g->ldc + b.c0);
-    const dnnl_exec_arg_t args[3] = {
-        {DNNL_ARG_SRC, e->a}, {DNNL_ARG_WEIGHTS, e->b}, {DNNL_ARG_DST, e->c}};
+    const dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, e->a},
+                                     {DNNL_ARG_WEIGHTS, e->b},
+                                     {DNNL_ARG_DST, e->c},
+                                     {DNNL_ARG_SCRATCHPAD, e->scratch}};
     dnnl_stream_t s = get_stream();
-    dnnl_primitive_execute(e->prim, s, 3, args);
+    dnnl_primitive_execute(e->prim, s, e->scratch ? 4 : 3, args);
     dnnl_stream_wait(s);
 }
 

@@ -7,9 +7,10 @@
  *  - failure: *net is NULL, the scaler is untouched, a message is recorded;
  *  - success: the net, scaler and class list are consistent, a prediction runs, and saving the
  *    loaded model reproduces the input byte for byte (the format has one encoding per model): a
- *    version 3 file with its class list (or, for a classifier stored without one, without it); an
- *    older file as the same bytes in version 3, with the sections it lacked added before the CRC
- *    (version 1: an empty class section; versions 1 and 2: a dropout section of zeros). */
+ *    version 4 file with its class list (or, for a classifier stored without one, without it); an
+ *    older file as the same bytes in version 4, with the sections it lacked added before the CRC
+ *    (version 1: an empty class section; versions 1 and 2: a dropout section of zeros; versions
+ *    1 to 3: a loss section of +0.0). */
 #include "fuzz_util.h"
 
 #include "mlp/fit.h"
@@ -68,13 +69,13 @@ static void check_classes(const mlp_net *net, const mlp_classes *c) {
                                                 : strcmp(c->names[i], c->names[i - 1]) > 0);
 }
 
-/* Whether back (a version 3 save) is data (a file of the given version over L layers) as the
+/* Whether back (a version 4 save) is data (a file of the given version over L layers) as the
  * top of the file says. */
 static int same_model(const unsigned char *back, size_t len, const uint8_t *data, size_t size,
                       uint32_t version, size_t L) {
-    if (version == 3) return len == size && memcmp(back, data, size) == 0;
-    const size_t extra = 4 * L + (version == 1 ? 12 : 0);
-    return (version == 1 || version == 2) && len == size + extra && back[8] == 3 &&
+    if (version == 4) return len == size && memcmp(back, data, size) == 0;
+    const size_t extra = 4 + (version <= 2 ? 4 * L : 0) + (version == 1 ? 12 : 0);
+    return version >= 1 && version <= 3 && len == size + extra && back[8] == 4 &&
            memcmp(back + 12, data + 12, size - 16) == 0;
 }
 
