@@ -300,13 +300,15 @@ static void model_net(const size_t *sizes, size_t L, size_t n, double b2) {
     float *X = malloc(n * d * sizeof *X), *Y = calloc(n * k, sizeof *Y);
     for (size_t i = 0; i < n * d; i++) X[i] = (float)((i * 7919) % 97) / 97.0f;
     for (size_t i = 0; i < n; i++) Y[i * k + i % k] = 1.0f;
-    double meas2 = measured_step(net, X, Y, n, 2), meas1 = measured_step(net, X, Y, n, 1);
+    double meas2 = measured_step(net, X, Y, n, 2);
+    const int used2 = mlp_net_step_threads(net, n); /* at 2 threads, as measured */
+    double meas1 = measured_step(net, X, Y, n, 1);
     printf("net");
     for (size_t l = 0; l <= L; l++) printf("%s%zu", l ? "-" : " ", sizes[l]);
     printf(", batch %zu (%zu parameters; the library uses %s): measured 1T %.1f us, 2T %.1f us "
-           "(%.2fx, %d threads used)\n",
+           "(%.2fx, %d thread(s) used at 2)\n",
            n, net->n_params, mlp_net_step_shards(net, n) > 1 ? "the batch split" : "layer tiles",
-           meas1 * 1e6, meas2 * 1e6, meas1 / meas2, mlp_net_step_threads(net, n));
+           meas1 * 1e6, meas2 * 1e6, meas1 / meas2, used2);
     printf("    T | layer tiles: step_us speedup efficiency | batch split: step_us speedup "
            "efficiency (shards)\n");
     static phase ph[64];

@@ -61,10 +61,10 @@ void mlp_fp_end(unsigned saved);
 #define MLP_PAR_MIN_FLOPS 8.0e6
 #endif
 /* A batch-split step (shard.c) uses more than one thread only if it has this many flops. The
- * digits step (4.4 MFLOP) ran 1.5x faster on 2 threads in bench_mlp (29.5 vs 44.5 us), but a
- * whole `mlp train` on digits (0.06 s) measured 0.5-1.1x its 1-thread speed on the 2-vCPU VM (the
- * second thread's waits at the barriers): it keeps one thread. A 64-256-128-10 step (61 MFLOP)
- * gains 1.59x (tiles: 1.40x). See docs/SCALING.md. */
+ * digits step (4.4 MFLOP) ran 1.5x faster on 2 threads in bench_mlp (29.5 vs 44.5 us), but the
+ * README's `mlp train` on digits (0.06 s) was bimodal on the 2-vCPU VM: 10 paired runs gave a
+ * median of 1.13x its 1-thread speed, and 3 of them 0.70-0.75x. It keeps one thread. A
+ * 64-256-128-10 step (61 MFLOP) gains 1.59x (tiles: 1.40x). See docs/SCALING.md. */
 #ifndef MLP_SPLIT_MIN_FLOPS
 #define MLP_SPLIT_MIN_FLOPS 8.0e6
 #endif
