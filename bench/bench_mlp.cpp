@@ -231,10 +231,15 @@ void gemm_floor(benchmark::State &state, std::vector<size_t> sizes, size_t n) {
     add_peak_fraction(state, (int)state.range(0), step_flops(sizes, n));
 }
 
-void predict(benchmark::State &state, std::vector<size_t> sizes) {
+void predict(benchmark::State &state, std::vector<size_t> sizes,
+             mlp_precision precision = MLP_PRECISION_F32) {
     size_t n = (size_t)state.range(0);
     if (!setup_threads(state, (int)state.range(1))) return;
     Net net(sizes, 42);
+    if (mlp_net_set_predict_precision(net.net, precision) != MLP_OK) {
+        state.SkipWithError(mlp_last_error());
+        return;
+    }
     Batch b(n, sizes.front(), sizes.back(), 2);
     std::vector<float> out(n * sizes.back());
     mlp_net_reserve(net.net, n);
@@ -299,6 +304,9 @@ void BM_digits_predict(benchmark::State &s) {
 }
 void BM_big_predict(benchmark::State &s) {
     predict(s, kBig);
+}
+void BM_big_predict_bf16(benchmark::State &s) {
+    predict(s, kBig, MLP_PRECISION_BF16);
 }
 
 // One epoch as fit() runs it: shuffle, gather each batch of 200 (the last one 37), train step.
@@ -372,8 +380,11 @@ BENCHMARK(BM_f256_floor)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMicros
 BENCHMARK(BM_big_step)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_big_floor)->Arg(1)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_big_predict)
-    ->Args({256, 1})
-    ->Args({256, 2})
+    ->ArgsProduct({{256, 1797}, {1, 2}})
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_big_predict_bf16)
+    ->ArgsProduct({{256, 1797}, {1, 2}})
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_omp_crossover)

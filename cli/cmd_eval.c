@@ -9,7 +9,7 @@
 
 #define PREDICT_CHUNK 4096 /* rows per mlp_predict call: bounds the output buffer */
 
-enum { OPT_PROBA = CLI_OPT_SHARED_END };
+enum { OPT_PROBA = CLI_OPT_SHARED_END, OPT_PRECISION };
 
 /* A saved model and what it computes (mlp_task_of_net). */
 typedef struct model {
@@ -44,11 +44,12 @@ static int apply_scaler(const mlp_scaler *sc, mlp_dataset *ds) {
     return 0;
 }
 
-/* Options of eval and predict: MODEL DATA, the shared options, --proba. */
+/* Options of eval and predict: MODEL DATA, the shared options, --proba, --precision. */
 typedef struct data_cmd {
     const char *model;
     cli_common common; /* common.data.data is DATA */
     int proba;
+    int precision; /* mlp_precision of the predictions (F32 unless --precision) */
 } data_cmd;
 
 static int parse_data_cmd(const char *cmd, int argc, char **argv, const cli_opt *opts,
@@ -75,6 +76,11 @@ static int parse_data_cmd(const char *cmd, int argc, char **argv, const cli_opt 
         case OPT_PROBA:
             c->proba = 1;
             break;
+        case OPT_PRECISION: {
+            static const char *const names[] = {"f32", "bf16", "auto", NULL};
+            rc = cli_parse_choice(cmd, name, v, names, &c->precision); /* mlp_precision's order */
+            break;
+        }
         default:
             return cli_usage_error(cmd, "internal error: option %d", id);
         }
@@ -98,6 +104,11 @@ static int start_data_cmd(const char *cmd, int argc, char **argv, const cli_opt 
     int rc = parse_data_cmd(cmd, argc, argv, opts, help, c);
     if (rc == 0) rc = cli_apply_threads(c->common.threads);
     if (rc == 0) rc = load_model(c->model, m);
+    if (rc == 0) {
+        mlp_status st = mlp_net_set_predict_precision(m->net, (mlp_precision)c->precision);
+        if (st != MLP_OK)
+            rc = cli_lib_error(st, "--precision %s", mlp_precision_name(c->precision));
+    }
     return rc;
 }
 
@@ -121,8 +132,13 @@ void cli_eval_help(FILE *f) {
           "  --delimiter C          CSV: ',', ';', tab, space or auto (default auto)\n"
           "  --skip-rows N          CSV: skip the first N lines\n"
           "  --threads N            OpenMP + OpenBLAS threads\n"
+          "  --precision f32|bf16|auto\n"
+          "                         arithmetic of the predictions (default f32): bf16\n"
+          "                         rounds inputs, weights and hidden outputs to bfloat16\n"
+          "                         (AMX / AVX512_BF16 through oneDNN); auto: bf16 where the\n"
+          "                         CPU has it\n"
           "  --json                 print one JSON object: accuracy (or r2), n, correct,\n"
-          "                         model, data\n"
+          "                         model, data, precision\n"
           "  -h, --help             show this help\n"
           "\n"
           "Example:\n"
@@ -131,7 +147,12 @@ void cli_eval_help(FILE *f) {
 }
 
 static const cli_opt eval_opts[] = {
-    CLI_OPT_ROW_HELP, CLI_OPT_ROWS_DATA, CLI_OPT_ROW_JSON, CLI_OPT_ROW_THREADS, {NULL, 0, 0, 0},
+    CLI_OPT_ROW_HELP,
+    CLI_OPT_ROWS_DATA,
+    CLI_OPT_ROW_JSON,
+    CLI_OPT_ROW_THREADS,
+    {"precision", 0, 1, OPT_PRECISION},
+    {NULL, 0, 0, 0},
 };
 
 /* After a failed read of DATA: the error, or, when DATA reads as numbers of another width than
@@ -197,7 +218,8 @@ static mlp_status score_eval(const model *m, const mlp_dataset *ds, double *scor
     }
 }
 
-static void print_eval(const data_cmd *c, const char *label, size_t n, double score) {
+static void print_eval(const data_cmd *c, const char *label, size_t n, double score,
+                       mlp_precision prec) {
     const int regression = c->common.data.regression;
     long long correct = llround(score * (double)n);
     if (c->common.json) {
@@ -208,6 +230,7 @@ static void print_eval(const data_cmd *c, const char *label, size_t n, double sc
         if (!regression) cli_json_u64(&j, "correct", (uint64_t)correct);
         cli_json_str(&j, "model", c->model);
         cli_json_str(&j, "data", label);
+        cli_json_str(&j, "precision", mlp_precision_name(prec));
         cli_json_end(&j);
     } else if (regression) {
         printf("R^2: %.6f (%zu samples)\n", score, n);
@@ -231,7 +254,7 @@ int cli_eval(int argc, char **argv) {
         if (st != MLP_OK) {
             rc = cli_lib_error(st, "cannot score %s", label);
         } else {
-            print_eval(&c, label, ds.n, score);
+            print_eval(&c, label, ds.n, score, mlp_net_predict_precision(m.net));
             rc = cli_finish_output(stdout, "stdout");
         }
     }
@@ -271,6 +294,9 @@ void cli_predict_help(FILE *f) {
           "  --delimiter C          CSV: ',', ';', tab, space or auto (default auto)\n"
           "  --skip-rows N          CSV: skip the first N lines\n"
           "  --threads N            OpenMP + OpenBLAS threads\n"
+          "  --precision f32|bf16|auto\n"
+          "                         arithmetic of the predictions (default f32; see\n"
+          "                         mlp eval --help)\n"
           "  -h, --help             show this help\n"
           "\n"
           "Example:\n"
@@ -280,7 +306,8 @@ void cli_predict_help(FILE *f) {
 
 static const cli_opt predict_opts[] = {
     CLI_OPT_ROW_HELP, CLI_OPT_ROWS_DATA,          CLI_OPT_ROW_THREADS,
-    CLI_OPT_ROW_OUT,  {"proba", 0, 0, OPT_PROBA}, {NULL, 0, 0, 0},
+    CLI_OPT_ROW_OUT,  {"proba", 0, 0, OPT_PROBA}, {"precision", 0, 1, OPT_PRECISION},
+    {NULL, 0, 0, 0},
 };
 
 static void put_float(FILE *f, float v) {

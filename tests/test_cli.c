@@ -1371,6 +1371,32 @@ static void test_precision(void **state) {
     expect_code(&r, 2);
     assert_non_null(strstr(r.err, "fp8"));
     run_free(&r);
+    /* predictions in bf16 (eval, predict --precision): a trained f32 model, scored both ways */
+    char model[PATH_CAP];
+    tmp(model, "prec.mlp");
+    RUN(&r, "train", "--data", "digits", "--hidden", "30", "--max-iter", "40", "--quiet", "--out",
+        model);
+    expect_code(&r, 0);
+    run_free(&r);
+    RUN(&r, "eval", model, "digits", "--precision", "bf16", "--json");
+    if (have) {
+        expect_code(&r, 0);
+        assert_non_null(strstr(r.out, "\"precision\": \"bf16\""));
+        const double acc = json_number(r.out, "accuracy");
+        if (!(acc > 0.85)) fail_msg("bf16 eval accuracy %g", acc);
+    } else {
+        assert_int_not_equal(r.code, 0);
+        assert_non_null(strstr(r.err, "bf16 is not available"));
+    }
+    run_free(&r);
+    RUN(&r, "predict", model, "digits", "--precision", "auto", "--proba");
+    expect_code(&r, 0);
+    assert_non_null(strstr(r.out, "0,1,2,3,4,5,6,7,8,9\n"));
+    run_free(&r);
+    RUN(&r, "eval", model, "digits", "--precision", "fp16");
+    expect_code(&r, 2);
+    run_free(&r);
+    remove(model);
 }
 
 /* Issue 23's options: --activation per layer (kept by the model), --loss poisson / huber with

@@ -246,7 +246,8 @@ MLP_API float mlp_net_dropout(const mlp_net *net, size_t layer);
  * update are f32 in every precision; BF16 rounds the GEMMs' operands (weights, layer outputs,
  * deltas, the input batch) to bfloat16 (round to nearest even) and accumulates in f32, as
  * PyTorch's autocast does, on the CPU's matrix units (AMX-BF16, else AVX512_BF16) through oneDNN.
- * Inference (mlp_predict*) and model files always use the f32 weights. */
+ * Model files always keep the f32 weights; inference (mlp_predict*) runs in f32 unless
+ * mlp_net_set_predict_precision says otherwise. */
 typedef enum mlp_precision {
     MLP_PRECISION_F32 = 0, /* OpenBLAS sgemm: the default, bit for bit what mlp always did */
     MLP_PRECISION_BF16,    /* bf16 operands, f32 accumulation (oneDNN); needs AVX512_BF16 or AMX */
@@ -270,6 +271,20 @@ MLP_API int mlp_precision_supported(mlp_precision precision);
 MLP_API const char *mlp_precision_isa(void);
 /* Name of a precision: "f32", "bf16", "auto"; NULL out of range. */
 MLP_API const char *mlp_precision_name(mlp_precision precision);
+/* Arithmetic of inference (mlp_predict, mlp_predict_labels), whatever precision the net trained
+ * in: F32 (the default: OpenBLAS sgemm on the f32 weights) or BF16 (the input, the weights and
+ * each hidden layer's outputs rounded to bfloat16, f32 accumulation, bias, activations and
+ * outputs in f32: the forward pass of a bf16 training step, through oneDNN). AUTO picks BF16
+ * where mlp_precision_supported(BF16), else F32. A BF16 prediction rounds the weights at every
+ * call (one pass over the parameters, so that it always sees the current ones): it pays for
+ * batches of hundreds of rows, not for single rows. It is bit-identical for any thread count and
+ * keeps mlp_predict's thread safety; its kernels are made at the first call of each chunk size.
+ * Not stored in model files. Not while another call on the net runs.
+ * Errors: MLP_ERR_NULL, MLP_ERR_ARG (unknown value), MLP_ERR_UNSUPPORTED (BF16 here: the message
+ * says why), MLP_ERR_NOMEM. On failure the setting is unchanged. */
+MLP_API mlp_status mlp_net_set_predict_precision(mlp_net *net, mlp_precision precision);
+/* The precision mlp_predict runs in (F32 or BF16); F32 for a NULL net. */
+MLP_API mlp_precision mlp_net_predict_precision(const mlp_net *net);
 
 /* Sizes the workspace for batches of up to max_batch rows, in one allocation. Calls with larger
  * batches grow it themselves (one allocation each time); it never shrinks. Call this once up

@@ -162,6 +162,18 @@ void mlp_dnnl_f32_keep_openblas(void);
 bool mlp_dnnl_bf16_supported(const char **isa);
 mlp_status mlp_dnnl_create(mlp_dnnl **out);
 void mlp_dnnl_free(mlp_dnnl *d);
+/* The kernels of bf16 inference (predict16.c): a cache that concurrent predictions share, made
+ * and searched under its own lock; each call runs a primitive with memory objects and a
+ * scratchpad of its own, so several threads may run one primitive at once. */
+typedef struct mlp_dnnl_shared mlp_dnnl_shared;
+mlp_status mlp_dnnl_shared_create(mlp_dnnl_shared **out);
+void mlp_dnnl_shared_free(mlp_dnnl_shared *s);
+/* Makes the kernel of a rows x cols x k shape if the cache lacks it. Any thread. */
+mlp_status mlp_dnnl_shared_prepare(mlp_dnnl_shared *s, size_t rows, size_t cols, size_t k);
+/* C (rows x cols, f32, leading dimension cols) = A (rows x k, bf16) . B (k x cols, bf16), one
+ * serial oneDNN matmul; the kernel is made on first use of the shape. Any thread. */
+mlp_status mlp_dnnl_shared_gemm(mlp_dnnl_shared *s, const mlp_bf16 *A, const mlp_bf16 *B, float *C,
+                                size_t rows, size_t cols, size_t k);
 /* Creates the primitives of g's tiles that the cache lacks (outside any parallel region; the
  * only call that changes the cache). */
 mlp_status mlp_dnnl_prepare(mlp_dnnl *d, const mlp_gemm *g);
@@ -299,6 +311,9 @@ typedef struct mlp_net {
     mlp_bf16 *delta16[2]; /* the deltas, rounded (n x max_width each) */
     float *dw_parts;     /* the partial dW of a dW cut along the batch, beyond the first (pass.c) */
     size_t dw_parts_max; /* how many parts a dW may have (1 + the partial buffers) */
+    /* Inference in bf16 (predict16.c): pred_prec BF16, its kernels in infer16. */
+    mlp_precision pred_prec;
+    mlp_dnnl_shared *infer16;
     /* The batch split's unscaled gradients of shards 1 .. shard_cap - 1 (shard.c). */
     float *shard_dw;
     size_t shard_cap;
@@ -328,6 +343,10 @@ void mlp_pass_forward(mlp_net *net, const float *X, size_t n, bool training);
  * go to two ping-pong halves of scratch (2 x n x mlp_infer_width floats), the last layer's to
  * out (n x output width). */
 void mlp_pass_infer(const mlp_net *net, const float *X, size_t n, float *scratch, float *out);
+/* bf16 inference of n rows of X into out (n x output width): mlp_predict's path when the net's
+ * predict precision is BF16 (predict16.c). */
+mlp_status mlp_infer16(const mlp_net *net, const float *X, size_t n, float *out,
+                       const mlp_bf16 *w16);
 /* The widest hidden layer (0 for a net without one). */
 size_t mlp_infer_width(const mlp_net *net);
 /* Output delta, row losses and the L2 chunks, then the layers' gradients, from the pending

@@ -38,6 +38,22 @@ mlp_status mlp_dnnl_prepare(mlp_dnnl *d, const mlp_gemm *g) {
 void mlp_dnnl_tile(const mlp_dnnl *d, const mlp_gemm *g, size_t t, mlp_box b) {
     (void)d, (void)g, (void)t, (void)b;
 }
+mlp_status mlp_dnnl_shared_create(mlp_dnnl_shared **out) {
+    *out = NULL;
+    return mlp_fail(MLP_ERR_UNSUPPORTED, "bf16: this mlp was built without oneDNN");
+}
+void mlp_dnnl_shared_free(mlp_dnnl_shared *s) {
+    (void)s;
+}
+mlp_status mlp_dnnl_shared_prepare(mlp_dnnl_shared *s, size_t rows, size_t cols, size_t k) {
+    (void)s, (void)rows, (void)cols, (void)k;
+    return mlp_fail(MLP_ERR_UNSUPPORTED, "bf16: this mlp was built without oneDNN");
+}
+mlp_status mlp_dnnl_shared_gemm(mlp_dnnl_shared *s, const mlp_bf16 *A, const mlp_bf16 *B, float *C,
+                                size_t rows, size_t cols, size_t k) {
+    (void)s, (void)A, (void)B, (void)C, (void)rows, (void)cols, (void)k;
+    return mlp_fail(MLP_ERR_UNSUPPORTED, "bf16: this mlp was built without oneDNN");
+}
 
 #else
 #include <oneapi/dnnl/dnnl.h>
@@ -321,6 +337,113 @@ void mlp_dnnl_tile(const mlp_dnnl *d, const mlp_gemm *g, size_t t, mlp_box b) {
     dnnl_stream_t s = get_stream();
     dnnl_primitive_execute(e->prim, s, e->scratch ? 4 : 3, args);
     dnnl_stream_wait(s);
+}
+
+/* ---- the shared cache of bf16 inference ---- */
+
+struct mlp_dnnl_shared {
+    pthread_mutex_t lock; /* guards cache: lookups and insertions */
+    mlp_dnnl cache;
+};
+
+mlp_status mlp_dnnl_shared_create(mlp_dnnl_shared **out) {
+    mlp_dnnl_shared *s = calloc(1, sizeof *s);
+    if (!s) return mlp_fail(MLP_ERR_NOMEM, "bf16: out of memory for the inference kernels");
+    pthread_mutex_init(&s->lock, NULL);
+    *out = s;
+    return MLP_OK;
+}
+
+void mlp_dnnl_shared_free(mlp_dnnl_shared *s) {
+    if (!s) return;
+    for (size_t i = 0; i < s->cache.cap; i++)
+        if (s->cache.slots[i].prim) entry_free(&s->cache.slots[i]);
+    free(s->cache.slots);
+    pthread_mutex_destroy(&s->lock);
+    free(s);
+}
+
+/* The primitive of a key, made if the cache lacks it (with OpenMP at one thread, as training's:
+ * the kernel's blocking must not follow the thread count), and its scratchpad size. The table
+ * may move when it grows: the caller gets copies, taken under the lock. */
+static mlp_status shared_lookup(mlp_dnnl_shared *s, const tile_key *k, dnnl_primitive_t *prim,
+                                dnnl_memory_desc_t *smd, size_t *scratch) {
+    pthread_mutex_lock(&s->lock);
+    mlp_status st = MLP_OK;
+    if (!find(&s->cache, k)) {
+        const int saved = mlp_blas_serial_begin();
+        st = insert(&s->cache, k);
+        mlp_blas_serial_end(saved);
+    }
+    const entry *e = st == MLP_OK ? find(&s->cache, k) : NULL;
+    if (e) {
+        *prim = e->prim;
+        const dnnl_memory_desc_t *md = NULL;
+        if (e->scratch) dnnl_memory_get_memory_desc(e->scratch, &md);
+        *scratch = md ? dnnl_memory_desc_get_size(md) : 0;
+        if (md) *smd = *md;
+    }
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+/* Memory objects of this call for the key's operands (data handles given) and scratchpad. */
+static dnnl_status_t call_memory(const tile_key *k, dnnl_memory_t m[4], const void *A,
+                                 const void *B, void *C, const dnnl_memory_desc_t *smd,
+                                 void *scratch) {
+    dnnl_memory_desc_t a, b, c;
+    dnnl_status_t st = matrix_md(&a, k->rows, k->k, k->lda, false, dnnl_bf16);
+    if (st == dnnl_success) st = matrix_md(&b, k->k, k->cols, k->ldb, false, dnnl_bf16);
+    if (st == dnnl_success) st = matrix_md(&c, k->rows, k->cols, k->ldc, false, dnnl_f32);
+    if (st == dnnl_success) st = dnnl_memory_create(&m[0], &a, get_engine(), (void *)A);
+    if (st == dnnl_success) st = dnnl_memory_create(&m[1], &b, get_engine(), (void *)B);
+    if (st == dnnl_success) st = dnnl_memory_create(&m[2], &c, get_engine(), C);
+    if (st == dnnl_success && scratch) st = dnnl_memory_create(&m[3], smd, get_engine(), scratch);
+    return st;
+}
+
+static tile_key shared_key(size_t rows, size_t cols, size_t k) {
+    const tile_key key = {rows, cols, k, k, cols, cols, 0, 0, false, false, false};
+    return key;
+}
+
+mlp_status mlp_dnnl_shared_prepare(mlp_dnnl_shared *s, size_t rows, size_t cols, size_t k) {
+    const tile_key key = shared_key(rows, cols, k);
+    dnnl_primitive_t prim;
+    dnnl_memory_desc_t smd;
+    size_t bytes;
+    return shared_lookup(s, &key, &prim, &smd, &bytes);
+}
+
+mlp_status mlp_dnnl_shared_gemm(mlp_dnnl_shared *s, const mlp_bf16 *A, const mlp_bf16 *B, float *C,
+                                size_t rows, size_t cols, size_t k) {
+    const tile_key key = shared_key(rows, cols, k);
+    dnnl_primitive_t prim = NULL;
+    dnnl_memory_desc_t smd;
+    size_t bytes = 0;
+    mlp_status st = shared_lookup(s, &key, &prim, &smd, &bytes);
+    if (st != MLP_OK) return st;
+    void *scratch = bytes ? malloc(bytes) : NULL;
+    if (bytes && !scratch) return mlp_fail(MLP_ERR_NOMEM, "bf16: out of memory for a scratchpad");
+    dnnl_memory_t m[4] = {NULL, NULL, NULL, NULL};
+    dnnl_status_t ds = call_memory(&key, m, A, B, C, &smd, scratch);
+    if (ds == dnnl_success) {
+        const dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, m[0]},
+                                         {DNNL_ARG_WEIGHTS, m[1]},
+                                         {DNNL_ARG_DST, m[2]},
+                                         {DNNL_ARG_SCRATCHPAD, m[3]}};
+        dnnl_stream_t str = get_stream();
+        ds = str ? dnnl_primitive_execute(prim, str, m[3] ? 4 : 3, args) : dnnl_out_of_memory;
+        if (ds == dnnl_success) ds = dnnl_stream_wait(str);
+    }
+    for (int i = 0; i < 4; i++)
+        if (m[i]) dnnl_memory_destroy(m[i]);
+    free(scratch);
+    if (ds != dnnl_success)
+        return mlp_fail(MLP_ERR_NOMEM,
+                        "bf16: oneDNN failed on a %zu x %zu x %zu matmul (status %d)", rows, cols,
+                        k, (int)ds);
+    return MLP_OK;
 }
 
 #endif /* MLP_HAVE_DNNL */

@@ -225,6 +225,7 @@ void mlp_net_free(mlp_net *net) {
     free(net->l2_parts);
     free(net->ws);
     free(net->shard_dw);
+    mlp_dnnl_shared_free(net->infer16);
     free(net->out);
     free(net->pre);
     free(net->mask);
@@ -253,6 +254,7 @@ mlp_status mlp_net_clone(mlp_net **dst, const mlp_net *src) {
     net->opt = src->opt;
     net->step = src->step;
     st = mlp_net_set_precision(net, src->prec);
+    if (st == MLP_OK) st = mlp_net_set_predict_precision(net, src->pred_prec);
     if (st != MLP_OK) {
         mlp_net_free(net);
         return st;

@@ -136,3 +136,26 @@ mlp_status mlp_net_set_precision(mlp_net *net, mlp_precision p) {
     mlp_pass_reset(net);
     return MLP_OK;
 }
+
+mlp_status mlp_net_set_predict_precision(mlp_net *net, mlp_precision p) {
+    static const char fn[] = "mlp_net_set_predict_precision";
+    if (!net) return mlp_fail(MLP_ERR_NULL, "%s: net is NULL", fn);
+    if ((unsigned)p >= MLP_PRECISION_COUNT)
+        return mlp_fail(MLP_ERR_ARG, "%s: unknown precision %d", fn, (int)p);
+    const char *isa = "";
+    const bool bf16_ok = p != MLP_PRECISION_F32 && mlp_dnnl_bf16_supported(&isa);
+    if (p == MLP_PRECISION_AUTO) p = bf16_ok ? MLP_PRECISION_BF16 : MLP_PRECISION_F32;
+    if (p == MLP_PRECISION_BF16 && !bf16_ok)
+        return mlp_fail(MLP_ERR_UNSUPPORTED, "%s: bf16 is not available: %s", fn, isa);
+    if (p == MLP_PRECISION_BF16 && !net->infer16) {
+        mlp_status st = mlp_dnnl_shared_create(&net->infer16);
+        if (st != MLP_OK) return st;
+    }
+    /* The kernels stay: they are only memory, and a switch back to bf16 reuses them. */
+    net->pred_prec = p;
+    return MLP_OK;
+}
+
+mlp_precision mlp_net_predict_precision(const mlp_net *net) {
+    return net ? net->pred_prec : MLP_PRECISION_F32;
+}

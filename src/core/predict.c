@@ -53,6 +53,26 @@ static mlp_status predict_chunks(const mlp_net *net, const float *X, size_t n, f
     return MLP_OK;
 }
 
+/* bf16 inference (predict16.c): the weights rounded once for the call, then the chunks as
+ * predict_chunks takes them. */
+static mlp_status predict16(const mlp_net *net, const float *X, size_t n, float *probs,
+                            int32_t *labels, size_t chunk, const char *fn) {
+    const size_t in = net->layers[0].in, k = net->layers[net->n_layers - 1].out;
+    mlp_status st = MLP_OK;
+    mlp_bf16 *w16 = mlp_alloc_array(net->n_params, sizeof(mlp_bf16), fn, &st);
+    float *P = labels ? mlp_alloc_array(chunk, k * sizeof(float), fn, &st) : NULL;
+    if (st == MLP_OK) mlp_bf16_block(w16, net->params, 1, net->n_params, net->n_params);
+    for (size_t r = 0; r < n && st == MLP_OK; r += chunk) {
+        const size_t rows = n - r < chunk ? n - r : chunk;
+        st = mlp_infer16(net, X + r * in, rows, probs ? probs + r * k : P, w16);
+        for (size_t i = 0; st == MLP_OK && labels && i < rows; i++)
+            labels[r + i] = mlp_row_label(P + i * k, k);
+    }
+    free(w16);
+    free(P);
+    return st;
+}
+
 static mlp_status predict(const mlp_net *net, const float *X, size_t n, float *probs,
                           int32_t *labels, const char *fn) {
     mlp_status st = mlp_check_batch(net, X, n, fn);
@@ -61,6 +81,7 @@ static mlp_status predict(const mlp_net *net, const float *X, size_t n, float *p
     const size_t chunk = chunk_rows(net, n);
     st = mlp_check_int_dims(net, chunk, fn);
     if (st != MLP_OK) return st;
+    if (net->pred_prec == MLP_PRECISION_BF16) return predict16(net, X, n, probs, labels, chunk, fn);
     /* 2 ping-pong hidden buffers, and the output chunk for labels. */
     const size_t per_row = 2 * mlp_infer_width(net) + (labels ? mlp_net_output_size(net) : 0);
     float stack[STACK_FLOATS];
