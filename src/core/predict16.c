@@ -83,10 +83,9 @@ static mlp_status run_blocks(const call16 *c) {
         unsigned fp = mlp_fp_begin();
         mlp_status st = block16(c, r0, r1);
         mlp_fp_end(fp);
-        if (st != MLP_OK) {
-#pragma omp critical(mlp_infer16_status)
-            if (first == MLP_OK) first = st;
-        }
+        mlp_status ok = MLP_OK; /* the first failure stays (an atomic: no named critical) */
+        if (st != MLP_OK)
+            __atomic_compare_exchange_n(&first, &ok, st, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
     }
     /* A block's own message went to its thread's error slot (a scratchpad or a oneDNN run). */
     if (first != MLP_OK)
