@@ -75,15 +75,32 @@ static dnnl_engine_t get_engine(void) {
     return engine;
 }
 
-/* A CPU stream is cheap but not meant to be shared between threads that execute at once. Never
- * freed: one small object per thread that ever ran a bf16 tile. */
-static _Thread_local dnnl_stream_t thread_stream;
+/* A CPU stream is cheap but not meant to be shared between threads that execute at once: one per
+ * thread, made at its first oneDNN call and destroyed when the thread ends (a thread-specific
+ * key's destructor: threads of the caller's, such as concurrent predictions, come and go). */
+static pthread_key_t stream_key;
+static pthread_once_t stream_once = PTHREAD_ONCE_INIT;
+
+static void stream_free(void *s) {
+    dnnl_stream_destroy(s);
+}
+
+static void stream_key_init(void) {
+    (void)pthread_key_create(&stream_key, stream_free);
+}
 
 static dnnl_stream_t get_stream(void) {
-    if (!thread_stream &&
-        dnnl_stream_create(&thread_stream, get_engine(), dnnl_stream_default_flags) != dnnl_success)
-        thread_stream = NULL;
-    return thread_stream;
+    pthread_once(&stream_once, stream_key_init);
+    dnnl_stream_t s = pthread_getspecific(stream_key);
+    if (!s && get_engine()) {
+        if (dnnl_stream_create(&s, get_engine(), dnnl_stream_default_flags) != dnnl_success)
+            return NULL;
+        if (pthread_setspecific(stream_key, s) != 0) {
+            dnnl_stream_destroy(s);
+            return NULL;
+        }
+    }
+    return s;
 }
 
 bool mlp_dnnl_bf16_supported(const char **isa) {
