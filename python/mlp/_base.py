@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _lib, _params
 
+_PREDICT_PRECISION_LOCK = threading.Lock()  # _apply_predict_precision
 _NO_STOP = 2 ** 62  # n_iter_no_change that the stopping rule can never exceed
 # what the stochastic solvers set and lbfgs does not (scikit-learn's lbfgs leaves them unset)
 _STOCHASTIC_ATTRS = ("loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_",
@@ -66,7 +67,8 @@ class BaseMLP(BaseEstimator):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 threads=None, dropout=0.0, early_stopping_metric="score", precision="f32"):
+                 threads=None, dropout=0.0, early_stopping_metric="score", precision="f32",
+                 predict_precision="f32"):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -94,6 +96,7 @@ class BaseMLP(BaseEstimator):
         self.dropout = dropout
         self.early_stopping_metric = early_stopping_metric
         self.precision = precision
+        self.predict_precision = predict_precision
 
     # ---------------------------------------------------------------------------------------
     # parameters and data
@@ -456,6 +459,7 @@ class BaseMLP(BaseEstimator):
         buffers are sized by the net itself: a mismatch is a ValueError, never a read or write
         past an array."""
         net = self._net
+        self._apply_predict_precision(net)
         d, k = _lib.lib.mlp_net_input_size(net.ptr), _lib.lib.mlp_net_output_size(net.ptr)
         if X.ndim != 2 or X.shape[1] != d or X.dtype != np.float32 or not X.flags.c_contiguous:
             raise ValueError("X has shape %s (%s); the fitted net takes float32 C-order rows of "
@@ -467,6 +471,20 @@ class BaseMLP(BaseEstimator):
         _lib.check(_lib.lib.mlp_predict(net.ptr, X.ctypes.data_as(f32), X.shape[0],
                                         out.ctypes.data_as(f32)), "mlp_predict")
         return out
+
+    def _apply_predict_precision(self, net):
+        """The net predicts in self.predict_precision ('f32' by default; 'bf16' rounds inputs,
+        weights and hidden outputs to bfloat16, f32 accumulation: mlp_net_set_predict_precision).
+        Set once per value, under a lock (double-checked), so that predictions from several
+        threads at once do not set it at the same time; a ValueError where bf16 is not
+        available."""
+        wanted = getattr(self, "predict_precision", "f32")
+        if net.requested_predict_precision == wanted:
+            return
+        _params._check_predict_precision(self)
+        with _PREDICT_PRECISION_LOCK:
+            if net.requested_predict_precision != wanted:
+                net.set_predict_precision(wanted)
 
     def _validate_predict(self, X):
         """(X as float32 C-order dense array, the dtype outputs are returned in: float32 for a

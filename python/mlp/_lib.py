@@ -198,6 +198,8 @@ _sig("mlp_get_num_threads", ctypes.c_int)
 _sig("mlp_blas_is_openmp", ctypes.c_int)
 _sig("mlp_net_step_threads", ctypes.c_int, _p, _sz)
 _sig("mlp_net_precision", ctypes.c_int, _p)
+_sig("mlp_net_set_predict_precision", _st, _p, ctypes.c_int)
+_sig("mlp_net_predict_precision", ctypes.c_int, _p)
 _sig("mlp_precision_supported", ctypes.c_int, ctypes.c_int)
 _sig("mlp_precision_isa", ctypes.c_char_p)
 _sig("mlp_precision_name", ctypes.c_char_p, ctypes.c_int)
@@ -293,10 +295,13 @@ class Net:
     object for the duration of the call (a local variable), so a net that an estimator drops in
     a refit is freed when the last call using it returns, never under it."""
 
-    __slots__ = ("ptr",)
+    # requested_predict_precision: the value set_predict_precision was last given ('auto'
+    # included), so that an estimator sets it once per value
+    __slots__ = ("ptr", "requested_predict_precision")
 
     def __init__(self, ptr):
         self.ptr = ptr
+        self.requested_predict_precision = "f32"
 
     def __del__(self):
         if self.ptr:
@@ -377,6 +382,19 @@ class Net:
         """'f32' or 'bf16': the arithmetic of the net's training GEMMs (mlp_net_precision)."""
         v = lib.mlp_net_precision(self.ptr)
         return PRECISION_NAME.get(v, str(v))
+
+    def predict_precision(self):
+        """'f32' or 'bf16': the arithmetic of mlp_predict on this net
+        (mlp_net_predict_precision)."""
+        v = lib.mlp_net_predict_precision(self.ptr)
+        return PRECISION_NAME.get(v, str(v))
+
+    def set_predict_precision(self, name):
+        """mlp_net_set_predict_precision: 'f32', 'bf16' or 'auto' (a ValueError where bf16 is
+        not available, naming why)."""
+        check(lib.mlp_net_set_predict_precision(self.ptr, PRECISION[name]),
+              "mlp_net_set_predict_precision")
+        self.requested_predict_precision = name
 
     def to_bytes(self):
         """The model file's bytes (mlp_model_save_mem: the same format and checks as a file; no

@@ -154,6 +154,13 @@ def _choices(est):
         raise ValueError("learning rate %s is not supported. " % (est.learning_rate,))
     if not isinstance(est.precision, str) or est.precision not in _lib.PRECISION:
         raise ValueError("precision must be 'f32', 'bf16' or 'auto', got %r" % (est.precision,))
+    _check_predict_precision(est)
+
+
+def _check_predict_precision(est):
+    p = getattr(est, "predict_precision", "f32")
+    if not isinstance(p, str) or p not in _lib.PRECISION:
+        raise ValueError("predict_precision must be 'f32', 'bf16' or 'auto', got %r" % (p,))
 
 
 def _counts(est):

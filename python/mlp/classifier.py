@@ -21,7 +21,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
     rule, or 'loss': stop on the validation loss) and ``precision`` ('f32', the default, 'bf16'
     or 'auto': the arithmetic of the training GEMMs; the fitted ``precision_`` says which ran).
     fit and partial_fit take sample_weight (scikit-learn >= 1.7; keyword-only in partial_fit).
-    Computation is float32 (bf16 GEMM operands with precision='bf16'); inference is float32.
+    Computation is float32 (bf16 GEMM operands with precision='bf16'); inference is float32,
+    or bf16 with mlp's ``predict_precision`` ('f32', the default, 'bf16' or 'auto').
     predict, predict_proba and score may run from many threads at once, also during a refit.
     See docs/PYTHON.md for every difference.
 
@@ -52,6 +53,7 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  threads=None, dropout=0.0, early_stopping_metric="score", precision="f32",
+                 predict_precision="f32",
                  class_weight=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
@@ -62,7 +64,8 @@ class MLPClassifier(ClassifierMixin, BaseMLP):
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
             max_fun=max_fun, threads=threads, dropout=dropout,
-            early_stopping_metric=early_stopping_metric, precision=precision)
+            early_stopping_metric=early_stopping_metric, precision=precision,
+            predict_precision=predict_precision)
         self.class_weight = class_weight
 
     def _validate_xy(self, X, y, reset):

@@ -12,7 +12,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
 
     Parameters are scikit-learn's MLPRegressor's (same names, same defaults; solver 'adam',
     'sgd' or 'lbfgs'), plus mlp's own ``threads``, ``dropout``, ``early_stopping_metric`` and
-    ``precision`` ('f32', 'bf16' or 'auto'; the fitted ``precision_`` says which ran).
+    ``precision`` ('f32', 'bf16' or 'auto'; the fitted ``precision_`` says which ran) and
+    ``predict_precision`` ('f32', the default, 'bf16' or 'auto': the arithmetic of predict).
     fit and partial_fit take sample_weight (scikit-learn >= 1.7; keyword-only in partial_fit).
     y may be 1-D or 2-D (one output per column).
     Computation is float32 (predictions are returned in float64 unless X is float32).
@@ -39,6 +40,7 @@ class MLPRegressor(RegressorMixin, BaseMLP):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  threads=None, dropout=0.0, early_stopping_metric="score", precision="f32",
+                 predict_precision="f32",
                  loss="squared_error", huber_delta=1.0):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
@@ -49,7 +51,8 @@ class MLPRegressor(RegressorMixin, BaseMLP):
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
             max_fun=max_fun, threads=threads, dropout=dropout,
-            early_stopping_metric=early_stopping_metric, precision=precision)
+            early_stopping_metric=early_stopping_metric, precision=precision,
+            predict_precision=predict_precision)
         self.loss = loss
         self.huber_delta = huber_delta
 

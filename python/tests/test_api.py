@@ -27,6 +27,7 @@ def test_same_parameters_as_sklearn(Ours, Theirs):
     assert ours.pop("dropout") == 0.0
     assert ours.pop("early_stopping_metric") == "score"
     assert ours.pop("precision") == "f32"
+    assert ours.pop("predict_precision") == "f32"
     # the issue-23 extensions: MLPClassifier's class_weight (scikit-learn's other classifiers'),
     # MLPRegressor's loss (scikit-learn 1.7's) and huber_delta
     if Ours is MLPClassifier:

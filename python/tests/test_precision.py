@@ -177,3 +177,34 @@ def test_bf16_where_unavailable_raises_unsupported(tmp_path):
                        timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.startswith("ok ")
+
+
+# ---- predict_precision: inference in bf16 (mlp_net_set_predict_precision) ----
+
+def test_predict_precision_parameter():
+    from sklearn.datasets import load_digits
+    X, y = load_digits(return_X_y=True)
+    est = MLPClassifier(hidden_layer_sizes=(30,), max_iter=30, random_state=0).fit(X, y)
+    p32 = est.predict_proba(X)
+    assert est.get_params()["predict_precision"] == "f32"
+    est.set_params(predict_precision="fp8")
+    with pytest.raises(ValueError, match="predict_precision"):
+        est.predict(X)
+    ok, _why = _lib.bf16_available()
+    est.set_params(predict_precision="bf16")
+    if not ok:
+        with pytest.raises(ValueError, match="bf16"):
+            est.predict(X)
+        return
+    p16 = est.predict_proba(X)
+    diff = np.abs(p16 - p32).max()
+    assert 1e-6 < diff < 0.05  # bf16 ran, and stays close to f32
+    assert (est.predict(X) == y).mean() > 0.9
+    # back to f32: the f32 bits again
+    est.set_params(predict_precision="f32")
+    np.testing.assert_array_equal(est.predict_proba(X), p32)
+    # a pickle keeps the parameter, and the copy predicts in it
+    import pickle
+    est.set_params(predict_precision="auto")
+    p_auto = est.predict_proba(X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(est)).predict_proba(X), p_auto)
