@@ -364,6 +364,9 @@ void mlp_l2_chunk(mlp_net *net, size_t c);
 /* How many shards of rows a training pass of n rows is cut into: 1 for the layer-tiled passes.
  * Depends on the net's shape and precision, n and the parallel width only. */
 size_t mlp_pass_shards(const mlp_net *net, size_t n);
+/* The bytes of the shards' gradient buffers a net of n_params parameters may allocate for a
+ * batch of rows (its f32 passes; 0 for a net the split does not take): for memory budgets. */
+double mlp_split_bytes(double n_params, size_t rows);
 /* The shards' gradient buffers for up to `shards` shards (outside any region). */
 mlp_status mlp_split_reserve(mlp_net *net, size_t shards);
 /* mlp_pass_forward and mlp_pass_backward of a pass with pass.shards > 1. */

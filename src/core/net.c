@@ -286,7 +286,8 @@ static size_t ws_per_row(const mlp_net *net, size_t *maxw) {
 double mlp_net_workspace_bytes(const mlp_net *net, size_t rows) {
     size_t maxw, per_row = ws_per_row(net, &maxw);
     const double chunks = (double)(rows / MLP_COLSUM_CHUNK + 1);
-    return sizeof(float) * ((double)per_row * (double)rows + 2.0 * chunks * (double)maxw);
+    return sizeof(float) * ((double)per_row * (double)rows + 2.0 * chunks * (double)maxw) +
+           mlp_split_bytes((double)net->n_params, rows);
 }
 
 void mlp_layers_bytes(size_t L, const size_t *sizes, const mlp_activation *acts, bool dropout,
@@ -300,7 +301,8 @@ void mlp_layers_bytes(size_t L, const size_t *sizes, const mlp_activation *acts,
     }
     const double chunks = (double)(rows / MLP_COLSUM_CHUNK + 1);
     *net_bytes = 4.0 * sizeof(float) * params;
-    *ws_bytes = sizeof(float) * ((per_row + 2.0 * maxw) * (double)rows + 2.0 * chunks * maxw);
+    *ws_bytes = sizeof(float) * ((per_row + 2.0 * maxw) * (double)rows + 2.0 * chunks * maxw) +
+                mlp_split_bytes(params, rows);
 }
 
 static void carve_workspace(mlp_net *net, float *p, size_t n, size_t maxw, size_t chunks) {

@@ -29,15 +29,25 @@
 #define MLP_SPLIT_MAX_PARAMS 65536
 #endif
 
+/* Shards of an f32 pass over n rows, from the width alone (the precision aside). */
+static size_t shards_of(size_t n) {
+    size_t S = (size_t)mlp_parallel_width();
+    if (S > MAX_SHARDS) S = MAX_SHARDS;
+    if (S > n / SHARD_MIN_ROWS) S = n / SHARD_MIN_ROWS;
+    return S < 2 ? 1 : S;
+}
+
+double mlp_split_bytes(double n_params, size_t rows) {
+    if (n_params > (double)MLP_SPLIT_MAX_PARAMS) return 0.0;
+    return (double)(shards_of(rows) - 1) * n_params * sizeof(float);
+}
+
 size_t mlp_pass_shards(const mlp_net *net, size_t n) {
     /* f32 through OpenBLAS only: the bf16 passes (and f32 through oneDNN) keep their tiles,
      * whose kernels are made once per shape. */
     if (net->prec != MLP_PRECISION_F32 || net->dnnl || net->n_params > MLP_SPLIT_MAX_PARAMS)
         return 1;
-    size_t S = (size_t)mlp_parallel_width();
-    if (S > MAX_SHARDS) S = MAX_SHARDS;
-    if (S > n / SHARD_MIN_ROWS) S = n / SHARD_MIN_ROWS;
-    return S < 2 ? 1 : S;
+    return shards_of(n);
 }
 
 mlp_status mlp_split_reserve(mlp_net *net, size_t shards) {
