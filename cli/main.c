@@ -186,10 +186,8 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-    {"train", cli_train, cli_train_help},
-    {"eval", cli_eval, cli_eval_help},
-    {"predict", cli_predict, cli_predict_help},
-    {"info", cli_info, cli_info_help},
+    {"train", cli_train, cli_train_help},       {"eval", cli_eval, cli_eval_help},
+    {"predict", cli_predict, cli_predict_help}, {"info", cli_info, cli_info_help},
     {"export", cli_export, cli_export_help},
 };
 
