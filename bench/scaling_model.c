@@ -251,9 +251,7 @@ static size_t build_split(mlp_net *net, const float *X, size_t n, size_t W, phas
     shard_ctx c = {net, X, 0, part, S};
     ph[0].n = 0;
     for (size_t s = 0; s < S; s++) { /* shards' rows as shard.c cuts them */
-        const size_t r0 = s == 0 ? 0 : (n * s / S + 15) / 16 * 16;
-        const size_t r1 = s + 1 == S ? n : (n * (s + 1) / S + 15) / 16 * 16;
-        c.rows = r1 - r0;
+        c.rows = mlp_row_cut(n, s + 1, S) - mlp_row_cut(n, s, S);
         ph[0].cost[ph[0].n++] = time_task(shard_task, &c, 0);
     }
     /* the sum and the L2 chunks, then the update: elementwise, equal shares */

@@ -235,6 +235,13 @@ int cli_parse_scale(const char *cmd, const char *flag, const char *s, mlp_scale_
     return rc;
 }
 
+int cli_parse_precision(const char *cmd, const char *flag, const char *s, mlp_precision *out) {
+    static const char *const names[] = {"f32", "bf16", "auto", NULL}; /* mlp_precision's order */
+    int i = 0, rc = cli_parse_choice(cmd, flag, s, names, &i);
+    if (rc == 0) *out = (mlp_precision)i;
+    return rc;
+}
+
 int cli_parse_schedule(const char *cmd, const char *flag, const char *s, mlp_lr_schedule *out) {
     int i = 0, rc = cli_parse_choice(cmd, flag, s, cli_schedule_names, &i);
     if (rc == 0) *out = (mlp_lr_schedule)i;

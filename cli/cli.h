@@ -130,6 +130,8 @@ int cli_parse_activation(const char *cmd, const char *flag, const char *s, mlp_a
 int cli_parse_solver(const char *cmd, const char *flag, const char *s, mlp_optimizer_kind *out);
 int cli_parse_scale(const char *cmd, const char *flag, const char *s, mlp_scale_kind *out);
 int cli_parse_schedule(const char *cmd, const char *flag, const char *s, mlp_lr_schedule *out);
+/* f32 | bf16 | auto (train's --precision, and eval's and predict's). */
+int cli_parse_precision(const char *cmd, const char *flag, const char *s, mlp_precision *out);
 
 /* ---- data (data.c) ---- */
 typedef enum cli_role {

@@ -49,7 +49,7 @@ typedef struct data_cmd {
     const char *model;
     cli_common common; /* common.data.data is DATA */
     int proba;
-    int precision; /* mlp_precision of the predictions (F32 unless --precision) */
+    mlp_precision precision; /* of the predictions (F32 unless --precision) */
 } data_cmd;
 
 static int parse_data_cmd(const char *cmd, int argc, char **argv, const cli_opt *opts,
@@ -76,11 +76,9 @@ static int parse_data_cmd(const char *cmd, int argc, char **argv, const cli_opt 
         case OPT_PROBA:
             c->proba = 1;
             break;
-        case OPT_PRECISION: {
-            static const char *const names[] = {"f32", "bf16", "auto", NULL};
-            rc = cli_parse_choice(cmd, name, v, names, &c->precision); /* mlp_precision's order */
+        case OPT_PRECISION:
+            rc = cli_parse_precision(cmd, name, v, &c->precision);
             break;
-        }
         default:
             return cli_usage_error(cmd, "internal error: option %d", id);
         }
@@ -105,7 +103,7 @@ static int start_data_cmd(const char *cmd, int argc, char **argv, const cli_opt 
     if (rc == 0) rc = cli_apply_threads(c->common.threads);
     if (rc == 0) rc = load_model(c->model, m);
     if (rc == 0) {
-        mlp_status st = mlp_net_set_predict_precision(m->net, (mlp_precision)c->precision);
+        mlp_status st = mlp_net_set_predict_precision(m->net, c->precision);
         if (st != MLP_OK)
             rc = cli_lib_error(st, "--precision %s", mlp_precision_name(c->precision));
     }

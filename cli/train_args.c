@@ -430,13 +430,8 @@ static int loop_option(mlp_fit_options *f, int id, const char *name, const char 
         return cli_parse_float(cmd, name, v, 0.0, 1.0, 0, 1, &f->dropout);
     case OPT_MAX_FUN:
         return cli_parse_size(cmd, name, v, 1, SIZE_MAX, &f->max_fun);
-    case OPT_PRECISION: {
-        static const char *const names[] = {"f32", "bf16", "auto", NULL};
-        int p = 0;
-        int rc = cli_parse_choice(cmd, name, v, names, &p);
-        f->precision = (mlp_precision)p; /* the names in mlp_precision's order */
-        return rc;
-    }
+    case OPT_PRECISION:
+        return cli_parse_precision(cmd, name, v, &f->precision);
     case OPT_ES_METRIC: {
         static const char *const metrics[] = {"score", "loss", NULL};
         int m = 0;

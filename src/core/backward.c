@@ -32,15 +32,10 @@ static size_t dw_parts(const mlp_net *net, size_t l, size_t n) {
     return parts < 1 ? 1 : parts;
 }
 
-static size_t part_row(size_t n, size_t p, size_t parts) {
-    size_t r = (n * p / parts + MLP_COLSUM_CHUNK - 1) / MLP_COLSUM_CHUNK * MLP_COLSUM_CHUNK;
-    return p == parts || r > n ? n : r;
-}
-
 static mlp_gemm weights_part(const mlp_net *net, size_t l, const float *A, size_t n, int cur,
                              size_t p, size_t parts) {
     const mlp_layer *ly = &net->layers[l];
-    const size_t r0 = part_row(n, p, parts), r1 = part_row(n, p + 1, parts);
+    const size_t r0 = mlp_row_cut(n, p, parts), r1 = mlp_row_cut(n, p + 1, parts);
     float *C = p == 0 ? net->grads + ly->w_off : net->dw_parts + (p - 1) * ly->in * ly->out;
     mlp_gemm g = mlp_gemm_weights(C, A + r0 * ly->in, net->delta[cur] + r0 * ly->out, r1 - r0,
                                   ly->in, ly->out, 1.0f, 0.0f);

@@ -24,6 +24,13 @@
 /* Row chunk for deterministic column sums: partial sums are taken over fixed blocks of rows and
  * then added in block order, so the result does not depend on the thread count. */
 #define MLP_COLSUM_CHUNK 16
+/* Where piece p of n rows cut into `parts` starts (p = parts: n): n p / parts rounded up to a
+ * multiple of MLP_COLSUM_CHUNK, so that a chunk's column sums belong to one piece. The bf16 dW
+ * parts (backward.c) and the batch split's shards (shard.c) cut the batch this way. */
+static inline size_t mlp_row_cut(size_t n, size_t p, size_t parts) {
+    size_t r = (n * p / parts + MLP_COLSUM_CHUNK - 1) / MLP_COLSUM_CHUNK * MLP_COLSUM_CHUNK;
+    return p == parts || r > n ? n : r;
+}
 
 /* ---- parallel plan (plan.c) ---- */
 /* The parallel width: how many tiles a GEMM may be cut into. The machine's online cores (not the

@@ -173,8 +173,10 @@ typedef struct tile_key {
 typedef struct entry {
     tile_key key;
     dnnl_primitive_t prim;
-    dnnl_memory_t a, b, c; /* their data handles are set per call */
-    dnnl_memory_t scratch; /* the primitive's own scratchpad, or NULL if it needs none */
+    dnnl_memory_t a, b, c;  /* their data handles are set per call */
+    dnnl_memory_desc_t smd; /* the scratchpad it needs: scratch_bytes (0: none) */
+    size_t scratch_bytes;
+    dnnl_memory_t scratch; /* a training tile's own scratchpad (NULL for none, or inference's) */
 } entry;
 
 struct mlp_dnnl {
@@ -267,16 +269,20 @@ static dnnl_status_t matmul_pd(dnnl_primitive_desc_t *pd, const dnnl_matmul_desc
     return s;
 }
 
-/* The scratchpad pd asks for, allocated by oneDNN; NULL when it needs none. One primitive serves
- * one tile, which one thread at a time computes: the buffer is never used twice at once. */
-static dnnl_status_t make_scratch(entry *e, const_dnnl_primitive_desc_t pd) {
+/* The scratchpad pd asks for, and with own (a training tile) the buffer, allocated by oneDNN: one
+ * primitive serves one tile, which one thread at a time computes, so the buffer is never used
+ * twice at once. Inference's kernels run on several threads at once: each call brings its own. */
+static dnnl_status_t make_scratch(entry *e, const_dnnl_primitive_desc_t pd, bool own) {
     const dnnl_memory_desc_t *smd = dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
-    if (!smd || dnnl_memory_desc_get_size(smd) == 0) return dnnl_success;
-    return dnnl_memory_create(&e->scratch, smd, get_engine(), DNNL_MEMORY_ALLOCATE);
+    e->scratch_bytes = smd ? dnnl_memory_desc_get_size(smd) : 0;
+    if (e->scratch_bytes == 0) return dnnl_success;
+    e->smd = *smd;
+    return own ? dnnl_memory_create(&e->scratch, smd, get_engine(), DNNL_MEMORY_ALLOCATE)
+               : dnnl_success;
 }
 
 /* The primitive and memory objects of one tile shape; DNNL_MEMORY_NONE handles until a call. */
-static dnnl_status_t make_entry(entry *e, const tile_key *k) {
+static dnnl_status_t make_entry(entry *e, const tile_key *k, bool own_scratch) {
     dnnl_memory_desc_t a, b, c;
     const dnnl_data_type_t dt = k->f32 ? dnnl_f32 : dnnl_bf16;
     dnnl_status_t s = matrix_md(&a, k->rows, k->k, k->lda, k->ta, dt);
@@ -287,7 +293,7 @@ static dnnl_status_t make_entry(entry *e, const tile_key *k) {
     dnnl_primitive_desc_t pd = NULL;
     if (s == dnnl_success) s = matmul_pd(&pd, &md);
     if (s == dnnl_success) s = dnnl_primitive_create(&e->prim, pd);
-    if (s == dnnl_success) s = make_scratch(e, pd);
+    if (s == dnnl_success) s = make_scratch(e, pd, own_scratch);
     if (pd) dnnl_primitive_desc_destroy(pd);
     if (s == dnnl_success) s = dnnl_memory_create(&e->a, &a, get_engine(), DNNL_MEMORY_NONE);
     if (s == dnnl_success) s = dnnl_memory_create(&e->b, &b, get_engine(), DNNL_MEMORY_NONE);
@@ -307,7 +313,7 @@ static tile_key tile_key_of(const mlp_gemm *g, size_t t) {
     return k;
 }
 
-static mlp_status insert(mlp_dnnl *d, const tile_key *k) {
+static mlp_status insert(mlp_dnnl *d, const tile_key *k, bool own_scratch) {
     if (find(d, k)) return MLP_OK;
     if (2 * (d->used + 1) > d->cap) {
         mlp_status st = grow(d);
@@ -315,7 +321,7 @@ static mlp_status insert(mlp_dnnl *d, const tile_key *k) {
     }
     size_t i = key_hash(k) & (d->cap - 1);
     while (d->slots[i].prim) i = (i + 1) & (d->cap - 1);
-    dnnl_status_t s = make_entry(&d->slots[i], k);
+    dnnl_status_t s = make_entry(&d->slots[i], k, own_scratch);
     if (s != dnnl_success)
         return mlp_fail(s == dnnl_out_of_memory ? MLP_ERR_NOMEM : MLP_ERR_UNSUPPORTED,
                         "bf16: oneDNN cannot make a %zu x %zu x %zu matmul (status %d)", k->rows,
@@ -331,7 +337,7 @@ mlp_status mlp_dnnl_prepare(mlp_dnnl *d, const mlp_gemm *g) {
     mlp_status st = MLP_OK;
     for (size_t t = 0; t < tiles && st == MLP_OK; t++) {
         const tile_key k = tile_key_of(g, t);
-        st = insert(d, &k);
+        st = insert(d, &k, true);
     }
     mlp_blas_serial_end(saved);
     return st;
@@ -389,16 +395,14 @@ static mlp_status shared_lookup(mlp_dnnl_shared *s, const tile_key *k, dnnl_prim
     mlp_status st = MLP_OK;
     if (!find(&s->cache, k)) {
         const int saved = mlp_blas_serial_begin();
-        st = insert(&s->cache, k);
+        st = insert(&s->cache, k, false);
         mlp_blas_serial_end(saved);
     }
     const entry *e = st == MLP_OK ? find(&s->cache, k) : NULL;
     if (e) {
         *prim = e->prim;
-        const dnnl_memory_desc_t *md = NULL;
-        if (e->scratch) dnnl_memory_get_memory_desc(e->scratch, &md);
-        *scratch = md ? dnnl_memory_desc_get_size(md) : 0;
-        if (md) *smd = *md;
+        *scratch = e->scratch_bytes;
+        if (e->scratch_bytes) *smd = e->smd;
     }
     pthread_mutex_unlock(&s->lock);
     return st;

@@ -62,15 +62,6 @@ mlp_status mlp_split_reserve(mlp_net *net, size_t shards) {
     return MLP_OK;
 }
 
-/* Shard s's rows [*r0, *r1) of n (boundaries on multiples of MLP_COLSUM_CHUNK). */
-static void shard_rows(size_t n, size_t s, size_t S, size_t *r0, size_t *r1) {
-    const size_t C = MLP_COLSUM_CHUNK;
-    *r0 = s == 0 ? 0 : (n * s / S + C - 1) / C * C;
-    *r1 = s + 1 == S ? n : (n * (s + 1) / S + C - 1) / C * C;
-    if (*r0 > n) *r0 = n;
-    if (*r1 > n) *r1 = n;
-}
-
 /* Where shard s's unscaled gradients go: the gradients for shard 0, its own buffer otherwise. */
 static float *shard_grads(const mlp_net *net, size_t s) {
     return s == 0 ? net->grads : net->shard_dw + (s - 1) * net->n_params;
@@ -104,8 +95,8 @@ void mlp_split_forward(mlp_net *net, const float *X, size_t n, bool training) {
     const long S = (long)net->pass.shards;
 #pragma omp for schedule(static) nowait
     for (long s = 0; s < S; s++) {
-        size_t r0, r1;
-        shard_rows(n, (size_t)s, (size_t)S, &r0, &r1);
+        const size_t r0 = mlp_row_cut(n, (size_t)s, (size_t)S);
+        const size_t r1 = mlp_row_cut(n, (size_t)s + 1, (size_t)S);
         shard_forward(net, X, r0, r1, training);
     }
     /* No barrier: shard s's backward runs on the thread that ran its forward. A forward-only
@@ -215,8 +206,8 @@ void mlp_split_backward(mlp_net *net, const float *Y, const float *w, float inv_
     const long S = (long)net->pass.shards;
 #pragma omp for schedule(static) nowait
     for (long s = 0; s < S; s++) {
-        size_t r0, r1;
-        shard_rows(n, (size_t)s, (size_t)S, &r0, &r1);
+        const size_t r0 = mlp_row_cut(n, (size_t)s, (size_t)S);
+        const size_t r1 = mlp_row_cut(n, (size_t)s + 1, (size_t)S);
         shard_backward(net, Y, w, r0, r1, shard_grads(net, (size_t)s));
     }
 #pragma omp barrier
