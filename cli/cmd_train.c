@@ -183,6 +183,11 @@ int cli_train(int argc, char **argv) {
     int rc = train_parse(argc, argv, &o);
     if (rc == -1) {
         rc = cli_rank == 0 ? cli_finish_output(stdout, "stdout") : CLI_EXIT_OK; /* --help */
+    } else if (rc > 0 && cli_rank > 0) {
+        /* A usage error, found before MPI starts: rank 0 has the same arguments, says it and
+         * exits with its status. Another rank failing first would make the launcher kill rank 0
+         * before it printed anything, so the others leave quietly. */
+        rc = CLI_EXIT_OK;
     } else if (rc == 0) {
         train_run run;
         run_init(&run, &o);
