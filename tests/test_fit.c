@@ -1059,6 +1059,30 @@ static void interrupt_stops_fit(void **state) {
     mlp_net_free(net);
 }
 
+/* The batch gather copies a large batch on several threads (data.c: one per 64 KB): every row
+ * lands where a serial copy puts it, whatever the thread count. */
+static void gather_rows_threads(void **state) {
+    (void)state;
+    enum { N = 1000, D = 784, B = 200 };
+    float *X = malloc(sizeof(float) * N * D), *Xb = malloc(sizeof(float) * B * D);
+    size_t rows[B];
+    assert_non_null(X);
+    assert_non_null(Xb);
+    for (size_t i = 0; i < (size_t)N * D; i++) X[i] = (float)i;
+    for (size_t i = 0; i < B; i++) rows[i] = (i * 7919u) % N;
+    const int saved = mlp_get_num_threads();
+    for (int t = 1; t <= 4; t++) {
+        mlp_set_num_threads(t);
+        memset(Xb, 0xff, sizeof(float) * B * D);
+        mlp_gather_rows(Xb, X, rows, B, D);
+        for (size_t i = 0; i < B; i++)
+            assert_memory_equal(Xb + i * D, X + rows[i] * D, sizeof(float) * D);
+    }
+    mlp_set_num_threads(saved);
+    free(X);
+    free(Xb);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fit_converges),
@@ -1082,6 +1106,7 @@ int main(void) {
         cmocka_unit_test(memory_limit_is_limit),
         cmocka_unit_test(null_names_and_tiny_lr),
         cmocka_unit_test(interrupt_stops_fit),
+        cmocka_unit_test(gather_rows_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <omp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,7 +45,23 @@ static mlp_status check_dataset(const mlp_dataset *src, const char *fn) {
 }
 
 /* Gathers rows into a fresh dataset; src is checked, rows are not. */
+/* Bytes each thread of a gather copies at least. A minibatch's rows lie scattered over the data
+ * set, usually in memory, not cache: Fashion-MNIST's batch (200 rows of 3 KB) took 65 us on one
+ * core of the 2-vCPU Zen 4 and 33 us on two, about a tenth of its training step. Below ~50 KB
+ * (200 rows of 64 features: 3.4 vs 3.1 us) waking a second thread saves nothing. */
+#define MLP_GATHER_THREAD_BYTES (64u * 1024u)
+
+/* Threads for copying `bytes` of rows: one per MLP_GATHER_THREAD_BYTES, at most the OpenMP
+ * setting; 1 inside a parallel region or in a forked child (the parent's pool is gone). */
+static int gather_threads(size_t bytes) {
+    if (omp_in_parallel() || mlp_forked_child()) return 1;
+    const size_t want = bytes / MLP_GATHER_THREAD_BYTES, max = (size_t)omp_get_max_threads();
+    return want <= 1 ? 1 : want < max ? (int)want : (int)max;
+}
+
 void mlp_gather_rows(float *dst, const float *src, const size_t *rows, size_t n, size_t width) {
+    const int T = gather_threads(n * width * sizeof(float));
+#pragma omp parallel for schedule(static) num_threads(T) if (T > 1)
     for (size_t i = 0; i < n; i++)
         memcpy(dst + i * width, src + rows[i] * width, width * sizeof(float));
 }
