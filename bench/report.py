@@ -2,7 +2,8 @@
 """Prints, from one bench_mlp JSON run, every training-step and GEMM-floor case at 1 and 2 threads:
 median time, GFLOP/s, fraction of the FMA peak measured in the same process at the same thread
 count, the 2-thread speed-up, and that speed-up relative to the peak's own 2-thread speed-up
-(which is below 2 when the second vCPU behaves as an SMT sibling). Standard library only.
+(which is below 2 when the second vCPU behaves as an SMT sibling), and the cache-line round trip
+between the two cores (BM_core_link: 2-thread figures slow down when it is long). Standard library only.
 Usage: report.py RUN.json"""
 import json
 import re
@@ -12,10 +13,13 @@ run = json.load(open(sys.argv[1]))
 ctx = run["context"]
 peak = {1: float(ctx.get("fma_peak_1t_gflops", "nan")), 2: float(ctx.get("fma_peak_2t_gflops", "nan"))}
 cases = {}
+link = None  # ns per cache-line round trip between two cores (BM_core_link)
 for b in run["benchmarks"]:
     if b.get("aggregate_name", "median") != "median":
         continue
     name = b.get("run_name", b["name"]).replace("/real_time", "")
+    if name == "BM_core_link" and "ns/trip" in b:
+        link = b["ns/trip"]
     m = re.match(r"BM_fma_peak/(\d+)$", name)
     if m and b.get("GFLOP/s"):
         # The case's median over its repetitions beats the one-shot measurement at start-up.
@@ -26,7 +30,8 @@ for b in run["benchmarks"]:
         continue
     cases.setdefault((m.group(1), m.group(2)), {})[int(m.group(3))] = b
 print(f"OpenBLAS core {ctx.get('blas_core', '?')}; FMA peak {peak[1]:.0f} GFLOP/s at 1 thread, "
-      f"{peak[2]:.0f} at 2 ({peak[2] / peak[1]:.2f}x)")
+      f"{peak[2]:.0f} at 2 ({peak[2] / peak[1]:.2f}x)"
+      + (f"; core-to-core round trip {link:.0f} ns" if link else ""))
 print(f"{'case':14} {'1T':>10} {'GFLOP/s':>8} {'peak':>5} | {'2T':>10} {'GFLOP/s':>8} {'peak':>5} "
       f"| {'2T/1T':>5} {'vs peak 2T/1T':>13}")
 for (net, kind), by_t in sorted(cases.items()):

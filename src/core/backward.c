@@ -256,7 +256,10 @@ static void backward_layer(mlp_net *net, size_t l, const float *X, size_t n, int
     if (l > 0) mlp_gemm_f32_dnnl(net, &gi);
     const size_t nw = h ? parts : mlp_gemm_tiles(&gw), ni = l > 0 ? mlp_gemm_tiles(&gi) : 0;
     const long tasks = (long)(nw + ni + 1);
-#pragma omp for schedule(dynamic, 1) nowait
+    /* Task t on thread t % T: dW tile t is made by the thread whose share of the update
+     * (mlp_thread_share) holds most of it, so the gradient is updated from the cache that wrote
+     * it. Measured on 784-100-10 at 2 threads: 1-2% faster than schedule(dynamic, 1). */
+#pragma omp for schedule(static, 1) nowait
     for (long t = 0; t < tasks; t++) {
         if ((size_t)t < nw && h) {
             const mlp_gemm gp = weights_part(net, l, A, n, cur, (size_t)t, parts);
