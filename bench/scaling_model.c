@@ -1,8 +1,9 @@
 /* Scaling model of the training step (docs/SCALING.md): for a machine of T cores (parallel width
  * T, so GEMMs are tiled as mlp would tile them there), every task of every phase of one step is
- * timed here at 1 thread on real buffers, the tasks of each phase are list-scheduled on T threads
- * in the order the step hands them out (schedule(dynamic, 1): the next task to the first free
- * thread), and the phases' makespans plus one barrier per phase give the step's time. Both
+ * timed here at 1 thread on real buffers, the tasks of each phase are scheduled on T threads as
+ * the step hands them out (forward tiles in contiguous blocks, backward tasks round-robin, the
+ * output chunks to the first free thread), and the phases' makespans plus one barrier per phase
+ * give the step's time. Both
  * decompositions are modelled: the layer tiles (pass.c, backward.c) and the batch split
  * (shard.c: one task per shard of rows through every layer, then the shards' sum and the update,
  * elementwise shares). The model at T = 2 is printed beside the step measured at 2 threads in the
@@ -45,18 +46,30 @@ static double time_task(task_fn fn, void *ctx, size_t t) {
     return s[r / 2];
 }
 
-/* A phase: its tasks' 1-thread times, list-scheduled on T threads. */
+/* How a phase hands out its tasks, as the step's loops do: schedule(dynamic, 1) (the next task
+ * to the first free thread), schedule(static) (contiguous blocks) or schedule(static, 1)
+ * (task t to thread t % T). */
+typedef enum { SCHED_DYNAMIC, SCHED_BLOCKS, SCHED_ROUND_ROBIN } sched;
+
+/* A phase: its tasks' 1-thread times and how they are handed out. */
 typedef struct phase {
     double cost[MAX_TASKS];
     size_t n;
+    sched how;
 } phase;
 
 static double makespan(const phase *p, int T) {
     double load[64] = {0};
+    const size_t block = (p->n + (size_t)T - 1) / (size_t)T;
     for (size_t i = 0; i < p->n; i++) {
         int best = 0;
-        for (int t = 1; t < T; t++)
-            if (load[t] < load[best]) best = t;
+        if (p->how == SCHED_BLOCKS)
+            best = (int)(i / block);
+        else if (p->how == SCHED_ROUND_ROBIN)
+            best = (int)(i % (size_t)T);
+        else
+            for (int t = 1; t < T; t++)
+                if (load[t] < load[best]) best = t;
         load[best] += p->cost[i];
     }
     double m = 0.0;
@@ -143,10 +156,10 @@ static size_t build_phases(mlp_net *net, const float *X, size_t n, size_t W, pha
         c.g = mlp_gemm_forward(net->out[l], l ? net->out[l - 1] : X, net->params + ly->w_off, n,
                                ly->in, ly->out);
         mlp_gemm_plan_width(&c.g, 8, ly->act == MLP_ACT_SOFTMAX, W);
-        ph[np].n = 0;
+        ph[np] = (phase){.how = SCHED_BLOCKS};
         add_tiles(&ph[np], &c, forward_tile);
     }
-    ph[np].n = 0; /* output: row chunks and the L2 chunks (timed together, split evenly) */
+    ph[np] = (phase){.how = SCHED_DYNAMIC}; /* output: row chunks, L2 chunks (split evenly) */
     for (size_t ch = 0; ch * MLP_COLSUM_CHUNK < n; ch++)
         ph[np].cost[ph[np].n++] = time_task(output_chunk, &c, ch);
     double l2 = time_task(l2_all, &c, 0) / (double)net->l2_chunks;
@@ -157,7 +170,7 @@ static size_t build_phases(mlp_net *net, const float *X, size_t n, size_t W, pha
         const float *A = l ? net->out[l - 1] : X;
         c.l = l;
         c.A = A;
-        ph[np].n = 0;
+        ph[np] = (phase){.how = SCHED_ROUND_ROBIN};
         c.g = mlp_gemm_weights(net->grads + ly->w_off, A, net->delta[0], n, ly->in, ly->out, 0.01f,
                                1.0f);
         mlp_gemm_plan_width(&c.g, 8, false, W);
@@ -172,7 +185,7 @@ static size_t build_phases(mlp_net *net, const float *X, size_t n, size_t W, pha
     }
     /* update: elementwise, one equal share per thread */
     double up = time_task(update_all, &c, 0);
-    ph[np].n = 0;
+    ph[np] = (phase){.how = SCHED_BLOCKS};
     for (int t = 0; t < T; t++) ph[np].cost[ph[np].n++] = up / T;
     return np + 1;
 }
@@ -249,15 +262,15 @@ static size_t build_split(mlp_net *net, const float *X, size_t n, size_t W, phas
     if (S < 1) S = 1;
     *shards = S;
     shard_ctx c = {net, X, 0, part, S};
-    ph[0].n = 0;
-    for (size_t s = 0; s < S; s++) { /* shards' rows as shard.c cuts them */
+    ph[0] = (phase){.how = SCHED_BLOCKS}; /* schedule(static) over the shards */
+    for (size_t s = 0; s < S; s++) {      /* shards' rows as shard.c cuts them */
         c.rows = mlp_row_cut(n, s + 1, S) - mlp_row_cut(n, s, S);
         ph[0].cost[ph[0].n++] = time_task(shard_task, &c, 0);
     }
     /* the sum and the L2 chunks, then the update: elementwise, equal shares */
     const double sum = time_task(shard_sum, &c, 0) + time_task(l2_all, &(ctx){.net = net}, 0);
     const double up = time_task(update_all, &(ctx){.net = net}, 0);
-    ph[1].n = ph[2].n = 0;
+    ph[1] = ph[2] = (phase){.how = SCHED_BLOCKS};
     for (int t = 0; t < T; t++) {
         ph[1].cost[ph[1].n++] = sum / T;
         ph[2].cost[ph[2].n++] = up / T;
