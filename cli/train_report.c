@@ -75,6 +75,8 @@ static void json_result(cli_json *j, const train_run *r) {
     cli_json_u64(j, "threads", (uint64_t)mlp_get_num_threads());
     cli_json_u64(j, "step_threads", (uint64_t)mlp_net_step_threads(r->net, res->batch_size));
     cli_json_u64(j, "step_shards", (uint64_t)mlp_net_step_shards(r->net, res->batch_size));
+    cli_json_u64(j, "step_input_parts",
+                 (uint64_t)mlp_net_step_input_parts(r->net, res->batch_size));
     cli_json_str(j, "blas_core", mlp_blas_corename());
     cli_json_bool(j, "blas_openmp", mlp_blas_is_openmp());
     cli_json_str(j, "precision", mlp_precision_name(mlp_net_precision(r->net)));
@@ -177,9 +179,14 @@ static void print_threads(const train_run *r) {
     }
     if (r->mpi.active) return;
     const size_t shards = mlp_net_step_shards(r->net, r->result.batch_size);
+    const size_t parts = mlp_net_step_input_parts(r->net, r->result.batch_size);
     if (shards > 1)
         printf("Step split:     %zu shards of rows, each through every layer on one thread\n",
                shards);
+    else if (parts > 1)
+        printf("Step split:     each layer's GEMMs in tiles shared by the threads; the first "
+               "layer's forward in %zu parts along its inputs\n",
+               parts);
     else
         printf("Step split:     each layer's GEMMs in tiles shared by the threads\n");
 }

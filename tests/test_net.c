@@ -418,6 +418,10 @@ static void test_threads_query(void **state) {
     assert_int_equal(mlp_net_step_threads(b, 128), cores);
     assert_int_equal(mlp_net_step_threads(NULL, 128), 0);
     assert_int_equal(mlp_net_step_threads(b, 0), 0);
+    /* 256 inputs at 128 rows: not twice the rows, so no input cut; NULL and 0 rows say 0. */
+    assert_int_equal(mlp_net_step_input_parts(b, 128), 1);
+    assert_int_equal(mlp_net_step_input_parts(NULL, 128), 0);
+    assert_int_equal(mlp_net_step_input_parts(b, 0), 0);
     assert_int_equal(mlp_set_num_threads(1), MLP_OK);
     assert_int_equal(mlp_net_step_threads(b, 128), 1);
     mlp_net_free(a);

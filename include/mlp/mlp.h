@@ -457,6 +457,13 @@ MLP_API int mlp_net_step_threads(const mlp_net *net, size_t n);
  * parameters). Depends on the net's shape and precision, n and the machine's cores only, never on
  * the thread count: so do the results. 0 for a NULL net or n = 0. */
 MLP_API size_t mlp_net_step_shards(const mlp_net *net, size_t n);
+/* For a layer-tiled step (mlp_net_step_shards = 1) over n rows: how many parts the first layer's
+ * forward GEMM is cut into along its inputs (each part the product of its share of the inputs
+ * with the matching rows of W, the parts added in order). 2 or 3 for a wide first layer (at least
+ * 2n inputs and 256 per part, a product of at least 8 MFLOP, f32 through OpenBLAS) on a machine
+ * of 2 or more cores, else 1. Depends on the net's shape and precision, n and the machine's cores
+ * only, never on the thread count. 0 for a NULL net or n = 0. */
+MLP_API size_t mlp_net_step_input_parts(const mlp_net *net, size_t n);
 /* OpenBLAS kernel family in use, e.g. "Haswell" or "Cooperlake". Static string, never NULL. */
 MLP_API const char *mlp_blas_corename(void);
 /* 1 if the OpenBLAS linked at run time is its OpenMP build (shares OpenMP's pool with mlp),

@@ -275,6 +275,7 @@ typedef struct mlp_pass {
     bool dropout;  /* the forward pass applied dropout (a training pass of a net that has it) */
     int nonfinite; /* MLP_NONFINITE_* bits, set by any thread of the pass */
     size_t shards; /* > 1: the pass runs as a batch split (shard.c); set with n */
+    size_t kparts; /* > 1: the first layer's forward is cut along its inputs (pass.c); with n */
 } mlp_pass;
 
 typedef struct mlp_net {
@@ -379,6 +380,17 @@ mlp_status mlp_split_reserve(mlp_net *net, size_t shards);
 /* mlp_pass_forward and mlp_pass_backward of a pass with pass.shards > 1. */
 void mlp_split_forward(mlp_net *net, const float *X, size_t n, bool training);
 void mlp_split_backward(mlp_net *net, const float *Y, const float *w, float inv_n, float alpha_n);
+/* ---- the first layer cut along its inputs (pass.c) ---- */
+/* How many parts the first layer's forward GEMM of a pass of n rows is cut into along its inputs
+ * (1: row tiles, as every other layer). Depends on the net's shape and precision, n and the
+ * parallel width only. */
+size_t mlp_pass_kparts(const mlp_net *net, size_t n);
+/* Part p (0 .. pass.kparts-1) of that GEMM, tiled; its rows per block of the parts' sum; the sum
+ * of the parts over rows [r0, r0 + rows) with the layer's epilogue (dropout when drop). For the
+ * pass and the scaling model. */
+mlp_gemm mlp_kpart_gemm(const mlp_net *net, const float *X, size_t n, size_t p);
+size_t mlp_kpart_rows(size_t n);
+void mlp_kpart_block(const mlp_net *net, size_t r0, size_t rows, bool drop);
 /* The primitives of layer l's backward GEMMs (backward.c), for mlp_pass_prepare. */
 mlp_status mlp_prepare_backward(mlp_net *net, size_t l, const float *A, size_t n, int cur);
 /* Which route a pass's GEMMs take (the bf16 training passes, or f32 through oneDNN where

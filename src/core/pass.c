@@ -104,6 +104,95 @@ static void forward_layer(const mlp_net *net, size_t l, const mlp_gemm *g, const
 #pragma omp barrier
 }
 
+/* ---- the first layer cut along its inputs ----
+ * Row tiles of a wide first layer (784 inputs, 100 outputs) each read all of W (313 KB), half of
+ * it written by the other cores' share of the last update, and the dW tiles then read every row of
+ * the batch: ~600 KB crossed between two cores per 784-100-10 step. Cut along the inputs instead,
+ * part p computes X[:, K_p] . W[K_p, :] from the rows of W that its dW tile makes and its thread
+ * updates; the parts' n x out sums cross instead (docs/SCALING.md). Part 0 writes Z itself, parts 1
+ * and 2 the two delta buffers, unused until the backward pass: no memory of its own. */
+
+/* Inputs per part at least: shorter K runs OpenBLAS's kernel below the speed the cut saves. */
+#define KPART_MIN_IN 256
+
+size_t mlp_pass_kparts(const mlp_net *net, size_t n) {
+    const mlp_layer *ly = &net->layers[0];
+    const size_t W = (size_t)mlp_parallel_width();
+    const size_t P = W % 2 == 0 ? 2 : W % 3 == 0 ? 3 : 1;
+    if (P == 1 || net->prec != MLP_PRECISION_F32 || net->dnnl || mlp_dnnl_f32_wanted() ||
+        mlp_pass_shards(net, n) > 1)
+        return 1;
+    /* A pass that stays on one thread, or weights smaller than the layer's outputs: keep tiles. */
+    const double flops = 2.0 * (double)n * (double)ly->in * (double)ly->out;
+    if (flops < MLP_PAR_MIN_FLOPS || ly->in < 2 * n || ly->in / P < KPART_MIN_IN) return 1;
+    return P;
+}
+
+/* Part p's first input: multiples of 8, as the dW tiles' rows (dense.c) fall. */
+static size_t kcut(size_t in, size_t p, size_t parts) {
+    return p == parts ? in : (in * p / parts + 7) / 8 * 8;
+}
+
+/* Part p of the first layer's forward GEMM, tiled for its share of the width. */
+mlp_gemm mlp_kpart_gemm(const mlp_net *net, const float *X, size_t n, size_t p) {
+    const mlp_layer *ly = &net->layers[0];
+    const size_t P = net->pass.kparts, k0 = kcut(ly->in, p, P), k1 = kcut(ly->in, p + 1, P);
+    float *C = p == 0 ? net->out[0] : net->delta[p - 1];
+    mlp_gemm g = mlp_gemm_of(false, false, n, ly->out, k1 - k0, 1.0f, X + k0, ly->in,
+                             net->params + ly->w_off + k0 * ly->out, ly->out, C, ly->out);
+    mlp_gemm_plan_width(&g, 8, false, (size_t)mlp_parallel_width() / P);
+    return g;
+}
+
+size_t mlp_kpart_rows(size_t n) {
+    const size_t W = (size_t)mlp_parallel_width();
+    return ((n + W - 1) / W + 7) / 8 * 8;
+}
+
+void mlp_kpart_block(const mlp_net *net, size_t r0, size_t rows, bool drop) {
+    const mlp_layer *ly = &net->layers[0];
+    const size_t off = r0 * ly->out, len = rows * ly->out;
+    float *restrict Z = net->out[0] + off;
+    for (size_t p = 1; p < net->pass.kparts; p++) { /* in part order: the same bits every time */
+        const float *restrict S = net->delta[p - 1] + off;
+#pragma omp simd
+        for (size_t i = 0; i < len; i++) Z[i] += S[i];
+    }
+    mlp_bias_act_block(Z, net->pre[0] ? net->pre[0] + off : NULL, net->params + ly->b_off, rows,
+                       ly->out, ly->out, ly->act);
+    if (drop)
+        mlp_dropout_block(Z, net->mask[0] + off, rows, ly->out, ly->out, off, mlp_mask_key(net, 0),
+                          ly->dropout);
+}
+
+/* The parts' tiles shared by the team, a barrier, then row blocks (as fit's gather cuts the rows
+ * and the tiles of the next layer read them) adding the parts, with the epilogue. */
+static void forward_kparts(const mlp_net *net, const float *X, size_t n, bool drop) {
+    const size_t P = net->pass.kparts;
+    mlp_gemm g[3];
+    size_t first[4] = {0};
+    for (size_t p = 0; p < P; p++) {
+        g[p] = mlp_kpart_gemm(net, X, n, p);
+        first[p + 1] = first[p] + mlp_gemm_tiles(&g[p]);
+    }
+    const long tasks = (long)first[P];
+#pragma omp for schedule(static) nowait
+    for (long t = 0; t < tasks; t++) {
+        size_t p = 0;
+        while ((size_t)t >= first[p + 1]) p++;
+        mlp_gemm_tile(&g[p], (size_t)t - first[p]);
+    }
+#pragma omp barrier
+    const size_t bs = mlp_kpart_rows(n);
+    const long blocks = (long)((n + bs - 1) / bs);
+#pragma omp for schedule(static) nowait
+    for (long b = 0; b < blocks; b++) {
+        const size_t r0 = (size_t)b * bs;
+        mlp_kpart_block(net, r0, n - r0 < bs ? n - r0 : bs, drop);
+    }
+#pragma omp barrier
+}
+
 void mlp_pass_forward(mlp_net *net, const float *X, size_t n, bool training) {
     if (net->pass.shards > 1) {
         mlp_split_forward(net, X, n, training);
@@ -114,6 +203,11 @@ void mlp_pass_forward(mlp_net *net, const float *X, size_t n, bool training) {
     const float *A = X;
     for (size_t l = 0; l < net->n_layers; l++) {
         const bool drop = training && net->layers[l].dropout > 0.0f;
+        if (l == 0 && net->pass.kparts > 1) {
+            forward_kparts(net, X, n, drop);
+            A = net->out[0];
+            continue;
+        }
         const layer_out o = {net->out[l], net->pre[l], drop ? net->mask[l] : NULL,
                              h ? net->out16[l] : NULL, drop ? mlp_mask_key(net, l) : 0};
         mlp_gemm g = forward_gemm(net, l, A, h ? mlp_pass_input16(net, l) : NULL, o.Z, n);

@@ -59,6 +59,11 @@ size_t mlp_net_step_shards(const mlp_net *net, size_t n) {
     return mlp_pass_shards(net, n);
 }
 
+size_t mlp_net_step_input_parts(const mlp_net *net, size_t n) {
+    if (!net || n == 0) return 0;
+    return mlp_pass_kparts(net, n);
+}
+
 int mlp_blas_serial_begin(void) {
     int saved = omp_in_parallel() ? 1 : omp_get_max_threads();
     if (saved > 1) omp_set_num_threads(1);

@@ -90,6 +90,7 @@ static mlp_status begin_forward(mlp_net *net, const float *X, size_t n, bool tra
     if (st == MLP_OK && shards > 1) st = mlp_split_reserve(net, shards);
     if (st != MLP_OK) return st;
     net->pass.shards = shards;
+    net->pass.kparts = mlp_pass_kparts(net, n);
     net->pass.x = X;
     net->pass.n = n;
     net->pass.have_grads = false;
