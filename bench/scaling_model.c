@@ -85,6 +85,7 @@ typedef struct ctx {
     mlp_gemm g;
     size_t l, n;
     const float *A;
+    size_t parts, block; /* the first layer's input cut: parts, rows per block of their sum */
 } ctx;
 
 static void forward_tile(void *p, size_t t) {
@@ -98,6 +99,13 @@ static void forward_tile(void *p, size_t t) {
 
 static void plain_tile(void *p, size_t t) {
     mlp_gemm_tile(&((ctx *)p)->g, t);
+}
+
+/* Block t of the first layer's input parts added, with the layer's epilogue (pass.c). */
+static void kpart_block(void *p, size_t t) {
+    ctx *c = p;
+    const size_t r0 = t * c->block;
+    mlp_kpart_block(c->net, r0, c->n - r0 < c->block ? c->n - r0 : c->block, c->parts, false);
 }
 
 static void input_tile(void *p, size_t t) {
@@ -145,6 +153,22 @@ static void add_tiles(phase *ph, ctx *c, task_fn fn) {
         ph->cost[ph->n++] = time_task(fn, c, t);
 }
 
+/* The first layer's forward cut into P parts along its inputs at width W: the parts' tiles (one
+ * phase, contiguous blocks), then the row blocks of their sum (another). */
+static size_t kpart_phases(mlp_net *net, const float *X, size_t n, size_t W, size_t P, phase *ph) {
+    ctx c = {.net = net, .n = n};
+    ph[0] = (phase){.how = SCHED_BLOCKS};
+    for (size_t p = 0; p < P; p++) {
+        c.g = mlp_kpart_gemm(net, X, n, p, P, W);
+        add_tiles(&ph[0], &c, plain_tile);
+    }
+    c.parts = P;
+    c.block = mlp_kpart_rows(n, W);
+    ph[1] = (phase){.how = SCHED_BLOCKS};
+    for (size_t b = 0; b * c.block < n; b++) ph[1].cost[ph[1].n++] = time_task(kpart_block, &c, b);
+    return 2;
+}
+
 /* The phases of one step of net over n rows, tiled for width W, into ph; returns their count. */
 static size_t build_phases(mlp_net *net, const float *X, size_t n, size_t W, phase *ph, int T) {
     const size_t L = net->n_layers;
@@ -152,6 +176,11 @@ static size_t build_phases(mlp_net *net, const float *X, size_t n, size_t W, pha
     ctx c = {.net = net, .n = n};
     for (size_t l = 0; l < L; l++, np++) {
         const mlp_layer *ly = &net->layers[l];
+        const size_t P = l == 0 ? mlp_kparts_of(ly->in, ly->out, n, W) : 1;
+        if (P > 1) { /* the first layer cut along its inputs, as pass.c does at this width */
+            np += kpart_phases(net, X, n, W, P, &ph[np]) - 1;
+            continue;
+        }
         c.l = l;
         c.g = mlp_gemm_forward(net->out[l], l ? net->out[l - 1] : X, net->params + ly->w_off, n,
                                ly->in, ly->out);

@@ -385,12 +385,14 @@ void mlp_split_backward(mlp_net *net, const float *Y, const float *w, float inv_
  * (1: row tiles, as every other layer). Depends on the net's shape and precision, n and the
  * parallel width only. */
 size_t mlp_pass_kparts(const mlp_net *net, size_t n);
-/* Part p (0 .. pass.kparts-1) of that GEMM, tiled; its rows per block of the parts' sum; the sum
- * of the parts over rows [r0, r0 + rows) with the layer's epilogue (dropout when drop). For the
- * pass and the scaling model. */
-mlp_gemm mlp_kpart_gemm(const mlp_net *net, const float *X, size_t n, size_t p);
-size_t mlp_kpart_rows(size_t n);
-void mlp_kpart_block(const mlp_net *net, size_t r0, size_t rows, bool drop);
+/* The rule on the layer's shape and the width W alone (mlp_pass_kparts adds the route). */
+size_t mlp_kparts_of(size_t in, size_t out, size_t n, size_t W);
+/* Part p of P of that GEMM at width W, tiled for W / P; the rows of a block of the parts' sum;
+ * the sum of P parts over rows [r0, r0 + rows) with the layer's epilogue (dropout when drop).
+ * For the pass and the scaling model. */
+mlp_gemm mlp_kpart_gemm(const mlp_net *net, const float *X, size_t n, size_t p, size_t P, size_t W);
+size_t mlp_kpart_rows(size_t n, size_t W);
+void mlp_kpart_block(const mlp_net *net, size_t r0, size_t rows, size_t P, bool drop);
 /* The primitives of layer l's backward GEMMs (backward.c), for mlp_pass_prepare. */
 mlp_status mlp_prepare_backward(mlp_net *net, size_t l, const float *A, size_t n, int cur);
 /* Which route a pass's GEMMs take (the bf16 training passes, or f32 through oneDNN where

@@ -115,17 +115,21 @@ static void forward_layer(const mlp_net *net, size_t l, const mlp_gemm *g, const
 /* Inputs per part at least: shorter K runs OpenBLAS's kernel below the speed the cut saves. */
 #define KPART_MIN_IN 256
 
-size_t mlp_pass_kparts(const mlp_net *net, size_t n) {
-    const mlp_layer *ly = &net->layers[0];
-    const size_t W = (size_t)mlp_parallel_width();
+size_t mlp_kparts_of(size_t in, size_t out, size_t n, size_t W) {
     const size_t P = W % 2 == 0 ? 2 : W % 3 == 0 ? 3 : 1;
-    if (P == 1 || net->prec != MLP_PRECISION_F32 || net->dnnl || mlp_dnnl_f32_wanted() ||
+    /* A pass that stays on one thread, or weights smaller than the layer's outputs: keep tiles. */
+    const double flops = 2.0 * (double)n * (double)in * (double)out;
+    if (P == 1 || flops < MLP_PAR_MIN_FLOPS || in < 2 * n || in / P < KPART_MIN_IN) return 1;
+    return P;
+}
+
+size_t mlp_pass_kparts(const mlp_net *net, size_t n) {
+    /* f32 through OpenBLAS, layer tiles: the batch split and the oneDNN routes keep their own. */
+    if (net->prec != MLP_PRECISION_F32 || net->dnnl || mlp_dnnl_f32_wanted() ||
         mlp_pass_shards(net, n) > 1)
         return 1;
-    /* A pass that stays on one thread, or weights smaller than the layer's outputs: keep tiles. */
-    const double flops = 2.0 * (double)n * (double)ly->in * (double)ly->out;
-    if (flops < MLP_PAR_MIN_FLOPS || ly->in < 2 * n || ly->in / P < KPART_MIN_IN) return 1;
-    return P;
+    const mlp_layer *ly = &net->layers[0];
+    return mlp_kparts_of(ly->in, ly->out, n, (size_t)mlp_parallel_width());
 }
 
 /* Part p's first input: multiples of 8, as the dW tiles' rows (dense.c) fall. */
@@ -133,27 +137,26 @@ static size_t kcut(size_t in, size_t p, size_t parts) {
     return p == parts ? in : (in * p / parts + 7) / 8 * 8;
 }
 
-/* Part p of the first layer's forward GEMM, tiled for its share of the width. */
-mlp_gemm mlp_kpart_gemm(const mlp_net *net, const float *X, size_t n, size_t p) {
+mlp_gemm mlp_kpart_gemm(const mlp_net *net, const float *X, size_t n, size_t p, size_t P,
+                        size_t W) {
     const mlp_layer *ly = &net->layers[0];
-    const size_t P = net->pass.kparts, k0 = kcut(ly->in, p, P), k1 = kcut(ly->in, p + 1, P);
+    const size_t k0 = kcut(ly->in, p, P), k1 = kcut(ly->in, p + 1, P);
     float *C = p == 0 ? net->out[0] : net->delta[p - 1];
     mlp_gemm g = mlp_gemm_of(false, false, n, ly->out, k1 - k0, 1.0f, X + k0, ly->in,
                              net->params + ly->w_off + k0 * ly->out, ly->out, C, ly->out);
-    mlp_gemm_plan_width(&g, 8, false, (size_t)mlp_parallel_width() / P);
+    mlp_gemm_plan_width(&g, 8, false, W / P);
     return g;
 }
 
-size_t mlp_kpart_rows(size_t n) {
-    const size_t W = (size_t)mlp_parallel_width();
+size_t mlp_kpart_rows(size_t n, size_t W) {
     return ((n + W - 1) / W + 7) / 8 * 8;
 }
 
-void mlp_kpart_block(const mlp_net *net, size_t r0, size_t rows, bool drop) {
+void mlp_kpart_block(const mlp_net *net, size_t r0, size_t rows, size_t P, bool drop) {
     const mlp_layer *ly = &net->layers[0];
     const size_t off = r0 * ly->out, len = rows * ly->out;
     float *restrict Z = net->out[0] + off;
-    for (size_t p = 1; p < net->pass.kparts; p++) { /* in part order: the same bits every time */
+    for (size_t p = 1; p < P; p++) { /* in part order: the same bits every time */
         const float *restrict S = net->delta[p - 1] + off;
 #pragma omp simd
         for (size_t i = 0; i < len; i++) Z[i] += S[i];
@@ -168,11 +171,11 @@ void mlp_kpart_block(const mlp_net *net, size_t r0, size_t rows, bool drop) {
 /* The parts' tiles shared by the team, a barrier, then row blocks (as fit's gather cuts the rows
  * and the tiles of the next layer read them) adding the parts, with the epilogue. */
 static void forward_kparts(const mlp_net *net, const float *X, size_t n, bool drop) {
-    const size_t P = net->pass.kparts;
+    const size_t P = net->pass.kparts, W = (size_t)mlp_parallel_width();
     mlp_gemm g[3];
     size_t first[4] = {0};
     for (size_t p = 0; p < P; p++) {
-        g[p] = mlp_kpart_gemm(net, X, n, p);
+        g[p] = mlp_kpart_gemm(net, X, n, p, P, W);
         first[p + 1] = first[p] + mlp_gemm_tiles(&g[p]);
     }
     const long tasks = (long)first[P];
@@ -183,12 +186,12 @@ static void forward_kparts(const mlp_net *net, const float *X, size_t n, bool dr
         mlp_gemm_tile(&g[p], (size_t)t - first[p]);
     }
 #pragma omp barrier
-    const size_t bs = mlp_kpart_rows(n);
+    const size_t bs = mlp_kpart_rows(n, W);
     const long blocks = (long)((n + bs - 1) / bs);
 #pragma omp for schedule(static) nowait
     for (long b = 0; b < blocks; b++) {
         const size_t r0 = (size_t)b * bs;
-        mlp_kpart_block(net, r0, n - r0 < bs ? n - r0 : bs, drop);
+        mlp_kpart_block(net, r0, n - r0 < bs ? n - r0 : bs, P, drop);
     }
 #pragma omp barrier
 }
