@@ -44,7 +44,6 @@ static mlp_status check_dataset(const mlp_dataset *src, const char *fn) {
     return MLP_OK;
 }
 
-/* Gathers rows into a fresh dataset; src is checked, rows are not. */
 /* Bytes each thread of a gather copies at least. A minibatch's rows lie scattered over the data
  * set, usually in memory, not cache: Fashion-MNIST's batch (200 rows of 3 KB) took 65 us on one
  * core of the 2-vCPU Zen 4 and 33 us on two, about a tenth of its training step. Below ~50 KB
@@ -59,6 +58,8 @@ static int gather_threads(size_t bytes) {
     return want <= 1 ? 1 : want < max ? (int)want : (int)max;
 }
 
+/* The rows in order, each thread a contiguous block of them (as the first layer's forward tiles
+ * and its parts' sum cut the rows). */
 void mlp_gather_rows(float *dst, const float *src, const size_t *rows, size_t n, size_t width) {
     const int T = gather_threads(n * width * sizeof(float));
 #pragma omp parallel for schedule(static) num_threads(T) if (T > 1)
