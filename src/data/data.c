@@ -101,6 +101,7 @@ static mlp_status alloc_rows(const mlp_dataset *src, size_t n, mlp_dataset *r, c
     return MLP_OK;
 }
 
+/* Gathers rows into a fresh dataset; src is checked, rows are not. */
 static mlp_status gather_rows(const mlp_dataset *src, const size_t *rows, size_t n,
                               mlp_dataset *out, const char *fn) {
     mlp_dataset r;
