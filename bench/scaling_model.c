@@ -85,7 +85,8 @@ typedef struct ctx {
     mlp_gemm g;
     size_t l, n;
     const float *A;
-    size_t parts, block; /* the first layer's input cut: parts, rows per block of their sum */
+    size_t parts, block, tail; /* the first layer's input cut: parts, rows per block of their
+                                  sum, the first layer after the rows run with it */
 } ctx;
 
 static void forward_tile(void *p, size_t t) {
@@ -105,7 +106,9 @@ static void plain_tile(void *p, size_t t) {
 static void kpart_block(void *p, size_t t) {
     ctx *c = p;
     const size_t r0 = t * c->block;
-    mlp_kpart_block(c->net, r0, c->n - r0 < c->block ? c->n - r0 : c->block, c->parts, false);
+    const size_t rows = c->n - r0 < c->block ? c->n - r0 : c->block;
+    mlp_kpart_block(c->net, r0, rows, c->parts, false);
+    mlp_rows_forward(c->net, NULL, 1, c->tail, r0, r0 + rows, false);
 }
 
 static void input_tile(void *p, size_t t) {
@@ -164,6 +167,7 @@ static size_t kpart_phases(mlp_net *net, const float *X, size_t n, size_t W, siz
     }
     c.parts = P;
     c.block = mlp_kpart_rows(n, W);
+    c.tail = mlp_kpart_tail(net, n, W);
     ph[1] = (phase){.how = SCHED_BLOCKS};
     for (size_t b = 0; b * c.block < n; b++) ph[1].cost[ph[1].n++] = time_task(kpart_block, &c, b);
     return 2;
@@ -174,13 +178,14 @@ static size_t build_phases(mlp_net *net, const float *X, size_t n, size_t W, pha
     const size_t L = net->n_layers;
     size_t np = 0;
     ctx c = {.net = net, .n = n};
-    for (size_t l = 0; l < L; l++, np++) {
+    size_t l0 = 0; /* the first layer cut along its inputs, as pass.c does at this width */
+    const size_t P = mlp_kparts_of(net->layers[0].in, net->layers[0].out, n, W);
+    if (P > 1) {
+        np = kpart_phases(net, X, n, W, P, ph);
+        l0 = mlp_kpart_tail(net, n, W);
+    }
+    for (size_t l = l0; l < L; l++, np++) {
         const mlp_layer *ly = &net->layers[l];
-        const size_t P = l == 0 ? mlp_kparts_of(ly->in, ly->out, n, W) : 1;
-        if (P > 1) { /* the first layer cut along its inputs, as pass.c does at this width */
-            np += kpart_phases(net, X, n, W, P, &ph[np]) - 1;
-            continue;
-        }
         c.l = l;
         c.g = mlp_gemm_forward(net->out[l], l ? net->out[l - 1] : X, net->params + ly->w_off, n,
                                ly->in, ly->out);

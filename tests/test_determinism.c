@@ -367,6 +367,13 @@ static void test_kparts_forward_reference(void **state) {
     /* Measured 1.2e-7 (float sums of 300-term parts); a part left out or added twice is off by
      * a good fraction of |z|. */
     assert_true(worst < 1e-6);
+    /* The 128 -> 10 layer ran by rows after the parts' sum (mlp_kpart_tail): its probabilities
+     * against inference's (layer tiles, whole K), which differ only in float rounding. */
+    assert_int_equal(mlp_kpart_tail(net, n, 8), 2);
+    float *P = tu_floats(n * 10);
+    assert_int_equal(mlp_predict(net, X, n, P), MLP_OK);
+    for (size_t i = 0; i < n * 10; i++) assert_true(fabsf(P[i] - net->out[1][i]) < 1e-5f);
+    free(P);
     free(X);
     mlp_net_free(net);
 }

@@ -377,6 +377,10 @@ size_t mlp_pass_shards(const mlp_net *net, size_t n);
 double mlp_split_bytes(double n_params, size_t rows);
 /* The shards' gradient buffers for up to `shards` shards (outside any region). */
 mlp_status mlp_split_reserve(mlp_net *net, size_t shards);
+/* Rows [r0, r1) through layers [l0, l1) (X the input when l0 = 0): Z_l = f(A_{l-1} . W_l + b_l),
+ * one serial GEMM per layer, with dropout in training. */
+void mlp_rows_forward(const mlp_net *net, const float *X, size_t l0, size_t l1, size_t r0,
+                      size_t r1, bool training);
 /* mlp_pass_forward and mlp_pass_backward of a pass with pass.shards > 1. */
 void mlp_split_forward(mlp_net *net, const float *X, size_t n, bool training);
 void mlp_split_backward(mlp_net *net, const float *Y, const float *w, float inv_n, float alpha_n);
@@ -392,6 +396,9 @@ size_t mlp_kparts_of(size_t in, size_t out, size_t n, size_t W);
  * For the pass and the scaling model. */
 mlp_gemm mlp_kpart_gemm(const mlp_net *net, const float *X, size_t n, size_t p, size_t P, size_t W);
 size_t mlp_kpart_rows(size_t n, size_t W);
+/* The first layer after the input cut that runs as tiles again: the ones before it (from layer
+ * 1) are too small to get a tile per core and run by rows in the parts' sum phase. */
+size_t mlp_kpart_tail(const mlp_net *net, size_t n, size_t W);
 void mlp_kpart_block(const mlp_net *net, size_t r0, size_t rows, size_t P, bool drop);
 /* The primitives of layer l's backward GEMMs (backward.c), for mlp_pass_prepare. */
 mlp_status mlp_prepare_backward(mlp_net *net, size_t l, const float *A, size_t n, int cur);

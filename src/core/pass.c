@@ -155,6 +155,17 @@ size_t mlp_kpart_rows(size_t n, size_t W) {
     return ((n + W - 1) / W + 7) / 8 * 8;
 }
 
+/* A narrow layer after the cut (784-100-10's 100 -> 10: 0.4 MFLOP) was one tile on one thread
+ * between two barriers; its rows go with the parts' sum of the rows they read. */
+size_t mlp_kpart_tail(const mlp_net *net, size_t n, size_t W) {
+    size_t l = 1;
+    for (; l < net->n_layers; l++) {
+        const mlp_layer *ly = &net->layers[l];
+        if (2.0 * (double)n * (double)ly->in * (double)ly->out >= MLP_TILE_FLOPS * (double)W) break;
+    }
+    return l;
+}
+
 void mlp_kpart_block(const mlp_net *net, size_t r0, size_t rows, size_t P, bool drop) {
     const mlp_layer *ly = &net->layers[0];
     const size_t off = r0 * ly->out, len = rows * ly->out;
@@ -171,9 +182,10 @@ void mlp_kpart_block(const mlp_net *net, size_t r0, size_t rows, size_t P, bool 
                           ly->dropout);
 }
 
-/* The parts' tiles shared by the team, a barrier, then row blocks (as fit's gather cuts the rows
- * and the tiles of the next layer read them) adding the parts, with the epilogue. */
-static void forward_kparts(const mlp_net *net, const float *X, size_t n, bool drop) {
+/* The parts' tiles shared by the team, a barrier, then row blocks (as fit's gather cuts the rows)
+ * adding the parts, with the epilogue, and taking those rows through the narrow layers after it.
+ * Returns the first layer left to the tiles. */
+static size_t forward_kparts(const mlp_net *net, const float *X, size_t n, bool training) {
     const size_t P = net->pass.kparts, W = (size_t)mlp_parallel_width();
     mlp_gemm g[3];
     size_t first[4] = {0};
@@ -189,14 +201,17 @@ static void forward_kparts(const mlp_net *net, const float *X, size_t n, bool dr
         mlp_gemm_tile(&g[p], (size_t)t - first[p]);
     }
 #pragma omp barrier
-    const size_t bs = mlp_kpart_rows(n, W);
+    const size_t bs = mlp_kpart_rows(n, W), tail = mlp_kpart_tail(net, n, W);
+    const bool drop = training && net->layers[0].dropout > 0.0f;
     const long blocks = (long)((n + bs - 1) / bs);
 #pragma omp for schedule(static) nowait
     for (long b = 0; b < blocks; b++) {
-        const size_t r0 = (size_t)b * bs;
-        mlp_kpart_block(net, r0, n - r0 < bs ? n - r0 : bs, P, drop);
+        const size_t r0 = (size_t)b * bs, rows = n - r0 < bs ? n - r0 : bs;
+        mlp_kpart_block(net, r0, rows, P, drop);
+        mlp_rows_forward(net, X, 1, tail, r0, r0 + rows, training);
     }
 #pragma omp barrier
+    return tail;
 }
 
 void mlp_pass_forward(mlp_net *net, const float *X, size_t n, bool training) {
@@ -207,13 +222,13 @@ void mlp_pass_forward(mlp_net *net, const float *X, size_t n, bool training) {
     const bool h = mlp_pass_bf16(net);
     if (h) round_inputs(net, X, n);
     const float *A = X;
-    for (size_t l = 0; l < net->n_layers; l++) {
+    size_t l0 = 0;
+    if (net->pass.kparts > 1) {
+        l0 = forward_kparts(net, X, n, training);
+        A = net->out[l0 - 1];
+    }
+    for (size_t l = l0; l < net->n_layers; l++) {
         const bool drop = training && net->layers[l].dropout > 0.0f;
-        if (l == 0 && net->pass.kparts > 1) {
-            forward_kparts(net, X, n, drop);
-            A = net->out[0];
-            continue;
-        }
         const layer_out o = {net->out[l], net->pre[l], drop ? net->mask[l] : NULL,
                              h ? net->out16[l] : NULL, drop ? mlp_mask_key(net, l) : 0};
         mlp_gemm g = forward_gemm(net, l, A, h ? mlp_pass_input16(net, l) : NULL, o.Z, n);

@@ -73,10 +73,10 @@ static void gemm_whole(mlp_gemm *g) {
     mlp_gemm_tile(g, 0);
 }
 
-/* Rows [r0, r1) through every layer: Z_l = f(A_{l-1} . W_l + b_l), with dropout in training. */
-static void shard_forward(mlp_net *net, const float *X, size_t r0, size_t r1, bool training) {
-    const float *A = X;
-    for (size_t l = 0; l < net->n_layers; l++) {
+void mlp_rows_forward(const mlp_net *net, const float *X, size_t l0, size_t l1, size_t r0,
+                      size_t r1, bool training) {
+    const float *A = l0 == 0 ? X : net->out[l0 - 1];
+    for (size_t l = l0; l < l1; l++) {
         const mlp_layer *ly = &net->layers[l];
         const size_t off = r0 * ly->out, rows = r1 - r0;
         float *Z = net->out[l] + off, *pre = net->pre[l] ? net->pre[l] + off : NULL;
@@ -97,7 +97,7 @@ void mlp_split_forward(mlp_net *net, const float *X, size_t n, bool training) {
     for (long s = 0; s < S; s++) {
         const size_t r0 = mlp_row_cut(n, (size_t)s, (size_t)S);
         const size_t r1 = mlp_row_cut(n, (size_t)s + 1, (size_t)S);
-        shard_forward(net, X, r0, r1, training);
+        mlp_rows_forward(net, X, 0, net->n_layers, r0, r1, training);
     }
     /* No barrier: shard s's backward runs on the thread that ran its forward. A forward-only
      * call (mlp_forward, mlp_loss_value) ends its region, which is a barrier. */
