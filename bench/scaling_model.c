@@ -109,6 +109,7 @@ static void kpart_block(void *p, size_t t) {
     const size_t rows = c->n - r0 < c->block ? c->n - r0 : c->block;
     mlp_kpart_block(c->net, r0, rows, c->parts, false);
     mlp_rows_forward(c->net, NULL, 1, c->tail, r0, r0 + rows, false);
+    if (c->net->pass.y) mlp_output_rows(c->net, r0, rows);
 }
 
 static void input_tile(void *p, size_t t) {
@@ -157,7 +158,9 @@ static void add_tiles(phase *ph, ctx *c, task_fn fn) {
 }
 
 /* The first layer's forward cut into P parts along its inputs at width W: the parts' tiles (one
- * phase, contiguous blocks), then the row blocks of their sum (another). */
+ * phase, contiguous blocks), then the row blocks of their sum (another), which take the rows
+ * through the narrow layers after it and, when every layer is one of them and P = 2, make the
+ * output chunks (as a step does: train.c). */
 static size_t kpart_phases(mlp_net *net, const float *X, size_t n, size_t W, size_t P, phase *ph) {
     ctx c = {.net = net, .n = n};
     ph[0] = (phase){.how = SCHED_BLOCKS};
@@ -168,6 +171,9 @@ static size_t kpart_phases(mlp_net *net, const float *X, size_t n, size_t W, siz
     c.parts = P;
     c.block = mlp_kpart_rows(n, W);
     c.tail = mlp_kpart_tail(net, n, W);
+    net->pass.y = P == 2 && c.tail == net->n_layers ? net->out[net->n_layers - 1] : NULL;
+    net->pass.y_w = NULL;
+    net->pass.n = n;
     ph[1] = (phase){.how = SCHED_BLOCKS};
     for (size_t b = 0; b * c.block < n; b++) ph[1].cost[ph[1].n++] = time_task(kpart_block, &c, b);
     return 2;
@@ -193,18 +199,24 @@ static size_t build_phases(mlp_net *net, const float *X, size_t n, size_t W, pha
         ph[np] = (phase){.how = SCHED_BLOCKS};
         add_tiles(&ph[np], &c, forward_tile);
     }
-    ph[np] = (phase){.how = SCHED_DYNAMIC}; /* output: row chunks, L2 chunks (split evenly) */
-    for (size_t ch = 0; ch * MLP_COLSUM_CHUNK < n; ch++)
+    /* output: row chunks, L2 chunks (split evenly); with the output made by the row blocks,
+     * the L2 chunks alone, no barrier: the first backward phase's threads start with them */
+    const bool fused = P > 1 && net->pass.y;
+    ph[np] = (phase){.how = SCHED_DYNAMIC};
+    for (size_t ch = 0; !fused && ch * MLP_COLSUM_CHUNK < n; ch++)
         ph[np].cost[ph[np].n++] = time_task(output_chunk, &c, ch);
     double l2 = time_task(l2_all, &c, 0) / (double)net->l2_chunks;
     for (size_t i = 0; i < net->l2_chunks; i++) ph[np].cost[ph[np].n++] = l2;
-    np++;
+    if (!fused) np++; /* else the last layer's backward tasks join the L2 chunks' phase */
     for (size_t l = L; l-- > 0; np++) {
         const mlp_layer *ly = &net->layers[l];
         const float *A = l ? net->out[l - 1] : X;
         c.l = l;
         c.A = A;
-        ph[np] = (phase){.how = SCHED_ROUND_ROBIN};
+        if (fused && l == L - 1)
+            ph[np].how = SCHED_ROUND_ROBIN;
+        else
+            ph[np] = (phase){.how = SCHED_ROUND_ROBIN};
         c.g = mlp_gemm_weights(net->grads + ly->w_off, A, net->delta[0], n, ly->in, ly->out, 0.01f,
                                1.0f);
         mlp_gemm_plan_width(&c.g, 8, false, W);

@@ -378,6 +378,42 @@ static void test_kparts_forward_reference(void **state) {
     mlp_net_free(net);
 }
 
+/* A step whose row blocks make the output chunks (mlp_train_step: forward and backward in one
+ * region) against the same step as mlp_forward, mlp_backward and mlp_update (the output chunks in
+ * the backward pass): the same loss and parameters, bit for bit, with sample weights too. */
+static void test_kparts_fused_output(void **state) {
+    (void)state;
+    problem p = {{600, 128, 10, 0}, 2, {MLP_ACT_RELU, MLP_ACT_SOFTMAX, 0}, 128, 3, NULL, NULL};
+    make_data(&p, 9);
+    float *w = tu_floats(p.n);
+    for (size_t i = 0; i < p.n; i++) w[i] = 0.5f + (float)(i % 3);
+    for (int weighted = 0; weighted < 2; weighted++) {
+        mlp_net *a = tu_make_net(p.sizes, p.acts, 2, MLP_LOSS_SOFTMAX_CE, MLP_INIT_GLOROT, 4), *b;
+        assert_non_null(a);
+        assert_int_equal(mlp_net_clone(&b, a), MLP_OK);
+        for (int s = 0; s < p.steps; s++) {
+            float la, lb;
+            assert_int_equal(weighted ? mlp_train_step_weighted(a, p.X, p.Y, w, p.n, &la)
+                                      : mlp_train_step(a, p.X, p.Y, p.n, &la),
+                             MLP_OK);
+            assert_non_null(a->pass.y); /* the fused path ran */
+            assert_int_equal(mlp_forward(b, p.X, p.n), MLP_OK);
+            assert_int_equal(weighted ? mlp_backward_weighted(b, p.Y, w, &lb)
+                                      : mlp_backward(b, p.Y, &lb),
+                             MLP_OK);
+            assert_null(b->pass.y);
+            assert_int_equal(mlp_update(b), MLP_OK);
+            assert_memory_equal(&la, &lb, sizeof la);
+        }
+        const size_t np = mlp_net_param_count(a);
+        assert_memory_equal(mlp_net_params(a), mlp_net_params(b), np * sizeof(float));
+        mlp_net_free(a);
+        mlp_net_free(b);
+    }
+    free(w);
+    free_data(&p);
+}
+
 int main(void) {
     /* Before any mlp call: the width is read once. */
     setenv("MLP_PARALLEL_WIDTH", "8", 1);
@@ -393,6 +429,7 @@ int main(void) {
         cmocka_unit_test(test_threads_first_layer_kparts),
         cmocka_unit_test(test_kparts_dropout_threads),
         cmocka_unit_test(test_kparts_forward_reference),
+        cmocka_unit_test(test_kparts_fused_output),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -138,9 +138,10 @@ void mlp_output_chunk(mlp_net *net, const float *Y, const float *w, size_t c, si
     if (mlp_pass_bf16(net)) mlp_bf16_block(net->delta16[0] + off, D, rows, k, k);
 }
 
-/* One task list: the output's row chunks, then the L2 chunks (when alpha is used). */
+/* One task list: the output's row chunks (unless the forward's row blocks made them: pass.y),
+ * then the L2 chunks (when alpha is used). */
 static void output_phase(mlp_net *net, const float *Y, const float *w, size_t n, bool with_l2) {
-    const size_t chunks = (n + MLP_COLSUM_CHUNK - 1) / MLP_COLSUM_CHUNK;
+    const size_t chunks = net->pass.y ? 0 : (n + MLP_COLSUM_CHUNK - 1) / MLP_COLSUM_CHUNK;
     const long tasks = (long)(chunks + (with_l2 ? net->l2_chunks : 0));
     const size_t k = net->layers[net->n_layers - 1].out;
 #pragma omp for schedule(dynamic, 1) nowait
@@ -152,7 +153,10 @@ static void output_phase(mlp_net *net, const float *Y, const float *w, size_t n,
         else
             mlp_l2_chunk(net, c - chunks);
     }
+    /* The L2 chunks alone need no barrier: only the loss, after the region, reads them. */
+    if (chunks > 0) {
 #pragma omp barrier
+    }
 }
 
 /* A dW tile: the GEMM writes inv_n A^T D, then one pass over the tile while it is in cache adds

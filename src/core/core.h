@@ -276,6 +276,10 @@ typedef struct mlp_pass {
     int nonfinite; /* MLP_NONFINITE_* bits, set by any thread of the pass */
     size_t shards; /* > 1: the pass runs as a batch split (shard.c); set with n */
     size_t kparts; /* > 1: the first layer's forward is cut along its inputs (pass.c); with n */
+    /* A training step whose forward ends in the input cut's row blocks makes its output chunks
+     * there (pass.c): its targets and sample weights (or NULL), NULL otherwise. Set before the
+     * region. */
+    const float *y, *y_w;
 } mlp_pass;
 
 typedef struct mlp_net {
@@ -399,6 +403,8 @@ size_t mlp_kpart_rows(size_t n, size_t W);
 /* The first layer after the input cut that runs as tiles again: the ones before it (from layer
  * 1) are too small to get a tile per core and run by rows in the parts' sum phase. */
 size_t mlp_kpart_tail(const mlp_net *net, size_t n, size_t W);
+/* The output chunks of rows [r0, r0 + rows) (whole chunks) from pass.y and pass.y_w. */
+void mlp_output_rows(mlp_net *net, size_t r0, size_t rows);
 void mlp_kpart_block(const mlp_net *net, size_t r0, size_t rows, size_t P, bool drop);
 /* The primitives of layer l's backward GEMMs (backward.c), for mlp_pass_prepare. */
 mlp_status mlp_prepare_backward(mlp_net *net, size_t l, const float *A, size_t n, int cur);

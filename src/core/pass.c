@@ -110,7 +110,8 @@ static void forward_layer(const mlp_net *net, size_t l, const mlp_gemm *g, const
  * the batch: ~600 KB crossed between two cores per 784-100-10 step. Cut along the inputs instead,
  * part p computes X[:, K_p] . W[K_p, :] from the rows of W that its dW tile makes and its thread
  * updates; the parts' n x out sums cross instead (docs/SCALING.md). Part 0 writes Z itself, parts 1
- * and 2 the two delta buffers, unused until the backward pass: no memory of its own. */
+ * and 2 the delta buffers 1 and 0, unused until the backward pass: no memory of its own (and with
+ * two parts, delta[0] stays free for the output chunks that a step's row blocks make). */
 
 /* Inputs per part at least: shorter K runs OpenBLAS's kernel below the speed the cut saves. */
 #define KPART_MIN_IN 256
@@ -144,15 +145,17 @@ mlp_gemm mlp_kpart_gemm(const mlp_net *net, const float *X, size_t n, size_t p, 
                         size_t W) {
     const mlp_layer *ly = &net->layers[0];
     const size_t k0 = kcut(ly->in, p, P), k1 = kcut(ly->in, p + 1, P);
-    float *C = p == 0 ? net->out[0] : net->delta[p - 1];
+    float *C = p == 0 ? net->out[0] : net->delta[2 - p]; /* part 1 in delta[1]: see run() */
     mlp_gemm g = mlp_gemm_of(false, false, n, ly->out, k1 - k0, 1.0f, X + k0, ly->in,
                              net->params + ly->w_off + k0 * ly->out, ly->out, C, ly->out);
     mlp_gemm_plan_width(&g, 1, false, W / P);
     return g;
 }
 
+/* Multiples of MLP_COLSUM_CHUNK: a block makes whole output chunks (their column sums). */
 size_t mlp_kpart_rows(size_t n, size_t W) {
-    return ((n + W - 1) / W + 7) / 8 * 8;
+    const size_t C = MLP_COLSUM_CHUNK;
+    return ((n + W - 1) / W + C - 1) / C * C;
 }
 
 /* A narrow layer after the cut (784-100-10's 100 -> 10: 0.4 MFLOP) was one tile on one thread
@@ -171,7 +174,7 @@ void mlp_kpart_block(const mlp_net *net, size_t r0, size_t rows, size_t P, bool 
     const size_t off = r0 * ly->out, len = rows * ly->out;
     float *restrict Z = net->out[0] + off;
     for (size_t p = 1; p < P; p++) { /* in part order: the same bits every time */
-        const float *restrict S = net->delta[p - 1] + off;
+        const float *restrict S = net->delta[2 - p] + off;
 #pragma omp simd
         for (size_t i = 0; i < len; i++) Z[i] += S[i];
     }
@@ -182,10 +185,17 @@ void mlp_kpart_block(const mlp_net *net, size_t r0, size_t rows, size_t P, bool 
                           ly->dropout);
 }
 
+void mlp_output_rows(mlp_net *net, size_t r0, size_t rows) {
+    const size_t C = MLP_COLSUM_CHUNK, k = net->layers[net->n_layers - 1].out;
+    for (size_t c = r0 / C; c * C < r0 + rows; c++)
+        mlp_output_chunk(net, net->pass.y, net->pass.y_w, c, net->pass.n, net->delta[0] + c * C * k,
+                         net->colsum[0] + c * k);
+}
+
 /* The parts' tiles shared by the team, a barrier, then row blocks (as fit's gather cuts the rows)
- * adding the parts, with the epilogue, and taking those rows through the narrow layers after it.
- * Returns the first layer left to the tiles. */
-static size_t forward_kparts(const mlp_net *net, const float *X, size_t n, bool training) {
+ * adding the parts, with the epilogue, and taking those rows through the narrow layers after it
+ * (and, in a step, the output chunks). Returns the first layer left to the tiles. */
+static size_t forward_kparts(mlp_net *net, const float *X, size_t n, bool training) {
     const size_t P = net->pass.kparts, W = (size_t)mlp_parallel_width();
     mlp_gemm g[3];
     size_t first[4] = {0};
@@ -209,6 +219,7 @@ static size_t forward_kparts(const mlp_net *net, const float *X, size_t n, bool 
         const size_t r0 = (size_t)b * bs, rows = n - r0 < bs ? n - r0 : bs;
         mlp_kpart_block(net, r0, rows, P, drop);
         mlp_rows_forward(net, X, 1, tail, r0, r0 + rows, training);
+        if (net->pass.y) mlp_output_rows(net, r0, rows);
     }
 #pragma omp barrier
     return tail;

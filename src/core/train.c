@@ -64,6 +64,14 @@ static void run_rows(mlp_net *net, const step_work *w, size_t n) {
 
 static void run(mlp_net *net, const step_work *w) {
     net->pass.nonfinite = 0;
+    /* Forward and backward in one region, every layer after the input cut run by rows: the row
+     * blocks make the output chunks too, one phase and barrier fewer. Two parts only: a third
+     * one fills delta[0], where the output chunks write (pass.c). */
+    const bool fuse =
+        w->X && w->Y && net->pass.kparts == 2 &&
+        mlp_kpart_tail(net, net->pass.n, (size_t)mlp_parallel_width()) == net->n_layers;
+    net->pass.y = fuse ? w->Y : NULL;
+    net->pass.y_w = fuse ? w->w : NULL;
     run_rows(net, w, net->pass.n);
     /* bf16: a forward pass rounds stale parameters into w16 before using it, and an update
      * writes w16 beside the parameters; either way they now agree. */
