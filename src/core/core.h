@@ -400,12 +400,12 @@ size_t mlp_kparts_of(size_t in, size_t out, size_t n, size_t W);
  * For the pass and the scaling model. */
 mlp_gemm mlp_kpart_gemm(const mlp_net *net, const float *X, size_t n, size_t p, size_t P, size_t W);
 size_t mlp_kpart_rows(size_t n, size_t W);
+void mlp_kpart_block(const mlp_net *net, size_t r0, size_t rows, size_t P, bool drop);
 /* The first layer after the input cut that runs as tiles again: the ones before it (from layer
  * 1) are too small to get a tile per core and run by rows in the parts' sum phase. */
 size_t mlp_kpart_tail(const mlp_net *net, size_t n, size_t W);
 /* The output chunks of rows [r0, r0 + rows) (whole chunks) from pass.y and pass.y_w. */
 void mlp_output_rows(mlp_net *net, size_t r0, size_t rows);
-void mlp_kpart_block(const mlp_net *net, size_t r0, size_t rows, size_t P, bool drop);
 /* The primitives of layer l's backward GEMMs (backward.c), for mlp_pass_prepare. */
 mlp_status mlp_prepare_backward(mlp_net *net, size_t l, const float *A, size_t n, int cur);
 /* Which route a pass's GEMMs take (the bf16 training passes, or f32 through oneDNN where
