@@ -276,6 +276,7 @@ typedef struct mlp_pass {
     int nonfinite; /* MLP_NONFINITE_* bits, set by any thread of the pass */
     size_t shards; /* > 1: the pass runs as a batch split (shard.c); set with n */
     size_t kparts; /* > 1: the first layer's forward is cut along its inputs (pass.c); with n */
+    size_t ktail;  /* with kparts > 1: the first layer after the cut run as tiles again */
     /* A training step whose forward ends in the input cut's row blocks makes its output chunks
      * there (pass.c): its targets and sample weights (or NULL), NULL otherwise. Set before the
      * region. */

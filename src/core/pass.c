@@ -211,7 +211,7 @@ static size_t forward_kparts(mlp_net *net, const float *X, size_t n, bool traini
         mlp_gemm_tile(&g[p], (size_t)t - first[p]);
     }
 #pragma omp barrier
-    const size_t bs = mlp_kpart_rows(n, W), tail = mlp_kpart_tail(net, n, W);
+    const size_t bs = mlp_kpart_rows(n, W), tail = net->pass.ktail;
     const bool drop = training && net->layers[0].dropout > 0.0f;
     const long blocks = (long)((n + bs - 1) / bs);
 #pragma omp for schedule(static) nowait

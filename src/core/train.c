@@ -67,9 +67,7 @@ static void run(mlp_net *net, const step_work *w) {
     /* Forward and backward in one region, every layer after the input cut run by rows: the row
      * blocks make the output chunks too, one phase and barrier fewer. Two parts only: a third
      * one fills delta[0], where the output chunks write (pass.c). */
-    const bool fuse =
-        w->X && w->Y && net->pass.kparts == 2 &&
-        mlp_kpart_tail(net, net->pass.n, (size_t)mlp_parallel_width()) == net->n_layers;
+    const bool fuse = w->X && w->Y && net->pass.kparts == 2 && net->pass.ktail == net->n_layers;
     net->pass.y = fuse ? w->Y : NULL;
     net->pass.y_w = fuse ? w->w : NULL;
     run_rows(net, w, net->pass.n);
@@ -99,6 +97,8 @@ static mlp_status begin_forward(mlp_net *net, const float *X, size_t n, bool tra
     if (st != MLP_OK) return st;
     net->pass.shards = shards;
     net->pass.kparts = mlp_pass_kparts(net, n);
+    net->pass.ktail =
+        net->pass.kparts > 1 ? mlp_kpart_tail(net, n, (size_t)mlp_parallel_width()) : 1;
     net->pass.x = X;
     net->pass.n = n;
     net->pass.have_grads = false;
