@@ -3,6 +3,7 @@
  * the run: the layers and the scaler trained (an --init-model's included), not the options. */
 #include "train.h"
 
+#include <inttypes.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,10 @@ static void json_result(cli_json *j, const train_run *r) {
     cli_json_u64(j, "step_shards", (uint64_t)mlp_net_step_shards(r->net, res->batch_size));
     cli_json_u64(j, "step_input_parts",
                  (uint64_t)mlp_net_step_input_parts(r->net, res->batch_size));
+    uint64_t team = 0, steps = 0;
+    mlp_net_team_use(r->net, &team, &steps);
+    cli_json_u64(j, "team_steps", team);
+    cli_json_u64(j, "team_steps_of", steps);
     cli_json_str(j, "blas_core", mlp_blas_corename());
     cli_json_bool(j, "blas_openmp", mlp_blas_is_openmp());
     cli_json_str(j, "precision", mlp_precision_name(mlp_net_precision(r->net)));
@@ -160,6 +165,16 @@ static void print_json(const train_run *r) {
     cli_json_end(&j);
 }
 
+/* How many steps ran on the team, the rest on one thread because it measured faster. */
+static void print_team_use(const train_run *r, int team) {
+    uint64_t on_team = 0, steps = 0;
+    mlp_net_team_use(r->net, &on_team, &steps);
+    if (team <= 1 || steps == 0) return;
+    printf("Team:           %" PRIu64 " of %" PRIu64 " steps on %d threads (%.0f%%), the rest on "
+           "one: each choice timed, the faster kept\n",
+           on_team, steps, team, 100.0 * (double)on_team / (double)steps);
+}
+
 /* The thread setting, and what a step of this net used of it when that was less. */
 static void print_threads(const train_run *r) {
     const int set = mlp_get_num_threads();
@@ -178,6 +193,7 @@ static void print_threads(const train_run *r) {
         printf("Threads:        %d (OpenBLAS core %s)\n", set, mlp_blas_corename());
     }
     if (r->mpi.active) return;
+    print_team_use(r, used);
     const size_t shards = mlp_net_step_shards(r->net, r->result.batch_size);
     const size_t parts = mlp_net_step_input_parts(r->net, r->result.batch_size);
     if (shards > 1)

@@ -401,17 +401,21 @@ static void test_threads_query(void **state) {
     assert_non_null(mlp_blas_corename());
     int omp = mlp_blas_is_openmp();
     assert_true(omp == 0 || omp == 1);
-    /* Threads a step uses: the digits net's step at 200 rows is a batch split (shard.c) too small
-     * to share (4.4 MFLOP); a 256-512-10 step at 128 rows (33.6 MFLOP) uses the team, up to the
-     * machine's cores. */
-    static const size_t small[] = {64, 50, 10}, large[] = {256, 512, 10};
+    /* Threads a step may use: a 4-8-3 step at 200 rows (0.08 MFLOP) is too small to share; the
+     * digits net's at 200 rows is a batch split (shard.c) of 4.4 MFLOP, above the 1 MFLOP from
+     * which a measured step tries a team; a 256-512-10 step at 128 rows (33.6 MFLOP) uses the
+     * team; each up to the machine's cores. */
+    static const size_t tiny[] = {4, 8, 3}, small[] = {64, 50, 10}, large[] = {256, 512, 10};
     static const mlp_activation acts[] = {MLP_ACT_RELU, MLP_ACT_SOFTMAX};
+    mlp_net *t = tu_make_net(tiny, acts, 2, MLP_LOSS_SOFTMAX_CE, MLP_INIT_GLOROT, 1);
     mlp_net *a = tu_make_net(small, acts, 2, MLP_LOSS_SOFTMAX_CE, MLP_INIT_GLOROT, 1);
     mlp_net *b = tu_make_net(large, acts, 2, MLP_LOSS_SOFTMAX_CE, MLP_INIT_GLOROT, 1);
+    assert_non_null(t);
     assert_non_null(a);
     assert_non_null(b);
     assert_int_equal(mlp_set_num_threads(2), MLP_OK);
-    assert_int_equal(mlp_net_step_threads(a, 200), 1);
+    assert_int_equal(mlp_net_step_threads(t, 200), 1);
+    assert_int_equal(mlp_net_step_threads(a, 200), mlp_net_step_shards(a, 200) > 1 ? 2 : 1);
     assert_true(mlp_net_step_shards(a, 200) >= 1);
     int cores = mlp_net_step_threads(b, 128);
     assert_true(cores >= 1 && cores <= 2);
@@ -424,7 +428,46 @@ static void test_threads_query(void **state) {
     assert_int_equal(mlp_net_step_input_parts(b, 0), 0);
     assert_int_equal(mlp_set_num_threads(1), MLP_OK);
     assert_int_equal(mlp_net_step_threads(b, 128), 1);
+    mlp_net_free(t);
     mlp_net_free(a);
+    mlp_net_free(b);
+}
+
+/* mlp_net_team_use counts the training steps that could use a team and those that did: none for
+ * a step too small to share or on one thread; with a team, every step counted, each on the team
+ * or on one thread (which one the clock decides: only the sum is certain). */
+static void test_team_use(void **state) {
+    (void)state;
+    static const size_t tiny[] = {4, 8, 3}, large[] = {256, 512, 10};
+    static const mlp_activation acts[] = {MLP_ACT_RELU, MLP_ACT_SOFTMAX};
+    mlp_net *t = tu_make_net(tiny, acts, 2, MLP_LOSS_SOFTMAX_CE, MLP_INIT_GLOROT, 1);
+    mlp_net *b = tu_make_net(large, acts, 2, MLP_LOSS_SOFTMAX_CE, MLP_INIT_GLOROT, 1);
+    assert_non_null(t);
+    assert_non_null(b);
+    float *X = calloc(128 * 256, sizeof(float)), *Y = calloc(128 * 10, sizeof(float));
+    assert_non_null(X);
+    assert_non_null(Y);
+    for (size_t i = 0; i < 128; i++) Y[i * 10 + i % 10] = Y[i * 3 + i % 3] = 1.0f;
+    assert_int_equal(mlp_set_num_threads(2), MLP_OK);
+    float loss;
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(mlp_train_step(t, X, Y, 128, &loss), MLP_OK);
+        assert_int_equal(mlp_train_step(b, X, Y, 128, &loss), MLP_OK);
+    }
+    uint64_t team = 99, steps = 99;
+    assert_int_equal(mlp_net_team_use(t, &team, &steps), MLP_OK);
+    assert_true(team == 0 && steps == 0);
+    assert_int_equal(mlp_net_team_use(b, &team, &steps), MLP_OK);
+    const bool shared = mlp_net_step_threads(b, 128) > 1;
+    assert_int_equal(steps, shared ? 20 : 0);
+    assert_true(team <= steps);
+    assert_int_equal(mlp_net_team_use(NULL, &team, &steps), MLP_ERR_NULL);
+    assert_int_equal(mlp_net_team_use(b, NULL, &steps), MLP_ERR_NULL);
+    assert_non_null(strstr(mlp_last_error(), "team_steps"));
+    assert_int_equal(mlp_set_num_threads(1), MLP_OK);
+    free(X);
+    free(Y);
+    mlp_net_free(t);
     mlp_net_free(b);
 }
 
@@ -548,6 +591,7 @@ int main(void) {
         cmocka_unit_test(test_fp_state_restored),
 #endif
         cmocka_unit_test(test_threads_query),
+        cmocka_unit_test(test_team_use),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

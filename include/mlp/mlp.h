@@ -445,12 +445,21 @@ MLP_API mlp_status mlp_loss_value(mlp_net *net, const float *X, const float *Y, 
 MLP_API mlp_status mlp_set_num_threads(int n);
 /* Threads that the next parallel region of the calling thread will use (omp_get_max_threads). */
 MLP_API int mlp_get_num_threads(void);
-/* Threads a training step (or forward pass) of net over batches of n rows uses when called from
- * this thread: 1 when called inside a parallel region or when the step is too small to share
+/* Threads a training step (mlp_train_step) of net over batches of n rows may use when called
+ * from this thread: 1 when called inside a parallel region or when the step is too small to share
  * (a layer-tiled step whose largest GEMM is below 8 MFLOP, a batch-split step below 1 MFLOP),
- * else min(mlp_get_num_threads(), the machine's cores, the step's shards).
+ * else min(mlp_get_num_threads(), the machine's cores, the step's shards). A step that may use a
+ * team runs on it or on one thread, whichever the net measured faster in its recent steps
+ * (mlp_net_team_use); the results are the same bits either way.
  * 0 for a NULL net or n = 0. Reads net only. */
 MLP_API int mlp_net_step_threads(const mlp_net *net, size_t n);
+/* Of net's training steps that could use a team (mlp_net_step_threads > 1): how many ran on it
+ * (*team_steps) and how many in all (*steps), since the net was created. Each such step is timed;
+ * every 8 to 256 steps a few run on the other choice (the team or one thread), and the net keeps
+ * whichever was faster by more than 3%. Why: on machines whose cores share caches or are placed
+ * by a hypervisor, the same step can gain 1.8x from a second thread or lose 10% to it, in spells.
+ * Errors: MLP_ERR_NULL. */
+MLP_API mlp_status mlp_net_team_use(const mlp_net *net, uint64_t *team_steps, uint64_t *steps);
 /* How a training step of net over n rows is shared: 1 = its layers' GEMMs are cut into tiles
  * (barriers between layers); S > 1 = a batch split, S shards of rows each run through every layer
  * on one thread and their gradients are added in shard order (f32 nets of at most 65,536

@@ -41,6 +41,9 @@ int mlp_parallel_width(void);
  * work is too small to share (see plan.c for the measured cost model), else at most the calling
  * thread's OpenMP setting. */
 int mlp_pass_threads(const mlp_net *net, size_t n);
+/* The team a training step may use (mlp_pass_threads, a batch split from
+ * MLP_TUNED_SPLIT_MIN_FLOPS): tune.c runs it on this or on one thread. */
+int mlp_step_team(const mlp_net *net, size_t n);
 /* OpenBLAS's OpenMP build threads a call whenever omp_get_max_threads() > 1 outside an active
  * parallel region; mlp's tiles must run serially. These bracket serial work: begin returns the
  * setting to restore. */
@@ -74,6 +77,12 @@ void mlp_fp_end(unsigned saved);
  * 64-256-128-10 step (61 MFLOP) gains 1.59x (tiles: 1.40x). See docs/SCALING.md. */
 #ifndef MLP_SPLIT_MIN_FLOPS
 #define MLP_SPLIT_MIN_FLOPS 8.0e6
+#endif
+/* A training step measures its team against one thread (tune.c), so its batch split may try a
+ * team from this size on: the digits step (4.4 MFLOP) runs 1.4-1.5x faster on 2 threads in most
+ * spells, and one thread where it does not. */
+#ifndef MLP_TUNED_SPLIT_MIN_FLOPS
+#define MLP_TUNED_SPLIT_MIN_FLOPS 1.0e6
 #endif
 /* bfloat16, stored as its bits: the upper half of an IEEE float. */
 typedef uint16_t mlp_bf16;
@@ -283,6 +292,23 @@ typedef struct mlp_pass {
     const float *y, *y_w;
 } mlp_pass;
 
+/* The team of a net's training steps, chosen by measuring it against one thread (tune.c; only
+ * it writes this). Steps of n rows are measured; smaller ones run the current choice. */
+#define MLP_TUNE_PROBE 3
+typedef struct mlp_tune {
+    size_t n;                      /* the batch size measured: the largest seen */
+    bool one;                      /* the current choice: one thread (else the team) */
+    int left;                      /* steps left in a probe of the other choice */
+    unsigned since, period;        /* measured steps since the last probe, and between probes */
+    double recent[MLP_TUNE_PROBE]; /* the last steps on the current choice (seconds) */
+    double probe[MLP_TUNE_PROBE];  /* the probe's steps */
+    uint64_t steps, team_steps;    /* steps that had a team, and those that ran on it */
+} mlp_tune;
+/* The threads a training step of n rows runs on, given the team its plan may use. */
+int mlp_tune_team(mlp_tune *t, int team, size_t n);
+/* After the step: its time, and the threads it ran on. */
+void mlp_tune_record(mlp_tune *t, int team, size_t n, int used, double seconds);
+
 typedef struct mlp_net {
     size_t n_layers;
     mlp_layer *layers;
@@ -312,6 +338,7 @@ typedef struct mlp_net {
     float *row_loss;  /* n */
 
     mlp_pass pass;
+    mlp_tune tune;
 
     /* Precision of the training passes' GEMMs (mlp_net_set_precision; never AUTO). With BF16: */
     mlp_precision prec;

@@ -31,7 +31,7 @@ int mlp_parallel_width(void) {
 /* Threads pay only where some GEMM of the pass has at least two tiles; below that a pass is a few
  * microseconds of small GEMMs and row loops, and a team costs more than it saves (measured: see
  * docs/SCALING.md). */
-int mlp_pass_threads(const mlp_net *net, size_t n) {
+static int pass_threads(const mlp_net *net, size_t n, double split_min) {
     if (omp_in_parallel() || mlp_forked_child()) return 1;
     int T = omp_get_max_threads();
     if (T <= 1) return 1;
@@ -43,15 +43,33 @@ int mlp_pass_threads(const mlp_net *net, size_t n) {
     }
     const size_t shards = mlp_pass_shards(net, n);
     if (shards > 1) /* a batch split: one thread per shard, where the step pays for a team */
-        return total < MLP_SPLIT_MIN_FLOPS ? 1 : (size_t)T < shards ? T : (int)shards;
+        return total < split_min ? 1 : (size_t)T < shards ? T : (int)shards;
     if (biggest < MLP_PAR_MIN_FLOPS) return 1;
     const int width = mlp_parallel_width();
     return T < width ? T : width;
 }
 
+int mlp_pass_threads(const mlp_net *net, size_t n) {
+    return pass_threads(net, n, MLP_SPLIT_MIN_FLOPS);
+}
+
+int mlp_step_team(const mlp_net *net, size_t n) {
+    return pass_threads(net, n, MLP_TUNED_SPLIT_MIN_FLOPS);
+}
+
 int mlp_net_step_threads(const mlp_net *net, size_t n) {
     if (!net || n == 0) return 0;
-    return mlp_pass_threads(net, n);
+    return mlp_step_team(net, n);
+}
+
+mlp_status mlp_net_team_use(const mlp_net *net, uint64_t *team_steps, uint64_t *steps) {
+    if (!net) return mlp_fail(MLP_ERR_NULL, "mlp_net_team_use: net is NULL");
+    if (!team_steps || !steps)
+        return mlp_fail(MLP_ERR_NULL, "mlp_net_team_use: %s is NULL",
+                        !team_steps ? "team_steps" : "steps");
+    *team_steps = net->tune.team_steps;
+    *steps = net->tune.steps;
+    return MLP_OK;
 }
 
 size_t mlp_net_step_shards(const mlp_net *net, size_t n) {

@@ -49,9 +49,8 @@ static void run_phases(mlp_net *net, const step_work *w, size_t n) {
     mlp_fp_end(fp);
 }
 
-/* Runs the phases on the threads the pass pays for, OpenBLAS serial in every tile. */
-static void run_rows(mlp_net *net, const step_work *w, size_t n) {
-    const int T = mlp_pass_threads(net, n);
+/* Runs the phases on T threads, OpenBLAS serial in every tile. */
+static void run_team(mlp_net *net, const step_work *w, size_t n, int T) {
     if (T > 1) {
 #pragma omp parallel num_threads(T)
         run_phases(net, w, n);
@@ -60,6 +59,19 @@ static void run_rows(mlp_net *net, const step_work *w, size_t n) {
         run_phases(net, w, n);
         mlp_blas_serial_end(saved);
     }
+}
+
+/* A whole training step runs on its team or on one thread, whichever measures faster (tune.c);
+ * the separate calls on the threads the pass pays for. */
+static void run_rows(mlp_net *net, const step_work *w, size_t n) {
+    if (!(w->X && w->Y && w->update)) {
+        run_team(net, w, n, mlp_pass_threads(net, n));
+        return;
+    }
+    const int team = mlp_step_team(net, n), T = mlp_tune_team(&net->tune, team, n);
+    const double t0 = team > 1 ? omp_get_wtime() : 0.0;
+    run_team(net, w, n, T);
+    if (team > 1) mlp_tune_record(&net->tune, team, n, T, omp_get_wtime() - t0);
 }
 
 static void run(mlp_net *net, const step_work *w) {
