@@ -302,12 +302,13 @@ typedef struct mlp_tune {
     unsigned since, period;        /* measured steps since the last probe, and between probes */
     double recent[MLP_TUNE_PROBE]; /* the last steps on the current choice (seconds) */
     double probe[MLP_TUNE_PROBE];  /* the probe's steps */
-    uint64_t steps, team_steps;    /* steps that had a team, and those that ran on it */
+    bool pending;                  /* the last step is measured: it started at `start` */
+    double start;
+    uint64_t steps, team_steps; /* steps that had a team, and those that ran on it */
 } mlp_tune;
-/* The threads a training step of n rows runs on, given the team its plan may use. */
-int mlp_tune_team(mlp_tune *t, int team, size_t n);
-/* After the step: its time, and the threads it ran on. */
-void mlp_tune_record(mlp_tune *t, int team, size_t n, int used, double seconds);
+/* The threads a training step of n rows starting at `now` (seconds) runs on, given the team its
+ * plan may use; ends the measurement of the step before (its start to this start). */
+int mlp_tune_team(mlp_tune *t, int team, size_t n, double now);
 
 typedef struct mlp_net {
     size_t n_layers;

@@ -68,10 +68,7 @@ static void run_rows(mlp_net *net, const step_work *w, size_t n) {
         run_team(net, w, n, mlp_pass_threads(net, n));
         return;
     }
-    const int team = mlp_step_team(net, n), T = mlp_tune_team(&net->tune, team, n);
-    const double t0 = team > 1 ? omp_get_wtime() : 0.0;
-    run_team(net, w, n, T);
-    if (team > 1) mlp_tune_record(&net->tune, team, n, T, omp_get_wtime() - t0);
+    run_team(net, w, n, mlp_tune_team(&net->tune, mlp_step_team(net, n), n, omp_get_wtime()));
 }
 
 static void run(mlp_net *net, const step_work *w) {
