@@ -70,11 +70,11 @@ void mlp_fp_end(unsigned saved);
 #ifndef MLP_PAR_MIN_FLOPS
 #define MLP_PAR_MIN_FLOPS 8.0e6
 #endif
-/* A batch-split step (shard.c) uses more than one thread only if it has this many flops. The
- * digits step (4.4 MFLOP) ran 1.5x faster on 2 threads in bench_mlp (29.5 vs 44.5 us), but the
- * README's `mlp train` on digits (0.06 s) was bimodal on the 2-vCPU VM: 10 paired runs gave a
- * median of 1.13x its 1-thread speed, and 3 of them 0.70-0.75x. It keeps one thread. A
- * 64-256-128-10 step (61 MFLOP) gains 1.59x (tiles: 1.40x). See docs/SCALING.md. */
+/* A batch-split pass that is not a measured training step (a forward pass, inference) uses more
+ * than one thread only if it has this many flops: a fixed threshold has to be right in every
+ * state of the machine, and the digits step (4.4 MFLOP), 1.5x faster on 2 threads in bench_mlp,
+ * made `mlp train` 0.70-0.75x slower in 3 of 10 runs on the 2-vCPU VM. A 64-256-128-10 step
+ * (61 MFLOP) gains 1.59x (tiles: 1.40x). See docs/SCALING.md. */
 #ifndef MLP_SPLIT_MIN_FLOPS
 #define MLP_SPLIT_MIN_FLOPS 8.0e6
 #endif
