@@ -19,5 +19,9 @@ static inline int omp_in_parallel(void) {
 static inline void omp_set_num_threads(int n) {
     (void)n;
 }
+/* Read by a training step to time itself; with one thread the time is never used. */
+static inline double omp_get_wtime(void) {
+    return 0.0;
+}
 
 #endif /* MLP_FUZZ_STUB_OMP_H */
